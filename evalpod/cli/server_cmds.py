@@ -1,0 +1,182 @@
+"""Server-side commands: `up`, each component alone, `db upgrade`, `keys`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+
+from evalpod.settings import Settings, get_settings
+
+
+def _run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8000,
+) -> None:
+    """Everything on one machine: API + validator + orchestrator + monitor."""
+    from evalpod.embedded_redis import EmbeddedRedis
+    from evalpod.runner import configure_logging
+
+    configure_logging()
+    settings = get_settings()
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.home_dir / "redis")
+        os.environ["EVALPOD_REDIS_URL"] = embedded.start()
+        get_settings.cache_clear()
+        settings = get_settings()
+        typer.echo(f"embedded Redis on {embedded.url}")
+    try:
+        _run(_up(settings, host, port))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    typer.echo("evalpod stopped")
+
+
+async def _up(settings: Settings, host: str, port: int) -> None:
+    from evalpod.db import get_database
+    from evalpod.registry import ensure_tiny_model
+    from evalpod.runner import (
+        api_component,
+        monitor_component,
+        prepare_home,
+        run_components,
+        worker_component,
+    )
+    from orchestrator.worker import create_worker as orchestrator_worker
+    from validator.worker import create_worker as validator_worker
+
+    await prepare_home(settings)
+    typer.echo("preparing the tiny-gpt2 model …")
+    async with get_database(settings.database_dsn()).session() as session:
+        await ensure_tiny_model(session, settings)
+    typer.echo(f"evalpod is up: http://{host}:{port}  (docs: http://{host}:{port}/api/docs)")
+    typer.echo(f"admin API key: {settings.admin_key_path}")
+    typer.echo(f"database: {_redacted(settings.database_dsn())}   backend: {settings.backend}")
+    await run_components([
+        api_component(settings, host, port),
+        worker_component(validator_worker),
+        worker_component(orchestrator_worker),
+        monitor_component(settings),
+    ])
+
+
+def _redacted(dsn: str) -> str:
+    scheme, sep, rest = dsn.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """The API alone."""
+    from evalpod.runner import api_component, configure_logging, run_components
+
+    configure_logging()
+    _run(run_components([api_component(get_settings(), host, port)]))
+
+
+def validator() -> None:
+    """The validator worker alone."""
+    from evalpod.runner import configure_logging, run_components, worker_component
+    from validator.worker import create_worker
+
+    configure_logging()
+    _run(run_components([worker_component(create_worker)]))
+
+
+def orchestrator() -> None:
+    """The orchestrator worker alone."""
+    from evalpod.runner import configure_logging, run_components, worker_component
+    from orchestrator.worker import create_worker
+
+    configure_logging()
+    _run(run_components([worker_component(create_worker)]))
+
+
+def monitor() -> None:
+    """The monitor loop alone."""
+    from evalpod.runner import configure_logging, monitor_component, run_components
+
+    configure_logging()
+    _run(run_components([monitor_component(get_settings())]))
+
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Run Alembic migrations to head."""
+    from evalpod.migrate import upgrade
+
+    settings = get_settings()
+    if settings.database_url is None:
+        settings.home_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_dsn(), revision)
+    typer.echo(f"database at {revision}")
+
+
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")],
+    role: Annotated[str, typer.Option(help="submitter or admin")] = "submitter",
+) -> None:
+    """Print a new API key once (only its hash is stored)."""
+    from evalpod.keys import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter("role must be submitter or admin") from exc
+    typer.echo(asyncio.run(_create_key(tenant, chosen)))
+
+
+async def _create_key(tenant: str, role: object) -> str:
+    from evalpod.db import dispose_all, get_database
+    from evalpod.keys import Role, create_key
+
+    assert isinstance(role, Role)
+    async with get_database().session() as session:
+        _, plaintext = await create_key(session, tenant, role)
+    await dispose_all()
+    return plaintext
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id."""
+    typer.echo("revoked" if asyncio.run(_revoke(key_id)) else "no such live key")
+
+
+async def _revoke(key_id: str) -> bool:
+    from evalpod.db import dispose_all, get_database
+    from evalpod.keys import revoke_key
+
+    async with get_database().session() as session:
+        done = await revoke_key(session, key_id)
+    await dispose_all()
+    return done
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(api)
+    app.command()(validator)
+    app.command()(orchestrator)
+    app.command()(monitor)
+    app.add_typer(db_app, name="db")
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,348 @@
+"""Model stage changes: the evaluation-policy gate, promotion with demotion, and rollback.
+
+Every change writes a `ModelStageEvent` and an activity event in the caller's
+transaction. A lineage is a root model and all its descendants (via `parent_id`);
+it has at most one production model at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evalpod import activity
+from evalpod.lifecycle import EvaluationStatus
+from evalpod.orm import Evaluation, Model, ModelStageEvent, utcnow
+from evalpod.registry_errors import (
+    InvalidStageChange,
+    ModelNotFoundHttp,
+    NothingToRollBack,
+    PromotionBlocked,
+)
+
+MAX_LINEAGE_DEPTH = 64
+SCAN_BATCH = 200
+EVAL_TAG = "eval"
+
+
+class ModelStage(StrEnum):
+    staging = "staging"
+    production = "production"
+    archived = "archived"
+
+
+class Requirement(BaseModel):
+    """One gate: the latest succeeded evaluation named `name` must reach every minimum."""
+
+    name: str = Field(min_length=1, max_length=128,
+                      description="A script evaluation's tags['eval'], or an lm-eval task name.")
+    min_scores: dict[str, float] = Field(min_length=1, max_length=50,
+                                         description="metric -> smallest acceptable value.")
+
+    @field_validator("min_scores")
+    @classmethod
+    def _finite(cls, scores: dict[str, float]) -> dict[str, float]:
+        if not all(math.isfinite(value) for value in scores.values()):
+            raise ValueError("minimums must be finite numbers")
+        return scores
+
+
+class EvaluationPolicy(BaseModel):
+    """What a model needs before it may enter production."""
+
+    required: list[Requirement] = Field(default_factory=list, max_length=50)
+
+    @field_validator("required")
+    @classmethod
+    def _unique(cls, required: list[Requirement]) -> list[Requirement]:
+        names = [r.name for r in required]
+        if len(set(names)) != len(names):
+            raise ValueError("each requirement name may appear once")
+        return required
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    requirement: str
+    metric: str
+    required: float
+    actual: Any
+    evaluation_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "metric": self.metric,
+                "required": self.required, "actual": self.actual,
+                "evaluation_id": self.evaluation_id}
+
+
+@dataclass
+class GateReport:
+    failures: list[GateFailure] = field(default_factory=list)
+    evaluation_ids: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """One model's move, as recorded in `model_stage_events`."""
+
+    model_id: str
+    from_stage: str
+    to_stage: str
+
+
+@dataclass
+class ChangeRequest:
+    """Who asks for a stage change, and why."""
+
+    actor: str
+    tenant_id: str
+    reason: str
+    approval_ref: str | None = None
+
+
+def parse_policy(raw: dict[str, Any] | None) -> EvaluationPolicy:
+    return EvaluationPolicy.model_validate(raw or {})
+
+
+def requirement_metrics(evaluation: Evaluation, name: str) -> dict[str, Any] | None:
+    """The metrics `evaluation` reports for requirement `name`, or None if it does not match.
+
+    Script evaluations match by their `eval` tag and report their returned dict;
+    lm-eval evaluations match each task they ran and report that task's metrics.
+    """
+    result = evaluation.result or {}
+    if evaluation.kind == "lm_eval":
+        tasks = result.get("tasks")
+        metrics = tasks.get(name) if isinstance(tasks, dict) else None
+        return metrics if isinstance(metrics, dict) else None
+    if (evaluation.tags or {}).get(EVAL_TAG) == name:
+        return result
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def judge(requirement: Requirement, evaluation: Evaluation | None) -> list[GateFailure]:
+    """Every minimum of `requirement` that `evaluation` (its latest match) misses."""
+    metrics = requirement_metrics(evaluation, requirement.name) if evaluation else None
+    failures = []
+    for metric, minimum in requirement.min_scores.items():
+        actual = (metrics or {}).get(metric, "missing")
+        if not (_is_number(actual) and actual >= minimum):
+            failures.append(GateFailure(requirement.name, metric, minimum, actual,
+                                        evaluation.id if evaluation else None))
+    return failures
+
+
+async def latest_matches(
+    session: AsyncSession, model_id: str, tenant_id: str, names: Sequence[str]
+) -> dict[str, Evaluation]:
+    """The newest succeeded evaluation of the tenant on the model for each requirement name."""
+    query = (
+        select(Evaluation)
+        .where(Evaluation.model_id == model_id, Evaluation.tenant_id == tenant_id,
+               Evaluation.status == EvaluationStatus.succeeded.value)
+        .order_by(Evaluation.finished_at.desc(), Evaluation.id.desc())
+    )
+    found: dict[str, Evaluation] = {}
+    offset = 0
+    # Tags and results are JSON: match in Python over bounded batches to stay portable.
+    while len(found) < len(names):
+        rows = list(await session.scalars(query.limit(SCAN_BATCH).offset(offset)))
+        for evaluation in rows:
+            for name in names:
+                if name not in found and requirement_metrics(evaluation, name) is not None:
+                    found[name] = evaluation
+        if len(rows) < SCAN_BATCH:
+            break
+        offset += SCAN_BATCH
+    return found
+
+
+async def check_gate(session: AsyncSession, model: Model, tenant_id: str) -> GateReport:
+    policy = parse_policy(model.evaluation_policy)
+    names = [r.name for r in policy.required]
+    latest = await latest_matches(session, model.id, tenant_id, names)
+    report = GateReport()
+    for requirement in policy.required:
+        evaluation = latest.get(requirement.name)
+        report.failures.extend(judge(requirement, evaluation))
+        if evaluation is not None and evaluation.id not in report.evaluation_ids:
+            report.evaluation_ids.append(evaluation.id)
+    return report
+
+
+async def get_model(session: AsyncSession, model_id: str) -> Model:
+    model = await session.get(Model, model_id)
+    if model is None:
+        raise ModelNotFoundHttp(f"model {model_id!r} is not registered",
+                                detail={"model_id": model_id})
+    return model
+
+
+async def ancestors(session: AsyncSession, model: Model) -> list[Model]:
+    """Parent, grandparent, … up to the root (cycle-safe, depth-capped)."""
+    chain: list[Model] = []
+    seen = {model.id}
+    current = model
+    while current.parent_id and current.parent_id not in seen and len(chain) < MAX_LINEAGE_DEPTH:
+        parent = await session.get(Model, current.parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        seen.add(parent.id)
+        current = parent
+    return chain
+
+
+async def lineage_ids(session: AsyncSession, model: Model) -> list[str]:
+    """The ids of the model's root and every descendant of that root."""
+    chain = await ancestors(session, model)
+    root = chain[-1].id if chain else model.id
+    members = [root]
+    frontier = [root]
+    for _ in range(MAX_LINEAGE_DEPTH):
+        children = list(await session.scalars(
+            select(Model.id).where(Model.parent_id.in_(frontier))))
+        frontier = [c for c in children if c not in members]
+        if not frontier:
+            break
+        members.extend(frontier)
+    return members
+
+
+async def _ensure_single_production(session: AsyncSession, lineage: list[Model]) -> None:
+    """Re-count after our writes: SQLite ignores FOR UPDATE, so a concurrent promotion
+    that read the lineage before we wrote is caught here and rolled back instead."""
+    await session.flush()
+    count = await session.scalar(
+        select(func.count()).select_from(Model)
+        .where(Model.id.in_([m.id for m in lineage]),
+               Model.stage == ModelStage.production.value))
+    if (count or 0) > 1:
+        raise InvalidStageChange(
+            "a concurrent stage change in this lineage won; retry",
+            detail={"lineage": [m.id for m in lineage]})
+
+
+async def _lock_lineage(session: AsyncSession, model: Model) -> list[Model]:
+    """Lock the lineage's rows (PostgreSQL) so two promotions cannot both win production."""
+    ids = await lineage_ids(session, model)
+    rows = await session.scalars(
+        select(Model).where(Model.id.in_(ids)).order_by(Model.id)
+        .with_for_update().execution_options(populate_existing=True))
+    return list(rows)
+
+
+def _set_stage(session: AsyncSession, model: Model, to: ModelStage, request: ChangeRequest,
+               evaluation_ids: list[str]) -> StageChange:
+    change = StageChange(model.id, model.stage, to.value)
+    now = utcnow()
+    session.add(ModelStageEvent(
+        model_id=model.id, from_stage=model.stage, to_stage=to.value, actor=request.actor,
+        reason=request.reason[:4000], approval_ref=request.approval_ref,
+        evaluation_ids=evaluation_ids, created_at=now))
+    model.stage = to.value
+    model.updated_at = now
+    return change
+
+
+def _record(session: AsyncSession, event_type: str, change: StageChange,
+            request: ChangeRequest, **data: Any) -> None:
+    activity.record(
+        session, tenant_id=request.tenant_id, event_type=event_type, entity_type="model",
+        entity_id=change.model_id, actor=request.actor,
+        data={"from": change.from_stage, "to": change.to_stage, "reason": request.reason[:500],
+              "approval_ref": request.approval_ref, **data})
+
+
+def _demote_production(session: AsyncSession, lineage: list[Model], keep: str,
+                       to: ModelStage, request: ChangeRequest) -> list[StageChange]:
+    demoted = []
+    for other in lineage:
+        if other.id != keep and other.stage == ModelStage.production:
+            change = _set_stage(session, other, to, request, [])
+            _record(session, "model.demoted", change, request, replaced_by=keep)
+            demoted.append(change)
+    return demoted
+
+
+async def promote(
+    session: AsyncSession, model_id: str, target: ModelStage, request: ChangeRequest,
+    *, demote_to: ModelStage = ModelStage.staging,
+) -> list[StageChange]:
+    """Move a model to `target`; production is gated and demotes the lineage's current one.
+
+    Returns the changes made, the promoted model's first. Raises `ModelNotFoundHttp`,
+    `InvalidStageChange` or `PromotionBlocked`.
+    """
+    model = await get_model(session, model_id)
+    lineage = await _lock_lineage(session, model)
+    if model.stage == target:
+        raise InvalidStageChange(f"model {model_id!r} is already {target.value}",
+                                 detail={"model_id": model_id, "stage": model.stage})
+    evaluation_ids: list[str] = []
+    demoted: list[StageChange] = []
+    if target == ModelStage.production:
+        report = await check_gate(session, model, request.tenant_id)
+        if not report.passed:
+            raise PromotionBlocked(
+                f"model {model_id!r} does not meet its evaluation policy",
+                detail={"model_id": model_id, "target_stage": target.value,
+                        "failures": [f.as_dict() for f in report.failures]})
+        evaluation_ids = report.evaluation_ids
+        demoted = _demote_production(session, lineage, model.id, demote_to, request)
+    change = _set_stage(session, model, target, request, evaluation_ids)
+    _record(session, "model.promoted", change, request, evaluation_ids=evaluation_ids,
+            demoted=[d.model_id for d in demoted])
+    await _ensure_single_production(session, lineage)
+    return [change, *demoted]
+
+
+async def _previous_production(session: AsyncSession, lineage: list[Model],
+                               current: str | None) -> Model:
+    """The model that held production before `current`: the newest event leaving production."""
+    ids = [m.id for m in lineage if m.id != current]
+    event = await session.scalar(
+        select(ModelStageEvent)
+        .where(ModelStageEvent.model_id.in_(ids),
+               ModelStageEvent.from_stage == ModelStage.production.value)
+        .order_by(ModelStageEvent.id.desc()).limit(1))
+    if event is None:
+        raise NothingToRollBack("no earlier production model in this lineage",
+                                detail={"current_production": current})
+    return next(m for m in lineage if m.id == event.model_id)
+
+
+async def rollback(
+    session: AsyncSession, model_id: str, request: ChangeRequest,
+    *, demote_to: ModelStage = ModelStage.archived,
+) -> list[StageChange]:
+    """Return the lineage's previous production model to production, ungated.
+
+    `model_id` names any model of the lineage. The current production model (if any)
+    moves to `demote_to`. Returns the changes, the restored model's first.
+    """
+    model = await get_model(session, model_id)
+    lineage = await _lock_lineage(session, model)
+    current = next((m for m in lineage if m.stage == ModelStage.production), None)
+    previous = await _previous_production(session, lineage, current.id if current else None)
+    demoted = _demote_production(session, lineage, previous.id, demote_to, request)
+    change = _set_stage(session, previous, ModelStage.production, request, [])
+    _record(session, "model.rolled_back", change, request,
+            replaced=[d.model_id for d in demoted])
+    await _ensure_single_production(session, lineage)
+    return [change, *demoted]

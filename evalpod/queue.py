@@ -1,0 +1,98 @@
+"""Work delivery over Redis (arq). The database is the truth; a queued job is only a nudge.
+
+Priority: arq runs the lowest sorted-set score first, and only scores <= now. A job's
+score is its enqueue time minus `(priority + PRIORITY_OFFSET) * PRIORITY_STEP`: always in
+the past (so even priority -100 runs), higher priority first, FIFO within one, and a job
+that waited a whole step ranks with the next priority up (no starvation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix, job_key_prefix
+
+VALIDATE_QUEUE = "evalpod:queue:validate"
+EXECUTE_QUEUE = "evalpod:queue:execute"
+VALIDATE_FUNCTION = "validate_evaluation"
+EXECUTE_FUNCTION = "execute_evaluation"
+CALLBACK_QUEUE = "evalpod:queue:callbacks"
+CALLBACK_FUNCTION = "deliver_callback"
+PRIORITY_STEP = timedelta(days=1)
+PRIORITY_OFFSET = 101
+JOB_EXPIRY = timedelta(days=7)
+
+Stage = Literal["validate", "execute"]
+QUEUES: dict[Stage, tuple[str, str]] = {
+    "validate": (VALIDATE_QUEUE, VALIDATE_FUNCTION),
+    "execute": (EXECUTE_QUEUE, EXECUTE_FUNCTION),
+}
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job to send after the transaction that created it commits."""
+
+    stage: Stage
+    evaluation_id: str
+    job_id: str
+    priority: int
+
+
+def new_job(stage: Stage, evaluation_id: str, priority: int) -> QueuedJob:
+    return QueuedJob(stage, evaluation_id, f"{stage}:{evaluation_id}:{uuid.uuid4().hex[:8]}",
+                     priority)
+
+
+def redis_settings(dsn: str) -> RedisSettings:
+    return RedisSettings.from_dsn(dsn)
+
+
+async def connect(dsn: str) -> ArqRedis:
+    """A lazily connecting client: the API starts (and reports 503) while Redis is down."""
+    client: ArqRedis = ArqRedis.from_url(dsn)
+    return client
+
+
+def _score_time(priority: int) -> datetime:
+    return datetime.now(UTC) - PRIORITY_STEP * (priority + PRIORITY_OFFSET)
+
+
+async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)) -> None:
+    queue_name, function = QUEUES[job.stage]
+    await redis.enqueue_job(
+        function,
+        job.evaluation_id,
+        _job_id=job.job_id,
+        _queue_name=queue_name,
+        # A delayed retry waits its turn in time instead of jumping the queue by priority.
+        _defer_until=datetime.now(UTC) + delay if delay else _score_time(job.priority),
+        _expires=JOB_EXPIRY + delay,
+    )
+
+
+async def send_all(redis: ArqRedis, jobs: list[QueuedJob]) -> None:
+    for job in jobs:
+        await send(redis, job)
+
+
+async def is_pending(redis: ArqRedis, job_id: str | None) -> bool:
+    """Whether arq still holds the job (queued or running)."""
+    if not job_id:
+        return False
+    found = await redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
+    return bool(found)
+
+
+async def reprioritise(redis: ArqRedis, job: QueuedJob) -> None:
+    queue_name, _ = QUEUES[job.stage]
+    score = int(_score_time(job.priority).timestamp() * 1000)
+    await redis.zadd(queue_name, {job.job_id: score}, xx=True)
+
+
+async def depth(redis: ArqRedis) -> dict[str, int]:
+    return {stage: int(await redis.zcard(name)) for stage, (name, _) in QUEUES.items()}

@@ -1,0 +1,80 @@
+"""The model registry: register local `save_pretrained` directories, build the tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evalpod.model_files import directory_checksum, inspect_model_dir, verify_model_dir
+from evalpod.orm import Model, utcnow
+from evalpod.settings import Settings
+
+TINY_MODEL_ID = "tiny-gpt2"
+TINY_MODEL_SCRIPT = Path(__file__).resolve().parent.parent / "sandbox_images" / "tiny_model.py"
+
+
+def model_id_for(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.strip()).strip("-").lower()
+    if not slug:
+        raise ValueError("model name must contain letters or digits")
+    return slug[:128]
+
+
+async def register_model(
+    session: AsyncSession,
+    path: Path,
+    name: str,
+    *,
+    model_id: str | None = None,
+    parent_id: str | None = None,
+) -> Model:
+    """Register (or re-register) a model directory after verifying it is safe to load."""
+    path = path.expanduser().resolve()
+    await asyncio.to_thread(verify_model_dir, path)
+    info = await asyncio.to_thread(inspect_model_dir, path)
+    checksum = await asyncio.to_thread(directory_checksum, path)
+    model_id = model_id or model_id_for(name)
+    model = await session.get(Model, model_id)
+    if model is None:
+        model = Model(id=model_id, name=name, storage_path=str(path), checksum=checksum,
+                      stage="staging", parent_id=parent_id)
+        session.add(model)
+    model.name = name
+    model.storage_path = str(path)
+    model.checksum = checksum
+    model.family = info.family
+    model.parameters = info.parameters
+    model.dtype = info.dtype
+    model.context_length = info.context_length
+    model.updated_at = utcnow()
+    await session.flush()
+    return model
+
+
+def runtime_python(settings: Settings) -> str:
+    return settings.runtime_python or sys.executable
+
+
+async def build_tiny_model(settings: Settings, dest: Path) -> Path:
+    """Build tiny-gpt2 in a subprocess: the service itself never imports torch."""
+    if (dest / "config.json").exists() and any(dest.glob("*.safetensors")):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        runtime_python(settings), str(TINY_MODEL_SCRIPT), str(dest),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"building tiny-gpt2 failed:\n{output.decode(errors='replace')}")
+    return dest
+
+
+async def ensure_tiny_model(session: AsyncSession, settings: Settings) -> Model:
+    dest = settings.models_dir / TINY_MODEL_ID
+    await build_tiny_model(settings, dest)
+    return await register_model(session, dest, TINY_MODEL_ID, model_id=TINY_MODEL_ID)

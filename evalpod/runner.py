@@ -1,0 +1,117 @@
+"""Runs service components in one event loop and stops them all cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import stat
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from evalpod.db import get_database
+from evalpod.keys import Role, create_key
+from evalpod.migrate import upgrade_async
+from evalpod.settings import Settings
+
+log = logging.getLogger("evalpod.runner")
+Component = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("arq").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # bandit's plugin loader reports optional formatters it cannot import (sarif) as errors.
+    logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)
+
+
+async def prepare_home(settings: Settings) -> None:
+    """Home dir, migrations, and the admin key on first start (mode 0600)."""
+    home = settings.home_dir
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    await upgrade_async(settings.database_dsn())
+    await ensure_admin_key(settings)
+
+
+async def ensure_admin_key(settings: Settings) -> Path:
+    path = settings.admin_key_path
+    if path.exists():
+        return path
+    async with get_database(settings.database_dsn()).session() as session:
+        _, plaintext = await create_key(session, "default", Role.admin)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(plaintext + "\n")
+    return path
+
+
+class ManagedServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT/SIGTERM to `run_components`, which stops all parts."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def api_component(settings: Settings, host: str, port: int) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from api.app import create_app
+
+        config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
+                                lifespan="on", access_log=False)
+        server = ManagedServer(config)
+        task = asyncio.create_task(server.serve())
+        await stop.wait()
+        server.should_exit = True
+        await task
+
+    return run
+
+
+def worker_component(factory: Callable[[], Any]) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        worker = factory()
+        task = asyncio.create_task(worker.async_run())
+        await stop.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+
+    return run
+
+
+def monitor_component(settings: Settings) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from monitor.service import run_monitor
+
+        await run_monitor(settings, stop)
+
+    return run
+
+
+async def run_components(components: list[Component]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.ensure_future(component(stop)) for component in components
+    ]
+    await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
+                                 return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("component failed: %r", result)
+    from evalpod.db import dispose_all
+
+    await dispose_all()

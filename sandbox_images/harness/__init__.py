@@ -1,0 +1,1 @@
+"""sandbox_images/harness package."""

@@ -1,0 +1,1 @@
+"""The libcst policy engine: rule registry, per-concern checkers, tenant policy."""

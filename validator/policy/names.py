@@ -1,0 +1,156 @@
+"""Name sets the analysers share: allowed and denied modules, dangerous APIs, safe dunders."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+ALLOWED_MODULES: Final = frozenset(
+    {
+        "__future__", "abc", "array", "bisect", "cmath", "collections", "contextlib", "copy",
+        "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions", "functools",
+        "hashlib", "heapq", "itertools", "json", "math", "numbers", "numpy", "operator",
+        "pprint", "random", "re", "statistics", "string", "textwrap", "time", "torch",
+        "transformers", "typing", "typing_extensions", "unicodedata", "warnings",
+    }
+)
+
+# Never allowed, whatever the tenant policy says: process, file, network, interpreter access.
+DENIED_MODULES: Final = frozenset(
+    {
+        "__builtin__", "_io", "_pickle", "_thread", "aiohttp", "asyncio", "atexit", "bdb",
+        "builtins", "cPickle", "cProfile", "cffi", "cloudpickle", "code", "codeop",
+        "concurrent", "copyreg", "ctypes", "dbm", "dill", "dis", "distutils", "doctest",
+        "ensurepip", "faulthandler", "fcntl", "fileinput", "ftplib", "gc", "glob", "http",
+        "httpx", "huggingface_hub", "imaplib", "imp", "importlib", "inspect", "io", "joblib",
+        "linecache", "marshal", "mmap", "multiprocessing", "nt", "ntpath", "os", "pathlib",
+        "pdb", "pickle", "pip", "pkgutil", "platform", "poplib", "posix", "posixpath",
+        "profile", "pty", "pydoc", "requests", "resource", "runpy", "sched", "select",
+        "selectors", "setuptools", "shelve", "shutil", "signal", "site", "smtplib", "socket",
+        "socketserver", "sqlite3", "ssl", "subprocess", "sys", "sysconfig", "tarfile",
+        "telnetlib", "tempfile", "termios", "threading", "timeit", "trace", "traceback",
+        "tracemalloc", "tty", "types", "urllib", "urllib2", "urllib3", "venv", "webbrowser",
+        "xmlrpc", "zipfile", "zipimport",
+    }
+)
+
+# Not denied as imports (plain EP101), but must not be reached through an allowed module
+# either: each can open files (`json.codecs.open`). `logging` is left out on purpose because
+# `transformers.logging.set_verbosity_error()` is everyday evaluation code.
+FILE_MODULES: Final = frozenset(
+    {
+        "bz2", "codecs", "compileall", "configparser", "gzip", "lzma", "mailbox", "netrc",
+        "plistlib", "py_compile", "tokenize", "zipapp",
+    }
+)
+
+# Parts of allowed packages that reach the network, load native code, spawn processes or
+# unpickle: denied as import, attribute chain, `from x import y` or literal getattr.
+DENIED_APIS: Final = frozenset(
+    {
+        "numpy.ctypeslib", "numpy.distutils", "numpy.f2py", "numpy.testing", "torch.classes",
+        "torch.distributed", "torch.hub", "torch.jit.load", "torch.multiprocessing",
+        "torch.compile", "torch.ops.load_library", "torch.package", "torch.utils.cpp_extension",
+        "torch.utils.model_zoo", "torch.cuda.memory._record_memory_history",
+        "transformers.dynamic_module_utils", "transformers.file_utils", "transformers.utils.hub",
+        "transformers.pipeline", "transformers.pipelines",
+    }
+)
+
+# Attribute names that hand out a denied module from any object, e.g. `array.ctypes._ctypes`
+# or a module's private `_os`; kept narrow because plain attributes like `.code` are common.
+SMUGGLING_ATTRS: Final = frozenset(
+    {
+        "_posixsubprocess", "builtins", "cffi", "codecs", "ctypes", "imp", "importlib",
+        "linecache", "marshal",
+        "multiprocessing", "nt", "os", "pickle", "posix", "pty", "shutil", "socket",
+        "subprocess", "sys",
+    }
+)
+
+DYNAMIC_CODE_BUILTINS: Final = frozenset({"eval", "exec", "compile", "__import__", "execfile"})
+# Library entry points that compile or evaluate strings (string annotations, forward refs).
+EVALUATING_APIS: Final = frozenset(
+    {
+        "typing.ForwardRef", "typing.get_type_hints", "typing_extensions.ForwardRef",
+        "typing_extensions.get_type_hints",
+    }
+)
+NAMESPACE_BUILTINS: Final = frozenset({"globals", "locals", "vars"})
+INTERACTIVE_BUILTINS: Final = frozenset(
+    {"breakpoint", "help", "input", "copyright", "credits", "license"}
+)
+REFLECTION_BUILTINS: Final = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+REFLECTION_QUALNAMES: Final = frozenset(
+    {f"builtins.{n}" for n in REFLECTION_BUILTINS}
+    | {"operator.attrgetter", "operator.methodcaller"}
+)
+
+FRAME_ATTRS: Final = frozenset(
+    {
+        "ag_code", "ag_frame", "co_code", "co_consts", "cr_code", "cr_frame", "f_back",
+        "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "func_globals", "gi_code",
+        "gi_frame", "gi_yieldfrom", "tb_frame", "tb_next",
+    }
+)
+
+# Dunders that are plain object protocol, not a way out of the sandbox.
+SAFE_DUNDERS: Final = frozenset(
+    {
+        "__abs__", "__add__", "__all__", "__and__", "__bool__", "__call__",
+        "__contains__", "__debug__", "__doc__", "__enter__", "__eq__", "__exit__", "__file__",
+        "__float__", "__floordiv__", "__ge__", "__getitem__", "__gt__", "__hash__", "__iadd__",
+        "__init__", "__int__", "__iter__", "__le__", "__len__", "__lt__", "__main__",
+        "__match_args__", "__mod__", "__mul__", "__name__", "__ne__", "__neg__", "__new__",
+        "__next__", "__or__", "__pos__", "__post_init__", "__pow__", "__qualname__",
+        "__radd__", "__repr__", "__rmul__", "__round__", "__setitem__", "__slots__",
+        "__str__", "__sub__", "__truediv__", "__version__", "__xor__",
+    }
+)
+
+DUNDER_RE: Final = re.compile(r"__[A-Za-z0-9_]+?__")
+FRAME_ATTR_RE: Final = re.compile(r"\b(" + "|".join(sorted(FRAME_ATTRS)) + r")\b")
+
+
+def nfkc(name: str) -> str:
+    """Normalise an identifier the way the Python parser does (fullwidth `exec` is `exec`)."""
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def is_escape_dunder(name: str) -> bool:
+    return is_dunder(name) and name not in SAFE_DUNDERS
+
+
+def root_module(dotted: str) -> str:
+    return dotted.split(".", 1)[0]
+
+
+def denied_api(dotted: str) -> str | None:
+    """The denied API that `dotted` is or lies under, if any."""
+    parts = dotted.split(".")
+    for i in range(2, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        if prefix in DENIED_APIS:
+            return prefix
+    return None
+
+
+def smuggled_module(dotted: str) -> str | None:
+    """A denied module reached through an allowed one, e.g. `random._os` or `torch.os`."""
+    for part in dotted.split(".")[1:]:
+        bare = part.lstrip("_")
+        if bare in DENIED_MODULES or bare in FILE_MODULES:
+            return part
+    return None
+
+
+def private_member(dotted: str) -> str | None:
+    for part in dotted.split(".")[1:]:
+        if part.startswith("_") and not is_dunder(part):
+            return part
+    return None

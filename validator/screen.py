@@ -1,0 +1,183 @@
+"""Synchronous submit-time checks on the stdlib AST: parse, then screen obvious escapes."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from validator.findings import Finding
+from validator.policy.config import Policy, apply_policy
+from validator.policy.names import (
+    DENIED_MODULES,
+    DYNAMIC_CODE_BUILTINS,
+    FRAME_ATTRS,
+    INTERACTIVE_BUILTINS,
+    NAMESPACE_BUILTINS,
+    denied_api,
+    is_escape_dunder,
+    nfkc,
+    root_module,
+)
+from validator.policy.rules import rule
+
+ENTRYPOINT = "evaluate_model"
+
+_BUILTIN_RULES: dict[str, str] = {
+    **{name: "EP201" for name in DYNAMIC_CODE_BUILTINS},
+    **{name: "EP203" for name in NAMESPACE_BUILTINS},
+    **{name: "EP205" for name in INTERACTIVE_BUILTINS},
+    "open": "EP401",
+}
+
+
+class ScriptSyntaxError(Exception):
+    """The script cannot be parsed; the API maps this to 400 INVALID_SCRIPT."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(f"{message} (line {line}, column {column})")
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def parse_script(source: str) -> ast.Module:
+    """Parse a script, turning every way the parser can fail into `ScriptSyntaxError`."""
+    null = source.find("\x00")
+    if null >= 0:
+        line = source.count("\n", 0, null) + 1
+        column = null - source.rfind("\n", 0, null)
+        raise ScriptSyntaxError("source contains a null byte", line, column)
+    try:
+        return ast.parse(source, filename="<script>")
+    except SyntaxError as exc:
+        raise ScriptSyntaxError(exc.msg, exc.lineno, exc.offset) from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ScriptSyntaxError("expression nested too deeply to parse") from exc
+    except (UnicodeError, ValueError) as exc:
+        raise ScriptSyntaxError(f"source cannot be encoded: {exc}") from exc
+
+
+def quick_screen(tree: ast.Module, policy: Policy | None = None) -> list[Finding]:
+    """Obviously forbidden constructs, in a few milliseconds, without recursion."""
+    nodes = _walk(tree)
+    bound = _bound_names(nodes)
+    findings = [*_entrypoint_findings(tree)]
+    for node in nodes:
+        if isinstance(node, _SCREENED):
+            findings.extend(_node_findings(node, bound))
+    return apply_policy(findings, policy or Policy())
+
+
+_SCREENED = (ast.Import, ast.ImportFrom, ast.Name, ast.Attribute)
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node, iteratively (no recursion on deep trees) and faster than `ast.walk`."""
+    stack, nodes = [tree], []
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    return nodes
+
+
+def _at(rule_id: str, node: ast.AST, message: str) -> Finding:
+    line = getattr(node, "lineno", None)
+    column = getattr(node, "col_offset", None)
+    return rule(rule_id).finding(message, line, None if column is None else column + 1)
+
+
+def _bound_names(nodes: list[ast.AST]) -> set[str]:
+    """Names the script binds itself, so a user's own `input` variable is not the builtin."""
+    bound: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(nfkc(node.id))
+        elif isinstance(node, ast.arg):
+            bound.add(nfkc(node.arg))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(nfkc(node.name))
+        elif isinstance(node, ast.alias):
+            bound.add(nfkc(node.asname or node.name).split(".")[0])
+    return bound
+
+
+def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield from _module_findings(nfkc(alias.name), node)
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        module = nfkc(node.module)
+        yield from _module_findings(module, node)
+        for alias in node.names:
+            api = denied_api(f"{module}.{nfkc(alias.name)}")
+            if api:
+                yield _at("EP104", node, f"import of denied API `{api}`")
+    elif isinstance(node, ast.Name):
+        yield from _name_findings(node, bound)
+    elif isinstance(node, ast.Attribute):
+        attr = nfkc(node.attr)
+        if is_escape_dunder(attr):
+            yield _at("EP301", node, f"access to `{attr}`")
+        elif attr in FRAME_ATTRS:
+            yield _at("EP204", node, f"access to frame attribute `{attr}`")
+
+
+def _module_findings(module: str, node: ast.AST) -> Iterator[Finding]:
+    if root_module(module) in DENIED_MODULES:
+        yield _at("EP102", node, f"import of denied module `{module}`")
+    elif denied_api(module):
+        yield _at("EP104", node, f"import of denied API `{denied_api(module)}`")
+
+
+def _name_findings(node: ast.Name, bound: set[str]) -> Iterator[Finding]:
+    name = nfkc(node.id)
+    if name in _BUILTIN_RULES and name not in bound and isinstance(node.ctx, ast.Load):
+        yield _at(_BUILTIN_RULES[name], node, f"use of builtin `{name}`")
+    elif is_escape_dunder(name):
+        yield _at("EP301", node, f"use of `{name}`")
+
+
+def _entrypoint_findings(tree: ast.Module) -> Iterator[Finding]:
+    defs = [n for n in tree.body if _defines(n, ENTRYPOINT)]
+    if not defs:
+        yield rule("EP010").finding()
+        return
+    if len(defs) > 1:
+        yield _at("EP011", defs[1], f"`{ENTRYPOINT}` is defined more than once")
+    entry = defs[0]
+    if isinstance(entry, ast.FunctionDef):
+        problem = signature_problem(entry.args)
+    else:
+        problem = "must be a plain `def`, not async or an assignment"
+    if problem:
+        yield _at("EP011", entry, f"`{ENTRYPOINT}` {problem}")
+
+
+def _defines(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return nfkc(node.name) == name
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = [node.target]
+    return any(isinstance(t, ast.Name) and nfkc(t.id) == name for t in targets)
+
+
+def signature_problem(args: ast.arguments) -> str | None:
+    """Why `evaluate_model(model)` could not be called with one positional argument."""
+    positional = [*args.posonlyargs, *args.args]
+    required = len(positional) - len(args.defaults)
+    if not positional and args.vararg is None:
+        return "must take one positional parameter, `model`"
+    if required > 1:
+        return "must need exactly one argument, `model`; give the others defaults"
+    if any(default is None for default in args.kw_defaults):
+        return "has keyword-only parameters without defaults"
+    return None

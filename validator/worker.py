@@ -1,0 +1,166 @@
+"""The validator worker: static analysis, then the trial run; records validated or rejected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from evalpod import lifecycle, queue
+from evalpod.errors import IllegalTransition
+from evalpod.lifecycle import EvaluationStatus
+from evalpod.orm import Evaluation, Tenant
+from evalpod.task_registry import check_lm_eval_request
+from evalpod.terminal import on_terminal
+from evalpod.workers import WorkerState, build_worker, is_alive
+from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
+from validator.analysis import analyse_script, shutdown, warm_up
+from validator.findings import Finding, blocking
+from validator.policy.config import Policy
+from validator.trial import TrialReport, run_trial, trial_findings
+
+log = logging.getLogger("evalpod.validator")
+S = EvaluationStatus
+
+
+class ValidationInput(BaseModel):
+    evaluation_id: str
+    kind: str
+    script: str | None
+    tasks: list[str]
+    num_fewshot: int
+    limit: int | None
+    priority: int
+    policy: dict[str, Any] | None
+
+
+class ValidationReport(BaseModel):
+    findings: list[Finding]
+    static_ms: float | None = None
+    analysers_ms: dict[str, float] = {}
+    trial: TrialReport | None = None
+    duration_s: float
+
+    @property
+    def passed(self) -> bool:
+        return not blocking(self.findings)
+
+
+async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | None:
+    async with state.db.session() as session:
+        evaluation = await session.get(Evaluation, evaluation_id)
+        if evaluation is None or evaluation.status != S.pending_validation:
+            return None
+        if evaluation.owner and await is_alive(state.redis, evaluation.owner):
+            return None  # a duplicate delivery: the live owner is already validating it
+        tenant = await session.get(Tenant, evaluation.tenant_id)
+        claimed = await lifecycle.set_fields(
+            session, evaluation_id, expected=S.pending_validation,
+            values={"owner": state.worker_id}, guard={"owner": evaluation.owner})
+        if not claimed:
+            return None
+        return ValidationInput(
+            evaluation_id=evaluation.id, kind=evaluation.kind, script=evaluation.script,
+            tasks=list(evaluation.tasks or []), num_fewshot=evaluation.num_fewshot,
+            limit=evaluation.task_limit, priority=evaluation.priority,
+            policy=tenant.policy if tenant else None,
+        )
+
+
+async def _static(source: str, policy: dict[str, Any] | None) -> tuple[list[Finding], Any]:
+    report = await asyncio.to_thread(
+        analyse_script, source, Policy.model_validate(policy or {})
+    )
+    return list(report.findings), report
+
+
+async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationInput
+                   ) -> ValidationReport:
+    started = time.perf_counter()
+    if job.kind == "lm_eval":
+        findings = check_lm_eval_request(job.tasks, job.num_fewshot, job.limit, state.settings)
+        return ValidationReport(findings=findings, duration_s=time.perf_counter() - started)
+    assert job.script is not None
+    findings, static = await _static(job.script, job.policy)
+    report = ValidationReport(findings=findings, static_ms=static.duration_ms,
+                              analysers_ms=dict(static.analysers),
+                              duration_s=time.perf_counter() - started)
+    if blocking(findings):
+        return report
+    # A cancel while the trial runs stops it at once, as it does a real run.
+    cancel = state.cancels.watch(job.evaluation_id)
+    try:
+        trial = await run_trial(backend, job.evaluation_id, job.script, state.settings, cancel)
+    finally:
+        state.cancels.forget(job.evaluation_id)
+    report.trial = trial
+    report.findings = findings + trial_findings(trial)
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+async def _record(state: WorkerState, job: ValidationInput, report: ValidationReport) -> None:
+    values: dict[str, Any] = {
+        "owner": None,
+        "findings": [f.model_dump() for f in report.findings],
+        "validation_report": report.model_dump(mode="json", exclude={"findings"},
+                                               exclude_none=True) | {
+            "trial": report.trial.model_dump(exclude={"log"}) if report.trial else None},
+        "validation_log": report.trial.log if report.trial else None,
+    }
+    if report.passed:
+        next_job = queue.new_job("execute", job.evaluation_id, job.priority)
+        async with state.db.session() as session:
+            await lifecycle.transition(
+                session, job.evaluation_id, S.validated, actor=state.worker_id,
+                expected=S.pending_validation, reason="static analysis and trial run passed",
+                values=values | {"queue_job_id": next_job.job_id},
+            )
+        await queue.send(state.redis, next_job)
+        return
+    first = blocking(report.findings)[0]
+    async with state.db.session() as session:
+        await lifecycle.transition(
+            session, job.evaluation_id, S.validation_failed, actor=state.worker_id,
+            expected=S.pending_validation, reason=f"{first.rule}: {first.message}"[:500],
+            values=values | {"error": first.message},
+        )
+    await on_terminal(state, job.evaluation_id, S.validation_failed)
+
+
+async def validate_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
+    """arq job: validate one evaluation; safe to run twice (the second finds nothing to do)."""
+    state: WorkerState = ctx["state"]
+    job = await _claim(state, evaluation_id)
+    if job is None:
+        return "skipped"
+    backend = state.backend
+    try:
+        report = await validate(state, backend, job)
+    except SandboxUnavailable as exc:
+        # The host cannot sandbox right now: leave it queued for the reconciler, don't reject.
+        log.error("sandbox unavailable while validating %s: %s", evaluation_id, exc)
+        async with state.db.session() as session:
+            await lifecycle.set_fields(session, evaluation_id, expected=S.pending_validation,
+                                       values={"owner": None, "queue_job_id": None})
+        return "sandbox-unavailable"
+    try:
+        await _record(state, job, report)
+    except IllegalTransition as exc:
+        log.info("validation of %s discarded: now %s", evaluation_id, exc.current)
+        return "discarded"
+    return "validated" if report.passed else "rejected"
+
+
+def create_worker() -> Any:
+    from evalpod.settings import get_settings
+
+    settings = get_settings()
+    return build_worker(
+        "validator", validate_evaluation, queue.VALIDATE_QUEUE, settings.validator_concurrency,
+        job_timeout_s=settings.trial_timeout_s + 120, settings=settings,
+        on_start=warm_up, on_stop=shutdown,
+    )

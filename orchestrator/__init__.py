@@ -1,0 +1,1 @@
+"""Launches sandboxes for validated evaluations: `local` (bubblewrap) and `kubernetes`."""

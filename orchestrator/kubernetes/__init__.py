@@ -1,0 +1,1 @@
+"""The `kubernetes` backend: one hardened Job per evaluation."""

@@ -1,0 +1,1 @@
+"""The `local` backend: bubblewrap namespaces, seccomp, cgroups and rlimits."""

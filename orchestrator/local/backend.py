@@ -1,0 +1,461 @@
+"""The `local` backend: each job in bubblewrap + seccomp + a per-job cgroup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from evalpod.settings import Settings, get_settings
+from orchestrator.local import bwrap
+from orchestrator.local.cgroups import (
+    JobCgroup,
+    detect_layout,
+    join_cgroups,
+    sweep_empty_job_cgroups,
+)
+from orchestrator.local.doctor import DoctorReport, probe, setpriv_path
+from orchestrator.local.result_file import read_result
+from orchestrator.local.seccomp import SECCOMP_KILL_SIGNAL, seccomp_memfd
+from orchestrator.sandbox import (
+    BackendHealth,
+    HarnessResult,
+    HarnessSpec,
+    ResourceLimits,
+    ResourceUsage,
+    SandboxBackend,
+    SandboxJob,
+    SandboxProcess,
+    SandboxUnavailable,
+    Violation,
+    ViolationKind,
+)
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HARNESS_DIR = REPO_ROOT / "sandbox_images" / "harness"
+SHIPPED_TASKS_DIR = REPO_ROOT / "sandbox_images" / "lm_eval_tasks"
+MAX_LINE_BYTES = 64 * 1024
+READ_CHUNK = 64 * 1024
+OPEN_FILES = 4096
+MIB = 1024 * 1024
+DISCARD_TIMEOUT_S = 1.0
+EXIT_POLL_S = 0.01
+ETC_DATA = {
+    "/etc/passwd": (
+        "root:x:0:0::/:/usr/sbin/nologin\nnobody:x:65534:65534::/work:/usr/sbin/nologin\n"
+    ),
+    "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
+    "/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n",
+}
+
+
+@lru_cache(maxsize=8)
+def runtime_prefixes(python: str) -> tuple[str, ...]:
+    """sys.prefix and sys.base_prefix of the interpreter that runs inside the sandbox."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        found = [sys.prefix, sys.base_prefix]
+    else:
+        code = "import sys; print(sys.prefix); print(sys.base_prefix)"
+        out = subprocess.run(
+            [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+        found = out.split()
+    return tuple(dict.fromkeys(os.path.realpath(p) for p in found))
+
+
+def _child_setup(procs_files: list[str], limits: ResourceLimits) -> Callable[[], None]:
+    """What the forked child does before exec'ing bwrap: join the cgroup, set rlimits."""
+    cpu_s = math.ceil(limits.timeout_s * max(limits.cpus, 1.0)) + 10
+    # Above the tmpfs size, so a full work dir shows as ENOSPC (a `disk` violation).
+    file_bytes = limits.disk_mb * MIB + limits.max_result_bytes
+
+    def setup() -> None:
+        join_cgroups(procs_files)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+
+    return setup
+
+
+def _data_fd(text: str) -> int:
+    fd = os.memfd_create("evalpod-data", os.MFD_CLOEXEC)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _exit_code(returncode: int) -> int:
+    """bwrap reports a job killed by signal N as 128+N; turn that back into -N."""
+    if 128 < returncode <= 128 + 64:
+        return -(returncode - 128)
+    return returncode
+
+
+class LocalProcess(SandboxProcess):
+    def __init__(
+        self,
+        job: SandboxJob,
+        proc: asyncio.subprocess.Process,
+        job_dir: Path,
+        out_fd: int,
+        cgroup: JobCgroup | None,
+        child_pid: int | None,
+    ) -> None:
+        self.job = job
+        self._proc = proc
+        self._job_dir = job_dir
+        self._out_fd = out_fd
+        self._cgroup = cgroup
+        self._child_pid = child_pid
+        self._exit: int | None = None
+        self._cleaned = False
+        self._mount_fds: list[int] | None = None
+
+    async def output_lines(self) -> AsyncIterator[str]:
+        stream = self._proc.stdout
+        if stream is None:
+            return
+        pending = b""
+        while True:
+            chunk = await stream.read(READ_CHUNK)
+            if not chunk:
+                break
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                for start in range(0, max(len(line), 1), MAX_LINE_BYTES):
+                    yield line[start : start + MAX_LINE_BYTES].decode("utf-8", "replace")
+            while len(pending) >= MAX_LINE_BYTES:
+                yield pending[:MAX_LINE_BYTES].decode("utf-8", "replace")
+                pending = pending[MAX_LINE_BYTES:]
+        if pending:
+            yield pending.decode("utf-8", "replace")
+
+    async def _discard_output(self) -> None:
+        """Read what a stopped reader left in the pipe, so its transport closes cleanly."""
+        stream = self._proc.stdout
+        if stream is None:
+            return
+        with contextlib.suppress(TimeoutError, ValueError):
+            async with asyncio.timeout(DISCARD_TIMEOUT_S):
+                while await stream.read(READ_CHUNK):
+                    pass
+
+    async def wait(self) -> int | None:
+        # asyncio's Process.wait() (3.11) also waits for the pipes to close, which never
+        # happens while a stopped reader leaves data in them; the exit code itself is
+        # set as soon as the child watcher reaps bwrap.
+        if self._exit is None:
+            waiter = asyncio.ensure_future(self._proc.wait())
+            try:
+                while self._proc.returncode is None:
+                    await asyncio.wait({waiter}, timeout=EXIT_POLL_S)
+            finally:
+                waiter.cancel()
+            self._exit = _exit_code(self._proc.returncode)
+        return self._exit
+
+    async def kill(self) -> None:
+        if self._cgroup is not None:
+            if not await asyncio.to_thread(self._cgroup.kill_all):
+                log.error("job %s: tasks survive in its cgroup after SIGKILL", self.job.job_id)
+        elif self._proc.returncode is None:
+            # Without cgroups the pid namespace is the net: bwrap's death takes its
+            # pid 1 with it (--die-with-parent), and pid 1's death the whole namespace.
+            log.warning("job %s: no cgroup, killing the bwrap process only", self.job.job_id)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._proc.pid, signal.SIGKILL)
+        await self.wait()
+
+    async def usage(self) -> ResourceUsage:
+        memory = processes = None
+        if self._cgroup is not None:
+            memory, processes = self._cgroup.memory_bytes(), self._cgroup.processes()
+        return ResourceUsage(memory_bytes=memory, processes=processes, disk_bytes=self._disk())
+
+    async def attach_mounts(self, timeout_s: float = 1.0) -> None:
+        """Hold fds on the sandbox's scratch tmpfs mounts once bwrap has set them up.
+
+        The fds keep the tmpfs readable after the sandbox is gone, so a job that filled
+        its disk and exited at once is still seen as a `disk` violation.
+        """
+        deadline = time.monotonic() + timeout_s
+        while self._child_pid is not None and time.monotonic() < deadline:
+            self._mount_fds = _open_sandbox_mounts(self._child_pid)
+            if self._mount_fds is not None or self._proc.returncode is not None:
+                return
+            await asyncio.sleep(0.001)
+
+    def _disk(self) -> int | None:
+        if self._mount_fds is None:
+            return None
+        total = 0
+        for fd in self._mount_fds:
+            info = os.fstatvfs(fd)
+            total += (info.f_blocks - info.f_bfree) * info.f_frsize
+        return total
+
+    def _disk_full(self) -> bool:
+        used = self._disk()
+        limit = self.job.limits.disk_mb * MIB
+        return used is not None and used >= limit - min(limit // 50, MIB)
+
+    async def observed_violation(self) -> Violation | None:
+        if self._cgroup is not None and self._cgroup.oom_killed():
+            limit = self.job.limits.memory_mb
+            return Violation(kind=ViolationKind.memory, detail=f"out of memory ({limit} MiB)")
+        if self._disk_full():
+            limit = self.job.limits.disk_mb
+            return Violation(kind=ViolationKind.disk, detail=f"work dir filled {limit} MiB")
+        code = self._exit if self._exit is not None else self._proc.returncode
+        if code is not None and _exit_code(code) == -SECCOMP_KILL_SIGNAL:
+            return Violation(kind=ViolationKind.syscall, detail="killed by seccomp (SIGSYS)")
+        if code is not None and _exit_code(code) == -signal.SIGXCPU:
+            return Violation(kind=ViolationKind.timeout, detail="CPU time limit exceeded")
+        return None
+
+    async def collect_result(self) -> HarnessResult:
+        return read_result(self._out_fd, self.job.limits.max_result_bytes)
+
+    async def cleanup(self) -> None:
+        if self._cleaned:
+            return
+        self._cleaned = True
+        if self._proc.returncode is None or (self._cgroup and self._cgroup.pids()):
+            await self.kill()
+        await self._discard_output()
+        for fd in [self._out_fd, *(self._mount_fds or [])]:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self._cgroup is not None:
+            self._cgroup.remove()
+        await asyncio.to_thread(shutil.rmtree, self._job_dir, True)
+
+
+@dataclass
+class _Launch:
+    """Host-side fds of one launch; closed in the parent once bwrap has them."""
+
+    pass_fds: list[int]
+    info_read: int
+
+
+class LocalBackend(SandboxBackend):
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.python = settings.runtime_python or sys.executable
+
+    @classmethod
+    def from_settings(cls) -> LocalBackend:
+        return cls(get_settings())
+
+    def doctor(self) -> DoctorReport:
+        return probe(self.settings.bwrap_path)
+
+    async def health(self) -> BackendHealth:
+        report = await asyncio.to_thread(self.doctor)
+        detail = {f.name: f.ok for f in report.features}
+        return BackendHealth(ok=report.ok, backend=self.name, detail=detail)
+
+    def _check_host(self) -> DoctorReport:
+        report = self.doctor()
+        _sweep_once()
+        if report.bwrap_path is None:
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+        if not report.ok and not self.settings.allow_weak_sandbox:
+            missing = ", ".join(report.missing())
+            raise SandboxUnavailable(
+                f"isolation features missing on this host: {missing}"
+                " (see `evalpod doctor`; EVALPOD_ALLOW_WEAK_SANDBOX=1 to run anyway)"
+            )
+        return report
+
+    def _task_dirs(self) -> tuple[Path, ...]:
+        dirs = [SHIPPED_TASKS_DIR, self.settings.lm_eval_tasks_dir]
+        return tuple(d.resolve() for d in dirs if d is not None and d.is_dir())
+
+    def _write_job(self, job: SandboxJob, job_dir: Path, tasks: bool) -> None:
+        spec = HarnessSpec(
+            kind=job.kind,
+            model_path="/model" if job.model_path else None,
+            model_id=job.model_id,
+            tasks=job.tasks,
+            task_include_path=bwrap.TASKS_DIR if tasks else None,
+            num_fewshot=job.num_fewshot,
+            limit=job.limit,
+            seed=job.seed,
+            device="cuda" if job.limits.gpu_indices else "cpu",
+        )
+        inner = job_dir / "job"
+        inner.mkdir()
+        inner.chmod(0o755)  # read by uid 65534 through /job; the 0700 job dir shields it
+        (inner / "spec.json").write_text(spec.model_dump_json(), encoding="utf-8")
+        (inner / "script.py").write_text(job.script or "", encoding="utf-8")
+
+    def _prepare_dirs(self, job: SandboxJob, as_sandbox_uid: bool) -> Path:
+        jobs_dir = self.settings.jobs_dir
+        jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        job_dir = jobs_dir / job.job_id
+        if job_dir.exists() or job_dir.is_symlink():  # a retried attempt of the same job
+            shutil.rmtree(job_dir)
+        job_dir.mkdir(mode=0o700)
+        out = job_dir / "out"
+        out.mkdir(mode=0o700)
+        if as_sandbox_uid:  # before launch: afterwards the host never touches out/ again
+            os.chown(out, bwrap.SANDBOX_UID, bwrap.SANDBOX_GID)
+        return job_dir
+
+    def _plan(self, job: SandboxJob, job_dir: Path, report: DoctorReport) -> bwrap.BwrapPlan:
+        def has(name: str) -> bool:
+            feature = report.feature(name)
+            return feature is not None and feature.ok
+
+        return bwrap.BwrapPlan(
+            bwrap=report.bwrap_path or "bwrap",
+            python=self.python,
+            runtime_prefixes=runtime_prefixes(self.python),
+            harness_dir=HARNESS_DIR,
+            job_dir=job_dir / "job",
+            out_dir=job_dir / "out",
+            model_dir=job.model_path.resolve() if job.model_path else None,
+            task_dirs=self._task_dirs(),
+            gpu_indices=job.limits.gpu_indices,
+            disk_bytes=job.limits.disk_mb * 1024 * 1024,
+            cpus=job.limits.cpus,
+            supports_size=has("tmpfs_size"),
+            supports_disable_userns=has("disable_userns"),
+            setpriv=setpriv_path(report),
+        )
+
+    def _open_fds(
+        self, plan: bwrap.BwrapPlan, report: DoctorReport
+    ) -> tuple[bwrap.BwrapPlan, _Launch]:
+        fds: list[int] = []
+        etc = {dest: _data_fd(text) for dest, text in ETC_DATA.items()}
+        fds += etc.values()
+        seccomp_fd = None
+        seccomp = report.feature("seccomp")
+        if seccomp is not None and seccomp.ok:
+            seccomp_fd = seccomp_memfd()
+            fds.append(seccomp_fd)
+        info_read, info_write = os.pipe2(os.O_CLOEXEC)
+        fds.append(info_write)
+        plan = replace(plan, seccomp_fd=seccomp_fd, info_fd=info_write, etc_data_fds=etc)
+        return plan, _Launch(pass_fds=fds, info_read=info_read)
+
+    async def launch(self, job: SandboxJob) -> SandboxProcess:
+        report = await asyncio.to_thread(self._check_host)  # probes once, tens of ms
+        job_dir = self._prepare_dirs(job, as_sandbox_uid=setpriv_path(report) is not None)
+        cgroup: JobCgroup | None = None
+        launch: _Launch | None = None
+        out_fd = -1
+        try:
+            plan = self._plan(job, job_dir, report)
+            self._write_job(job, job_dir, tasks=bool(plan.task_dirs))
+            out_fd = os.open(job_dir / "out", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            layout = detect_layout()
+            if layout.usable:
+                cgroup = JobCgroup.create(layout, f"job-{job.job_id}", job.limits)
+            else:
+                log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
+            plan, launch = self._open_fds(plan, report)
+            proc = await asyncio.create_subprocess_exec(
+                *bwrap.build_argv(plan),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=launch.pass_fds,
+                preexec_fn=_child_setup(cgroup.procs_files if cgroup else [], job.limits),
+                start_new_session=True,
+                env={},
+            )
+        except BaseException:
+            if out_fd >= 0:
+                os.close(out_fd)
+            if launch is not None:
+                os.close(launch.info_read)
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        finally:
+            for fd in launch.pass_fds if launch else []:
+                os.close(fd)
+        child_pid = await asyncio.to_thread(_read_child_pid, launch.info_read)
+        process = LocalProcess(job, proc, job_dir, out_fd, cgroup, child_pid)
+        await process.attach_mounts()
+        return process
+
+
+@lru_cache(maxsize=1)
+def _sweep_once() -> None:
+    layout = detect_layout()
+    if layout.usable and (count := sweep_empty_job_cgroups(layout)):
+        log.info("removed %d job cgroups left by an earlier run", count)
+
+
+def _open_sandbox_mounts(child_pid: int) -> list[int] | None:
+    """fds of the sandbox's scratch mounts, or None while bwrap is still building its root.
+
+    Until bwrap chroots, the child's root is the host's (same inode as ours) or bwrap's
+    scratch tmpfs (which has no `work`), so neither can be mistaken for the sandbox.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        root = os.open(f"/proc/{child_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    fds: list[int] = []
+    try:
+        mine, theirs = os.stat("/"), os.fstat(root)
+        if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino):
+            return None
+        for name in bwrap.SCRATCH_MOUNTS:
+            fds.append(os.open(name.lstrip("/"), flags, dir_fd=root))
+        return fds
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        return None
+    finally:
+        os.close(root)
+
+
+def _read_child_pid(fd: int) -> int | None:
+    """bwrap's --info-fd JSON: the pid of the sandbox's pid 1 (None if bwrap died first).
+
+    bwrap writes the object in several writes and the sandbox may keep the pipe open,
+    so read until the object parses rather than to EOF; closing early would SIGPIPE bwrap.
+    """
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+            with contextlib.suppress(ValueError):
+                return int(json.loads(data)["child-pid"])
+        return None
+    except (OSError, KeyError):
+        return None
+    finally:
+        os.close(fd)

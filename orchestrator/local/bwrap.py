@@ -1,0 +1,217 @@
+"""Pure builder of the bubblewrap command line that isolates one job."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SANDBOX_UID = 65534
+SANDBOX_GID = 65534
+HARNESS_DIR = "/opt/evalpod/harness"
+TASKS_DIR = "/opt/evalpod/tasks"
+WORK_DIR = "/work"
+# Writable mounts inside the sandbox, each a tmpfs of `disk_bytes` (summed as disk usage).
+SCRATCH_MOUNTS: tuple[str, ...] = (WORK_DIR, "/tmp", "/dev/shm")
+RUNTIME_BINDS: tuple[str, ...] = ("/usr",)
+LIB_SYMLINKS: tuple[tuple[str, str], ...] = (
+    ("usr/lib", "/lib"),
+    ("usr/lib64", "/lib64"),
+    ("usr/bin", "/bin"),
+    ("usr/sbin", "/sbin"),
+)
+# Only what the dynamic loader and Python's locale/time code read; nothing secret.
+ETC_FILES: tuple[str, ...] = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+)
+NVIDIA_SHARED_DEVICES: tuple[str, ...] = (
+    "/dev/nvidiactl",
+    "/dev/nvidia-uvm",
+    "/dev/nvidia-uvm-tools",
+)
+PROC_READ_ONLY: tuple[str, ...] = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class BwrapPlan:
+    """Everything the argv depends on; fds must be inherited by the bwrap process."""
+
+    bwrap: str
+    python: str
+    runtime_prefixes: tuple[str, ...]
+    harness_dir: Path
+    job_dir: Path
+    out_dir: Path
+    model_dir: Path | None = None
+    task_dirs: tuple[Path, ...] = ()
+    gpu_indices: tuple[int, ...] = ()
+    disk_bytes: int = 512 * 1024 * 1024
+    cpus: float = 1.0
+    seccomp_fd: int | None = None
+    info_fd: int | None = None
+    etc_data_fds: dict[str, int] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    supports_size: bool = True
+    supports_disable_userns: bool = True
+    setpriv: str | None = None  # set: bwrap runs as root and the job as host uid 65534
+
+
+def sandbox_env(plan: BwrapPlan) -> dict[str, str]:
+    """The whole environment of the job: an allowlist, never the host's."""
+    threads = str(max(1, int(plan.cpus)))
+    env = {
+        "HOME": WORK_DIR,
+        "PATH": DEFAULT_PATH,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": f"{WORK_DIR}/.cache/huggingface",
+        "XDG_CACHE_HOME": f"{WORK_DIR}/.cache",
+        "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in range(len(plan.gpu_indices))),
+    }
+    env.update(plan.extra_env)
+    return env
+
+
+def _namespace_args(plan: BwrapPlan) -> list[str]:
+    common = ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    if plan.setpriv is not None:
+        # No user namespace: bwrap mounts as real root, then setpriv (inside, under the
+        # seccomp filter) becomes host uid 65534 with no capabilities and an empty
+        # bounding set. Only the three caps setpriv needs survive bwrap's drop.
+        unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        caps = ["--cap-drop", "ALL"]
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
+            caps += ["--cap-add", cap]
+        return [*unshare, "--unshare-cgroup-try", *common, *caps]
+    # User-namespace mode: the job is uid 65534 inside, but the service's uid outside.
+    args = ["--unshare-all", "--unshare-user", *common]
+    if plan.supports_disable_userns:
+        args.append("--disable-userns")
+    return [*args, "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
+
+
+def _drop_to_sandbox_uid(plan: BwrapPlan) -> list[str]:
+    if plan.setpriv is None:
+        return []
+    ids = [f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}", "--clear-groups"]
+    return [plan.setpriv, *ids, "--inh-caps=-all", "--bounding-set=-all", "--"]
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _prefix_args(prefixes: Sequence[str]) -> list[str]:
+    """Bind each interpreter prefix at its own path, with traversable parents.
+
+    bwrap would create missing parents (e.g. /root for a pyenv under /root) copying
+    restrictive modes; uid 65534 must be able to walk down to the interpreter.
+    """
+    bound = list(RUNTIME_BINDS)
+    args: list[str] = []
+    created: set[str] = set()
+    for prefix in sorted(prefixes, key=len):
+        if _under(prefix, bound):
+            continue
+        for parent in reversed(Path(prefix).parents[:-1]):
+            name = str(parent)
+            if name not in created and not _under(name, bound):
+                args += ["--perms", "0755", "--dir", name]
+                created.add(name)
+        args += ["--ro-bind", prefix, prefix]
+        bound.append(prefix)
+    return args
+
+
+def _runtime_args(plan: BwrapPlan) -> list[str]:
+    args: list[str] = []
+    for path in RUNTIME_BINDS:
+        args += ["--ro-bind", path, path]
+    for target, link in LIB_SYMLINKS:
+        args += ["--symlink", target, link]
+    args += _prefix_args(plan.runtime_prefixes)
+    # Parents bwrap would otherwise create 0700 in privileged mode (unreadable to 65534).
+    for path in ("/etc", "/opt", "/opt/evalpod"):
+        args += ["--perms", "0755", "--dir", path]
+    for path in ETC_FILES:
+        args += ["--ro-bind-try", path, path]
+    for dest, fd in sorted(plan.etc_data_fds.items()):
+        args += ["--perms", "0444", "--ro-bind-data", str(fd), dest]
+    return args
+
+
+def _device_args(plan: BwrapPlan) -> list[str]:
+    args = ["--dev", "/dev"]
+    if plan.gpu_indices:
+        nodes = [f"/dev/nvidia{i}" for i in plan.gpu_indices] + list(NVIDIA_SHARED_DEVICES)
+        for node in nodes:
+            args += ["--dev-bind-try", node, node]
+    # /dev is an unsized tmpfs: give shm its own capped one and freeze the rest.
+    return [*args, *_sized_tmpfs(plan, "/dev/shm"), "--remount-ro", "/dev"]
+
+
+def _sized_tmpfs(plan: BwrapPlan, dest: str) -> list[str]:
+    size = ["--size", str(plan.disk_bytes)] if plan.supports_size else []
+    return ["--perms", "01777", *size, "--tmpfs", dest]
+
+
+def _job_args(plan: BwrapPlan) -> list[str]:
+    args = ["--ro-bind", str(plan.harness_dir), HARNESS_DIR]
+    args += ["--ro-bind", str(plan.job_dir), "/job", "--bind", str(plan.out_dir), "/out"]
+    if plan.model_dir is not None:
+        args += ["--ro-bind", str(plan.model_dir), "/model"]
+    if plan.task_dirs:
+        args += ["--tmpfs", TASKS_DIR]
+        for index, task_dir in enumerate(plan.task_dirs):
+            args += ["--ro-bind", str(task_dir), f"{TASKS_DIR}/{index}"]
+        args += ["--remount-ro", TASKS_DIR]
+    args += ["--proc", "/proc", *_proc_cover_args()]
+    args += _sized_tmpfs(plan, WORK_DIR) + _sized_tmpfs(plan, "/tmp")
+    return args
+
+
+def _proc_cover_args() -> list[str]:
+    # The job's processes carry host uid 0 (bwrap runs as the service's root, mapped to
+    # 65534); sysctl permission checks only compare that uid, so a writable /proc/sys
+    # would let them set kernel.core_pattern. bwrap 0.8 skips covering it: do it here.
+    # Driver entries elsewhere in /proc may check only that uid too: the whole procfs
+    # goes read-only (the job never needs to write it; /proc/self/fd links still work).
+    args: list[str] = []
+    for path in PROC_READ_ONLY:
+        args += ["--ro-bind-try", path, path]
+    return [*args, "--remount-ro", "/proc"]
+
+
+def _fd_args(plan: BwrapPlan) -> list[str]:
+    args: list[str] = []
+    if plan.seccomp_fd is not None:
+        args += ["--seccomp", str(plan.seccomp_fd)]
+    if plan.info_fd is not None:
+        args += ["--info-fd", str(plan.info_fd)]
+    return args
+
+
+def build_argv(plan: BwrapPlan, command: Sequence[str] | None = None) -> list[str]:
+    """The full argv: bwrap options, then `python -I harness spec` (or `command`)."""
+    argv = [plan.bwrap, *_namespace_args(plan), "--clearenv"]
+    for key, value in sandbox_env(plan).items():
+        argv += ["--setenv", key, value]
+    argv += _runtime_args(plan) + _device_args(plan) + _job_args(plan) + _fd_args(plan)
+    # Last: bwrap's root is a writable, unsized tmpfs until remounted.
+    argv += ["--remount-ro", "/", "--chdir", WORK_DIR, "--"]
+    argv += _drop_to_sandbox_uid(plan)
+    if command is not None:
+        return argv + list(command)
+    return [*argv, plan.python, "-I", f"{HARNESS_DIR}/run.py", "/job/spec.json"]

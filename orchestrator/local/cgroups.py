@@ -1,0 +1,270 @@
+"""Per-job cgroups (v1 or v2): limits, usage, OOM detection and kill-everything."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from orchestrator.sandbox import ResourceLimits
+
+log = logging.getLogger(__name__)
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PARENT_NAME = "evalpod"
+V1_CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpu", "freezer")
+REQUIRED_CONTROLLERS: frozenset[str] = frozenset({"memory", "pids"})
+CPU_PERIOD_US = 100_000
+KILL_POLL_S = 0.002
+SWEEP_MIN_AGE_S = 300.0
+
+
+class CgroupVersion(StrEnum):
+    v1 = "v1"
+    v2 = "v2"
+    none = "none"
+
+
+@dataclass(frozen=True)
+class CgroupLayout:
+    """Where each usable controller's job cgroups live on this host."""
+
+    version: CgroupVersion
+    parents: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return self.version is not CgroupVersion.none and set(self.parents) >= REQUIRED_CONTROLLERS
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(value)
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return None if text in ("", "max") else int(text.split()[0])
+
+
+def _read_keyed(path: Path, key: str) -> int | None:
+    try:
+        for line in path.read_text(encoding="ascii").splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _probe_dir(parent: Path) -> bool:
+    """Whether we can create and remove a child cgroup under `parent`."""
+    try:
+        parent.mkdir(exist_ok=True)
+        probe = parent / f"probe-{os.getpid()}"
+        probe.mkdir(exist_ok=True)
+        probe.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+def _detect_v2() -> CgroupLayout:
+    parent = CGROUP_ROOT / PARENT_NAME
+    try:
+        available = set((CGROUP_ROOT / "cgroup.controllers").read_text().split())
+        if not _probe_dir(parent):
+            return CgroupLayout(CgroupVersion.none)
+        wanted = available & {"memory", "pids", "cpu"}
+        _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted)))
+        enabled = set((parent / "cgroup.subtree_control").read_text().split())
+    except OSError as exc:
+        log.warning("cgroup v2 present but not delegated to us: %s", exc)
+        return CgroupLayout(CgroupVersion.none)
+    return CgroupLayout(CgroupVersion.v2, {c: parent for c in enabled | {"freezer"}})
+
+
+def _detect_v1() -> CgroupLayout:
+    parents: dict[str, Path] = {}
+    for controller in V1_CONTROLLERS:
+        parent = CGROUP_ROOT / controller / PARENT_NAME
+        if (CGROUP_ROOT / controller / "cgroup.procs").exists() and _probe_dir(parent):
+            parents[controller] = parent
+    return CgroupLayout(CgroupVersion.v1 if parents else CgroupVersion.none, parents)
+
+
+@lru_cache(maxsize=1)
+def detect_layout() -> CgroupLayout:
+    """Probe once per process: v2 when /sys/fs/cgroup is unified, else v1 controllers."""
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        return _detect_v2()
+    return _detect_v1()
+
+
+@dataclass
+class JobCgroup:
+    """The cgroup(s) of one job; `procs_files` is what a child writes its pid into."""
+
+    layout: CgroupLayout
+    dirs: dict[str, Path]
+
+    @property
+    def procs_files(self) -> list[str]:
+        return sorted({str(path / "cgroup.procs") for path in self.dirs.values()})
+
+    @classmethod
+    def create(cls, layout: CgroupLayout, name: str, limits: ResourceLimits) -> JobCgroup:
+        dirs = {controller: parent / name for controller, parent in layout.parents.items()}
+        for path in set(dirs.values()):
+            path.mkdir(exist_ok=True)
+        group = cls(layout, dirs)
+        group._apply_limits(limits)
+        return group
+
+    def _apply_limits(self, limits: ResourceLimits) -> None:
+        memory = limits.memory_mb * 1024 * 1024
+        quota = max(1000, int(limits.cpus * CPU_PERIOD_US))
+        if self.layout.version is CgroupVersion.v2:
+            base = self.dirs["memory"]
+            _write(base / "memory.max", str(memory))
+            with contextlib.suppress(FileNotFoundError):
+                _write(base / "memory.swap.max", "0")
+            _write(base / "pids.max", str(limits.max_processes))
+            if "cpu" in self.dirs:
+                _write(base / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            return
+        mem = self.dirs["memory"]
+        _write(mem / "memory.limit_in_bytes", str(memory))
+        memsw = mem / "memory.memsw.limit_in_bytes"
+        if memsw.exists():  # equal to the RAM limit: no swap at all
+            _write(memsw, str(memory))
+        with contextlib.suppress(OSError):
+            _write(mem / "memory.swappiness", "0")
+        _write(self.dirs["pids"] / "pids.max", str(limits.max_processes))
+        if "cpu" in self.dirs:
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
+
+    def pids(self) -> list[int]:
+        pids: set[int] = set()
+        for procs in self.procs_files:
+            with contextlib.suppress(OSError):
+                pids.update(int(p) for p in Path(procs).read_text().split())
+        return sorted(pids)
+
+    def memory_bytes(self) -> int | None:
+        name = (
+            "memory.current"
+            if self.layout.version is CgroupVersion.v2
+            else ("memory.usage_in_bytes")
+        )
+        return _read_int(self.dirs["memory"] / name)
+
+    def processes(self) -> int | None:
+        """Live tasks (threads included), as pids.max counts them.
+
+        Read from the task list rather than pids.current, which on this kernel can keep
+        a stale charge after every task is gone.
+        """
+        name = "cgroup.threads" if self.layout.version is CgroupVersion.v2 else "tasks"
+        try:
+            return len((self.dirs["pids"] / name).read_text().split())
+        except OSError:
+            return None
+
+    def oom_killed(self) -> bool:
+        if self.layout.version is CgroupVersion.v2:
+            count = _read_keyed(self.dirs["memory"] / "memory.events", "oom_kill")
+        else:
+            count = _read_keyed(self.dirs["memory"] / "memory.oom_control", "oom_kill")
+        return bool(count)
+
+    def _freeze(self, frozen: bool) -> None:
+        path = self.dirs.get("freezer")
+        if path is None:
+            return
+        with contextlib.suppress(OSError):
+            if self.layout.version is CgroupVersion.v2:
+                _write(path / "cgroup.freeze", "1" if frozen else "0")
+            else:
+                _write(path / "freezer.state", "FROZEN" if frozen else "THAWED")
+
+    def kill_all(self, timeout_s: float = 5.0) -> bool:
+        """SIGKILL every task (frozen first, so nothing forks meanwhile); True when empty."""
+        kill_file = self.dirs["memory"] / "cgroup.kill"
+        if self.layout.version is CgroupVersion.v2 and kill_file.exists():
+            _write(kill_file, "1")
+        else:
+            self._freeze(True)
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self._freeze(False)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            remaining = self.pids()
+            if not remaining:
+                return True
+            for pid in remaining:  # forked between the listing and the freeze
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(KILL_POLL_S)
+        return not self.pids()
+
+    def remove(self) -> None:
+        for path in set(self.dirs.values()):
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY:
+                        log.warning("could not remove cgroup %s: %s", path, exc)
+                        break
+                    time.sleep(0.01)
+
+
+def sweep_empty_job_cgroups(layout: CgroupLayout, min_age_s: float = SWEEP_MIN_AGE_S) -> int:
+    """Remove job cgroups left empty by a crashed service; live ones refuse rmdir (EBUSY).
+
+    `min_age_s` spares a cgroup another worker has just created and not yet joined.
+    """
+    removed = 0
+    now = time.time()
+    for parent in set(layout.parents.values()):
+        for path in parent.glob("job-*"):
+            try:
+                # cgroupfs stamps mtimes with a coarser clock that can run ahead of
+                # time.time(), so a zero minimum age must not depend on the difference.
+                young = min_age_s > 0 and now - path.stat().st_mtime < min_age_s
+                if not young and not (path / "cgroup.procs").read_text().strip():
+                    path.rmdir()
+                    removed += 1
+            except OSError as exc:
+                log.debug("sweep left %s: %s", path, exc)
+                continue
+    return removed
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move the calling process into the job's cgroups (runs in the child before exec)."""
+    pid = str(os.getpid()).encode()
+    for procs in procs_files:
+        fd = os.open(procs, os.O_WRONLY)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)

@@ -1,0 +1,214 @@
+"""The contract every sandbox backend implements, and the values that cross it.
+
+A backend `launch`es a `SandboxJob` and returns a `SandboxProcess`; the monitor
+(`monitor.supervisor.supervise`) then streams its output, enforces limits, waits,
+kills and collects the result. Backends never decide a job's evaluation status:
+they report a `SandboxOutcome` and the lifecycle records it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ViolationKind(StrEnum):
+    timeout = "timeout"
+    memory = "memory"
+    output = "output"
+    processes = "processes"
+    disk = "disk"
+    network = "network"
+    syscall = "syscall"
+
+
+class Violation(BaseModel):
+    """Why a job was killed; stored on the evaluation as `violation`."""
+
+    kind: ViolationKind
+    detail: str
+
+
+class ResourceLimits(BaseModel):
+    """Everything a sandbox must enforce for one job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timeout_s: float = Field(gt=0, description="Wall-clock limit from launch to exit.")
+    memory_mb: int = Field(gt=0, description="Memory limit (cgroup / pod limit).")
+    cpus: float = Field(default=1.0, gt=0, description="CPU quota in cores.")
+    max_processes: int = Field(default=128, gt=0, description="Tasks (processes+threads) cap.")
+    disk_mb: int = Field(default=512, gt=0, description="Size of the writable work dir.")
+    max_output_bytes: int = Field(default=8 * 1024 * 1024, description="Total stdout+stderr.")
+    max_output_lines_per_s: int = Field(default=5000, description="Sustained log line rate.")
+    max_result_bytes: int = Field(default=1024 * 1024, description="Size cap of result.json.")
+    gpu_indices: tuple[int, ...] = Field(default=(), description="Host GPUs assigned to the job.")
+
+
+class SandboxJob(BaseModel):
+    """One thing to run in a sandbox: a script or an lm-eval task list."""
+
+    job_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    kind: Literal["script", "lm_eval"] = "script"
+    script: str | None = None
+    tasks: list[str] = Field(default_factory=list)
+    num_fewshot: int = 0
+    limit: int | None = None
+    model_id: str = "stub"
+    model_path: Path | None = Field(
+        default=None, description="Host directory of the model; None means the stub model."
+    )
+    limits: ResourceLimits
+    seed: int = 1234
+
+
+class HarnessSpec(BaseModel):
+    """What the in-sandbox harness reads from `/job/spec.json` (paths as seen inside)."""
+
+    kind: Literal["script", "lm_eval"]
+    script_path: str = "/job/script.py"
+    result_path: str = "/out/result.json"
+    model_path: str | None = Field(default="/model", description="None: use the stub model.")
+    model_id: str = "stub"
+    tasks: list[str] = Field(default_factory=list)
+    task_include_path: str | None = None
+    num_fewshot: int = 0
+    limit: int | None = None
+    seed: int = 1234
+    device: Literal["cpu", "cuda"] = "cpu"
+
+
+class HarnessResult(BaseModel):
+    """What the harness writes to `result_path`; the host parses it size-capped."""
+
+    ok: bool
+    metrics: dict[str, Any] | None = None
+    error: str | None = None
+    error_type: str | None = None
+
+
+class ResourceUsage(BaseModel):
+    memory_bytes: int | None = None
+    processes: int | None = None
+    disk_bytes: int | None = None
+
+
+class SandboxOutcome(BaseModel):
+    """The backend's report of a finished job."""
+
+    status: Literal["succeeded", "failed", "killed", "cancelled"]
+    exit_code: int | None = None
+    violation: Violation | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    stdout_tail: str = ""
+
+
+class SandboxError(Exception):
+    """Base of the errors a backend raises."""
+
+
+class SandboxUnavailable(SandboxError):
+    """The backend cannot run anything here (missing binary, weak host, API down).
+
+    Different from a job failing: the evaluation should stay queued or be retried,
+    not be marked `failed`.
+    """
+
+
+class ResultRejected(SandboxError):
+    """The result file is missing, not a regular file, too large, or not valid JSON."""
+
+
+LineSink = Callable[[str], Awaitable[None]]
+
+
+class SandboxProcess(ABC):
+    """A launched job. Every method is safe to call after the job has exited."""
+
+    job: SandboxJob
+
+    @abstractmethod
+    def output_lines(self) -> AsyncIterator[str]:
+        """Merged stdout/stderr, one decoded line at a time (without the newline).
+
+        Ends when the job's output is closed. Lines longer than 64 KiB are split.
+        """
+
+    @abstractmethod
+    async def wait(self) -> int | None:
+        """Wait for exit; return the exit code (negative signal number, None if unknown)."""
+
+    @abstractmethod
+    async def kill(self) -> None:
+        """Kill every process of the job and return only when none survives."""
+
+    @abstractmethod
+    async def usage(self) -> ResourceUsage:
+        """Current resource use, for the monitor's limit checks (fields may be None)."""
+
+    @abstractmethod
+    async def observed_violation(self) -> Violation | None:
+        """A violation the backend itself saw (cgroup OOM, seccomp kill, pod deadline)."""
+
+    @abstractmethod
+    async def collect_result(self) -> HarnessResult:
+        """Read and parse the result file. Raises `ResultRejected`."""
+
+    @abstractmethod
+    async def cleanup(self) -> None:
+        """Remove everything the job left on the host (work dirs, cgroups, objects)."""
+
+
+class BackendHealth(BaseModel):
+    ok: bool
+    backend: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class SandboxBackend(ABC):
+    name: str
+
+    @abstractmethod
+    async def launch(self, job: SandboxJob) -> SandboxProcess:
+        """Start the job. Raises `SandboxUnavailable` if nothing can run here."""
+
+    @abstractmethod
+    async def health(self) -> BackendHealth:
+        """Cheap check for `/health?detailed=true` and `evalpod doctor`."""
+
+    async def run(
+        self,
+        job: SandboxJob,
+        on_line: LineSink,
+        cancel: asyncio.Event | None = None,
+    ) -> SandboxOutcome:
+        """Launch and supervise to the end: the one call workers use."""
+        from monitor.supervisor import supervise
+
+        process = await self.launch(job)
+        try:
+            return await supervise(process, on_line, cancel or asyncio.Event())
+        finally:
+            await process.cleanup()
+
+
+def get_backend(name: str | None = None) -> SandboxBackend:
+    """The configured backend (`EVALPOD_BACKEND`)."""
+    from evalpod.settings import get_settings
+
+    chosen = name or get_settings().backend
+    if chosen == "kubernetes":
+        from orchestrator.kubernetes.backend import KubernetesBackend
+
+        return KubernetesBackend.from_settings()
+    from orchestrator.local.backend import LocalBackend
+
+    return LocalBackend.from_settings()

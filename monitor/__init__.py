@@ -1,0 +1,1 @@
+"""Follows running sandboxes: log streaming, limit enforcement, kills, result collection."""

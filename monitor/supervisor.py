@@ -1,0 +1,135 @@
+"""Watches one launched sandbox to the end: output, limits, timeout, cancel, kill, result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from monitor.limits import OutputMeter, TailBuffer, usage_violation
+from orchestrator.sandbox import (
+    LineSink,
+    ResultRejected,
+    SandboxOutcome,
+    SandboxProcess,
+    Violation,
+    ViolationKind,
+)
+
+POLL_INTERVAL_S = 0.05
+DRAIN_TIMEOUT_S = 2.0
+
+
+@dataclass
+class _Watch:
+    """What the supervisor learned while the job ran."""
+
+    started: float = field(default_factory=time.monotonic)
+    violation: Violation | None = None
+    cancelled: bool = False
+    exit_code: int | None = None
+    tail: TailBuffer = field(default_factory=TailBuffer)
+
+
+async def _pump(process: SandboxProcess, on_line: LineSink, watch: _Watch) -> Violation | None:
+    """Forward every line; return an `output` violation as soon as a cap is crossed."""
+    limits = process.job.limits
+    meter = OutputMeter(limits.max_output_bytes, limits.max_output_lines_per_s)
+    async for line in process.output_lines():
+        watch.tail.add(line)
+        breach = meter.add(line)
+        if breach is not None:
+            return Violation(kind=ViolationKind.output, detail=breach)
+        await on_line(line)
+    return None
+
+
+async def _check_limits(process: SandboxProcess, watch: _Watch) -> Violation | None:
+    limits = process.job.limits
+    if time.monotonic() - watch.started > limits.timeout_s:
+        return Violation(kind=ViolationKind.timeout, detail=f"ran past {limits.timeout_s:g} s")
+    return usage_violation(await process.usage(), limits) or await process.observed_violation()
+
+
+async def _watch_until_exit(
+    process: SandboxProcess,
+    pump: asyncio.Task[Violation | None],
+    cancel: asyncio.Event,
+    watch: _Watch,
+) -> None:
+    waiter = asyncio.ensure_future(process.wait())
+    cancelled = asyncio.ensure_future(cancel.wait())
+    try:
+        while True:
+            await asyncio.wait(
+                {waiter, pump, cancelled},
+                timeout=POLL_INTERVAL_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if cancel.is_set():
+                watch.cancelled = True
+            elif pump.done() and pump.result() is not None:
+                watch.violation = pump.result()
+            elif not waiter.done():
+                watch.violation = await _check_limits(process, watch)
+            if watch.cancelled or watch.violation is not None or waiter.done():
+                return
+    finally:
+        cancelled.cancel()
+        if not waiter.done():
+            waiter.cancel()
+
+
+async def _drain(pump: asyncio.Task[Violation | None]) -> Violation | None:
+    """Let the last lines through; daemons holding the pipe are already dead by now."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(pump), DRAIN_TIMEOUT_S)
+    except TimeoutError:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+        return None
+
+
+async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
+    base = SandboxOutcome(
+        status="failed",
+        exit_code=watch.exit_code,
+        duration_s=round(time.monotonic() - watch.started, 3),
+        stdout_tail=watch.tail.text(),
+    )
+    if watch.cancelled:
+        return base.model_copy(update={"status": "cancelled"})
+    violation = watch.violation or await process.observed_violation()
+    if violation is not None:
+        return base.model_copy(update={"status": "killed", "violation": violation})
+    try:
+        result = await process.collect_result()
+    except ResultRejected as exc:
+        error = f"exit code {watch.exit_code}" if watch.exit_code else str(exc)
+        return base.model_copy(update={"error": error})
+    if watch.exit_code == 0 and result.ok:
+        return base.model_copy(update={"status": "succeeded", "result": result.metrics or {}})
+    return base.model_copy(update={"error": result.error or f"exit code {watch.exit_code}"})
+
+
+async def supervise(
+    process: SandboxProcess, on_line: LineSink, cancel: asyncio.Event
+) -> SandboxOutcome:
+    """Run the job to its end and say how it ended; kills on any breach or cancel."""
+    watch = _Watch()
+    pump = asyncio.create_task(_pump(process, on_line, watch))
+    try:
+        await _watch_until_exit(process, pump, cancel, watch)
+        # Always kill: on exit this reaps double-forked daemons still in the cgroup.
+        await process.kill()
+        watch.exit_code = await process.wait()
+        late = await _drain(pump)
+        watch.violation = watch.violation or (None if watch.cancelled else late)
+    finally:
+        if not pump.done():
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+    return await _outcome(process, watch)

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): auth, limits, quick checks, evaluations, SSE logs, health, metrics."""

@@ -1,0 +1,76 @@
+"""Admin routes: per-tenant validation policy and limits, key revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import AdminDep, UnitOfWorkDep
+from api.errors import responses
+from evalpod import errors
+from evalpod.keys import revoke_key
+from evalpod.orm import Tenant
+from validator.policy.config import Policy
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+ADMIN_ERRORS = (errors.Unauthorized, errors.Forbidden, errors.NotFound, errors.InvalidConfig)
+
+
+class TenantLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    burst_per_second: int | None = Field(default=None, ge=1, le=10_000)
+    max_live_evaluations: int | None = Field(default=None, ge=1, le=100_000)
+    gpu_seconds_per_day: int | None = Field(default=None, ge=0)
+
+
+class TenantSettingsOut(BaseModel):
+    tenant_id: str
+    name: str
+    policy: dict[str, Any] | None
+    limits: dict[str, Any] | None
+
+
+async def _tenant(session: Any, tenant_id: str) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise errors.NotFound(f"tenant {tenant_id} not found")
+    assert isinstance(tenant, Tenant)
+    return tenant
+
+
+def _out(tenant: Tenant) -> TenantSettingsOut:
+    return TenantSettingsOut(tenant_id=tenant.id, name=tenant.name, policy=tenant.policy,
+                             limits=tenant.limits)
+
+
+@router.put("/tenants/{tenant_id}/policy", response_model=TenantSettingsOut,
+            responses=responses(*ADMIN_ERRORS), summary="Set a tenant's validation policy")
+async def set_policy(tenant_id: str, body: Policy, _admin: AdminDep,
+                     uow: UnitOfWorkDep) -> TenantSettingsOut:
+    async with uow.begin() as session:
+        tenant = await _tenant(session, tenant_id)
+        tenant.policy = body.model_dump(mode="json")
+        return _out(tenant)
+
+
+@router.put("/tenants/{tenant_id}/limits", response_model=TenantSettingsOut,
+            responses=responses(*ADMIN_ERRORS), summary="Set a tenant's rate limits and quotas")
+async def set_limits(tenant_id: str, body: TenantLimits, _admin: AdminDep,
+                     uow: UnitOfWorkDep) -> TenantSettingsOut:
+    async with uow.begin() as session:
+        tenant = await _tenant(session, tenant_id)
+        tenant.limits = body.model_dump(exclude_none=True)
+        return _out(tenant)
+
+
+@router.post("/keys/{key_id}/revoke", responses=responses(*ADMIN_ERRORS),
+             summary="Revoke an API key")
+async def revoke(key_id: str, _admin: AdminDep, uow: UnitOfWorkDep) -> dict[str, str]:
+    async with uow.begin() as session:
+        if not await revoke_key(session, key_id):
+            raise errors.NotFound(f"no live key {key_id}")
+    return {"key_id": key_id, "status": "revoked"}

@@ -1,0 +1,447 @@
+"""Evaluation use cases behind the routes: submit, read, list, cancel. Sessions come injected."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import UnitOfWork
+from api.limits import check_live_quota, release_gpu_seconds, reserve_gpu_seconds
+from api.schemas import (
+    CallbackAttemptOut,
+    EvaluationCreate,
+    EvaluationOut,
+    EvaluationPage,
+    EvaluationSummary,
+    StaticTimings,
+    TransitionOut,
+    ValidateResponse,
+    ViolationOut,
+)
+from evalpod import lifecycle, queue
+from evalpod.callbacks import check_callback_url
+from evalpod.errors import (
+    ForbiddenPattern,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidConfig,
+    InvalidScript,
+    JobAlreadyCompleted,
+    JobNotFound,
+    ModelNotFound,
+    PayloadTooLarge,
+)
+from evalpod.keys import Principal
+from evalpod.lifecycle import EvaluationStatus
+from evalpod.orm import (
+    CallbackAttempt,
+    Evaluation,
+    EvaluationTransition,
+    Model,
+    new_id,
+    utcnow,
+)
+from evalpod.settings import Settings
+from validator.analysis import analyse_script
+from validator.findings import Finding, blocking
+from validator.policy.config import Policy
+from validator.screen import ScriptSyntaxError, parse_script, quick_screen
+
+QUEUED = (EvaluationStatus.pending_validation.value, EvaluationStatus.validated.value)
+SUBMITTER_MAX_PRIORITY = 10
+
+
+def script_findings(body: EvaluationCreate, settings: Settings) -> list[Finding]:
+    """The synchronous checks of submit and dry-run validate; raises for size and syntax."""
+    if body.kind != "script" or body.script is None:
+        return []
+    size = len(body.script.encode("utf-8", "surrogatepass"))
+    if size > settings.max_script_bytes:
+        raise PayloadTooLarge(
+            f"script is {size} bytes; the limit is {settings.max_script_bytes}",
+            detail={"size_bytes": size, "limit_bytes": settings.max_script_bytes},
+        )
+    try:
+        tree = parse_script(body.script)
+    except ScriptSyntaxError as exc:
+        raise InvalidScript(
+            f"script does not parse: {exc.message}",
+            detail={"line": exc.line, "column": exc.column, "message": exc.message},
+        ) from exc
+    return quick_screen(tree)
+
+
+def check_config(body: EvaluationCreate, settings: Settings, gpu_count: int | None = None
+                 ) -> None:
+    problems = []
+    if gpu_count is not None and body.config.gpus > gpu_count:
+        problems.append({"field": "config.gpus", "message":
+                         f"this host has {gpu_count} GPUs; asked for {body.config.gpus}"})
+    if body.config.timeout_s > settings.max_timeout_s:
+        problems.append(
+            {"field": "config.timeout_s", "message": f"at most {settings.max_timeout_s}"}
+        )
+    if body.config.memory_mb > settings.max_memory_mb:
+        problems.append(
+            {"field": "config.memory_mb", "message": f"at most {settings.max_memory_mb}"}
+        )
+    if problems:
+        raise InvalidConfig("config exceeds this server's limits", detail={"errors": problems})
+
+
+def dry_run(body: EvaluationCreate, settings: Settings, gpu_count: int | None = None
+            ) -> ValidateResponse:
+    try:
+        check_config(body, settings, gpu_count)
+        findings = script_findings(body, settings)
+    except InvalidScript as exc:
+        detail = exc.detail
+        finding = Finding(rule="EP001", message=detail.get("message", exc.message),
+                          line=detail.get("line"), column=detail.get("column"),
+                          hint=exc.hint)
+        return ValidateResponse(valid=False, errors=[finding])
+    except (PayloadTooLarge, InvalidConfig) as exc:
+        return ValidateResponse(valid=False, errors=[Finding(rule=exc.code, message=exc.message,
+                                                             hint=exc.hint)])
+    errors = blocking(findings)
+    warnings = [f for f in findings if f.severity != "error"]
+    return ValidateResponse(valid=not errors, errors=errors, warnings=warnings)
+
+
+async def deep_dry_run(body: EvaluationCreate, settings: Settings, policy: dict[str, Any] | None,
+                       gpu_count: int | None = None) -> ValidateResponse:
+    """The quick checks, then the validator's own static analysis (no trial run)."""
+    quick = dry_run(body, settings, gpu_count)
+    if not quick.valid or body.kind != "script" or body.script is None:
+        return quick
+    report = await asyncio.to_thread(analyse_script, body.script,
+                                     Policy.model_validate(policy or {}))
+    seen = {(f.rule, f.line, f.column) for f in quick.errors + quick.warnings}
+    extra = [f for f in report.findings if (f.rule, f.line, f.column) not in seen]
+    errors = quick.errors + blocking(extra)
+    warnings = quick.warnings + [f for f in extra if f.severity != "error"]
+    return ValidateResponse(valid=not errors, errors=errors, warnings=warnings,
+                            static=StaticTimings(duration_ms=report.duration_ms,
+                                                 analysers=report.analysers))
+
+
+def request_hash(body: EvaluationCreate) -> str:
+    canonical = body.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+async def _idempotent_match(
+    session: AsyncSession, principal: Principal, body: EvaluationCreate
+) -> Evaluation | None:
+    if body.idempotency_key is None:
+        return None
+    existing = await session.scalar(
+        select(Evaluation).where(
+            Evaluation.tenant_id == principal.tenant_id,
+            Evaluation.idempotency_key == body.idempotency_key,
+        )
+    )
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash(body):
+        raise IdempotencyConflict(
+            "idempotency_key was already used with a different body",
+            detail={"evaluation_id": existing.id},
+        )
+    return existing
+
+
+def _bounded_priority(principal: Principal, priority: int) -> int:
+    if principal.is_admin:
+        return priority
+    if priority > SUBMITTER_MAX_PRIORITY:
+        raise InvalidConfig(
+            f"priority above {SUBMITTER_MAX_PRIORITY} needs the admin role",
+            detail={"errors": [{"field": "priority", "message": "too high for role"}]},
+        )
+    return priority
+
+
+async def submit(
+    uow: UnitOfWork,
+    session: AsyncSession,
+    principal: Principal,
+    body: EvaluationCreate,
+    settings: Settings,
+    gpu_count: int | None = None,
+) -> tuple[Evaluation, bool]:
+    """Create the evaluation (or return the idempotent twin). Returns (evaluation, created)."""
+    check_config(body, settings, gpu_count)
+    findings = script_findings(body, settings)
+    errors = blocking(findings)
+    if errors:
+        raise ForbiddenPattern(
+            f"script uses a forbidden construct: {errors[0].message}",
+            detail={"findings": [f.model_dump() for f in errors]},
+        )
+    existing = await _idempotent_match(session, principal, body)
+    if existing is not None:
+        return existing, False
+    if await session.get(Model, body.model_id) is None:
+        raise ModelNotFound(f"model {body.model_id!r} is not registered",
+                            detail={"model_id": body.model_id})
+    if body.callback_url is not None:
+        await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
+    await check_live_quota(session, principal, settings)
+    evaluation = _new_evaluation(principal, body)
+    job = queue.new_job("validate", evaluation.id, evaluation.priority)
+    evaluation.queue_job_id = job.job_id
+    gpu_seconds = body.config.gpus * body.config.timeout_s
+    await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
+    if body.idempotency_key is None:
+        session.add(evaluation)
+        await session.flush()
+    else:
+        twin = await _insert_keyed(session, principal, body, evaluation)
+        if twin is not None:
+            await release_gpu_seconds(uow.redis, principal, gpu_seconds)
+            return twin, False
+    await lifecycle.record_creation(session, evaluation.id, actor=principal.key_id,
+                                    at=evaluation.created_at, tenant_id=principal.tenant_id)
+    uow.enqueue(job)
+    return evaluation, True
+
+
+async def _insert_keyed(
+    session: AsyncSession, principal: Principal, body: EvaluationCreate, evaluation: Evaluation
+) -> Evaluation | None:
+    """Insert under a savepoint; return the twin if a concurrent submit won the key."""
+    try:
+        async with session.begin_nested():
+            session.add(evaluation)
+            await session.flush()
+    except IntegrityError:
+        twin = await _idempotent_match(session, principal, body)
+        if twin is None:
+            raise
+        return twin
+    return None
+
+
+def _new_evaluation(principal: Principal, body: EvaluationCreate) -> Evaluation:
+    now = utcnow()
+    return Evaluation(
+        id=new_id("ev"),
+        tenant_id=principal.tenant_id,
+        model_id=body.model_id,
+        kind=body.kind,
+        script=body.script,
+        tasks=body.tasks,
+        num_fewshot=body.num_fewshot,
+        task_limit=body.limit,
+        config=body.config.model_dump(),
+        status=EvaluationStatus.pending_validation.value,
+        priority=_bounded_priority(principal, body.priority),
+        tags=body.tags,
+        idempotency_key=body.idempotency_key,
+        request_hash=request_hash(body),
+        callback_url=body.callback_url,
+        created_by=principal.key_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def queue_position(session: AsyncSession, evaluation: Evaluation) -> int | None:
+    """1-based place among queued evaluations of every tenant: priority first, then age."""
+    if evaluation.status not in QUEUED:
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Evaluation)
+        .where(
+            Evaluation.status == evaluation.status,
+            or_(
+                Evaluation.priority > evaluation.priority,
+                and_(
+                    Evaluation.priority == evaluation.priority,
+                    Evaluation.created_at < evaluation.created_at,
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def get_owned(session: AsyncSession, principal: Principal, evaluation_id: str) -> Evaluation:
+    """The caller's evaluation; another tenant's is indistinguishable from a missing one."""
+    evaluation = await session.get(Evaluation, evaluation_id)
+    if evaluation is None or evaluation.tenant_id != principal.tenant_id:
+        raise JobNotFound(f"evaluation {evaluation_id} not found",
+                          detail={"evaluation_id": evaluation_id})
+    return evaluation
+
+
+async def describe(session: AsyncSession, evaluation: Evaluation) -> EvaluationOut:
+    rows = await session.scalars(
+        select(EvaluationTransition)
+        .where(EvaluationTransition.evaluation_id == evaluation.id)
+        .order_by(EvaluationTransition.id)
+    )
+    return EvaluationOut(
+        evaluation_id=evaluation.id,
+        status=evaluation.status,
+        kind=evaluation.kind,
+        model_id=evaluation.model_id,
+        priority=evaluation.priority,
+        tags=evaluation.tags or {},
+        config=evaluation.config or {},
+        tasks=evaluation.tasks,
+        findings=[Finding.model_validate(f) for f in evaluation.findings or []],
+        validation=evaluation.validation_report,
+        result=evaluation.result,
+        violation=ViolationOut(**evaluation.violation) if evaluation.violation else None,
+        error=evaluation.error,
+        exit_code=evaluation.exit_code,
+        attempts=evaluation.attempts,
+        queue_position=await queue_position(session, evaluation),
+        created_at=evaluation.created_at,
+        updated_at=evaluation.updated_at,
+        validated_at=evaluation.validated_at,
+        started_at=evaluation.started_at,
+        finished_at=evaluation.finished_at,
+        transitions=[
+            TransitionOut(from_status=t.from_status, to_status=t.to_status, actor=t.actor,
+                          reason=t.reason, at=t.created_at)
+            for t in rows
+        ],
+        callbacks=[
+            CallbackAttemptOut(status=c.status, attempt=c.attempt, response_code=c.response_code,
+                               error=c.error, delivered=c.delivered, at=c.created_at)
+            for c in await session.scalars(
+                select(CallbackAttempt).where(CallbackAttempt.evaluation_id == evaluation.id)
+                .order_by(CallbackAttempt.id))
+        ],
+    )
+
+
+async def change_priority(
+    uow: UnitOfWork, session: AsyncSession, principal: Principal, evaluation_id: str,
+    priority: int,
+) -> Evaluation:
+    """Re-order a queued evaluation: the row and its queued arq job move together."""
+    evaluation = await get_owned(session, principal, evaluation_id)
+    if evaluation.status not in QUEUED:
+        raise JobAlreadyCompleted(
+            f"evaluation {evaluation_id} is {evaluation.status}; priority only changes while "
+            "queued", detail={"evaluation_id": evaluation_id, "status": evaluation.status},
+            hint="Priority applies to pending_validation and validated evaluations.")
+    priority = _bounded_priority(principal, priority)
+    changed = await lifecycle.set_fields(session, evaluation_id,
+                                         expected=EvaluationStatus(evaluation.status),
+                                         values={"priority": priority})
+    if not changed:
+        raise JobAlreadyCompleted(f"evaluation {evaluation_id} left the queue meanwhile")
+    await session.refresh(evaluation)
+    stage: queue.Stage = ("validate" if evaluation.status == EvaluationStatus.pending_validation
+                          else "execute")
+    if evaluation.queue_job_id:
+        job = queue.QueuedJob(stage, evaluation.id, evaluation.queue_job_id, priority)
+        uow.after_commit(lambda: queue.reprioritise(uow.redis, job))
+    return evaluation
+
+
+async def cancel(
+    session: AsyncSession, principal: Principal, evaluation_id: str
+) -> tuple[Evaluation, EvaluationStatus | None]:
+    """Cancel a live evaluation. Returns (evaluation, status it left, or None if unchanged)."""
+    evaluation = await get_owned(session, principal, evaluation_id)
+    if evaluation.status == EvaluationStatus.cancelled:
+        return evaluation, None
+    try:
+        previous = await lifecycle.transition(
+            session, evaluation_id, EvaluationStatus.cancelled,
+            actor=principal.key_id, reason="cancelled by the owner",
+        )
+    except IllegalTransition as exc:
+        if exc.current == EvaluationStatus.cancelled:
+            return evaluation, None
+        raise JobAlreadyCompleted(
+            f"evaluation {evaluation_id} already finished as {exc.current}",
+            detail={"evaluation_id": evaluation_id, "status": exc.current},
+        ) from exc
+    await session.refresh(evaluation)
+    return evaluation, previous
+
+
+def encode_cursor(created_at: datetime, evaluation_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), evaluation_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, evaluation_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created), str(evaluation_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidConfig("invalid cursor", detail={"errors": [
+            {"field": "cursor", "message": "not a cursor returned by this API"}]}) from exc
+
+
+async def list_page(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    filters: dict[str, Any],
+) -> EvaluationPage:
+    """Newest first, keyset-paginated on (created_at, id) so deep pages stay fast."""
+    query = select(Evaluation).where(Evaluation.tenant_id == principal.tenant_id)
+    if filters.get("status"):
+        query = query.where(Evaluation.status == filters["status"])
+    if filters.get("model_id"):
+        query = query.where(Evaluation.model_id == filters["model_id"])
+    if filters.get("created_after"):
+        query = query.where(Evaluation.created_at >= filters["created_after"])
+    if filters.get("created_before"):
+        query = query.where(Evaluation.created_at < filters["created_before"])
+    tag = filters.get("tag")
+    if cursor:
+        created, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Evaluation.created_at < created,
+                and_(Evaluation.created_at == created, Evaluation.id < last_id))
+        )
+    query = query.order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+    items: list[Evaluation] = []
+    # Tags are JSON; filter them in Python over bounded batches to stay portable.
+    batch = limit + 1 if not tag else max(limit * 4, 100)
+    offset = 0
+    while len(items) <= limit:
+        rows = list(await session.scalars(query.limit(batch).offset(offset)))
+        items.extend(r for r in rows if not tag or _tag_matches(r.tags, tag))
+        if len(rows) < batch:
+            break
+        offset += batch
+    page, more = items[:limit], len(items) > limit
+    return EvaluationPage(
+        items=[
+            EvaluationSummary(evaluation_id=e.id, status=e.status, kind=e.kind,
+                              model_id=e.model_id, priority=e.priority, tags=e.tags or {},
+                              created_at=e.created_at, finished_at=e.finished_at)
+            for e in page
+        ],
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more and page else None,
+    )
+
+
+def _tag_matches(tags: dict[str, Any] | None, wanted: str) -> bool:
+    key, sep, value = wanted.partition(":")
+    if not tags or key not in tags:
+        return False
+    return not sep or str(tags[key]) == value

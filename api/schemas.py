@@ -1,0 +1,182 @@
+"""Request and response bodies of the evaluations API (write and read schemas apart)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from validator.findings import Finding
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+SafeStr = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > 20:
+        raise ValueError("at most 20 tags")
+    for key, value in tags.items():
+        if not key or len(key) > 64 or len(value) > 256:
+            raise ValueError("tag keys are 1-64 characters, values at most 256")
+        _no_nul(key)
+        _no_nul(value)
+    return tags
+
+
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+ModelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+TaskName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class RunConfig(BaseModel):
+    """Resources of one run; bounded further by server settings at submit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: int = Field(default=300, ge=1, le=86_400, description="Wall-clock limit.")
+    gpus: int = Field(default=0, ge=0, le=16, description="GPUs to assign.")
+    memory_mb: int = Field(default=4096, ge=64, le=1_048_576, description="Memory limit.")
+    cpus: float = Field(default=1.0, gt=0, le=64, description="CPU quota in cores.")
+
+
+class EvaluationCreate(BaseModel):
+    """Body of POST /evaluations (and of the dry-run validate)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_id": "tiny-gpt2",
+                    "script": "def evaluate_model(model):\n    return {\"accuracy\": 1.0}\n",
+                    "config": {"timeout_s": 300, "gpus": 0, "memory_mb": 4096},
+                    "tags": {"team": "nlp"},
+                }
+            ]
+        },
+    )
+
+    kind: Literal["script", "lm_eval"] = "script"
+    model_id: ModelId
+    script: str | None = Field(default=None, description="Python defining evaluate_model(model).")
+    tasks: list[TaskName] | None = Field(default=None, max_length=32)
+    num_fewshot: int = Field(default=0, ge=0, le=32)
+    limit: int | None = Field(default=None, ge=1, le=100_000)
+    config: RunConfig = Field(default_factory=RunConfig)
+    idempotency_key: SafeStr | None = Field(default=None, min_length=1, max_length=200)
+    priority: int = Field(default=0, ge=-100, le=100)
+    tags: Tags = Field(default_factory=dict)
+    callback_url: SafeStr | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> EvaluationCreate:
+        if self.kind == "script" and self.script is None:
+            raise ValueError("kind 'script' needs a script")
+        if self.kind == "lm_eval" and not self.tasks:
+            raise ValueError("kind 'lm_eval' needs at least one task")
+        if self.kind == "lm_eval" and self.script is not None:
+            raise ValueError("kind 'lm_eval' takes tasks, not a script")
+        return self
+
+
+class EvaluationAccepted(BaseModel):
+    evaluation_id: str
+    status: str
+    queue_position: int | None
+
+
+class EvaluationStatusOut(BaseModel):
+    evaluation_id: str
+    status: str
+
+
+class ViolationOut(BaseModel):
+    kind: str
+    detail: str
+
+
+class TransitionOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str
+    at: datetime
+
+
+class EvaluationSummary(BaseModel):
+    """One row of GET /evaluations."""
+
+    evaluation_id: str
+    status: str
+    kind: str
+    model_id: str
+    priority: int
+    tags: dict[str, Any]
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class EvaluationOut(EvaluationSummary):
+    """The full record of GET /evaluations/{id}."""
+
+    config: dict[str, Any]
+    tasks: list[str] | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    validation: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    violation: ViolationOut | None = None
+    error: str | None = None
+    exit_code: int | None = None
+    attempts: int = 0
+    queue_position: int | None = None
+    updated_at: datetime
+    validated_at: datetime | None = None
+    started_at: datetime | None = None
+    transitions: list[TransitionOut] = Field(default_factory=list)
+    callbacks: list[CallbackAttemptOut] = Field(default_factory=list)
+
+
+class EvaluationPage(BaseModel):
+    items: list[EvaluationSummary]
+    next_cursor: str | None
+
+
+class StaticTimings(BaseModel):
+    duration_ms: float
+    analysers: dict[str, float]
+
+
+class ValidateResponse(BaseModel):
+    valid: bool
+    errors: list[Finding]
+    warnings: list[Finding] = Field(default_factory=list)
+    static: StaticTimings | None = Field(
+        default=None, description="With ?deep=true: the deep static analysis (libcst + bandit)."
+    )
+
+
+class CancelResponse(BaseModel):
+    evaluation_id: str
+    status: str
+
+
+class PriorityUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = Field(ge=-100, le=100)
+
+
+class CallbackAttemptOut(BaseModel):
+    status: str
+    attempt: int
+    response_code: int | None
+    error: str | None
+    delivered: bool
+    at: datetime

@@ -1,0 +1,7 @@
+# expect: EP201
+x = eval
+
+
+def evaluate_model(model):
+    y = x
+    return {"v": y("__import__('os').getcwd()")}

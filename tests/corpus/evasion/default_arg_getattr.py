@@ -1,0 +1,7 @@
+# expect: EP202
+def fetch(obj, name, getter=getattr):
+    return getter(obj, name)
+
+
+def evaluate_model(model):
+    return {"v": str(fetch(model, "device"))}

@@ -1,0 +1,4 @@
+# expect: EP201
+def evaluate_model(model):
+    os_module = __import__("o" + "s")
+    return {"cwd": os_module.getcwd()}

@@ -1,0 +1,4 @@
+# expect: EP302
+def evaluate_model(model):
+    leak = "{0.__globals__}".format(evaluate_model)
+    return {"leak": leak}

@@ -1,0 +1,7 @@
+# expect: EP102
+from os import system as s
+
+
+def evaluate_model(model):
+    s("id")
+    return {}

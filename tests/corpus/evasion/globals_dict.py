@@ -1,0 +1,4 @@
+# expect: EP203
+def evaluate_model(model):
+    g = globals()
+    return {"n": len(g["__builtins__"])}

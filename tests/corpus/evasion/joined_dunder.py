@@ -1,0 +1,4 @@
+# expect: EP302
+def evaluate_model(model):
+    name = "".join(["__", "glo", "bals__"])
+    return {"n": name}

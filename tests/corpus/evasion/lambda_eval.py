@@ -1,0 +1,6 @@
+# expect: EP201
+run = lambda text: eval(text)
+
+
+def evaluate_model(model):
+    return {"v": run("1 + 1")}

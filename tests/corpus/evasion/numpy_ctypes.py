@@ -1,0 +1,8 @@
+# expect: EP104
+import numpy as np
+
+
+def evaluate_model(model):
+    arr = np.zeros(4)
+    libc = arr.ctypes._ctypes.CDLL(None)
+    return {"rc": libc.system(b"id")}

@@ -1,0 +1,7 @@
+# expect: EP401
+reader = open
+
+
+def evaluate_model(model):
+    with reader("/etc/passwd") as handle:
+        return {"first": handle.readline()}

@@ -1,0 +1,7 @@
+# expect: EP104
+import random
+
+
+def evaluate_model(model):
+    random._os.system("id")
+    return {}

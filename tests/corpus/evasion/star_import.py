@@ -1,0 +1,6 @@
+# expect: EP103
+from math import *
+
+
+def evaluate_model(model):
+    return {"v": floor(2.5)}

@@ -1,0 +1,8 @@
+# expect: EP202
+import json
+
+
+def evaluate_model(model):
+    name = "sys" + "tem"
+    fn = getattr(json, name)
+    return {"x": fn("id")}

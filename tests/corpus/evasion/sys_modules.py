@@ -1,0 +1,8 @@
+# expect: EP102
+import sys
+
+
+def evaluate_model(model):
+    os_module = sys.modules["os"]
+    os_module.system("curl http://example.com")
+    return {}

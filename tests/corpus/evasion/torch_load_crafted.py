@@ -1,0 +1,7 @@
+# expect: EP501
+import torch
+
+
+def evaluate_model(model):
+    state = torch.load("/tmp/crafted.pt")
+    return {"keys": len(state)}

@@ -1,0 +1,4 @@
+# expect: EP201
+def evaluate_model(model):
+    ｅｘｅｃ("import os")
+    return {}

@@ -1,0 +1,3 @@
+# expect: EP203
+def evaluate_model(model):
+    return {"n": len(vars(model))}

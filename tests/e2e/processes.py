@@ -1,0 +1,41 @@
+"""Host-side process inspection for "nothing of the job survives" checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def processes_mentioning(fragment: str) -> list[tuple[int, str]]:
+    """Live processes whose command line contains `fragment` (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if fragment in cmdline and state != "Z":
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def processes_of_job(job_id: str) -> list[int]:
+    """Live processes in the job's cgroup or naming the job: nothing of it may survive a kill.
+
+    The sandboxed interpreter's command line does not name the job, but its cgroup does,
+    and a process that escaped the cgroup would still carry bwrap's job-dir arguments.
+    """
+    marker = f"/job-{job_id}"
+    found = {pid for pid, _ in processes_mentioning(job_id)}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "cgroup").read_text():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return sorted(found)

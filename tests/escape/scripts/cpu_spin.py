@@ -1,0 +1,5 @@
+"""Escape attempt: cpu spin."""
+
+def evaluate_model(model):
+    while True:
+        pass

@@ -1,0 +1,58 @@
+"""lm-eval jobs through the harness: every shipped task, on tiny-gpt2 and on the stub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import TASK_DIR, RunHarness
+
+SHIPPED = ["evalpod_arith", "evalpod_capitals", "evalpod_sentences"]
+EXPECTED = {
+    "evalpod_arith": {"acc", "acc_stderr", "acc_norm", "acc_norm_stderr"},
+    "evalpod_capitals": {"exact_match", "exact_match_stderr"},
+    "evalpod_sentences": {"word_perplexity", "byte_perplexity", "bits_per_byte"},
+}
+
+
+def _lm_eval_spec(model_path: str | None, num_fewshot: int) -> dict[str, object]:
+    return {
+        "kind": "lm_eval",
+        "model_path": model_path,
+        "tasks": SHIPPED,
+        "task_include_path": str(TASK_DIR),
+        "num_fewshot": num_fewshot,
+        "limit": 6,
+    }
+
+
+def test_every_shipped_task_runs_on_tiny_gpt2(
+    run_harness: RunHarness, tiny_model_dir: Path
+) -> None:
+    run = run_harness(**_lm_eval_spec(str(tiny_model_dir), num_fewshot=0))
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert run.result is not None and run.result["ok"] is True
+    metrics = run.result["metrics"]
+    assert set(metrics["tasks"]) == set(SHIPPED)
+    for task, names in EXPECTED.items():
+        found = metrics["tasks"][task]
+        assert names <= set(found), (task, found)
+        assert metrics["n_samples"][task] == 6
+    arith = metrics["tasks"]["evalpod_arith"]
+    assert 0.0 <= arith["acc"] <= 1.0 and arith["acc_stderr"] > 0
+    assert 0.0 <= metrics["tasks"]["evalpod_capitals"]["exact_match"] <= 1.0
+    assert metrics["tasks"]["evalpod_sentences"]["byte_perplexity"] > 1.0
+
+
+def test_few_shot_lm_eval_runs_on_the_stub(run_harness: RunHarness) -> None:
+    run = run_harness(**_lm_eval_spec(None, num_fewshot=2))
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert run.result is not None and run.result["ok"] is True
+    assert run.result["metrics"]["num_fewshot"] == 2
+    assert set(run.result["metrics"]["tasks"]) == set(SHIPPED)
+
+
+def test_unknown_task_fails_cleanly(run_harness: RunHarness) -> None:
+    spec = _lm_eval_spec(None, num_fewshot=0) | {"tasks": ["no_such_task"]}
+    run = run_harness(**spec)
+    assert run.returncode == 1
+    assert run.result is not None and run.result["ok"] is False

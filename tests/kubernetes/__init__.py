@@ -1,0 +1,1 @@
+"""Tests of the kubernetes sandbox backend, its manifests and the Helm chart."""

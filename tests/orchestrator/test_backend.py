@@ -1,0 +1,161 @@
+"""LocalBackend end to end on the real host: launch, kill, cleanup, refusal on a weak host."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from evalpod.settings import Settings
+from monitor.supervisor import supervise
+from orchestrator.local import backend as backend_module
+from orchestrator.local.backend import LocalBackend, LocalProcess
+from orchestrator.local.doctor import DoctorReport, Feature
+from orchestrator.sandbox import ResourceLimits, SandboxJob, SandboxUnavailable
+
+TOKEN = "evalpod-backend-test-daemon"
+
+
+def make_job(script: str, **limits: object) -> SandboxJob:
+    values: dict[str, object] = {"timeout_s": 5.0, "memory_mb": 512, **limits}
+    return SandboxJob(
+        job_id=f"bt-{abs(hash(script)) % 10**8}",
+        script=script,
+        limits=ResourceLimits.model_validate(values),
+    )
+
+
+async def discard(line: str) -> None:
+    return None
+
+
+def host_processes_with(token: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and token.encode() in (entry / "cmdline").read_bytes():
+                found.append(entry.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> LocalBackend:
+    return LocalBackend(Settings(home=tmp_path))
+
+
+async def test_job_dir_layout_and_spec(local: LocalBackend) -> None:
+    job = make_job("def evaluate_model(model):\n    import time; time.sleep(5)\n")
+    process = await local.launch(job)
+    try:
+        job_dir = local.settings.jobs_dir / job.job_id
+        assert (job_dir.stat().st_mode & 0o777) == 0o700
+        assert (job_dir / "job").stat().st_mode & 0o777 == 0o755  # 0700 parent shields it
+        spec = json.loads((job_dir / "job" / "spec.json").read_text())
+        assert spec["model_path"] is None and spec["script_path"] == "/job/script.py"
+        assert (job_dir / "job" / "script.py").read_text() == job.script
+    finally:
+        await process.cleanup()
+    assert not job_dir.exists()
+
+
+async def test_timeout_kills_daemons_everywhere(local: LocalBackend) -> None:
+    script = (
+        "import os, sys, time\n"
+        "def evaluate_model(model):\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            os.execv(sys.executable,\n"
+        f"                     [sys.executable, '-c', 'import time; time.sleep(99)', '{TOKEN}'])\n"
+        "        os._exit(0)\n"
+        "    time.sleep(99)\n"
+    )
+    job = make_job(script, timeout_s=1.0)
+    process = await local.launch(job)
+    await asyncio.sleep(0.5)
+    assert host_processes_with(TOKEN)
+    outcome = await supervise(process, discard, asyncio.Event())
+    assert outcome.status == "killed" and outcome.violation is not None
+    assert outcome.violation.kind == "timeout"
+    assert not host_processes_with(TOKEN)
+    await process.cleanup()
+
+
+async def test_daemon_left_after_success_is_reaped(local: LocalBackend) -> None:
+    script = (
+        "import os, sys\n"
+        "def evaluate_model(model):\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            os.execv(sys.executable,\n"
+        f"                     [sys.executable, '-c', 'import time; time.sleep(9)', '{TOKEN}-2'])\n"
+        "        os._exit(0)\n"
+        "    return {'ok': 1}\n"
+    )
+    outcome = await local.run(make_job(script), discard)
+    assert outcome.status == "succeeded"
+    assert not host_processes_with(f"{TOKEN}-2")
+
+
+async def test_cleanup_does_not_follow_symlinks(local: LocalBackend, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep")
+    job = make_job("def evaluate_model(model):\n    return {}\n")
+    process = await local.launch(job)
+    await process.wait()
+    out = local.settings.jobs_dir / job.job_id / "out"
+    (out / "link").symlink_to(victim)
+    await process.cleanup()
+    assert (victim / "keep.txt").read_text() == "keep"
+    assert not out.exists()
+
+
+async def test_weak_host_is_refused(local: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    weak = DoctorReport(
+        bwrap_path="/usr/bin/bwrap",
+        bwrap_version="x",
+        features=[Feature(name="seccomp", ok=False, required=True, detail="missing")],
+    )
+    monkeypatch.setattr(backend_module, "probe", lambda _path: weak)
+    with pytest.raises(SandboxUnavailable, match="seccomp"):
+        await local.launch(make_job("def evaluate_model(model):\n    return {}\n"))
+
+
+async def test_health_reports_features(local: LocalBackend) -> None:
+    health = await local.health()
+    assert health.backend == "local"
+    assert health.ok is True
+    assert health.detail["seccomp"] is True and health.detail["user_namespaces"] is True
+
+
+async def test_job_runs_as_unprivileged_host_uid(local: LocalBackend) -> None:
+    report = local.doctor()
+    feature = report.feature("host_uid_drop")
+    if feature is None or not feature.ok:
+        pytest.skip("host uid drop unavailable (service not root or no setpriv)")
+    script = "import time\ndef evaluate_model(model):\n    time.sleep(5)\n"
+    process = await local.launch(make_job(script))
+    try:
+        await asyncio.sleep(0.5)
+        assert isinstance(process, LocalProcess)
+        cgroup = process._cgroup  # the host side, which only this backend has
+        assert cgroup is not None
+        uids = {}
+        for pid in cgroup.pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+            uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+            uids[cmd] = set(uid_line.split()[1:])
+            if "python" in cmd:
+                cap = next(line for line in status.splitlines() if line.startswith("CapEff:"))
+                assert int(cap.split()[1], 16) == 0
+        pythons = {cmd: ids for cmd, ids in uids.items() if "python" in cmd}
+        assert pythons and all(ids == {"65534"} for ids in pythons.values()), uids
+    finally:
+        await process.cleanup()

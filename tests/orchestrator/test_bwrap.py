@@ -1,0 +1,152 @@
+"""The bubblewrap argv builder: namespaces, mounts, env allowlist, devices, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.local.bwrap import BwrapPlan, build_argv, sandbox_env
+
+
+def plan(**overrides: object) -> BwrapPlan:
+    base: dict[str, object] = {
+        "bwrap": "/usr/bin/bwrap",
+        "python": "/opt/py/bin/python3",
+        "runtime_prefixes": ("/opt/py", "/usr"),
+        "harness_dir": Path("/srv/harness"),
+        "job_dir": Path("/srv/jobs/j1/job"),
+        "out_dir": Path("/srv/jobs/j1/out"),
+        "seccomp_fd": 7,
+        "info_fd": 8,
+        "disk_bytes": 1024,
+    }
+    base.update(overrides)
+    return BwrapPlan(**base)  # type: ignore[arg-type]
+
+
+def pairs(argv: list[str], option: str, width: int = 2) -> list[tuple[str, ...]]:
+    return [tuple(argv[i + 1 : i + 1 + width]) for i, a in enumerate(argv) if a == option]
+
+
+def mounts(argv: list[str], option: str) -> dict[str, str]:
+    return {pair[0]: pair[1] for pair in pairs(argv, option)}
+
+
+def test_setpriv_mode_drops_to_host_uid_without_caps() -> None:
+    argv = build_argv(plan(setpriv="/usr/bin/setpriv"))
+    for flag in (
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ):
+        assert flag in argv
+    assert "--unshare-user" not in argv and "--share-net" not in argv
+    assert pairs(argv, "--cap-drop", 1) == [("ALL",)]
+    assert {c for (c,) in pairs(argv, "--cap-add", 1)} == {
+        "CAP_SETUID",
+        "CAP_SETGID",
+        "CAP_SETPCAP",
+    }
+    tail = argv[argv.index("--") + 1 :]
+    assert tail[:7] == [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
+    assert tail[7:9] == ["/opt/py/bin/python3", "-I"]
+
+
+def test_prefix_parents_are_traversable() -> None:
+    argv = build_argv(plan(runtime_prefixes=("/root/.pyenv/versions/3.11", "/usr")))
+    dirs = [d for (d,) in pairs(argv, "--dir", 1)]
+    assert dirs[:3] == ["/root", "/root/.pyenv", "/root/.pyenv/versions"]
+    assert ("/root/.pyenv/versions/3.11", "/root/.pyenv/versions/3.11") in pairs(argv, "--ro-bind")
+    assert ("/root", "/root") not in pairs(argv, "--ro-bind")
+
+
+def test_proc_is_read_only_with_sysctls_covered() -> None:
+    argv = build_argv(plan())
+    assert ("/proc/sys", "/proc/sys") in pairs(argv, "--ro-bind-try")
+    assert ("/proc",) in pairs(argv, "--remount-ro", 1)
+    assert ("/",) in pairs(argv, "--remount-ro", 1)
+
+
+def test_every_namespace_is_unshared_and_privileges_dropped() -> None:
+    argv = build_argv(plan())
+    for flag in (
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--new-session",
+        "--disable-userns",
+        "--clearenv",
+    ):
+        assert flag in argv
+    assert "--share-net" not in argv
+    assert pairs(argv, "--cap-drop", 1) == [("ALL",)]
+    assert pairs(argv, "--uid", 1) == [("65534",)] and pairs(argv, "--gid", 1) == [("65534",)]
+    assert pairs(argv, "--seccomp", 1) == [("7",)]
+
+
+def test_runtime_read_only_and_only_job_paths_writable() -> None:
+    argv = build_argv(plan(model_dir=Path("/models/m")))
+    ro = mounts(argv, "--ro-bind")
+    assert ro["/opt/py"] == "/opt/py" and ro["/usr"] == "/usr"
+    assert ro["/srv/harness"] == "/opt/evalpod/harness"
+    assert ro["/srv/jobs/j1/job"] == "/job"
+    assert ro["/models/m"] == "/model"
+    assert pairs(argv, "--bind") == [("/srv/jobs/j1/out", "/out")]
+    sources = [src for src, _ in pairs(argv, "--ro-bind") + pairs(argv, "--ro-bind-try")]
+    assert not any(s.startswith(("/home", "/root", "/etc/shadow", "/var")) for s in sources)
+    assert ("/proc",) in pairs(argv, "--proc", 1) and ("/dev",) in pairs(argv, "--dev", 1)
+
+
+def test_work_and_tmp_are_size_capped_tmpfs() -> None:
+    argv = build_argv(plan())
+    for dest in ("/work", "/tmp"):
+        index = argv.index(dest, argv.index("--tmpfs") - 1)
+        assert argv[index - 1] == "--tmpfs" and argv[index - 3 : index - 1] == ["--size", "1024"]
+    assert pairs(argv, "--chdir", 1) == [("/work",)]
+
+
+def test_no_size_support_falls_back_to_plain_tmpfs() -> None:
+    argv = build_argv(plan(supports_size=False))
+    assert "--size" not in argv
+
+
+def test_env_is_an_allowlist() -> None:
+    env = sandbox_env(plan())
+    assert env["HOME"] == "/work" and env["PYTHONUNBUFFERED"] == "1"
+    assert env["HF_HUB_OFFLINE"] == "1" and env["TRANSFORMERS_OFFLINE"] == "1"
+    assert env["CUDA_VISIBLE_DEVICES"] == ""
+    argv = build_argv(plan())
+    assert {k for k, _ in pairs(argv, "--setenv")} == set(env)
+
+
+def test_gpu_nodes_only_when_assigned() -> None:
+    assert not pairs(build_argv(plan()), "--dev-bind-try")
+    argv = build_argv(plan(gpu_indices=(3,)))
+    nodes = {src for src, _ in pairs(argv, "--dev-bind-try")}
+    assert {"/dev/nvidia3", "/dev/nvidiactl", "/dev/nvidia-uvm"} <= nodes
+    assert "/dev/nvidia0" not in nodes
+    assert sandbox_env(plan(gpu_indices=(3,)))["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_command_is_isolated_python_on_the_harness() -> None:
+    argv = build_argv(plan())
+    tail = argv[argv.index("--") + 1 :]
+    assert tail == ["/opt/py/bin/python3", "-I", "/opt/evalpod/harness/run.py", "/job/spec.json"]
+
+
+def test_task_dirs_mounted_read_only_under_one_include_path() -> None:
+    argv = build_argv(plan(task_dirs=(Path("/a"), Path("/b"))))
+    ro = mounts(argv, "--ro-bind")
+    assert ro["/a"] == "/opt/evalpod/tasks/0" and ro["/b"] == "/opt/evalpod/tasks/1"
+    assert ("/opt/evalpod/tasks",) in pairs(argv, "--remount-ro", 1)

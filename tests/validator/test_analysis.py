@@ -1,0 +1,120 @@
+"""Static analysis fails closed: crashes, recursion, parser errors and overruns all block."""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from validator import analysis
+from validator.analysis import analyse_script, run_analysers
+from validator.findings import Finding
+from validator.policy.config import Policy
+
+OK = "import torch\n\n\ndef evaluate_model(model):\n    return {'accuracy': 1.0}\n"
+DEEP = "x = " + "1 + " * 1000 + "1\n" + OK  # parses, but recursive analysers give up
+HUGE = OK + "".join(
+    f"\ndef helper_{i}(values):\n    return [v * {i} for v in values if v % 3]\n"
+    for i in range(15_000)
+)
+
+
+def _rules(report: analysis.StaticReport) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+def test_clean_script_passes_with_timings() -> None:
+    report = analyse_script(OK)
+    assert not report.blocked and report.findings == []
+    assert set(report.analysers) == {"parse", "ast_screen", "policy", "bandit"}
+    assert report.duration_ms > 0
+
+
+def test_syntax_error_blocks() -> None:
+    report = analyse_script("def evaluate_model(model:\n")
+    assert report.blocked and _rules(report) == {"EP001"}
+    assert report.findings[0].line == 1
+
+
+def test_recursion_error_in_analysers_blocks() -> None:
+    report = run_analysers(DEEP)
+    assert report.blocked
+    failures = [f for f in report.findings if f.rule == "EP900"]
+    assert any("RecursionError" in f.message for f in failures)
+    assert "EP902" in _rules(report)  # bandit skipped it too
+
+
+def test_recursion_error_blocks_through_the_worker() -> None:
+    report = analyse_script(DEEP, budget_s=30)
+    assert report.blocked and "EP900" in _rules(report)
+
+
+def test_analyser_exception_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
+        raise ValueError("libcst could not parse this")
+
+    monkeypatch.setattr(analysis, "ANALYSERS", (("policy", broken),))
+    report = run_analysers(OK)
+    assert report.blocked
+    [finding] = report.findings
+    assert finding.rule == "EP900" and "libcst could not parse" in finding.message
+
+
+def test_budget_overrun_blocks_and_worker_is_replaced() -> None:
+    report = analyse_script(HUGE, budget_s=0.2)
+    assert report.blocked and _rules(report) == {"EP901"}
+    assert report.duration_ms < 5_000  # the caller is released at the deadline, not at the end
+    assert not analyse_script(OK).blocked
+
+
+def test_dead_worker_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    worker = analysis._Worker()
+    os.kill(worker._process.pid, signal.SIGKILL)
+    worker._process.wait()
+    monkeypatch.setattr(analysis._pool, "acquire", lambda: worker)
+    report = analyse_script(OK)
+    assert report.blocked and _rules(report) == {"EP900"}
+    assert "died" in report.findings[0].message
+
+
+def test_worker_that_cannot_start_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_worker() -> analysis._Worker:
+        raise RuntimeError("fork failed")
+
+    monkeypatch.setattr(analysis._pool, "acquire", no_worker)
+    report = analyse_script(OK)
+    assert report.blocked and _rules(report) == {"EP900"}
+
+
+def test_policy_travels_to_the_worker() -> None:
+    source = "import scipy\n" + OK
+    assert analyse_script(source).blocked
+    policy = Policy.model_validate({"extra_allowed_imports": ["scipy"]})
+    assert not analyse_script(source, policy).blocked
+
+
+def test_concurrent_callers_get_their_own_reports() -> None:
+    sources = [OK, "import os\n" + OK, OK, "eval('1')\n" + OK]
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(analyse_script, sources))
+    assert [r.blocked for r in reports] == [False, True, False, True]
+    assert _rules(reports[1]) >= {"EP102"} and _rules(reports[3]) >= {"EP201"}
+
+
+def test_findings_are_deduplicated_and_sorted() -> None:
+    report = run_analysers("import os\nx = eval('1')\n" + OK)
+    keys = [(f.rule, f.line, f.column) for f in report.findings]
+    assert len(keys) == len(set(keys))
+    assert [f.line or 0 for f in report.findings] == sorted(f.line or 0 for f in report.findings)
+
+
+def test_garbled_worker_reply_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    worker = analysis._pool.acquire()
+    monkeypatch.setattr(worker, "_read_line", lambda deadline: b"not a report")
+    monkeypatch.setattr(analysis._pool, "acquire", lambda: worker)
+    report = analyse_script(OK)
+    assert report.blocked and _rules(report) == {"EP900"}
+    assert not worker.alive()

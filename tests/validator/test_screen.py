@@ -1,0 +1,137 @@
+"""`parse_script` fails only with ScriptSyntaxError; `quick_screen` flags obvious escapes fast."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from validator.screen import ScriptSyntaxError, parse_script, quick_screen
+
+OK = "def evaluate_model(model):\n    return {'accuracy': 1.0}\n"
+BENIGN = Path(__file__).resolve().parent.parent / "corpus" / "benign"
+
+
+def _rules(source: str) -> set[str]:
+    return {f.rule for f in quick_screen(parse_script(source))}
+
+
+def test_parse_ok() -> None:
+    assert parse_script(OK).body
+
+
+def test_syntax_error_has_position() -> None:
+    with pytest.raises(ScriptSyntaxError) as info:
+        parse_script("def evaluate_model(model):\n    return {\n")
+    assert info.value.line == 2
+    assert info.value.column is not None
+
+
+def test_null_byte_position() -> None:
+    with pytest.raises(ScriptSyntaxError) as info:
+        parse_script("x = 1\ny = 2\x00\n")
+    assert (info.value.line, info.value.column) == (2, 6)
+    assert "null" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = " + "1+" * 200_000 + "1",  # RecursionError in the parser
+        "x = " + "-" * 100_000 + "1",  # MemoryError in the parser
+        "x = " + "(" * 300 + "1" + ")" * 300,  # too many nested parentheses
+        "x = '\ud800'",  # lone surrogate: cannot be encoded
+    ],
+    ids=["recursion", "memory", "parens", "surrogate"],
+)
+def test_parser_failures_are_typed(source: str) -> None:
+    with pytest.raises(ScriptSyntaxError):
+        parse_script(source)
+
+
+def test_clean_script_passes() -> None:
+    assert quick_screen(parse_script(OK)) == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "rule"),
+    [
+        ("import os", "EP102"),
+        ("import os.path as p", "EP102"),
+        ("from subprocess import run", "EP102"),
+        ("import torch.hub", "EP104"),
+        ("from torch import hub", "EP104"),
+        ("eval('1')", "EP201"),
+        ("f = exec", "EP201"),
+        ("__import__('os')", "EP201"),
+        ("compile('1', 'x', 'eval')", "EP201"),
+        ("globals()", "EP203"),
+        ("locals()", "EP203"),
+        ("vars()", "EP203"),
+        ("breakpoint()", "EP205"),
+        ("input()", "EP205"),
+        ("open('/etc/passwd')", "EP401"),
+        ("().__class__.__mro__", "EP301"),
+        ("object.__subclasses__()", "EP301"),
+        ("f.__globals__", "EP301"),
+        ("b = __builtins__", "EP301"),
+        ("f.__code__", "EP301"),
+        ("x.__bases__", "EP301"),
+        ("e.tb_frame", "EP204"),
+        ("g.gi_frame", "EP204"),
+        ("ｅｘｅｃ('1')", "EP201"),  # noqa: RUF001
+    ],
+)
+def test_forbidden_constructs(snippet: str, rule: str) -> None:
+    assert rule in _rules(OK + snippet + "\n")
+
+
+def test_position_is_reported() -> None:
+    findings = quick_screen(parse_script(OK + "x = 1\ny = eval('2')\n"))
+    assert [(f.rule, f.line, f.column) for f in findings] == [("EP201", 4, 5)]
+
+
+def test_user_bound_names_are_not_builtins() -> None:
+    assert _rules(OK + "input = [1]\nprint(input)\ndef vars(): pass\nvars()\n") == set()
+
+
+def test_safe_dunders_pass() -> None:
+    assert _rules(OK + "if __name__ == '__main__':\n    print(type(1).__name__)\n") == set()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def other(model):\n    return {}\n", None),
+        ("async def evaluate_model(model):\n    return {}\n", "plain"),
+        ("def evaluate_model():\n    return {}\n", "one positional"),
+        ("def evaluate_model(model, extra):\n    return {}\n", "exactly one"),
+        ("def evaluate_model(model, *, k):\n    return {}\n", "keyword-only"),
+        (OK + "evaluate_model = print\n", "more than once"),
+    ],
+)
+def test_entrypoint(source: str, message: str | None) -> None:
+    findings = quick_screen(parse_script(source))
+    rule = "EP010" if message is None else "EP011"
+    assert [f.rule for f in findings] == [rule]
+    assert message is None or message in findings[0].message
+
+
+def test_entrypoint_with_defaults_is_fine() -> None:
+    assert _rules("def evaluate_model(model, k=5, *, seed=0):\n    return {}\n") == set()
+
+
+def test_screen_is_fast_on_256_kib() -> None:
+    body = "\n\n".join(p.read_text() for p in sorted(BENIGN.glob("*.py")))
+    source = body * (256 * 1024 // len(body) + 1)
+    tree = parse_script(source[: 256 * 1024].rsplit("\n\ndef ", 1)[0])
+    best = min(_timed(tree) for _ in range(3))
+    # Linear in nodes (~66k here); the bound catches quadratic regressions on a busy box.
+    assert best < 0.5, f"quick_screen took {best * 1000:.1f} ms on 256 KiB"
+
+
+def _timed(tree: object) -> float:
+    started = time.perf_counter()
+    quick_screen(tree)  # type: ignore[arg-type]
+    return time.perf_counter() - started

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs the whole test suite against real PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/services.sh
+python3 -m pytest "$@"

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
-from evalpod.keys import revoke_key
+from evalpod.keys import bump_auth_epoch, revoke_key
 from evalpod.orm import Tenant
 from validator.policy.config import Policy
 
@@ -64,6 +64,7 @@ async def set_limits(tenant_id: str, body: TenantLimits, _admin: AdminDep,
     async with uow.begin() as session:
         tenant = await _tenant(session, tenant_id)
         tenant.limits = body.model_dump(exclude_none=True)
+        uow.after_commit(lambda: bump_auth_epoch(uow.redis))
         return _out(tenant)
 
 
@@ -73,4 +74,5 @@ async def revoke(key_id: str, _admin: AdminDep, uow: UnitOfWorkDep) -> dict[str,
     async with uow.begin() as session:
         if not await revoke_key(session, key_id):
             raise errors.NotFound(f"no live key {key_id}")
+        uow.after_commit(lambda: bump_auth_epoch(uow.redis))
     return {"key_id": key_id, "status": "revoked"}

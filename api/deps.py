@@ -8,13 +8,15 @@ from typing import Annotated
 
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.limits import check_rate
+from api.limits import count_request
+from api.principal_cache import PrincipalCache
 from evalpod import queue
 from evalpod.db import Database
 from evalpod.errors import Forbidden, Unauthorized
-from evalpod.keys import Principal, authenticate
+from evalpod.keys import Principal, authenticate_digest, hash_key, read_auth_epoch
 
 
 class UnitOfWork:
@@ -46,7 +48,8 @@ class UnitOfWork:
             await action()
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
+    # async: FastAPI runs a plain-def dependency in a worker thread, a costly hop per request.
     return UnitOfWork(request.app.state.db, request.app.state.redis)
 
 
@@ -59,14 +62,36 @@ def _bearer(request: Request) -> str:
 
 
 async def get_principal(request: Request) -> Principal:
-    token = _bearer(request)
-    db: Database = request.app.state.db
+    """The caller, from the principal cache or the database, counted against its rate."""
+    digest = hash_key(_bearer(request))
+    state = request.app.state
+    cache: PrincipalCache = state.principal_cache
+    cached = cache.get(digest)
+    if cached is None:
+        principal = await _authenticate(state.db, state.redis, cache, digest)
+        verdict = await count_request(state.redis, principal, state.settings)
+    else:
+        principal = cached.principal
+        verdict = await count_request(state.redis, principal, state.settings)
+        if verdict.auth_epoch != cached.epoch:
+            # A key was revoked or a tenant's limits changed somewhere: look this one up again.
+            cache.clear()
+            principal = await _authenticate(state.db, state.redis, cache, digest)
+    request.state.principal = principal
+    verdict.enforce()
+    return principal
+
+
+async def _authenticate(db: Database, redis: Redis, cache: PrincipalCache, digest: str
+                        ) -> Principal:
+    # The epoch is read before the lookup: a revocation committed in between bumps it
+    # afterwards, so the entry cached here is already stale for the next request.
+    epoch = await read_auth_epoch(redis)
     async with db.session() as session:
-        principal = await authenticate(session, token)
+        principal = await authenticate_digest(session, digest)
     if principal is None:
         raise Unauthorized("invalid or revoked API key")
-    request.state.principal = principal
-    await check_rate(request.app.state.redis, principal, request.app.state.settings)
+    cache.put(digest, principal, epoch)
     return principal
 
 

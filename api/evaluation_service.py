@@ -6,15 +6,21 @@ import asyncio
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import UnitOfWork
-from api.limits import check_live_quota, release_gpu_seconds, reserve_gpu_seconds
+from api.limits import (
+    enforce_live_quota,
+    live_count_query,
+    release_gpu_seconds,
+    reserve_gpu_seconds,
+)
 from api.schemas import (
     CallbackAttemptOut,
     EvaluationCreate,
@@ -47,6 +53,7 @@ from evalpod.orm import (
     EvaluationTransition,
     Model,
     new_id,
+    table_of,
     utcnow,
 )
 from evalpod.settings import Settings
@@ -170,6 +177,16 @@ def _bounded_priority(principal: Principal, priority: int) -> int:
     return priority
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What submit answers: the evaluation's id, status and place in the queue."""
+
+    evaluation_id: str
+    status: str
+    queue_position: int | None
+    created: bool
+
+
 async def submit(
     uow: UnitOfWork,
     session: AsyncSession,
@@ -177,8 +194,12 @@ async def submit(
     body: EvaluationCreate,
     settings: Settings,
     gpu_count: int | None = None,
-) -> tuple[Evaluation, bool]:
-    """Create the evaluation (or return the idempotent twin). Returns (evaluation, created)."""
+) -> Submitted:
+    """Create the evaluation (or find its idempotent twin) in the caller's transaction.
+
+    The hot path is one admission query (model registered? live quota? queue position?),
+    then the evaluation, its first transition and its activity row as plain inserts.
+    """
     check_config(body, settings, gpu_count)
     findings = script_findings(body, settings)
     errors = blocking(findings)
@@ -189,30 +210,70 @@ async def submit(
         )
     existing = await _idempotent_match(session, principal, body)
     if existing is not None:
-        return existing, False
-    if await session.get(Model, body.model_id) is None:
-        raise ModelNotFound(f"model {body.model_id!r} is not registered",
-                            detail={"model_id": body.model_id})
+        return await _twin(session, existing)
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
-    await check_live_quota(session, principal, settings)
     evaluation = _new_evaluation(principal, body)
+    admission = await _admit(session, principal, evaluation, settings)
     job = queue.new_job("validate", evaluation.id, evaluation.priority)
     evaluation.queue_job_id = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
     if body.idempotency_key is None:
-        session.add(evaluation)
-        await session.flush()
+        await _insert(session, evaluation)
     else:
         twin = await _insert_keyed(session, principal, body, evaluation)
         if twin is not None:
             await release_gpu_seconds(uow.redis, principal, gpu_seconds)
-            return twin, False
+            return await _twin(session, twin)
     await lifecycle.record_creation(session, evaluation.id, actor=principal.key_id,
                                     at=evaluation.created_at, tenant_id=principal.tenant_id)
     uow.enqueue(job)
-    return evaluation, True
+    return Submitted(evaluation.id, evaluation.status, admission.queue_position, created=True)
+
+
+async def _twin(session: AsyncSession, evaluation: Evaluation) -> Submitted:
+    return Submitted(evaluation.id, evaluation.status,
+                     await queue_position(session, evaluation), created=False)
+
+
+@dataclass(frozen=True)
+class _Admission:
+    queue_position: int
+
+
+async def _admit(session: AsyncSession, principal: Principal, evaluation: Evaluation,
+                 settings: Settings) -> _Admission:
+    """One round trip: the model exists, the tenant is under its live quota, and the place
+    the new evaluation takes (everything already queued is older than it)."""
+    model_known = select(Model.id).where(Model.id == evaluation.model_id).exists()
+    row = (await session.execute(select(
+        model_known,
+        live_count_query(principal, settings).scalar_subquery(),
+        _ahead_query(evaluation.status, evaluation.priority, evaluation.created_at)
+        .scalar_subquery(),
+    ))).one()
+    if not row[0]:
+        raise ModelNotFound(f"model {evaluation.model_id!r} is not registered",
+                            detail={"model_id": evaluation.model_id})
+    enforce_live_quota(principal, settings, int(row[1] or 0))
+    return _Admission(queue_position=int(row[2] or 0) + 1)
+
+
+_INSERT_EVALUATION = insert(table_of(Evaluation))
+
+
+async def _insert(session: AsyncSession, evaluation: Evaluation) -> None:
+    # A plain table INSERT with bound parameters, not an ORM flush: nothing reads the row
+    # back in this request, and the statement compiles once for every submit.
+    await session.execute(_INSERT_EVALUATION, [_row_of(evaluation)])
+
+
+def _row_of(evaluation: Evaluation) -> dict[str, Any]:
+    # Unset attributes are left out so that the columns' own defaults apply.
+    values = ((column.key, getattr(evaluation, column.key))
+              for column in table_of(Evaluation).columns)
+    return {key: value for key, value in values if value is not None}
 
 
 async def _insert_keyed(
@@ -221,8 +282,7 @@ async def _insert_keyed(
     """Insert under a savepoint; return the twin if a concurrent submit won the key."""
     try:
         async with session.begin_nested():
-            session.add(evaluation)
-            await session.flush()
+            await _insert(session, evaluation)
     except IntegrityError:
         twin = await _idempotent_match(session, principal, body)
         if twin is None:
@@ -260,20 +320,19 @@ async def queue_position(session: AsyncSession, evaluation: Evaluation) -> int |
     if evaluation.status not in QUEUED:
         return None
     ahead = await session.scalar(
-        select(func.count())
-        .select_from(Evaluation)
-        .where(
-            Evaluation.status == evaluation.status,
-            or_(
-                Evaluation.priority > evaluation.priority,
-                and_(
-                    Evaluation.priority == evaluation.priority,
-                    Evaluation.created_at < evaluation.created_at,
-                ),
-            ),
-        )
-    )
+        _ahead_query(evaluation.status, evaluation.priority, evaluation.created_at))
     return int(ahead or 0) + 1
+
+
+def _ahead_query(status: str, priority: int, created_at: datetime) -> Select[int]:
+    """How many evaluations in `status` run before one of this priority and age."""
+    return select(func.count()).select_from(Evaluation).where(
+        Evaluation.status == status,
+        or_(
+            Evaluation.priority > priority,
+            and_(Evaluation.priority == priority, Evaluation.created_at < created_at),
+        ),
+    )
 
 
 async def get_owned(session: AsyncSession, principal: Principal, evaluation_id: str) -> Evaluation:

@@ -56,15 +56,13 @@ async def submit_evaluation(
     uow: UnitOfWorkDep,
 ) -> EvaluationAccepted:
     async with uow.begin() as session:
-        evaluation, created = await service.submit(
+        submitted = await service.submit(
             uow, session, principal, body, _settings(request), request.app.state.gpu_count
         )
-        position = await service.queue_position(session, evaluation)
-    if not created:
+    if not submitted.created:
         response.status_code = status.HTTP_200_OK
-    return EvaluationAccepted(
-        evaluation_id=evaluation.id, status=evaluation.status, queue_position=position
-    )
+    return EvaluationAccepted(evaluation_id=submitted.evaluation_id, status=submitted.status,
+                              queue_position=submitted.queue_position)
 
 
 @router.post(

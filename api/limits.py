@@ -7,29 +7,46 @@ counted by one Lua script so concurrent replicas cannot both slip under a limit.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, func, select
 
 from evalpod.errors import QuotaExceeded, RateLimited
-from evalpod.keys import Principal
+from evalpod.keys import AUTH_EPOCH_KEY, Principal
 from evalpod.lifecycle import LIVE
+from evalpod.lua import LuaScript
 from evalpod.orm import Evaluation
 from evalpod.settings import Settings
 
-# KEYS: second window, minute window. ARGV: burst limit, minute limit.
-# Returns {allowed, second_count, minute_count, second_ttl_ms, minute_ttl_ms}.
-_RATE_SCRIPT = """
+# KEYS: second window, minute window, auth epoch. ARGV: burst limit, minute limit.
+# Returns {allowed, second_count, minute_count, second_ttl_ms, minute_ttl_ms, auth_epoch}:
+# the epoch rides along so the principal cache is checked without another round trip.
+_RATE_SCRIPT = LuaScript("""
 local s = redis.call('INCR', KEYS[1])
 if s == 1 then redis.call('PEXPIRE', KEYS[1], 1000) end
 local m = redis.call('INCR', KEYS[2])
 if m == 1 then redis.call('PEXPIRE', KEYS[2], 60000) end
 local allowed = 1
 if s > tonumber(ARGV[1]) or m > tonumber(ARGV[2]) then allowed = 0 end
-return {allowed, s, m, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}
-"""
+return {allowed, s, m, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]),
+        redis.call('GET', KEYS[3]) or '0'}
+""")
+
+
+@dataclass(frozen=True)
+class RateVerdict:
+    """One request counted against its key's windows, and the auth epoch seen meanwhile."""
+
+    allowed: bool
+    auth_epoch: str
+    error: RateLimited | None = None
+
+    def enforce(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _limit(principal: Principal, name: str, default: int) -> int:
@@ -37,22 +54,33 @@ def _limit(principal: Principal, name: str, default: int) -> int:
     return int(value) if isinstance(value, int | float) else default
 
 
-async def check_rate(redis: Redis, principal: Principal, settings: Settings) -> None:
+async def count_request(redis: Redis, principal: Principal, settings: Settings
+                        ) -> RateVerdict:
+    """Count this request; the verdict says whether it is allowed (`enforce` raises if not)."""
     burst = _limit(principal, "burst_per_second", settings.rate_burst_per_second)
     per_minute = _limit(principal, "requests_per_minute", settings.rate_per_minute)
     now = int(time.time())
     keys = [f"evalpod:rate:{principal.key_id}:s:{now}",
-            f"evalpod:rate:{principal.key_id}:m:{now // 60}"]
-    reply: list[int] = await redis.eval(  # type: ignore[misc]
-        _RATE_SCRIPT, 2, *keys, str(burst), str(per_minute)
-    )
-    allowed, second, minute, second_ttl, minute_ttl = (int(v) for v in reply)
+            f"evalpod:rate:{principal.key_id}:m:{now // 60}", AUTH_EPOCH_KEY]
+    reply: list[Any] = await _RATE_SCRIPT(redis, keys, [burst, per_minute])
+    allowed, second, minute, second_ttl, minute_ttl = (int(v) for v in reply[:5])
+    epoch = reply[5].decode() if isinstance(reply[5], bytes) else str(reply[5])
     if allowed:
-        return
+        return RateVerdict(True, epoch)
+    return RateVerdict(False, epoch, _rate_limited(per_minute, burst, minute, second,
+                                                   minute_ttl, second_ttl))
+
+
+async def check_rate(redis: Redis, principal: Principal, settings: Settings) -> None:
+    (await count_request(redis, principal, settings)).enforce()
+
+
+def _rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_ttl: int,
+                  second_ttl: int) -> RateLimited:
     over_minute = minute > per_minute
     wait_ms = minute_ttl if over_minute else second_ttl
     retry_after = max(1, -(-max(wait_ms, 0) // 1000))
-    raise RateLimited(
+    return RateLimited(
         "too many requests" + (" this minute" if over_minute else " this second"),
         detail={
             "limit_per_minute": per_minute, "remaining_this_minute": max(0, per_minute - minute),
@@ -63,22 +91,27 @@ async def check_rate(redis: Redis, principal: Principal, settings: Settings) -> 
     )
 
 
-async def check_live_quota(
-    session: AsyncSession, principal: Principal, settings: Settings
-) -> None:
+def live_count_query(principal: Principal, settings: Settings) -> Select[int]:
+    """The tenant's live evaluations, counted only up to its limit.
+
+    Counting stops at the limit: a tenant with a deep backlog costs the same as one without.
+    """
     limit = _limit(principal, "max_live_evaluations", settings.max_live_evaluations)
-    # Counting stops at the limit: a tenant with a deep backlog costs the same as one without.
     bounded = (
         select(Evaluation.id).where(
             Evaluation.tenant_id == principal.tenant_id,
             Evaluation.status.in_([s.value for s in LIVE]),
         ).limit(limit).subquery()
     )
-    live = await session.scalar(select(func.count()).select_from(bounded))
-    if int(live or 0) >= limit:
+    return select(func.count()).select_from(bounded)
+
+
+def enforce_live_quota(principal: Principal, settings: Settings, live: int) -> None:
+    limit = _limit(principal, "max_live_evaluations", settings.max_live_evaluations)
+    if live >= limit:
         raise QuotaExceeded(
             f"{live} evaluations are live; the limit is {limit}",
-            detail={"quota": "max_live_evaluations", "limit": limit, "used": int(live or 0),
+            detail={"quota": "max_live_evaluations", "limit": limit, "used": live,
                     "remaining": 0, "retry_after_s": 30},
             headers={"Retry-After": "30"},
         )

@@ -38,9 +38,21 @@ def record_evaluation_status(
     session: AsyncSession, *, tenant_id: str, evaluation_id: str, status: str, actor: str,
     reason: str, previous: str | None,
 ) -> None:
+    row = evaluation_status_row(tenant_id=tenant_id, evaluation_id=evaluation_id,
+                                status=status, actor=actor, reason=reason, previous=previous)
+    if row is not None:
+        session.add(ActivityEvent(**row))
+
+
+def evaluation_status_row(
+    *, tenant_id: str, evaluation_id: str, status: str, actor: str, reason: str,
+    previous: str | None,
+) -> dict[str, Any] | None:
+    """The activity row for a status change, or None for changes the feed does not show."""
     event_type = EVALUATION_EVENTS.get(status)
     if event_type is None or previous == status:
-        return
-    record(session, tenant_id=tenant_id, event_type=event_type, entity_type="evaluation",
-           entity_id=evaluation_id, actor=actor,
-           data={"status": status, "from": previous, "reason": reason[:500]})
+        return None
+    return {"tenant_id": tenant_id, "event_type": event_type, "entity_type": "evaluation",
+            "entity_id": evaluation_id, "actor": actor,
+            "data": {"status": status, "from": previous, "reason": reason[:500]},
+            "created_at": utcnow()}

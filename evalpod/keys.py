@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evalpod.orm import ApiKey, Tenant, new_id, utcnow
 
 KEY_PREFIX = "ep_"
+# Bumped after every revocation or tenant-limit change; API replicas drop cached keys on it.
+AUTH_EPOCH_KEY = "evalpod:auth:epoch"
 
 
 class Role(StrEnum):
@@ -67,7 +70,11 @@ async def create_key(session: AsyncSession, tenant_name: str, role: Role) -> tup
 
 
 async def authenticate(session: AsyncSession, plaintext: str) -> Principal | None:
-    digest = hash_key(plaintext)
+    return await authenticate_digest(session, hash_key(plaintext))
+
+
+async def authenticate_digest(session: AsyncSession, digest: str) -> Principal | None:
+    """The live key whose hash is `digest`, as a principal; None if unknown or revoked."""
     row = (await session.execute(
         select(ApiKey, Tenant.limits).join(Tenant, Tenant.id == ApiKey.tenant_id)
         .where(ApiKey.key_hash == digest)
@@ -87,3 +94,15 @@ async def revoke_key(session: AsyncSession, key_id: str) -> bool:
         return False
     key.revoked_at = utcnow()
     return True
+
+
+async def read_auth_epoch(redis: Redis) -> str:
+    value = await redis.get(AUTH_EPOCH_KEY)
+    if value is None:
+        return "0"
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def bump_auth_epoch(redis: Redis) -> None:
+    """Tell every API replica that some key or tenant limit changed; call after commit."""
+    await redis.incr(AUTH_EPOCH_KEY)

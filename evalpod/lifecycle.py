@@ -13,12 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evalpod import activity
 from evalpod.errors import IllegalTransition, JobNotFound
-from evalpod.orm import Evaluation, EvaluationTransition, utcnow
+from evalpod.orm import ActivityEvent, Evaluation, EvaluationTransition, table_of, utcnow
 
 
 class EvaluationStatus(StrEnum):
@@ -165,25 +165,29 @@ def _guard_clauses(guard: dict[str, Any] | None) -> list[Any]:
     return clauses
 
 
+_INSERT_TRANSITION = insert(table_of(EvaluationTransition))
+_INSERT_ACTIVITY = insert(table_of(ActivityEvent))
+
+
 async def record_creation(
     session: AsyncSession, evaluation_id: str, *, actor: str, at: datetime,
     tenant_id: str,
 ) -> None:
-    """The first transition row of an evaluation (from nothing to pending_validation)."""
-    session.add(
-        EvaluationTransition(
-            evaluation_id=evaluation_id,
-            from_status=None,
-            to_status=S.pending_validation.value,
-            actor=actor,
-            reason="submitted",
-            created_at=at,
-        )
+    """The first transition row of an evaluation (from nothing to pending_validation).
+
+    Plain INSERTs rather than ORM objects: this runs on every submit and nothing reads the
+    rows back in that request."""
+    await session.execute(_INSERT_TRANSITION, [{
+        "evaluation_id": evaluation_id, "from_status": None,
+        "to_status": S.pending_validation.value, "actor": actor, "reason": "submitted",
+        "created_at": at,
+    }])
+    row = activity.evaluation_status_row(
+        tenant_id=tenant_id, evaluation_id=evaluation_id, status=S.pending_validation.value,
+        actor=actor, reason="submitted", previous=None,
     )
-    activity.record_evaluation_status(
-        session, tenant_id=tenant_id, evaluation_id=evaluation_id,
-        status=S.pending_validation.value, actor=actor, reason="submitted", previous=None,
-    )
+    if row is not None:
+        await session.execute(_INSERT_ACTIVITY, [{"read_at": None, **row}])
 
 
 async def _status_and_tenant(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The Core table behind a mapped class, for plain INSERTs on hot paths."""
+    return Base.metadata.tables[entity.__tablename__]
 
 
 class Tenant(Base):

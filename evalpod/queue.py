@@ -14,7 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+
+from evalpod.lua import LuaScript
 
 VALIDATE_QUEUE = "evalpod:queue:validate"
 EXECUTE_QUEUE = "evalpod:queue:execute"
@@ -62,17 +66,31 @@ def _score_time(priority: int) -> datetime:
     return datetime.now(UTC) - PRIORITY_STEP * (priority + PRIORITY_OFFSET)
 
 
-async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)) -> None:
+# What arq's enqueue_job does (skip a job id already queued or finished; store the job;
+# add it to the queue) in one atomic round trip instead of WATCH, EXISTS and MULTI/EXEC.
+# KEYS: job key, result key, queue. ARGV: expiry ms, serialised job, score, job id.
+_ENQUEUE = LuaScript("""
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+""")
+
+
+async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)) -> bool:
+    """Queue `job` for its stage's worker; False if arq already holds that job id."""
     queue_name, function = QUEUES[job.stage]
-    await redis.enqueue_job(
-        function,
-        job.evaluation_id,
-        _job_id=job.job_id,
-        _queue_name=queue_name,
-        # A delayed retry waits its turn in time instead of jumping the queue by priority.
-        _defer_until=datetime.now(UTC) + delay if delay else _score_time(job.priority),
-        _expires=JOB_EXPIRY + delay,
+    # A delayed retry waits its turn in time instead of jumping the queue by priority.
+    run_at = datetime.now(UTC) + delay if delay else _score_time(job.priority)
+    expires_ms = int((JOB_EXPIRY + delay).total_seconds() * 1000)
+    payload = serialize_job(function, (job.evaluation_id,), {}, None, timestamp_ms(),
+                            serializer=redis.job_serializer)
+    added = await _ENQUEUE(
+        redis,
+        [job_key_prefix + job.job_id, result_key_prefix + job.job_id, queue_name],
+        [expires_ms, payload, int(run_at.timestamp() * 1000), job.job_id],
     )
+    return bool(added)
 
 
 async def send_all(redis: ArqRedis, jobs: list[QueuedJob]) -> None:

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     rate_per_minute: int = Field(default=100, description="Requests per minute per API key.")
     rate_burst_per_second: int = Field(default=10, description="Requests per second per key.")
+    auth_cache_ttl_s: float = Field(
+        default=5.0, ge=0,
+        description="Seconds an API replica reuses a looked-up key; revocations through evalpod "
+        "apply at once regardless. 0 looks every request up in the database.",
+    )
     max_live_evaluations: int = Field(
         default=50, description="Live (not terminal) evaluations per tenant at once."
     )

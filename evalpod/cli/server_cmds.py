@@ -11,8 +11,18 @@ import typer
 from evalpod.settings import Settings, get_settings
 
 
-def _run(coro: object) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
+def _run(coro: object, *, fast_loop: bool = False) -> None:
+    """Run a component's coroutine; `fast_loop` uses uvloop where it is installed."""
+    loop_factory = None
+    if fast_loop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(coro)  # type: ignore[arg-type]
 
 
 def up(
@@ -83,7 +93,8 @@ def api(
     from evalpod.runner import api_component, configure_logging, run_components
 
     configure_logging()
-    _run(run_components([api_component(get_settings(), host, port)]))
+    # The API does no subprocess work, so it can take uvloop's faster event loop.
+    _run(run_components([api_component(get_settings(), host, port)]), fast_loop=True)
 
 
 def validator() -> None:
@@ -169,7 +180,29 @@ async def _revoke(key_id: str) -> bool:
     async with get_database().session() as session:
         done = await revoke_key(session, key_id)
     await dispose_all()
+    if done:
+        await _announce_revocation()
     return done
+
+
+async def _announce_revocation() -> None:
+    """Make running API replicas drop their cached keys now, not when the cache expires."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from evalpod.keys import bump_auth_epoch
+
+    settings = get_settings()
+    if settings.redis_url is None:
+        return  # `evalpod up`'s embedded Redis: its API notices within auth_cache_ttl_s
+    client = Redis.from_url(settings.redis_dsn())
+    try:
+        await bump_auth_epoch(client)
+    except RedisError as exc:
+        typer.echo(f"warning: Redis unreachable ({exc}); running APIs may accept the key for "
+                   f"up to {settings.auth_cache_ttl_s:g} s", err=True)
+    finally:
+        await client.aclose()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from evalpod.keys import Role
+from evalpod.keys import Role, bump_auth_epoch
 from evalpod.orm import Tenant
 from tests.api.conftest import ClientFactory
 
@@ -22,6 +22,7 @@ def body(**extra: Any) -> dict[str, Any]:
 async def _limit(app: FastAPI, tenant_id: str, **limits: int) -> None:
     async with app.state.db.session() as session:
         await session.execute(update(Tenant).where(Tenant.id == tenant_id).values(limits=limits))
+    await bump_auth_epoch(app.state.redis)  # as the admin route does after its commit
 
 
 async def test_burst_limit_gives_429_with_retry_after(

@@ -1,0 +1,86 @@
+"""The outermost request layer: request ids, edge refusals, metrics and the access log.
+
+A plain ASGI middleware rather than Starlette's BaseHTTPMiddleware, which runs every
+request's app in an extra task and copies the response through a memory stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import metrics
+from api.errors import error_response
+from evalpod.errors import EvalpodError, InvalidConfig, PayloadTooLarge
+
+access_log = logging.getLogger("evalpod.access")
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+class ObserveRequests:
+    def __init__(self, app: ASGIApp, max_script_bytes: int) -> None:
+        self.app = app
+        self.body_limit = max_script_bytes * 2 + BODY_OVERHEAD_BYTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope, headers)
+            if refusal is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await error_response(refusal)(scope, receive, send_with_id)
+        finally:
+            _record(scope, status, time.perf_counter() - started, request_id)
+
+    def _refusal(self, scope: Scope, headers: Headers) -> EvalpodError | None:
+        """What is refused before routing: oversized bodies and NUL in the path or query."""
+        length = headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.body_limit:
+            return PayloadTooLarge(f"request body is over {self.body_limit} bytes",
+                                   detail={"limit_bytes": self.body_limit})
+        if _has_nul(scope):
+            return InvalidConfig(
+                "NUL characters are not allowed in the path or query",
+                detail={"errors": [{"field": "query", "message": "contains a NUL character"}]})
+        return None
+
+
+def _has_nul(scope: Scope) -> bool:
+    """PostgreSQL text cannot hold NUL: refuse it at the edge instead of failing deep inside."""
+    raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
+    return b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", "")
+
+
+def _record(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
+    route = getattr(scope.get("route"), "path", "unmatched")
+    method = scope["method"]
+    metrics.REQUESTS.labels(route, method, str(status)).inc()
+    metrics.LATENCY.labels(route, method).observe(elapsed)
+    state: dict[str, Any] = scope.get("state") or {}
+    principal = state.get("principal")
+    access_log.info(json.dumps({
+        "request_id": request_id, "method": method, "path": scope.get("path"),
+        "route": route, "status": status, "ms": round(elapsed * 1000, 2),
+        "tenant": getattr(principal, "tenant_id", None),
+    }))

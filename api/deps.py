@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.limits import count_request
@@ -17,6 +19,8 @@ from evalpod import queue
 from evalpod.db import Database
 from evalpod.errors import Forbidden, Unauthorized
 from evalpod.keys import Principal, authenticate_digest, hash_key, read_auth_epoch
+
+log = logging.getLogger("evalpod.api")
 
 
 class UnitOfWork:
@@ -27,6 +31,8 @@ class UnitOfWork:
         self.redis = redis
         self._jobs: list[queue.QueuedJob] = []
         self._after: list[Callable[[], Awaitable[None]]] = []
+        # Queue places of the jobs sent after the last commit, by job id.
+        self.places: dict[str, int | None] = {}
 
     def enqueue(self, job: queue.QueuedJob) -> None:
         self._jobs.append(job)
@@ -42,8 +48,14 @@ class UnitOfWork:
             yield session
         jobs, self._jobs = self._jobs, []
         actions, self._after = self._after, []
-        # Reached only after a commit; a job lost here is found by the reconciler.
-        await queue.send_all(self.redis, jobs)
+        # Reached only after a commit. The evaluation is accepted now: a Redis failure
+        # must not turn that into an error (a retry would submit twice); the reconciler
+        # re-delivers jobs that never reached Redis.
+        try:
+            self.places = await queue.send_all(self.redis, jobs)
+        except (RedisError, OSError) as exc:
+            log.warning("committed jobs not delivered (the reconciler will): %s", exc)
+            self.places = {}
         for action in actions:
             await action()
 

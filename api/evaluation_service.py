@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from arq.connections import ArqRedis
 from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -185,6 +186,7 @@ class Submitted:
     status: str
     queue_position: int | None
     created: bool
+    job_id: str | None = None
 
 
 async def submit(
@@ -197,8 +199,9 @@ async def submit(
 ) -> Submitted:
     """Create the evaluation (or find its idempotent twin) in the caller's transaction.
 
-    The hot path is one admission query (model registered? live quota? queue position?),
-    then the evaluation, its first transition and its activity row as plain inserts.
+    The hot path is one admission query (model registered? live quota?), then the
+    evaluation, its first transition and its activity row as plain inserts. A new
+    evaluation's queue place is known once its job is sent, after commit (`uow.places`).
     """
     check_config(body, settings, gpu_count)
     findings = script_findings(body, settings)
@@ -210,11 +213,11 @@ async def submit(
         )
     existing = await _idempotent_match(session, principal, body)
     if existing is not None:
-        return await _twin(session, existing)
+        return await _twin(uow, session, existing)
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
     evaluation = _new_evaluation(principal, body)
-    admission = await _admit(session, principal, evaluation, settings)
+    await _admit(session, principal, evaluation, settings)
     job = queue.new_job("validate", evaluation.id, evaluation.priority)
     evaluation.queue_job_id = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
@@ -225,39 +228,29 @@ async def submit(
         twin = await _insert_keyed(session, principal, body, evaluation)
         if twin is not None:
             await release_gpu_seconds(uow.redis, principal, gpu_seconds)
-            return await _twin(session, twin)
+            return await _twin(uow, session, twin)
     await lifecycle.record_creation(session, evaluation.id, actor=principal.key_id,
                                     at=evaluation.created_at, tenant_id=principal.tenant_id)
     uow.enqueue(job)
-    return Submitted(evaluation.id, evaluation.status, admission.queue_position, created=True)
+    return Submitted(evaluation.id, evaluation.status, None, created=True, job_id=job.job_id)
 
 
-async def _twin(session: AsyncSession, evaluation: Evaluation) -> Submitted:
+async def _twin(uow: UnitOfWork, session: AsyncSession, evaluation: Evaluation) -> Submitted:
     return Submitted(evaluation.id, evaluation.status,
-                     await queue_position(session, evaluation), created=False)
-
-
-@dataclass(frozen=True)
-class _Admission:
-    queue_position: int
+                     await queue_position(uow.redis, session, evaluation), created=False)
 
 
 async def _admit(session: AsyncSession, principal: Principal, evaluation: Evaluation,
-                 settings: Settings) -> _Admission:
-    """One round trip: the model exists, the tenant is under its live quota, and the place
-    the new evaluation takes (everything already queued is older than it)."""
+                 settings: Settings) -> None:
+    """One round trip: the model is registered and the tenant is under its live quota."""
     model_known = select(Model.id).where(Model.id == evaluation.model_id).exists()
     row = (await session.execute(select(
-        model_known,
-        live_count_query(principal, settings).scalar_subquery(),
-        _ahead_query(evaluation.status, evaluation.priority, evaluation.created_at)
-        .scalar_subquery(),
+        model_known, live_count_query(principal, settings).scalar_subquery(),
     ))).one()
     if not row[0]:
         raise ModelNotFound(f"model {evaluation.model_id!r} is not registered",
                             detail={"model_id": evaluation.model_id})
     enforce_live_quota(principal, settings, int(row[1] or 0))
-    return _Admission(queue_position=int(row[2] or 0) + 1)
 
 
 _INSERT_EVALUATION = insert(table_of(Evaluation))
@@ -315,10 +308,20 @@ def _new_evaluation(principal: Principal, body: EvaluationCreate) -> Evaluation:
     )
 
 
-async def queue_position(session: AsyncSession, evaluation: Evaluation) -> int | None:
-    """1-based place among queued evaluations of every tenant: priority first, then age."""
+async def queue_position(redis: ArqRedis, session: AsyncSession, evaluation: Evaluation
+                         ) -> int | None:
+    """1-based place among queued evaluations of every tenant: priority first, then age.
+
+    Read from the queue itself (O(log n)); counted in the database only when the job is
+    not in Redis (delivery lost and not yet re-sent by the reconciler).
+    """
     if evaluation.status not in QUEUED:
         return None
+    stage: queue.Stage = ("validate" if evaluation.status == EvaluationStatus.pending_validation
+                          else "execute")
+    place = await queue.position(redis, stage, evaluation.queue_job_id)
+    if place is not None:
+        return place
     ahead = await session.scalar(
         _ahead_query(evaluation.status, evaluation.priority, evaluation.created_at))
     return int(ahead or 0) + 1
@@ -344,7 +347,8 @@ async def get_owned(session: AsyncSession, principal: Principal, evaluation_id: 
     return evaluation
 
 
-async def describe(session: AsyncSession, evaluation: Evaluation) -> EvaluationOut:
+async def describe(redis: ArqRedis, session: AsyncSession, evaluation: Evaluation
+                   ) -> EvaluationOut:
     rows = await session.scalars(
         select(EvaluationTransition)
         .where(EvaluationTransition.evaluation_id == evaluation.id)
@@ -366,7 +370,7 @@ async def describe(session: AsyncSession, evaluation: Evaluation) -> EvaluationO
         error=evaluation.error,
         exit_code=evaluation.exit_code,
         attempts=evaluation.attempts,
-        queue_position=await queue_position(session, evaluation),
+        queue_position=await queue_position(redis, session, evaluation),
         created_at=evaluation.created_at,
         updated_at=evaluation.updated_at,
         validated_at=evaluation.validated_at,

@@ -61,8 +61,10 @@ async def submit_evaluation(
         )
     if not submitted.created:
         response.status_code = status.HTTP_200_OK
+    position = (uow.places.get(submitted.job_id) if submitted.job_id
+                else submitted.queue_position)
     return EvaluationAccepted(evaluation_id=submitted.evaluation_id, status=submitted.status,
-                              queue_position=submitted.queue_position)
+                              queue_position=position)
 
 
 @router.post(
@@ -128,7 +130,7 @@ async def get_evaluation(
 ) -> EvaluationOut:
     async with uow.begin() as session:
         evaluation = await service.get_owned(session, principal, evaluation_id)
-        return await service.describe(session, evaluation)
+        return await service.describe(uow.redis, session, evaluation)
 
 
 @router.get(
@@ -178,6 +180,8 @@ async def change_priority(
     async with uow.begin() as session:
         evaluation = await service.change_priority(uow, session, principal, evaluation_id,
                                                    body.priority)
-        position = await service.queue_position(session, evaluation)
+    # After commit, when the queued job has moved to its new place.
+    async with uow.begin() as session:
+        position = await service.queue_position(uow.redis, session, evaluation)
     return EvaluationAccepted(evaluation_id=evaluation.id, status=evaluation.status,
                               queue_position=position)

@@ -94,7 +94,8 @@ async def main(args: argparse.Namespace) -> None:
            "EVALPOD_RATE_PER_MINUTE": "100000000", "EVALPOD_RATE_BURST_PER_SECOND": "1000000",
            "EVALPOD_MAX_LIVE_EVALUATIONS": "100000000"}
     server = subprocess.Popen([sys.executable, "-c", "from evalpod.cli import main; main()",
-                               "api", "--port", str(port)], env=env,
+                               "api", "--port", str(port), "--workers", str(args.workers)],
+                              env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         limits = httpx.Limits(max_connections=args.clients)
@@ -113,7 +114,7 @@ async def main(args: argparse.Namespace) -> None:
             submit = await hammer(client, "POST", "/api/v1/evaluations", body, args.clients,
                                   args.seconds)
         print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, "
-              f"one `evalpod api` process, PostgreSQL + Redis")
+              f"`evalpod api --workers {args.workers}`, PostgreSQL + Redis, {os.cpu_count()} CPUs")
         print(describe("health", *health))
         print(describe("submit", *submit))
         print(f"submit/health throughput ratio: {submit[0] / health[0]:.2f}")
@@ -128,5 +129,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="`evalpod api --workers`")
     parser.add_argument("--model", default=str(Path.home() / ".cache/evalpod-tests/tiny-gpt2"))
     asyncio.run(main(parser.parse_args()))

@@ -69,33 +69,46 @@ def _score_time(priority: int) -> datetime:
 # What arq's enqueue_job does (skip a job id already queued or finished; store the job;
 # add it to the queue) in one atomic round trip instead of WATCH, EXISTS and MULTI/EXEC.
 # KEYS: job key, result key, queue. ARGV: expiry ms, serialised job, score, job id.
+# Returns the job's 1-based place in its queue, or 0 if the job id was already known.
 _ENQUEUE = LuaScript("""
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-return 1
+return redis.call('ZRANK', KEYS[3], ARGV[4]) + 1
 """)
 
 
-async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)) -> bool:
-    """Queue `job` for its stage's worker; False if arq already holds that job id."""
+async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)) -> int | None:
+    """Queue `job` for its stage's worker: its 1-based place, or None if arq already had it.
+
+    The place is the job's rank in the queue's sorted set, i.e. the order workers take
+    jobs in (priority, then age), counted in O(log n) however deep the queue is.
+    """
     queue_name, function = QUEUES[job.stage]
     # A delayed retry waits its turn in time instead of jumping the queue by priority.
     run_at = datetime.now(UTC) + delay if delay else _score_time(job.priority)
     expires_ms = int((JOB_EXPIRY + delay).total_seconds() * 1000)
     payload = serialize_job(function, (job.evaluation_id,), {}, None, timestamp_ms(),
                             serializer=redis.job_serializer)
-    added = await _ENQUEUE(
+    place = await _ENQUEUE(
         redis,
         [job_key_prefix + job.job_id, result_key_prefix + job.job_id, queue_name],
         [expires_ms, payload, int(run_at.timestamp() * 1000), job.job_id],
     )
-    return bool(added)
+    return int(place) or None
 
 
-async def send_all(redis: ArqRedis, jobs: list[QueuedJob]) -> None:
-    for job in jobs:
-        await send(redis, job)
+async def send_all(redis: ArqRedis, jobs: list[QueuedJob]) -> dict[str, int | None]:
+    """Send each job; their places by job id."""
+    return {job.job_id: await send(redis, job) for job in jobs}
+
+
+async def position(redis: ArqRedis, stage: Stage, job_id: str | None) -> int | None:
+    """1-based place of a queued job (jobs being picked up count as ahead); None if absent."""
+    if not job_id:
+        return None
+    rank = await redis.zrank(QUEUES[stage][0], job_id)
+    return None if rank is None else int(rank) + 1
 
 
 async def is_pending(redis: ArqRedis, job_id: str | None) -> bool:

@@ -75,6 +75,25 @@ def api_component(settings: Settings, host: str, port: int) -> Component:
     return run
 
 
+def serve_api_workers(host: str, port: int, workers: int) -> None:
+    """The API alone in `workers` processes sharing one socket (uvicorn's supervisor).
+
+    One event loop is one core: on a many-core host a single API process saturates long
+    before PostgreSQL does. Each process builds its own app, engine and Redis client.
+    """
+    uvicorn.run("evalpod.runner:api_app_factory", factory=True, host=host, port=port,
+                workers=workers, loop="uvloop", lifespan="on", access_log=False,
+                log_level="warning")
+
+
+def api_app_factory() -> Any:
+    """Entry point of each API worker process."""
+    from api.app import create_app
+
+    configure_logging()
+    return create_app()
+
+
 def worker_component(factory: Callable[[], Any]) -> Component:
     async def run(stop: asyncio.Event) -> None:
         worker = factory()

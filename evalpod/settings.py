@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     )
     rate_per_minute: int = Field(default=100, description="Requests per minute per API key.")
     rate_burst_per_second: int = Field(default=10, description="Requests per second per key.")
+    api_workers: int = Field(
+        default=1, ge=1, description="Processes `evalpod api` runs; one event loop uses one core."
+    )
     auth_cache_ttl_s: float = Field(
         default=5.0, ge=0,
         description="Seconds an API replica reuses a looked-up key; revocations through evalpod "

@@ -88,11 +88,22 @@ def _redacted(dsn: str) -> str:
 def api(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="API processes sharing the port; default EVALPOD_API_WORKERS (1).")] = None,
 ) -> None:
     """The API alone."""
-    from evalpod.runner import api_component, configure_logging, run_components
+    from evalpod.runner import (
+        api_component,
+        configure_logging,
+        run_components,
+        serve_api_workers,
+    )
 
     configure_logging()
+    count = workers or get_settings().api_workers
+    if count > 1:
+        serve_api_workers(host, port, count)
+        return
     # The API does no subprocess work, so it can take uvloop's faster event loop.
     _run(run_components([api_component(get_settings(), host, port)]), fast_loop=True)
 

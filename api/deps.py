@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ class UnitOfWork:
         self.redis = redis
         self._jobs: list[queue.QueuedJob] = []
         self._after: list[Callable[[], Awaitable[None]]] = []
+        self._undo: list[Callable[[], Awaitable[None]]] = []
         # Queue places of the jobs sent after the last commit, by job id.
         self.places: dict[str, int | None] = {}
 
@@ -41,11 +43,23 @@ class UnitOfWork:
         """Run `action` once the transaction has committed (dropped on rollback)."""
         self._after.append(action)
 
+    def on_failure(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` if the transaction rolls back: undo what was taken outside it."""
+        self._undo.append(action)
+
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
-        self._jobs, self._after = [], []
-        async with self.db.session() as session:
-            yield session
+        self._jobs, self._after, self._undo = [], [], []
+        try:
+            async with self.db.session() as session:
+                yield session
+        except BaseException:
+            undo, self._undo = self._undo, []
+            for action in reversed(undo):
+                with contextlib.suppress(RedisError, OSError):
+                    await action()
+            raise
+        self._undo = []
         jobs, self._jobs = self._jobs, []
         actions, self._after = self._after, []
         # Reached only after a commit. The evaluation is accepted now: a Redis failure

@@ -16,12 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import UnitOfWork
-from api.limits import (
-    enforce_live_quota,
-    live_count_query,
-    release_gpu_seconds,
-    reserve_gpu_seconds,
-)
+from api.limits import release_gpu_seconds, reserve_gpu_seconds, take_live_slot
 from api.schemas import (
     CallbackAttemptOut,
     EvaluationCreate,
@@ -48,6 +43,7 @@ from evalpod.errors import (
 )
 from evalpod.keys import Principal
 from evalpod.lifecycle import EvaluationStatus
+from evalpod.live_quota import give_back_slot
 from evalpod.orm import (
     CallbackAttempt,
     Evaluation,
@@ -217,17 +213,21 @@ async def submit(
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
     evaluation = _new_evaluation(principal, body)
-    await _admit(session, principal, evaluation, settings)
+    await _require_model(session, evaluation.model_id)
+    await take_live_slot(uow.redis, principal, settings)
+    uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
     job = queue.new_job("validate", evaluation.id, evaluation.priority)
     evaluation.queue_job_id = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
+    uow.on_failure(lambda: release_gpu_seconds(uow.redis, principal, gpu_seconds))
     if body.idempotency_key is None:
         await _insert(session, evaluation)
     else:
         twin = await _insert_keyed(session, principal, body, evaluation)
         if twin is not None:
             await release_gpu_seconds(uow.redis, principal, gpu_seconds)
+            await give_back_slot(uow.redis, principal.tenant_id)
             return await _twin(uow, session, twin)
     await lifecycle.record_creation(session, evaluation.id, actor=principal.key_id,
                                     at=evaluation.created_at, tenant_id=principal.tenant_id)
@@ -240,17 +240,10 @@ async def _twin(uow: UnitOfWork, session: AsyncSession, evaluation: Evaluation) 
                      await queue_position(uow.redis, session, evaluation), created=False)
 
 
-async def _admit(session: AsyncSession, principal: Principal, evaluation: Evaluation,
-                 settings: Settings) -> None:
-    """One round trip: the model is registered and the tenant is under its live quota."""
-    model_known = select(Model.id).where(Model.id == evaluation.model_id).exists()
-    row = (await session.execute(select(
-        model_known, live_count_query(principal, settings).scalar_subquery(),
-    ))).one()
-    if not row[0]:
-        raise ModelNotFound(f"model {evaluation.model_id!r} is not registered",
-                            detail={"model_id": evaluation.model_id})
-    enforce_live_quota(principal, settings, int(row[1] or 0))
+async def _require_model(session: AsyncSession, model_id: str) -> None:
+    if not await session.scalar(select(select(Model.id).where(Model.id == model_id).exists())):
+        raise ModelNotFound(f"model {model_id!r} is not registered",
+                            detail={"model_id": model_id})
 
 
 _INSERT_EVALUATION = insert(table_of(Evaluation))

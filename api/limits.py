@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import Select, func, select
 
 from evalpod.errors import QuotaExceeded, RateLimited
 from evalpod.keys import AUTH_EPOCH_KEY, Principal
-from evalpod.lifecycle import LIVE
+from evalpod.live_quota import take_slot
 from evalpod.lua import LuaScript
-from evalpod.orm import Evaluation
 from evalpod.settings import Settings
 
 # KEYS: second window, minute window, auth epoch. ARGV: burst limit, minute limit.
@@ -91,27 +89,14 @@ def _rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_
     )
 
 
-def live_count_query(principal: Principal, settings: Settings) -> Select[int]:
-    """The tenant's live evaluations, counted only up to its limit.
-
-    Counting stops at the limit: a tenant with a deep backlog costs the same as one without.
-    """
+async def take_live_slot(redis: Redis, principal: Principal, settings: Settings) -> None:
+    """One of the tenant's live-evaluation slots, or 429 QUOTA_EXCEEDED."""
     limit = _limit(principal, "max_live_evaluations", settings.max_live_evaluations)
-    bounded = (
-        select(Evaluation.id).where(
-            Evaluation.tenant_id == principal.tenant_id,
-            Evaluation.status.in_([s.value for s in LIVE]),
-        ).limit(limit).subquery()
-    )
-    return select(func.count()).select_from(bounded)
-
-
-def enforce_live_quota(principal: Principal, settings: Settings, live: int) -> None:
-    limit = _limit(principal, "max_live_evaluations", settings.max_live_evaluations)
-    if live >= limit:
+    slot = await take_slot(redis, principal.tenant_id, limit)
+    if not slot.taken:
         raise QuotaExceeded(
-            f"{live} evaluations are live; the limit is {limit}",
-            detail={"quota": "max_live_evaluations", "limit": limit, "used": live,
+            f"{slot.used} evaluations are live; the limit is {limit}",
+            detail={"quota": "max_live_evaluations", "limit": limit, "used": slot.used,
                     "remaining": 0, "retry_after_s": 30},
             headers={"Retry-After": "30"},
         )

@@ -14,7 +14,7 @@ from datetime import timedelta
 from arq.connections import ArqRedis
 from sqlalchemy import select
 
-from evalpod import lifecycle, queue
+from evalpod import lifecycle, live_quota, queue
 from evalpod.db import Database
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
@@ -86,6 +86,9 @@ async def reconcile_once(
             .order_by(Evaluation.updated_at)
             .limit(limit)
         ))
+    async with db.session() as session:
+        counts = await live_quota.live_counts(session)
+    await live_quota.resync(redis, counts)
     acted = 0
     for evaluation in rows:
         if not await _orphaned(redis, evaluation, grace):

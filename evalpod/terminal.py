@@ -11,6 +11,7 @@ from sqlalchemy import select
 from evalpod import queue
 from evalpod.db import Database
 from evalpod.lifecycle import EvaluationStatus
+from evalpod.live_quota import give_back_slot
 from evalpod.orm import Evaluation
 from evalpod.settings import Settings
 from monitor.logs import close_stream
@@ -26,14 +27,20 @@ class HasServices(Protocol):
 
 async def on_terminal(services: HasServices, evaluation_id: str,
                       status: EvaluationStatus) -> None:
-    """Close the log (SSE readers get `end`) and queue the callback. Never raises: the
-    status is already saved, and readers fall back to the database."""
+    """Close the log (SSE readers get `end`), give the tenant's live slot back and queue
+    the callback. Never raises: the status is already saved, readers fall back to the
+    database, and the reconciler's resync repairs a slot not given back."""
     try:
         await close_stream(services.redis, evaluation_id, status.value,
                            ttl_s=services.settings.log_stream_ttl_s)
         async with services.db.session() as session:
-            url = await session.scalar(
-                select(Evaluation.callback_url).where(Evaluation.id == evaluation_id))
+            row = (await session.execute(
+                select(Evaluation.tenant_id, Evaluation.callback_url)
+                .where(Evaluation.id == evaluation_id))).first()
+        if row is None:
+            return
+        tenant_id, url = row
+        await give_back_slot(services.redis, tenant_id)
         if url:
             await services.redis.enqueue_job(
                 queue.CALLBACK_FUNCTION, evaluation_id, _queue_name=queue.CALLBACK_QUEUE,

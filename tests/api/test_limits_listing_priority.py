@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -68,6 +69,37 @@ async def test_live_evaluation_quota(client: httpx.AsyncClient, api_app: FastAPI
     error = third.json()["error"]
     assert error["code"] == "QUOTA_EXCEEDED" and error["detail"]["remaining"] == 0
     assert third.headers["Retry-After"]
+
+
+async def test_cancelling_gives_the_live_slot_back(
+    client: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    await _limit(api_app, client.tenant_id, max_live_evaluations=1)  # type: ignore[attr-defined]
+    first = (await client.post("/evaluations", json=body())).json()
+    assert (await client.post("/evaluations", json=body())).status_code == 429
+    assert (await client.post(f"/evaluations/{first['evaluation_id']}/cancel")).status_code == 200
+    assert (await client.post("/evaluations", json=body())).status_code == 202
+
+
+async def test_live_quota_holds_under_concurrency(
+    client: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    await _limit(api_app, client.tenant_id, max_live_evaluations=3)  # type: ignore[attr-defined]
+    codes = await asyncio.gather(*(client.post("/evaluations", json=body()) for _ in range(12)))
+    assert sorted(r.status_code for r in codes) == [202] * 3 + [429] * 9
+
+
+async def test_a_refused_submit_does_not_keep_its_slot(
+    client: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    await _limit(api_app, client.tenant_id, max_live_evaluations=1)  # type: ignore[attr-defined]
+    unknown_model = await client.post("/evaluations", json=body(model_id="no-such-model"))
+    assert unknown_model.json()["error"]["code"] == "MODEL_NOT_FOUND"
+    await _limit(api_app, client.tenant_id, max_live_evaluations=1,  # type: ignore[attr-defined]
+                 gpu_seconds_per_day=10)
+    over_gpu = await client.post("/evaluations", json=body(config={"gpus": 1, "timeout_s": 60}))
+    assert over_gpu.json()["error"]["detail"]["quota"] == "gpu_seconds_per_day"
+    assert (await client.post("/evaluations", json=body())).status_code == 202
 
 
 async def test_gpu_seconds_quota(client: httpx.AsyncClient, api_app: FastAPI) -> None:

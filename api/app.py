@@ -21,6 +21,7 @@ from api import (
     metrics,
     models,
 )
+from api.evaluation_service import KnownModels
 from api.observe import ObserveRequests
 from api.principal_cache import PrincipalCache
 from evalpod import __version__, queue
@@ -45,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = await queue.connect(settings.redis_dsn())
     app.state.backend = get_backend(settings.backend)
     app.state.principal_cache = PrincipalCache(ttl_s=settings.auth_cache_ttl_s)
+    app.state.known_models = KnownModels()
     # Only the local backend's host GPUs bound a request; a cluster schedules its own.
     app.state.gpu_count = (await asyncio.to_thread(host_gpu_count, settings)
                            if settings.backend == "local" else None)

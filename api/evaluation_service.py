@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,6 +193,7 @@ async def submit(
     body: EvaluationCreate,
     settings: Settings,
     gpu_count: int | None = None,
+    known_models: KnownModels | None = None,
 ) -> Submitted:
     """Create the evaluation (or find its idempotent twin) in the caller's transaction.
 
@@ -213,7 +215,7 @@ async def submit(
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
     evaluation = _new_evaluation(principal, body)
-    await _require_model(session, evaluation.model_id)
+    await _require_model(session, evaluation.model_id, known_models or KnownModels(ttl_s=0))
     await take_live_slot(uow.redis, principal, settings)
     uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
     job = queue.new_job("validate", evaluation.id, evaluation.priority)
@@ -240,10 +242,30 @@ async def _twin(uow: UnitOfWork, session: AsyncSession, evaluation: Evaluation) 
                      await queue_position(uow.redis, session, evaluation), created=False)
 
 
-async def _require_model(session: AsyncSession, model_id: str) -> None:
+class KnownModels:
+    """Model ids seen registered, remembered for `ttl_s`: the registry never deletes a
+    model, so a positive answer stays true; unknown ids are always asked again."""
+
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        self.ttl_s = ttl_s
+        self._until: dict[str, float] = {}
+
+    def __contains__(self, model_id: str) -> bool:
+        return self._until.get(model_id, 0.0) > time.monotonic()
+
+    def add(self, model_id: str) -> None:
+        if len(self._until) > 10_000:
+            self._until.clear()
+        self._until[model_id] = time.monotonic() + self.ttl_s
+
+
+async def _require_model(session: AsyncSession, model_id: str, known: KnownModels) -> None:
+    if model_id in known:
+        return
     if not await session.scalar(select(select(Model.id).where(Model.id == model_id).exists())):
         raise ModelNotFound(f"model {model_id!r} is not registered",
                             detail={"model_id": model_id})
+    known.add(model_id)
 
 
 _INSERT_EVALUATION = insert(table_of(Evaluation))

@@ -57,7 +57,8 @@ async def submit_evaluation(
 ) -> EvaluationAccepted:
     async with uow.begin() as session:
         submitted = await service.submit(
-            uow, session, principal, body, _settings(request), request.app.state.gpu_count
+            uow, session, principal, body, _settings(request), request.app.state.gpu_count,
+            request.app.state.known_models,
         )
     if not submitted.created:
         response.status_code = status.HTTP_200_OK

@@ -158,7 +158,8 @@ class ValidateResponse(BaseModel):
     errors: list[Finding]
     warnings: list[Finding] = Field(default_factory=list)
     static: StaticTimings | None = Field(
-        default=None, description="With ?deep=true: the deep static analysis (libcst + bandit)."
+        default=None,
+        description="With ?deep=true: the deep static analysis (ast + symtable policy, bandit).",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import os
 import re
@@ -39,13 +41,20 @@ def realistic_script(lines: int) -> str:
     return kept + "\n\ndef evaluate_model(model):\n    return {}\n"
 
 
-def percentiles(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
+def percentiles(
+    fn: Callable[[], object], runs: int = RUNS, *, worker_gc: bool = True
+) -> tuple[float, float]:
+    """p50/p95 in ms. `worker_gc`: as in the analysis worker, the cyclic GC is paused during a
+    run and the previous run's garbage is collected before it, off the clock."""
     fn()  # warm
     samples = []
     for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
+        if worker_gc:
+            gc.collect()
+        with analysis.collection_deferred() if worker_gc else contextlib.nullcontext():
+            started = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
 
@@ -58,16 +67,18 @@ def fresh_bandit(source: str) -> None:
     manager._parse_file("<script>", io.BytesIO(source.encode()), ["<script>"])
 
 
-def rows(source: str) -> dict[str, Callable[[], object]]:
+def rows(source: str) -> dict[str, tuple[Callable[[], object], bool]]:
+    """name -> (what to time, whether under the worker's GC regime)."""
     tree = parse_script(source)
     return {
-        "parse_script": lambda: parse_script(source),
-        "quick_screen": lambda: quick_screen(tree),
-        "policy (libcst)": lambda: run_policy(source),
-        "bandit (cached manager)": lambda: bandit_scan.scan(source),
-        "bandit (fresh manager)": lambda: fresh_bandit(source),
-        "run_analysers (in-process)": lambda: analysis.run_analysers(source),
-        "analyse_script (worker)": lambda: analysis.analyse_script(source),
+        "parse_script": (lambda: parse_script(source), True),
+        "quick_screen": (lambda: quick_screen(tree), True),
+        "policy (ast + symtable)": (lambda: run_policy(source, None, tree), True),
+        "bandit (cached manager)": (lambda: bandit_scan.scan(source), True),
+        "bandit (fresh manager)": (lambda: fresh_bandit(source), True),
+        "run_analysers (in-process)": (lambda: analysis.run_analysers(source), True),
+        "run_analysers (default GC)": (lambda: analysis.run_analysers(source), False),
+        "analyse_script (workers)": (lambda: analysis.analyse_script(source), False),
     }
 
 
@@ -118,14 +129,15 @@ def trial_overhead(runs: int = 10) -> tuple[float, float, float]:
 def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load}")
-    print(f"{RUNS} runs each after one warm-up, times in ms (p50 / p95)")
+    print(f"{RUNS} runs each after one warm-up, times in ms (p50 / p95); in-process rows run")
+    print("as in the analysis worker: cyclic GC paused during a run, collected between runs")
     for lines in (50, 1000):
         source = realistic_script(lines)
         report = analysis.run_analysers(source)
         assert not report.blocked, report.findings
         print(f"\n{lines}-line script ({len(source)} bytes)")
-        for name, fn in rows(source).items():
-            p50, p95 = percentiles(fn)
+        for name, (fn, worker_gc) in rows(source).items():
+            p50, p95 = percentiles(fn, worker_gc=worker_gc)
             print(f"  {name:<28} {p50:8.2f} / {p95:8.2f}")
     big = realistic_script(20_000)[: 256 * 1024].rsplit("\n\ndef ", 1)[0]
     big_tree = parse_script(big)

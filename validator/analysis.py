@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import os
 import resource
 import select
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -29,6 +30,10 @@ from validator.screen import ScriptSyntaxError, parse_script, quick_screen
 WORKER_MEMORY_BYTES: Final = 4 * 1024**3
 WORKER_START_TIMEOUT_S: Final = 60.0
 MAX_IDLE_WORKERS: Final = 4
+# Each group runs in its own worker process at the same time as the other, so the wall time
+# is the slower group's (bandit takes about as long as everything else together), not the sum.
+WORKER_GROUPS: Final[tuple[tuple[str, ...], ...]] = (("ast_screen", "policy"), ("bandit",))
+_WARM_UP_SCRIPT: Final = "import torch\n\n\ndef evaluate_model(model):\n    return {'n': 1}\n"
 _ROOT: Final = str(Path(__file__).resolve().parent.parent)
 _PYTHONPATH: Final = os.environ.get("PYTHONPATH", "")
 
@@ -49,7 +54,7 @@ def _screen(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
 
 
 def _policy(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
-    return run_policy(source, policy)
+    return run_policy(source, policy, tree)
 
 
 def _bandit(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
@@ -63,27 +68,51 @@ ANALYSERS: Final[tuple[tuple[str, Analyser], ...]] = (
 )
 
 
-def run_analysers(source: str, policy: Policy | None = None) -> StaticReport:
-    """Every analyser in this process, with no time budget (the worker and the bench use it)."""
+def run_analysers(
+    source: str, policy: Policy | None = None, only: Collection[str] | None = None
+) -> StaticReport:
+    """The analysers (all, or those named in `only`) in this process, with no time budget
+    (the worker and the bench use it). The cyclic garbage collector is paused meanwhile."""
     policy = policy or Policy()
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
-    try:
-        tree = parse_script(source)
-    except ScriptSyntaxError as exc:
-        finding = rule("EP001").finding(exc.message, exc.line, exc.column)
-        return build_report([finding], policy, started, {"parse": _ms_since(started)})
-    timings["parse"] = _ms_since(started)
-    findings: list[Finding] = []
-    for name, analyser in ANALYSERS:
-        began = time.perf_counter()
+    with collection_deferred():
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
         try:
-            findings.extend(analyser(source, tree, policy))
-        except Exception as exc:  # any analyser failure must block, never pass
-            message = f"analyser `{name}` failed: {type(exc).__name__}: {exc}"[:500]
-            findings.append(rule("EP900").finding(message))
-        timings[name] = _ms_since(began)
-    return build_report(findings, policy, started, timings)
+            tree = parse_script(source)
+        except ScriptSyntaxError as exc:
+            finding = rule("EP001").finding(exc.message, exc.line, exc.column)
+            return build_report([finding], policy, started, {"parse": _ms_since(started)})
+        timings["parse"] = _ms_since(started)
+        findings: list[Finding] = []
+        for name, analyser in ANALYSERS:
+            if only is not None and name not in only:
+                continue
+            began = time.perf_counter()
+            try:
+                findings.extend(analyser(source, tree, policy))
+            except Exception as exc:  # any analyser failure must block, never pass
+                message = f"analyser `{name}` failed: {type(exc).__name__}: {exc}"[:500]
+                findings.append(rule("EP900").finding(message))
+            timings[name] = _ms_since(began)
+        return build_report(findings, policy, started, timings)
+
+
+@contextlib.contextmanager
+def collection_deferred() -> Iterator[None]:
+    """Keep the cyclic garbage collector out of one analysis.
+
+    Parsing a 1,000-line script allocates tens of thousands of objects, and bandit links
+    every AST node to its parent, so collections would otherwise fire again and again in the
+    middle of a run (bandit's p95 was 3x its median). The worker collects after replying,
+    while it waits for the next script; reference counting still frees everything acyclic.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_report(
@@ -104,30 +133,43 @@ def build_report(
 def analyse_script(
     source: str, policy: Policy | None = None, budget_s: float = 5.0
 ) -> StaticReport:
-    """Analyse `source` in a worker process killed at `budget_s`; failures block (EP900/EP901)."""
+    """Analyse `source` in worker processes (one per group in `WORKER_GROUPS`, side by side),
+    all killed at `budget_s`; any failure blocks (EP900/EP901)."""
     policy = policy or Policy()
     started = time.perf_counter()
+    deadline = time.monotonic() + budget_s
+    workers: list[_Worker] = []
     try:
-        worker = _pool.acquire()
+        for _ in WORKER_GROUPS:
+            workers.append(_pool.acquire())
     except Exception as exc:  # no worker means no clearance
+        for worker in workers:
+            _pool.release(worker)
         return _failed("EP900", f"analysis worker could not start: {exc}", policy, started)
-    try:
-        outcome = worker.run(source, policy, budget_s)
-    except Exception as exc:  # e.g. a garbled reply: the worker cannot be trusted any more
-        outcome = f"{type(exc).__name__}: {exc}"[:300]
-    if isinstance(outcome, StaticReport):
-        _pool.release(worker)
-        return build_report(outcome.findings, policy, started, outcome.analysers)
-    worker.kill()
-    if outcome == "timeout":
-        message = f"static analysis did not finish within {budget_s:g} s"
-        return _failed("EP901", message, policy, started)
-    return _failed("EP900", f"analysis worker died: {outcome}", policy, started)
+    # Every worker gets its script before any reply is awaited, so the groups run side by side.
+    failures = [w.send(source, policy, g) for w, g in zip(workers, WORKER_GROUPS, strict=True)]
+    outcomes = [
+        failure or worker.receive(deadline)
+        for worker, failure in zip(workers, failures, strict=True)
+    ]
+    findings: list[Finding] = []
+    timings: dict[str, float] = {}
+    for worker, outcome in zip(workers, outcomes, strict=True):
+        if isinstance(outcome, StaticReport):
+            _pool.release(worker)
+            findings.extend(outcome.findings)
+            timings = {**outcome.analysers, **timings}
+        else:
+            worker.kill()
+            findings.append(_failure(outcome, budget_s))
+    return build_report(findings, policy, started, timings)
 
 
 def warm_up() -> None:
-    """Start one analysis worker now so the first script does not pay for it."""
-    _pool.release(_pool.acquire())
+    """Start the analysis workers one script needs now, so the first script does not wait."""
+    workers = [_pool.acquire() for _ in WORKER_GROUPS]
+    for worker in workers:
+        _pool.release(worker)
 
 
 def shutdown() -> None:
@@ -137,6 +179,12 @@ def shutdown() -> None:
 
 def _failed(rule_id: str, message: str, policy: Policy, started: float) -> StaticReport:
     return build_report([rule(rule_id).finding(message)], policy, started, {})
+
+
+def _failure(outcome: str, budget_s: float) -> Finding:
+    if outcome == "timeout":
+        return rule("EP901").finding(f"static analysis did not finish within {budget_s:g} s")
+    return rule("EP900").finding(f"analysis worker died: {outcome}")
 
 
 def _ms_since(started: float) -> float:
@@ -150,6 +198,9 @@ def _position(finding: Finding) -> tuple[int, int, str]:
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Worker process loop: one JSON request line in, one report JSON line out."""
     bandit_scan.warm_up()
+    run_analysers(_WARM_UP_SCRIPT)  # first-use costs (imports, caches) before any budget runs
+    gc.collect()
+    gc.freeze()  # what is alive now lives as long as the process: never traverse it again
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(hard, WORKER_MEMORY_BYTES)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
@@ -157,14 +208,16 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     stdout.flush()
     for line in stdin:
         request = _Request.model_validate_json(line)
-        report = run_analysers(request.source, request.policy)
+        report = run_analysers(request.source, request.policy, request.analysers)
         stdout.write(report.model_dump_json().encode() + b"\n")
         stdout.flush()
+        gc.collect()  # this script's garbage, while the caller reads the reply
 
 
 class _Request(BaseModel):
     source: str
     policy: Policy
+    analysers: list[str]
 
 
 class _Worker:
@@ -183,22 +236,28 @@ class _Worker:
             self.kill()
             raise RuntimeError(f"analysis worker did not start (exit {self._process.poll()})")
 
-    def run(self, source: str, policy: Policy, budget_s: float) -> StaticReport | str:
-        """The report, or "timeout", or why the worker died."""
-        deadline = time.monotonic() + budget_s
-        request = _Request(source=source, policy=policy).model_dump_json().encode() + b"\n"
+    def send(self, source: str, policy: Policy, analysers: Collection[str]) -> str | None:
+        """Start analysing `source`; why that failed, or None."""
+        request = _Request(source=source, policy=policy, analysers=list(analysers))
         try:
             assert self._process.stdin is not None
-            self._process.stdin.write(request)
+            self._process.stdin.write(request.model_dump_json().encode() + b"\n")
             self._process.stdin.flush()
         except OSError as exc:
             return f"{type(exc).__name__} (exit code {self._process.poll()})"
-        line = self._read_line(deadline)
-        if line is None:
-            return "timeout" if self._process.poll() is None else self._death()
-        if not line:
-            return self._death()
-        return StaticReport.model_validate_json(line)
+        return None
+
+    def receive(self, deadline: float) -> StaticReport | str:
+        """The report, or "timeout", or why the worker died or cannot be trusted any more."""
+        try:
+            line = self._read_line(deadline)
+            if line is None:
+                return "timeout" if self._process.poll() is None else self._death()
+            if not line:
+                return self._death()
+            return StaticReport.model_validate_json(line)
+        except Exception as exc:  # e.g. a garbled reply
+            return f"{type(exc).__name__}: {exc}"[:300]
 
     def _death(self) -> str:
         return f"exit code {self._process.wait(5)}"

@@ -19,8 +19,7 @@ from validator.policy.names import (
     root_module,
 )
 from validator.policy.rules import rule
-
-ENTRYPOINT = "evaluate_model"
+from validator.policy.signature import ENTRYPOINT, binds, signature_problem
 
 _BUILTIN_RULES: dict[str, str] = {
     **{name: "EP201" for name in DYNAMIC_CODE_BUILTINS},
@@ -144,7 +143,7 @@ def _name_findings(node: ast.Name, bound: set[str]) -> Iterator[Finding]:
 
 
 def _entrypoint_findings(tree: ast.Module) -> Iterator[Finding]:
-    defs = [n for n in tree.body if _defines(n, ENTRYPOINT)]
+    defs = [n for n in tree.body if binds(n, ENTRYPOINT)]
     if not defs:
         yield rule("EP010").finding()
         return
@@ -157,27 +156,3 @@ def _entrypoint_findings(tree: ast.Module) -> Iterator[Finding]:
         problem = "must be a plain `def`, not async or an assignment"
     if problem:
         yield _at("EP011", entry, f"`{ENTRYPOINT}` {problem}")
-
-
-def _defines(node: ast.stmt, name: str) -> bool:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return nfkc(node.name) == name
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-        targets = [node.target]
-    return any(isinstance(t, ast.Name) and nfkc(t.id) == name for t in targets)
-
-
-def signature_problem(args: ast.arguments) -> str | None:
-    """Why `evaluate_model(model)` could not be called with one positional argument."""
-    positional = [*args.posonlyargs, *args.args]
-    required = len(positional) - len(args.defaults)
-    if not positional and args.vararg is None:
-        return "must take one positional parameter, `model`"
-    if required > 1:
-        return "must need exactly one argument, `model`; give the others defaults"
-    if any(default is None for default in args.kw_defaults):
-        return "has keyword-only parameters without defaults"
-    return None

@@ -15,7 +15,10 @@ from validator.findings import Finding
 from validator.policy.config import Policy
 
 OK = "import torch\n\n\ndef evaluate_model(model):\n    return {'accuracy': 1.0}\n"
-DEEP = "x = " + "1 + " * 1000 + "1\n" + OK  # parses, but recursive analysers give up
+DEEP = "x = " + "1 + " * 1000 + "1\n" + OK  # parses, but bandit's recursive visitor gives up
+TOO_DEEP = "x = " + "1 + " * 200_000 + "1\n" + OK  # the parser itself gives up
+# Each alias is bound to the next one, so resolving the first follows all of them.
+LONG_ALIAS_CHAIN = OK + "".join(f"a{i} = a{i + 1}\n" for i in range(500)) + "a500 = eval\n"
 HUGE = OK + "".join(
     f"\ndef helper_{i}(values):\n    return [v * {i} for v in values if v % 3]\n"
     for i in range(15_000)
@@ -39,28 +42,46 @@ def test_syntax_error_blocks() -> None:
     assert report.findings[0].line == 1
 
 
-def test_recursion_error_in_analysers_blocks() -> None:
+def test_deep_expression_is_analysed_and_still_blocked() -> None:
     report = run_analysers(DEEP)
     assert report.blocked
+    assert "EP902" in _rules(report)  # bandit skipped it
+    assert "EP900" not in _rules(report)  # the policy engine does not recurse on the AST
+
+
+def test_recursion_error_in_analysers_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_deep(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(analysis, "ANALYSERS", (("policy", too_deep),))
+    report = run_analysers(OK)
+    assert report.blocked
+    [finding] = report.findings
+    assert finding.rule == "EP900" and "RecursionError" in finding.message
+
+
+def test_alias_chain_beyond_the_resolver_blocks() -> None:
+    report = run_analysers(LONG_ALIAS_CHAIN)
     failures = [f for f in report.findings if f.rule == "EP900"]
-    assert any("RecursionError" in f.message for f in failures)
-    assert "EP902" in _rules(report)  # bandit skipped it too
+    assert report.blocked and any("`policy`" in f.message for f in failures)
 
 
-def test_recursion_error_blocks_through_the_worker() -> None:
-    report = analyse_script(DEEP, budget_s=30)
-    assert report.blocked and "EP900" in _rules(report)
+def test_recursion_limits_block_through_the_worker() -> None:
+    assert _rules(analyse_script(DEEP, budget_s=30)) >= {"EP902"}
+    assert "EP900" in _rules(analyse_script(LONG_ALIAS_CHAIN, budget_s=30))
+    too_deep = analyse_script(TOO_DEEP, budget_s=30)
+    assert too_deep.blocked and _rules(too_deep) == {"EP001"}
 
 
 def test_analyser_exception_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
-        raise ValueError("libcst could not parse this")
+        raise ValueError("the analyser could not parse this")
 
     monkeypatch.setattr(analysis, "ANALYSERS", (("policy", broken),))
     report = run_analysers(OK)
     assert report.blocked
     [finding] = report.findings
-    assert finding.rule == "EP900" and "libcst could not parse" in finding.message
+    assert finding.rule == "EP900" and "could not parse this" in finding.message
 
 
 def test_budget_overrun_blocks_and_worker_is_replaced() -> None:

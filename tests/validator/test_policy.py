@@ -1,4 +1,4 @@
-"""Each libcst policy rule, through aliases, NFKC lookalikes and string building."""
+"""Each policy rule, through aliases, NFKC lookalikes and string building."""
 
 from __future__ import annotations
 

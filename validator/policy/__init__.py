@@ -1,1 +1,1 @@
-"""The libcst policy engine: rule registry, per-concern checkers, tenant policy."""
+"""The static policy engine on `ast` + `symtable`: rules, checkers, tenant policy."""

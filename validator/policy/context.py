@@ -1,213 +1,301 @@
-"""What every policy checker sees: alias resolution, literal folding, positions, reporting."""
+"""What every policy checker sees: name resolution, literal folding, positions, reporting."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
-import libcst as cst
-from libcst.metadata import (
-    Assignment,
-    CodeRange,
-    QualifiedNameProvider,
-    QualifiedNameSource,
-    ScopeProvider,
-)
-from libcst.metadata.base_provider import ProviderT
+import ast
+import builtins
+import re
+from typing import Final
 
 from validator.findings import Finding
 from validator.policy.config import Policy
-from validator.policy.names import nfkc
 from validator.policy.rules import rule
+from validator.policy.scopes import Scope
 
-_TRUSTED_SOURCES = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
-_MAX_ALIAS_DEPTH = 8
+BUILTIN_NAMES: Final = frozenset(dir(builtins))
+_EMPTY: Final[frozenset[str]] = frozenset()
+_MAX_ALIAS_DEPTH = 100
+_MAX_QUERY_NODES = 50_000
 _MAX_REPEAT = 4096
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_UNFOLDED: Final = object()
 
 
-class MetadataSource(Protocol):
-    def get_metadata(self, key: ProviderT, node: cst.CSTNode, default: object = ...) -> object:
-        ...
+class AliasChainTooDeepError(RecursionError):
+    """An alias chain longer than the resolver follows; the script cannot be cleared."""
 
 
 class Context:
     """Shared state of one policy pass over one module."""
 
-    def __init__(
-        self,
-        metadata: MetadataSource,
-        policy: Policy,
-        values: dict[int, cst.BaseExpression],
-    ) -> None:
-        self._metadata = metadata
+    def __init__(self, policy: Policy, source: str) -> None:
         self.policy = policy
-        # id(target Name) -> the expression assigned to it, for alias resolution.
-        self._values = values
-        self._resolved: dict[int, frozenset[str]] = {}
+        self._source = source
         self.callees: set[int] = set()
         self.attribute_bases: set[int] = set()
         self.imported_modules: set[str] = set()
-        self.pending: list[tuple[str, cst.CSTNode | None, str]] = []
+        self.pending: list[tuple[str, ast.AST | None, str]] = []
+        # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
+        self._sites: dict[int, tuple[Scope, int]] = {}
+        self._resolved: dict[int, frozenset[str]] = {}
+        self._active: set[int] = set()
+        self._cycle_seen = False
+        self._query: dict[int, frozenset[str]] = {}
+        self._folded: dict[int, object] = {}
 
-    def report(self, rule_id: str, node: cst.CSTNode | None, message: str) -> None:
-        """Record a finding; positions are computed once at the end, only if anything is found."""
+    # --- reporting -------------------------------------------------------------------
+
+    def report(self, rule_id: str, node: ast.AST | None, message: str) -> None:
+        """Record a finding; columns are converted to characters only if anything is found."""
         self.pending.append((rule_id, node, message))
 
-    def findings(self, positions: Mapping[cst.CSTNode, CodeRange]) -> list[Finding]:
+    def findings(self) -> list[Finding]:
         unique: dict[tuple[str, int | None, int | None], Finding] = {}
+        lines = None if self._source.isascii() else _LINE_BREAK.split(self._source)
         for rule_id, node, message in self.pending:
-            code_range = positions.get(node) if node is not None else None
-            line = code_range.start.line if code_range else None
-            column = code_range.start.column + 1 if code_range else None
+            line: int | None = getattr(node, "lineno", None)
+            offset: int | None = getattr(node, "col_offset", None)
+            column = None
+            if line is not None and offset is not None:
+                column = _character_column(lines, line, offset) + 1
             unique.setdefault((rule_id, line, column), rule(rule_id).finding(message, line, column))
         return sorted(unique.values(), key=lambda f: (f.line or 0, f.column or 0, f.rule))
 
-    def is_callee(self, node: cst.CSTNode) -> bool:
+    # --- what the engine records -----------------------------------------------------
+
+    def use_site(self, node: ast.Name, scope: Scope, position: int) -> None:
+        self._sites[id(node)] = (scope, position)
+
+    def is_callee(self, node: ast.AST) -> bool:
         return id(node) in self.callees
 
-    def is_literal_str(self, expr: cst.BaseExpression) -> bool:
+    # --- literals --------------------------------------------------------------------
+
+    def literal_str(self, expr: ast.expr) -> str | None:
+        """The value of a string built only from literals (`"__gl" + "obals__"`), else None."""
+        cached = self._folded.get(id(expr), _UNFOLDED)
+        if cached is _UNFOLDED:
+            cached = self._fold(expr)
+            self._folded[id(expr)] = cached
+        return cached if isinstance(cached, str) else None
+
+    def is_literal_str(self, expr: ast.expr) -> bool:
         """A literal string, or a name every binding of which is a literal string."""
-        if fold_str(expr) is not None:
+        if self.literal_str(expr) is not None:
             return True
-        if not isinstance(expr, cst.Name):
+        if not isinstance(expr, ast.Name) or id(expr) not in self._sites:
             return False
-        scope = self._metadata.get_metadata(ScopeProvider, expr, None)
-        if scope is None:
-            return False
-        bindings = list(scope[expr.value])  # type: ignore[index]
+        scope, _ = self._sites[id(expr)]
+        bindings = scope.bindings_of(expr.id)
         return bool(bindings) and all(
-            isinstance(b, Assignment)
-            and id(b.node) in self._values
-            and fold_str(self._values[id(b.node)]) is not None
-            for b in bindings
+            isinstance(b, ast.expr) and self.literal_str(b) is not None for b in bindings
         )
 
-    def resolve(self, expr: cst.BaseExpression) -> frozenset[str]:
-        """Fully qualified names `expr` may refer to, through imports and plain assignments."""
-        return self._resolve(expr, 0, frozenset())
+    def _fold(self, expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, bytes):
+                return value.decode("latin-1")
+            return value if isinstance(value, str) else None
+        if isinstance(expr, ast.BinOp):
+            return self._fold_chain(expr)
+        if isinstance(expr, ast.Call):
+            return self._fold_call(expr)
+        return None
 
-    def _resolve(
-        self, expr: cst.BaseExpression, depth: int, seen: frozenset[int]
-    ) -> frozenset[str]:
+    def _fold_chain(self, expr: ast.BinOp) -> str | None:
+        """Fold a left-nested `a + b * 2 + ...` chain without recursing down its spine."""
+        spine: list[ast.BinOp] = []
+        node: ast.expr = expr
+        while (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Add | ast.Mult)
+            and id(node) not in self._folded
+        ):
+            spine.append(node)
+            node = node.left
+        if not spine:
+            return None  # another operator: never a string we can know
+        value = self.literal_str(node)
+        for link in reversed(spine):
+            value = None if value is None else self._apply(value, link)
+            self._folded[id(link)] = value
+        return value
+
+    def _apply(self, left: str, link: ast.BinOp) -> str | None:
+        if isinstance(link.op, ast.Add):
+            right = self.literal_str(link.right)
+            return None if right is None else left + right
+        count = link.right.value if isinstance(link.right, ast.Constant) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count > _MAX_REPEAT:
+            return None
+        return left * count
+
+    def _fold_call(self, expr: ast.Call) -> str | None:
+        func, args = expr.func, expr.args
+        if len(args) != 1 or expr.keywords or isinstance(args[0], ast.Starred):
+            return None
+        arg = args[0]
+        if isinstance(func, ast.Name) and func.id == "chr":
+            code = arg.value if isinstance(arg, ast.Constant) else None
+            if isinstance(code, int) and not isinstance(code, bool) and 0 <= code < 0x110000:
+                return chr(code)
+            return None
+        if isinstance(func, ast.Attribute) and func.attr == "join":
+            sep = self.literal_str(func.value)
+            if sep is None or not isinstance(arg, ast.List | ast.Tuple):
+                return None
+            parts = [self.literal_str(item) for item in arg.elts]
+            return None if any(p is None for p in parts) else sep.join(p or "" for p in parts)
+        return None
+
+    # --- name resolution -------------------------------------------------------------
+
+    def resolve(self, expr: ast.expr) -> frozenset[str]:
+        """Fully qualified names `expr` may refer to, through imports and plain assignments."""
+        self._query = {}
+        return self._resolve(expr, 0)
+
+    def _resolve(self, expr: ast.expr, depth: int) -> frozenset[str]:
+        # A depth-first search over bindings that visits each expression once per query, so
+        # assignments that feed each other (`a, b = b, a`) cost linear time, not exponential.
         key = id(expr)
-        cached = self._resolved.get(key)
-        if cached is not None:
-            return cached
-        if depth > _MAX_ALIAS_DEPTH or key in seen:
-            return frozenset()
-        seen = seen | {key}
-        if isinstance(expr, cst.Name):
-            result = self._resolve_name(expr, depth, seen)
-        elif isinstance(expr, cst.Attribute):
-            attr = nfkc(expr.attr.value)
-            base = self._resolve(expr.value, depth + 1, seen)
-            result = frozenset(f"{name}.{attr}" for name in base)
-        elif isinstance(expr, cst.NamedExpr):
-            result = self._resolve(expr.value, depth + 1, seen)
-        else:
-            result = frozenset()
-        self._resolved[key] = result
+        known = self._resolved.get(key)
+        if known is None:
+            known = self._query.get(key)
+        if known is not None:
+            return known
+        if key in self._active:
+            self._cycle_seen = True  # frames on the stack now may see only part of the cycle
+            return _EMPTY
+        if depth > _MAX_ALIAS_DEPTH or len(self._query) > _MAX_QUERY_NODES:
+            raise AliasChainTooDeepError("alias chain too deep or too tangled to resolve")
+        self._active.add(key)
+        try:
+            result = self._resolve_uncached(expr, depth)
+        finally:
+            self._active.discard(key)
+        self._query[key] = result
+        if not self._active:
+            self._cycle_seen = False  # the outermost expression has seen the whole cycle
+            self._resolved[key] = result
+        elif not self._cycle_seen:
+            self._resolved[key] = result
         return result
 
-    def _resolve_name(self, node: cst.Name, depth: int, seen: frozenset[int]) -> frozenset[str]:
-        qualified = self._metadata.get_metadata(QualifiedNameProvider, node, set())
-        names = {
-            nfkc(q.name)
-            for q in qualified  # type: ignore[attr-defined]
-            if q.source in _TRUSTED_SOURCES
-        }
-        scope = self._metadata.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return frozenset(names)
-        for assignment in scope[node.value]:  # type: ignore[index]
-            if isinstance(assignment, Assignment):
-                value = self._values.get(id(assignment.node))
-                if value is not None:
-                    names |= self._resolve(value, depth + 1, seen)
+    def _resolve_uncached(self, expr: ast.expr, depth: int) -> frozenset[str]:
+        if isinstance(expr, ast.Name):
+            return self._resolve_name(expr, depth)
+        if isinstance(expr, ast.Attribute):
+            base = self._resolve(expr.value, depth + 1)
+            return frozenset(f"{name}.{expr.attr}" for name in base)
+        if isinstance(expr, ast.NamedExpr):
+            return self._resolve(expr.value, depth + 1)
+        if isinstance(expr, ast.IfExp):
+            return self._resolve(expr.body, depth + 1) | self._resolve(expr.orelse, depth + 1)
+        if isinstance(expr, ast.BoolOp):
+            return frozenset().union(*(self._resolve(v, depth + 1) for v in expr.values))
+        if isinstance(expr, ast.Call):
+            return self._resolve_getattr(expr, depth)
+        return _EMPTY
+
+    def _resolve_getattr(self, call: ast.Call, depth: int) -> frozenset[str]:
+        """`getattr(torch, "utils")` is `torch.utils` (a computed name is EP202 anyway)."""
+        args = call.args
+        if not isinstance(call.func, ast.Name) or not 2 <= len(args) <= 3:
+            return _EMPTY  # (not a method: `s.replace(a, b).replace(...)` chains stay cheap)
+        if any(isinstance(a, ast.Starred) for a in args):
+            return _EMPTY
+        attr = self.literal_str(args[1])
+        if attr is None or "builtins.getattr" not in self._resolve(call.func, depth + 1):
+            return _EMPTY
+        return frozenset(f"{name}.{attr}" for name in self._resolve(args[0], depth + 1))
+
+    def _resolve_name(self, node: ast.Name, depth: int) -> frozenset[str]:
+        site = self._sites.get(id(node))
+        if site is None:
+            return _EMPTY
+        scope, position = site
+        owner = scope.owner(node.id)
+        key = scope.key(node.id)  # tables hold mangled names: `__x` in class C is `_C__x`
+        names = self._bound_names(owner, key, depth)
+        if owner.parent is None:
+            return names | self._builtin(owner, key, position if scope is owner else scope.top)
+        if owner is scope and owner.kind == "class" and not _surely_bound(owner, key, position):
+            # A class body looks a name up in the class, then in globals, then in builtins.
+            module = owner.module
+            return names | self._bound_names(module, key, depth) | self._builtin(
+                module, key, owner.top
+            )
+        return names
+
+    def _bound_names(self, owner: Scope, key: str, depth: int) -> frozenset[str]:
+        names: set[str] = set()
+        for value in owner.bindings.get(key, ()):
+            if isinstance(value, str):
+                names.add(value)
+            elif value is not None:
+                names |= self._resolve(value, depth + 1)
         return frozenset(names)
 
-
-def fold_str(expr: cst.BaseExpression) -> str | None:
-    """The value of a string built only from literals (`"__gl" + "obals__"`), else None."""
-    if isinstance(expr, cst.SimpleString):
-        value = expr.evaluated_value
-        return value if isinstance(value, str) else value.decode("latin-1")
-    if isinstance(expr, cst.ConcatenatedString):
-        left, right = fold_str(expr.left), fold_str(expr.right)
-        return None if left is None or right is None else left + right
-    if isinstance(expr, cst.BinaryOperation):
-        return _fold_binary(expr)
-    if isinstance(expr, cst.Call):
-        return _fold_call(expr)
-    return None
+    @staticmethod
+    def _builtin(module: Scope, name: str, position: int) -> frozenset[str]:
+        """`builtins.name` unless the module surely shadows it before statement `position` runs."""
+        if name in BUILTIN_NAMES and not _surely_bound(module, name, position):
+            return frozenset({f"builtins.{name}"})
+        return _EMPTY
 
 
-def _fold_binary(expr: cst.BinaryOperation) -> str | None:
-    # The right operand is a leaf in left-nested chains: look at it first so that long
-    # arithmetic chains fail in O(1) per node instead of re-walking the left spine.
-    if isinstance(expr.operator, cst.Add):
-        right = fold_str(expr.right)
-        left = None if right is None else fold_str(expr.left)
-        return None if left is None or right is None else left + right
-    if isinstance(expr.operator, cst.Multiply) and isinstance(expr.right, cst.Integer):
-        count = int(expr.right.evaluated_value)
-        left = None if count > _MAX_REPEAT else fold_str(expr.left)
-        return None if left is None else left * count
-    return None
+def _surely_bound(namespace: Scope, name: str, position: int) -> bool:
+    """Whether an unconditional statement of a module or class body binds `name` before the
+    statement at `position`, and nothing deletes it; otherwise a lookup can fall through."""
+    first = namespace.definite.get(name)
+    return first is not None and first < position and name not in namespace.deleted
 
 
-def _fold_call(expr: cst.Call) -> str | None:
-    func = expr.func
-    if isinstance(func, cst.Name) and func.value == "chr" and len(expr.args) == 1:
-        arg = expr.args[0].value
-        if isinstance(arg, cst.Integer) and int(arg.evaluated_value) < 0x110000:
-            return chr(int(arg.evaluated_value))
-        return None
-    if isinstance(func, cst.Attribute) and func.attr.value == "join" and len(expr.args) == 1:
-        sep = fold_str(func.value)
-        items = expr.args[0].value
-        if sep is None or not isinstance(items, cst.List | cst.Tuple):
-            return None
-        parts = [fold_str(el.value) for el in items.elements]
-        return None if any(p is None for p in parts) else sep.join(p or "" for p in parts)
-    return None
+def _character_column(lines: list[str] | None, line: int, offset: int) -> int:
+    """ast columns count UTF-8 bytes; findings count characters."""
+    if lines is None or line > len(lines) or lines[line - 1].isascii():
+        return offset
+    return len(lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "replace"))
 
 
-def dotted(expr: cst.BaseExpression) -> str:
-    """`a.b.c` for a Name/Attribute chain (import targets), NFKC-normalised."""
-    if isinstance(expr, cst.Name):
-        return nfkc(expr.value)
-    if isinstance(expr, cst.Attribute):
-        return f"{dotted(expr.value)}.{nfkc(expr.attr.value)}"
+def dotted(expr: ast.expr) -> str:
+    """`a.b.c` for a Name/Attribute chain, else ""."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = dotted(expr.value)
+        return f"{base}.{expr.attr}" if base else ""
     return ""
 
 
 class Checker:
     """One concern's hooks; the engine calls them during its single pass."""
 
-    def import_(self, ctx: Context, node: cst.Import) -> None:
+    def import_(self, ctx: Context, node: ast.Import) -> None:
         """An `import` statement."""
 
-    def import_from(self, ctx: Context, node: cst.ImportFrom) -> None:
+    def import_from(self, ctx: Context, node: ast.ImportFrom) -> None:
         """A `from ... import` statement."""
 
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         """A Name or Attribute that resolves to the qualified `names`."""
 
-    def name(self, ctx: Context, node: cst.Name, name: str) -> None:
-        """A bare Name used as an expression (not a definition or an attribute part)."""
+    def name(self, ctx: Context, node: ast.Name, name: str) -> None:
+        """A Name node: a use, a binding or a deletion (definitions are not Name nodes)."""
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         """An attribute access `x.attr`."""
 
-    def call(self, ctx: Context, node: cst.Call, callee: frozenset[str]) -> None:
+    def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
         """A call whose function resolves to `callee`."""
 
-    def string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
-        """A literal string or a string folded from literals."""
+    def string(self, ctx: Context, node: ast.expr, value: str) -> None:
+        """A literal string or bytes, or a string folded from literals."""
 
-    def annotation_string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
+    def annotation_string(self, ctx: Context, node: ast.expr, value: str) -> None:
         """A string literal inside an annotation (a forward reference)."""
 
-    def module_end(self, ctx: Context, module: cst.Module) -> None:
+    def module_end(self, ctx: Context, module: ast.Module) -> None:
         """After the whole module has been visited."""

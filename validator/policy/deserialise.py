@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Final
 
-import libcst as cst
-
-from validator.policy.context import Checker, Context, fold_str
+from validator.policy.context import Checker, Context, dotted
 
 UNPICKLERS: Final = frozenset(
     {
@@ -29,7 +28,7 @@ REMOTE_CODE = "trust_remote_code"
 
 
 class DeserialiseChecker(Checker):
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names & UNPICKLERS:
             ctx.report("EP501", node, f"`{name}` can run code while loading")
         for name in names & GUARDED_LOADERS.keys():
@@ -38,30 +37,42 @@ class DeserialiseChecker(Checker):
         for name in names & DOWNLOADERS:
             ctx.report("EP502", node, f"`{name}` downloads models")
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if attr in DOWNLOAD_METHODS:
             ctx.report("EP502", node, f"`.{attr}` loads or publishes a model by name")
 
-    def call(self, ctx: Context, node: cst.Call, callee: frozenset[str]) -> None:
+    def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
         for name in callee & GUARDED_LOADERS.keys():
             keyword, safe = GUARDED_LOADERS[name]
-            if not _keyword_is(node, keyword, safe, default_safe=name == "numpy.load"):
+            if not _keyword_is(ctx, node, keyword, safe, default_safe=name == "numpy.load"):
                 ctx.report("EP501", node, f"`{name}` without `{keyword}={safe}`")
-        for arg in node.args:
-            literal_false = isinstance(arg.value, cst.Name) and arg.value.value == "False"
-            if arg.keyword is not None and arg.keyword.value == REMOTE_CODE and not literal_false:
+        for arg in node.keywords:
+            literal_false = isinstance(arg.value, ast.Constant) and arg.value.value is False
+            if arg.arg == REMOTE_CODE and not literal_false:
                 ctx.report("EP503", arg, "`trust_remote_code` is not literally False")
 
-    def string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
+    def string(self, ctx: Context, node: ast.expr, value: str) -> None:
         if REMOTE_CODE in value:
             ctx.report("EP503", node, "string mentions `trust_remote_code`")
 
 
-def _keyword_is(node: cst.Call, keyword: str, safe: str, *, default_safe: bool) -> bool:
-    for arg in node.args:
-        if arg.star:
+def _keyword_is(
+    ctx: Context, node: ast.Call, keyword: str, safe: str, *, default_safe: bool
+) -> bool:
+    """Whether `keyword` is literally `safe`; unpacked arguments might set it to anything."""
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        return False
+    for arg in node.keywords:
+        if arg.arg is None:
             return False
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return cst.Module([]).code_for_node(arg.value) == safe or fold_str(arg.value) == safe
+        if arg.arg == keyword:
+            return _literal_text(arg.value) == safe or ctx.literal_str(arg.value) == safe
     return default_safe
+
+
+def _literal_text(expr: ast.expr) -> str:
+    """How a constant or dotted name is written (`True`, `yaml.SafeLoader`)."""
+    if isinstance(expr, ast.Constant) and expr.value in (True, False, None):
+        return repr(expr.value)
+    return dotted(expr)
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
 from validator.policy.context import Checker, Context
 from validator.policy.names import DUNDER_RE, FRAME_ATTR_RE, is_escape_dunder, nfkc
 
 
 class DunderChecker(Checker):
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if is_escape_dunder(attr):
             ctx.report("EP301", node, f"access to `{attr}`")
 
-    def name(self, ctx: Context, node: cst.Name, name: str) -> None:
+    def name(self, ctx: Context, node: ast.Name, name: str) -> None:
         if is_escape_dunder(name):
             ctx.report("EP301", node, f"use of `{name}`")
 
-    def string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
+    def string(self, ctx: Context, node: ast.expr, value: str) -> None:
         text = nfkc(value)
         if "_" not in text:
             return

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
-from validator.policy.context import Checker, Context, fold_str
+from validator.policy.context import Checker, Context
 from validator.policy.imports import check_module_path
 from validator.policy.names import (
     DYNAMIC_CODE_BUILTINS,
@@ -43,7 +41,7 @@ def forbidden_attr_name(name: str) -> bool:
 
 
 class DynamicChecker(Checker):
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names:
             rule_id = _BUILTIN_RULES.get(name)
             if rule_id:
@@ -56,25 +54,25 @@ class DynamicChecker(Checker):
                 # Only direct calls can have their name argument checked.
                 ctx.report("EP202", node, f"`{name}` used as a value, not called directly")
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if attr in FRAME_ATTRS:
             ctx.report("EP204", node, f"access to frame attribute `{attr}`")
 
-    def call(self, ctx: Context, node: cst.Call, callee: frozenset[str]) -> None:
+    def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
         if callee & _GETATTR_FAMILY:
             self._getattr(ctx, node)
         if callee & {"operator.attrgetter", "operator.methodcaller"}:
             names = node.args if "operator.attrgetter" in callee else node.args[:1]
             for arg in names:
                 self._literal_name(ctx, node, arg)
-        if "builtins.type" in callee and len(node.args) == 3:
-            ctx.report("EP206", node, "three-argument `type()` builds a class at runtime")
+        if "builtins.type" in callee:
+            self._type(ctx, node)
         receiver = _format_receiver(node)
         if receiver is not None and not ctx.is_literal_str(receiver):
             # "{0.__globals__}" built at runtime would traverse attributes unseen.
             ctx.report("EP202", node, "format string is not a literal")
 
-    def annotation_string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
+    def annotation_string(self, ctx: Context, node: ast.expr, value: str) -> None:
         # typing.get_type_hints / functools.singledispatch evaluate forward references.
         try:
             tree = ast.parse(value.strip(), mode="eval")
@@ -85,18 +83,25 @@ class DynamicChecker(Checker):
         if tree is None or not all(isinstance(n, _TYPE_EXPR_NODES) for n in ast.walk(tree)):
             ctx.report("EP201", node, "string annotation is not a plain type expression")
 
-    def _getattr(self, ctx: Context, node: cst.Call) -> None:
-        if len(node.args) < 2 or node.args[0].star or node.args[1].star:
+    def _getattr(self, ctx: Context, node: ast.Call) -> None:
+        args = node.args
+        if len(args) < 2 or isinstance(args[0], ast.Starred) or isinstance(args[1], ast.Starred):
             ctx.report("EP202", node, "reflective call without a literal attribute name")
             return
-        name = self._literal_name(ctx, node, node.args[1])
+        name = self._literal_name(ctx, node, args[1])
         if name is None:
             return
-        for base in ctx.resolve(node.args[0].value):
+        for base in ctx.resolve(args[0]):
             check_module_path(ctx, node, f"{base}.{name}")
 
-    def _literal_name(self, ctx: Context, node: cst.Call, arg: cst.Arg) -> str | None:
-        name = None if arg.star else fold_str(arg.value)
+    def _type(self, ctx: Context, node: ast.Call) -> None:
+        if len(node.args) + len(node.keywords) == 3:
+            ctx.report("EP206", node, "three-argument `type()` builds a class at runtime")
+        elif node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+            ctx.report("EP206", node, "`type()` with unpacked arguments may build a class")
+
+    def _literal_name(self, ctx: Context, node: ast.Call, arg: ast.expr) -> str | None:
+        name = None if isinstance(arg, ast.Starred) else ctx.literal_str(arg)
         if name is None:
             ctx.report("EP202", node, "attribute name is computed at runtime")
         elif forbidden_attr_name(name):
@@ -105,8 +110,8 @@ class DynamicChecker(Checker):
         return name
 
 
-def _format_receiver(node: cst.Call) -> cst.BaseExpression | None:
+def _format_receiver(node: ast.Call) -> ast.expr | None:
     func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value in _FORMAT_METHODS:
+    if isinstance(func, ast.Attribute) and func.attr in _FORMAT_METHODS:
         return func.value
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import codecs
@@ -10,8 +11,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Final
-
-import libcst as cst
 
 from validator.policy.context import Checker, Context
 
@@ -74,15 +73,15 @@ def is_blob(value: str) -> bool:
 
 
 class EncodedChecker(Checker):
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names & DECODERS:
             ctx.report("EP601", node, f"`{name}` decodes an encoded payload")
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if attr in DECODER_METHODS:
             ctx.report("EP601", node, f"`.{attr}()` decodes an encoded payload")
 
-    def string(self, ctx: Context, node: cst.CSTNode, value: str) -> None:
+    def string(self, ctx: Context, node: ast.expr, value: str) -> None:
         if len(value) < _MIN_PAYLOAD:
             return
         for decoded in decoded_candidates(value):

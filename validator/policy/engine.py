@@ -1,27 +1,23 @@
-"""Run every policy checker in one libcst pass over one MetadataWrapper."""
+"""Run every policy checker in one pass over CPython's AST, names resolved through symtable."""
 
 from __future__ import annotations
 
+import ast
+import symtable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
-
-import libcst as cst
-from libcst.metadata import (
-    MetadataWrapper,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
 
 from validator.findings import Finding
 from validator.policy.config import Policy
-from validator.policy.context import Checker, Context, fold_str
+from validator.policy.context import Checker, Context
 from validator.policy.deserialise import DeserialiseChecker
 from validator.policy.dunder import DunderChecker
 from validator.policy.dynamic import DynamicChecker
 from validator.policy.encoded import EncodedChecker
 from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
-from validator.policy.names import nfkc
+from validator.policy.rules import rule
+from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
 from validator.policy.signature import EntrypointChecker
 
 CHECKERS: Final[tuple[Checker, ...]] = (
@@ -33,185 +29,475 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     EncodedChecker(),
     EntrypointChecker(),
 )
+SCRIPT_NAME: Final = "<script>"
+
+# Flags carried with each node on the traversal stack.
+_DIRECT: Final = 1  # a statement directly in a module or class body: it runs unconditionally
+_ANNOTATION: Final = 2  # inside an annotation
+_NO_BLOCKS: Final = 4  # in an annotation symtable never saw (`from __future__ import annotations`)
+_ENTER: Final = 8  # open the block of this def, lambda, class or comprehension
+_INHERITED: Final = _ANNOTATION | _NO_BLOCKS
+
+_Entry = tuple[ast.AST, Scope, int, int]  # node, scope, statement index in that scope, flags
+_SKIPPED_FIELDS: Final = frozenset({"ctx", "op", "ops", "type_ignores"})
+_UNKNOWN: Final[tuple[None]] = (None,)  # a binding whose value the analysis cannot know
 
 
-def run_policy(source: str, policy: Policy | None = None) -> list[Finding]:
-    """All policy findings for `source`, before tenant overrides are applied."""
-    module = cst.parse_module(source)
-    if not source.isascii():
-        module = module.visit(_NormaliseIdentifiers())
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    visitor = _PolicyVisitor(CHECKERS, policy or Policy())
-    wrapper.visit(visitor)
-    if not visitor.ctx.pending:
-        return []  # clean scripts skip the position pass, a full extra traversal
-    return visitor.ctx.findings(wrapper.resolve(PositionProvider))
+def run_policy(
+    source: str, policy: Policy | None = None, tree: ast.Module | None = None
+) -> list[Finding]:
+    """All policy findings for `source`, before tenant overrides are applied.
+
+    Pass `tree` when the caller has parsed `source` already; it is not modified.
+    """
+    if tree is None:
+        tree = ast.parse(source, SCRIPT_NAME)
+    try:
+        table = symtable.symtable(source, SCRIPT_NAME, "exec")
+    except SyntaxError as exc:  # parses, but cannot compile (e.g. `nonlocal` at module level)
+        return [rule("EP001").finding(exc.msg, exc.lineno, exc.offset)]
+    ctx = Context(policy or Policy(), source)
+    _PolicyPass(ctx, CHECKERS, tree, table).run()
+    return ctx.findings()
 
 
-class _NormaliseIdentifiers(cst.CSTTransformer):
-    """Python NFKC-normalises identifiers, so `ｅｘｅｃ` runs `exec`; analyse what runs."""  # noqa: RUF002
+class _Hooks:
+    """For each hook, only the checkers that implement it (the pass calls them per node)."""
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        value = nfkc(updated_node.value)
-        if value == updated_node.value:
-            return updated_node
-        return updated_node.with_changes(value=value)
+    def __init__(self, checkers: Sequence[Checker]) -> None:
+        def implementing(hook: str) -> tuple[Checker, ...]:
+            default = getattr(Checker, hook)
+            return tuple(c for c in checkers if getattr(type(c), hook) is not default)
 
-
-def bind_values(
-    values: dict[int, cst.BaseExpression], target: cst.BaseExpression, value: cst.BaseExpression
-) -> None:
-    """Remember `name = value` bindings (and tuple unpacking) so aliases resolve."""
-    if isinstance(target, cst.Name):
-        values[id(target)] = value
-    elif _same_shape(target, value):
-        assert isinstance(target, cst.Tuple | cst.List)
-        assert isinstance(value, cst.Tuple | cst.List)
-        for t, v in zip(target.elements, value.elements, strict=True):
-            bind_values(values, t.value, v.value)
+        self.all = tuple(checkers)
+        self.import_ = implementing("import_")
+        self.import_from = implementing("import_from")
+        self.reference = implementing("reference")
+        self.name = implementing("name")
+        self.attribute = implementing("attribute")
+        self.call = implementing("call")
+        self.string = implementing("string")
+        self.annotation_string = implementing("annotation_string")
 
 
-def _same_shape(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
-    sequences = cst.Tuple | cst.List
+class _PolicyPass:
+    """One iterative traversal in symtable's block order (so blocks on one line match up);
+    local hooks run on the way, name resolution at the end, once every binding is known,
+    including bindings that come after their use (module globals used in functions)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        checkers: Sequence[Checker],
+        tree: ast.Module,
+        table: symtable.SymbolTable,
+    ) -> None:
+        self.ctx = ctx
+        self._tree = tree
+        self._module = module_scope(table)
+        self._hooks = _Hooks(checkers)
+        self._annotation_flags = _ANNOTATION | (_NO_BLOCKS if _future_annotations(tree) else 0)
+        self._stack: list[_Entry] = []
+        # id(target Name) -> the expressions it is bound to, taken when the Name is reached.
+        self._values: dict[int, Sequence[ast.expr]] = {}
+        self._declared_only: set[int] = set()  # `x: int` declares, binds nothing
+        self._references: list[ast.expr] = []
+        self._calls: list[ast.Call] = []
+        self._visitors: dict[type[ast.AST], Callable[..., None]] = {
+            ast.Name: self._name,
+            ast.Attribute: self._attribute,
+            ast.Call: self._call,
+            ast.Constant: self._constant,
+            ast.BinOp: self._binop,
+            ast.Import: self._import,
+            ast.ImportFrom: self._import_from,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._ann_assign,
+            ast.NamedExpr: self._named_expr,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Lambda: self._lambda,
+            ast.ClassDef: self._class,
+            ast.Try: self._try,
+            ast.TryStar: self._try,
+            ast.ExceptHandler: self._except_handler,
+            ast.MatchAs: self._capture,
+            ast.MatchStar: self._capture,
+            ast.MatchMapping: self._capture,
+            **{kind: self._comprehension for kind in COMPREHENSION_BLOCKS},
+        }
+
+    def run(self) -> None:
+        self._push_body(self._tree.body, self._module)
+        stack, visitors, push_children = self._stack, self._visitors, self._push_children
+        while stack:
+            node, scope, position, flags = stack.pop()
+            if flags & _ENTER:
+                self._open_block(node, scope, position, flags & _INHERITED)
+                continue
+            visit = visitors.get(type(node))
+            if visit is None:
+                push_children(node, scope, position, flags)
+            else:
+                visit(node, scope, position, flags)
+        self._resolve_all()
+
+    def _resolve_all(self) -> None:
+        ctx, hooks = self.ctx, self._hooks
+        for node in self._references:
+            names = ctx.resolve(node)
+            if names:
+                for checker in hooks.reference:
+                    checker.reference(ctx, node, names)
+        for call in self._calls:
+            callee = ctx.resolve(call.func)
+            for checker in hooks.call:
+                checker.call(ctx, call, callee)
+        for checker in hooks.all:
+            checker.module_end(ctx, self._tree)
+
+    # --- traversal -------------------------------------------------------------------
+
+    def _push_children(self, node: ast.AST, scope: Scope, position: int, flags: int) -> None:
+        push = self._stack.append
+        flags &= _INHERITED
+        for field in _child_fields(type(node)):
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in reversed(value):
+                    if isinstance(item, ast.AST):
+                        push((item, scope, position, flags))
+            elif isinstance(value, ast.AST):
+                push((value, scope, position, flags))
+
+    def _push_in_order(self, nodes: Sequence[ast.AST | None], scope: Scope, position: int,
+                       flags: int) -> None:
+        """Visit `nodes` next, first to last (the stack is last in, first out)."""
+        push = self._stack.append
+        for node in reversed(nodes):
+            if node is not None:
+                push((node, scope, position, flags))
+
+    def _push_body(self, body: list[ast.stmt], scope: Scope) -> None:
+        push = self._stack.append
+        for index in range(len(body) - 1, -1, -1):
+            push((body[index], scope, index, _DIRECT))
+
+    # --- names and bindings ----------------------------------------------------------
+
+    def _name(self, node: ast.Name, scope: Scope, position: int, flags: int) -> None:
+        name = node.id  # ast has NFKC-normalised identifiers already, as the compiler does
+        for checker in self._hooks.name:
+            checker.name(self.ctx, node, name)
+        context = type(node.ctx)
+        if context is ast.Load:
+            self.ctx.use_site(node, scope, position)
+            self._references.append(node)
+        elif context is ast.Store:
+            key = id(node)
+            if key in self._declared_only:
+                return
+            for value in self._values.pop(key, _UNKNOWN):
+                scope.bind(name, value)
+        else:
+            scope.delete(name)
+
+    def _bind(self, scope: Scope, name: str, value: str | None, position: int, flags: int) -> None:
+        """A binding by a statement (import, def, class) rather than by a Name node."""
+        scope.bind(name, value)
+        if flags & _DIRECT:
+            scope.bind_unconditionally(name, position)
+
+    def _assign(self, node: ast.Assign, scope: Scope, position: int, flags: int) -> None:
+        for target in node.targets:
+            self._record_values(target, node.value)
+            if flags & _DIRECT:
+                for name in _target_names(target):
+                    scope.bind_unconditionally(name, position)
+        self._push_children(node, scope, position, flags)
+
+    def _ann_assign(self, node: ast.AnnAssign, scope: Scope, position: int, flags: int) -> None:
+        if node.value is not None:
+            self._record_values(node.target, node.value)
+            if flags & _DIRECT and isinstance(node.target, ast.Name):
+                scope.bind_unconditionally(node.target.id, position)
+        elif isinstance(node.target, ast.Name):
+            self._declared_only.add(id(node.target))
+        inherited = flags & _INHERITED
+        push = self._stack.append
+        if node.value is not None:
+            push((node.value, scope, position, inherited))
+        push((node.annotation, scope, position, self._annotation_flags))
+        push((node.target, scope, position, inherited))
+
+    def _named_expr(self, node: ast.NamedExpr, scope: Scope, position: int, flags: int) -> None:
+        self._values[id(node.target)] = (node.value,)
+        self._push_children(node, scope, position, flags)
+
+    def _for(self, node: ast.For | ast.AsyncFor, scope: Scope, position: int, flags: int) -> None:
+        self._record_elements(node.target, node.iter)
+        self._push_children(node, scope, position, flags)
+
+    def _record_elements(self, target: ast.expr, iterable: ast.expr) -> None:
+        """`for name in (a, b)` binds `name` to each of `a` and `b`."""
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(iterable, ast.List | ast.Tuple | ast.Set)
+            and not any(isinstance(e, ast.Starred) for e in iterable.elts)
+        ):
+            self._values[id(target)] = iterable.elts
+
+    def _record_values(self, target: ast.expr, value: ast.expr) -> None:
+        """Remember `name = value` (and same-shape tuple unpacking) so aliases resolve."""
+        if isinstance(target, ast.Name):
+            self._values[id(target)] = (value,)
+        for part, part_value in _unpacked_pairs(target, value):
+            self._record_values(part, part_value)
+
+    def _import(self, node: ast.Import, scope: Scope, position: int, flags: int) -> None:
+        for checker in self._hooks.import_:
+            checker.import_(self.ctx, node)
+        for alias in node.names:
+            if alias.asname:
+                self._bind(scope, alias.asname, alias.name, position, flags)
+            else:
+                root = alias.name.split(".", 1)[0]
+                self._bind(scope, root, root, position, flags)
+
+    def _import_from(self, node: ast.ImportFrom, scope: Scope, position: int, flags: int) -> None:
+        for checker in self._hooks.import_from:
+            checker.import_from(self.ctx, node)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            qualified = None if node.level else f"{node.module}.{alias.name}"
+            self._bind(scope, alias.asname or alias.name, qualified, position, flags)
+
+    def _except_handler(
+        self, node: ast.ExceptHandler, scope: Scope, position: int, flags: int
+    ) -> None:
+        if node.name:
+            scope.bind(node.name, None)
+            scope.delete(node.name)  # when the handler ends
+        self._push_children(node, scope, position, flags)
+
+    def _capture(
+        self, node: ast.MatchAs | ast.MatchStar | ast.MatchMapping, scope: Scope, position: int,
+        flags: int,
+    ) -> None:
+        name = node.rest if isinstance(node, ast.MatchMapping) else node.name
+        if name:
+            scope.bind(name, None)
+        self._push_children(node, scope, position, flags)
+
+    # --- expressions with local checks -----------------------------------------------
+
+    def _attribute(self, node: ast.Attribute, scope: Scope, position: int, flags: int) -> None:
+        for checker in self._hooks.attribute:
+            checker.attribute(self.ctx, node, node.attr)
+        self.ctx.attribute_bases.add(id(node.value))
+        self._references.append(node)
+        self._stack.append((node.value, scope, position, flags & _INHERITED))
+
+    def _call(self, node: ast.Call, scope: Scope, position: int, flags: int) -> None:
+        self.ctx.callees.add(id(node.func))
+        self._calls.append(node)
+        self._string(node, self.ctx.literal_str(node))  # "".join([...]) and chr(...) build names
+        self._push_children(node, scope, position, flags)
+
+    def _constant(self, node: ast.Constant, scope: Scope, position: int, flags: int) -> None:
+        value = node.value
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        elif not isinstance(value, str):
+            return
+        self._string(node, value)
+        if flags & _ANNOTATION:
+            for checker in self._hooks.annotation_string:
+                checker.annotation_string(self.ctx, node, value)
+
+    def _binop(self, node: ast.BinOp, scope: Scope, position: int, flags: int) -> None:
+        value = self.ctx.literal_str(node)
+        if value is None:
+            self._push_children(node, scope, position, flags)
+        else:
+            self._string(node, value)  # every operand is a literal covered by the folded value
+
+    def _string(self, node: ast.expr, value: str | None) -> None:
+        if value:
+            for checker in self._hooks.string:
+                checker.string(self.ctx, node, value)
+
+    # --- blocks, in the order symtable visits them -----------------------------------
+
+    def _try(self, node: ast.Try | ast.TryStar, scope: Scope, position: int, flags: int) -> None:
+        parts = [*node.body, *node.orelse, *node.handlers, *node.finalbody]
+        self._push_in_order(parts, scope, position, flags & _INHERITED)
+
+    def _function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope, position: int,
+        flags: int,
+    ) -> None:
+        self._bind(scope, node.name, None, position, flags)
+        args = node.args
+        inherited = flags & _INHERITED
+        push = self._stack.append
+        push((node, scope, position, inherited | _ENTER))
+        self._push_in_order(node.decorator_list, scope, position, inherited)
+        self._push_in_order(_annotations(args, node.returns), scope, position,
+                            self._annotation_flags)
+        self._push_in_order([*args.defaults, *args.kw_defaults], scope, position, inherited)
+
+    def _lambda(self, node: ast.Lambda, scope: Scope, position: int, flags: int) -> None:
+        inherited = flags & _INHERITED
+        self._stack.append((node, scope, position, inherited | _ENTER))
+        self._push_in_order([*node.args.defaults, *node.args.kw_defaults], scope, position,
+                            inherited)
+
+    def _class(self, node: ast.ClassDef, scope: Scope, position: int, flags: int) -> None:
+        self._bind(scope, node.name, None, position, flags)
+        inherited = flags & _INHERITED
+        self._stack.append((node, scope, position, inherited | _ENTER))
+        self._push_in_order([*node.bases, *node.keywords, *node.decorator_list], scope, position,
+                            inherited)
+
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp, scope: Scope,
+        position: int, flags: int,
+    ) -> None:
+        inherited = flags & _INHERITED
+        self._stack.append((node, scope, position, inherited | _ENTER))
+        # The outermost iterable is evaluated in the enclosing scope.
+        self._stack.append((node.generators[0].iter, scope, position, inherited))
+
+    def _open_block(self, node: ast.AST, scope: Scope, position: int, flags: int) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            block = self._block(scope, "function", node.name, node, position, flags)
+            self._bind_parameters(block, node.args)
+            self._push_body(node.body, block)
+        elif isinstance(node, ast.ClassDef):
+            block = self._block(scope, "class", node.name, node, position, flags)
+            self._push_body(node.body, block)
+        elif isinstance(node, ast.Lambda):
+            block = self._block(scope, "function", "lambda", node, position, flags)
+            self._bind_parameters(block, node.args)
+            self._stack.append((node.body, block, position, flags))
+        else:
+            assert isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp)
+            name = COMPREHENSION_BLOCKS[type(node)]
+            block = self._block(scope, "function", name, node, position, flags)
+            for generator in node.generators:
+                self._record_elements(generator.target, generator.iter)
+            self._push_in_order(_comprehension_parts(node), block, position, flags)
+
+    @staticmethod
+    def _block(
+        scope: Scope, kind: ScopeKind, name: str, node: ast.expr | ast.stmt, position: int,
+        flags: int,
+    ) -> Scope:
+        return scope.child(kind, (name, node.lineno), position, in_symtable=not flags & _NO_BLOCKS)
+
+    @staticmethod
+    def _bind_parameters(block: Scope, args: ast.arguments) -> None:
+        block.expect_parameters([a.arg for a in _parameters(args)])
+        for parameter, default in _defaults(args):
+            block.bind(parameter, None)  # whatever the caller passes...
+            if default is not None:
+                block.bind(parameter, default)  # ...or the default
+
+
+def _defaults(args: ast.arguments) -> list[tuple[str, ast.expr | None]]:
+    """Each parameter with its default value, if any."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    defaults.extend(args.defaults)
+    pairs = [*zip(positional, defaults, strict=True)]
+    pairs.extend(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    pairs.extend((a, None) for a in (args.vararg, args.kwarg) if a is not None)
+    return [(a.arg, default) for a, default in pairs]
+
+
+def _parameters(args: ast.arguments) -> list[ast.arg]:
+    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
+
+
+def _comprehension_parts(
+    node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
+) -> list[ast.expr]:
+    first, *rest = node.generators
+    parts: list[ast.expr] = [first.target, *first.ifs]
+    for generator in rest:
+        parts.extend([generator.target, generator.iter, *generator.ifs])
+    if isinstance(node, ast.DictComp):
+        parts.extend([node.value, node.key])  # symtable visits the value first
+    else:
+        parts.append(node.elt)
+    return parts
+
+
+def _annotations(args: ast.arguments, returns: ast.expr | None) -> list[ast.expr | None]:
+    """A signature's annotations in symtable's order."""
+    return [
+        *(a.annotation for a in args.posonlyargs),
+        *(a.annotation for a in args.args),
+        args.vararg.annotation if args.vararg else None,
+        args.kwarg.annotation if args.kwarg else None,
+        *(a.annotation for a in args.kwonlyargs),
+        returns,
+    ]
+
+
+_FIELDS_CACHE: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """Fields that may hold child nodes, last first (for the stack)."""
+    fields = _FIELDS_CACHE.get(kind)
+    if fields is None:
+        fields = tuple(f for f in reversed(kind._fields) if f not in _SKIPPED_FIELDS)
+        _FIELDS_CACHE[kind] = fields
+    return fields
+
+
+def _target_names(target: ast.expr) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
+def _unpacked_pairs(target: ast.expr, value: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
+    """The (target, value) pairs of `a, b = x, y`: none unless both sides have the same shape."""
+    sequences = ast.Tuple | ast.List
+    if not isinstance(target, sequences) or not isinstance(value, sequences):
+        return []
+    elements = [*target.elts, *value.elts]
+    if len(target.elts) != len(value.elts) or any(isinstance(e, ast.Starred) for e in elements):
+        return []
+    return list(zip(target.elts, value.elts, strict=True))
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
     return (
-        isinstance(target, sequences)
-        and isinstance(value, sequences)
-        and len(target.elements) == len(value.elements)
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
     )
 
 
-class _PolicyVisitor(cst.CSTVisitor):
-    """One traversal: local hooks run on the way; name resolution runs at the end, once every
-    binding (including ones after their use, e.g. module globals used in functions) is known."""
-
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
-
-    def __init__(self, checkers: tuple[Checker, ...], policy: Policy) -> None:
-        super().__init__()
-        self._values: dict[int, cst.BaseExpression] = {}
-        self.ctx = Context(self, policy, self._values)
-        self._checkers = checkers
-        self._references: list[cst.Name | cst.Attribute] = []
-        self._annotation_depth = 0
-        self._calls: list[cst.Call] = []
-        # Name nodes that are definitions, keywords or attribute parts, not references.
-        self._not_references: set[int] = set()
-        # Names being bound: still checked as names (`__builtins__ = ...`), but not resolved.
-        self._stores: set[int] = set()
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        for node in self._references:
-            self._reference(node)
-        for call in self._calls:
-            callee = self.ctx.resolve(call.func)
-            for checker in self._checkers:
-                checker.call(self.ctx, call, callee)
-        for checker in self._checkers:
-            checker.module_end(self.ctx, original_node)
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        for checker in self._checkers:
-            checker.import_(self.ctx, node)
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        for checker in self._checkers:
-            checker.import_from(self.ctx, node)
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._not_references.add(id(node.name))
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._not_references.add(id(node.name))
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self._not_references.add(id(node.name))
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._not_references.add(id(node.keyword))
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._stores.add(id(target.target))
-            bind_values(self._values, target.target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._stores.add(id(node.target))
-        if node.value is not None:
-            bind_values(self._values, node.target, node.value)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._stores.add(id(node.target))
-        bind_values(self._values, node.target, node.value)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._stores.add(id(node.target))
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._stores.add(id(node.target))
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._stores.add(id(node.name))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._not_references.add(id(node.attr))
-        self.ctx.attribute_bases.add(id(node.value))
-        attr = nfkc(node.attr.value)
-        for checker in self._checkers:
-            checker.attribute(self.ctx, node, attr)
-        self._references.append(node)
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if id(node) in self._not_references:
-            return
-        for checker in self._checkers:
-            checker.name(self.ctx, node, node.value)
-        if id(node) not in self._stores:
-            self._references.append(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.ctx.callees.add(id(node.func))
-        self._calls.append(node)
-        self._string(node, fold_str(node))  # "".join([...]) and chr(...) build names too
-
-    def visit_Annotation(self, node: cst.Annotation) -> None:
-        self._annotation_depth += 1
-
-    def leave_Annotation(self, original_node: cst.Annotation) -> None:
-        self._annotation_depth -= 1
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = fold_str(node)
-        self._string(node, value)
-        if self._annotation_depth and value is not None:
-            for checker in self._checkers:
-                checker.annotation_string(self.ctx, node, value)
-
-    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        self._string(node, node.value)
-
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
-        return self._folded(node)
-
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:
-        return self._folded(node)
-
-    def _folded(self, node: cst.BaseExpression) -> bool:
-        value = fold_str(node)
-        if value is None:
+def _future_annotations(tree: ast.Module) -> bool:
+    """`from __future__ import annotations`: annotations stay strings, symtable skips them."""
+    for index, stmt in enumerate(tree.body):
+        if index == 0 and _is_docstring(stmt):
+            continue
+        if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
+            return False
+        if any(alias.name == "annotations" for alias in stmt.names):
             return True
-        self._string(node, value)
-        return False  # every part is a literal already covered by the folded value
-
-    def _string(self, node: cst.CSTNode, value: str | None) -> None:
-        if value:
-            for checker in self._checkers:
-                checker.string(self.ctx, node, value)
-
-    def _reference(self, node: cst.Name | cst.Attribute) -> None:
-        names = self.ctx.resolve(node)
-        if names:
-            for checker in self._checkers:
-                checker.reference(self.ctx, node, names)
+    return False

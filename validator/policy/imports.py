@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from validator.policy.context import Checker, Context, dotted
+from validator.policy.context import Checker, Context
 from validator.policy.names import (
     ALLOWED_MODULES,
     DENIED_MODULES,
     SMUGGLING_ATTRS,
     denied_api,
-    nfkc,
     private_member,
     root_module,
     smuggled_module,
 )
 
 
-def check_module_path(ctx: Context, node: cst.CSTNode, qualified: str) -> None:
+def check_module_path(ctx: Context, node: ast.AST, qualified: str) -> None:
     """Denied APIs, denied modules smuggled through allowed ones, and private members."""
     if root_module(qualified) == "builtins":
         return
@@ -33,40 +32,40 @@ def check_module_path(ctx: Context, node: cst.CSTNode, qualified: str) -> None:
 
 
 class ImportChecker(Checker):
-    def import_(self, ctx: Context, node: cst.Import) -> None:
+    def import_(self, ctx: Context, node: ast.Import) -> None:
         for alias in node.names:
-            module = dotted(alias.name)
+            module = alias.name  # identifiers come NFKC-normalised from the parser
             ctx.imported_modules.update({module, module if alias.asname else root_module(module)})
             self._module(ctx, alias, module)
 
-    def import_from(self, ctx: Context, node: cst.ImportFrom) -> None:
-        if node.relative:
+    def import_from(self, ctx: Context, node: ast.ImportFrom) -> None:
+        if node.level:
             ctx.report("EP101", node, "relative imports have no package to resolve against")
             return
-        module = dotted(node.module) if node.module is not None else ""
+        module = node.module or ""
         self._module(ctx, node, module)
-        if isinstance(node.names, cst.ImportStar):
-            ctx.report("EP103", node, f"`from {module} import *`")
-            return
         for alias in node.names:
-            check_module_path(ctx, alias, f"{module}.{nfkc(dotted(alias.name))}")
+            if alias.name == "*":
+                ctx.report("EP103", node, f"`from {module} import *`")
+            else:
+                check_module_path(ctx, alias, f"{module}.{alias.name}")
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if attr.lstrip("_") in SMUGGLING_ATTRS:
             ctx.report("EP104", node, f"attribute `{attr}` reaches a denied module")
 
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names:
             if "." in name:
                 check_module_path(ctx, node, name)
         # Aliases are only tracked through plain names, so a module must not escape into
         # attributes, containers or arguments where `m.hub` could no longer be resolved.
         used_as_value = id(node) not in ctx.attribute_bases and not ctx.is_callee(node)
-        if used_as_value and isinstance(node, cst.Name) and names & ctx.imported_modules:
+        if used_as_value and isinstance(node, ast.Name) and names & ctx.imported_modules:
             module = sorted(names & ctx.imported_modules)[0]
             ctx.report("EP106", node, f"module `{module}` used as a value")
 
-    def _module(self, ctx: Context, node: cst.CSTNode, module: str) -> None:
+    def _module(self, ctx: Context, node: ast.AST, module: str) -> None:
         root = root_module(module)
         if root in DENIED_MODULES:
             ctx.report("EP102", node, f"import of denied module `{module}`")

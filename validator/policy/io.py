@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Final
-
-import libcst as cst
 
 from validator.policy.context import Checker, Context
 
@@ -32,10 +31,10 @@ FILE_METHODS: Final = frozenset(
 
 
 class FileIOChecker(Checker):
-    def reference(self, ctx: Context, node: cst.BaseExpression, names: frozenset[str]) -> None:
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names & FILE_FUNCTIONS:
             ctx.report("EP401", node, f"`{name.removeprefix('builtins.')}` touches the file system")
 
-    def attribute(self, ctx: Context, node: cst.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
         if attr in FILE_METHODS:
             ctx.report("EP401", node, f"`.{attr}()` touches the file system")

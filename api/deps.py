@@ -93,16 +93,13 @@ async def get_principal(request: Request) -> Principal:
     state = request.app.state
     cache: PrincipalCache = state.principal_cache
     cached = cache.get(digest)
-    if cached is None:
+    principal = (cached.principal if cached is not None
+                 else await _authenticate(state.db, state.redis, cache, digest))
+    verdict = await count_request(state.redis, principal, state.settings)
+    if cached is not None and verdict.auth_epoch != cached.epoch:
+        # A key was revoked or a tenant's limits changed somewhere: look this one up again.
+        cache.clear()
         principal = await _authenticate(state.db, state.redis, cache, digest)
-        verdict = await count_request(state.redis, principal, state.settings)
-    else:
-        principal = cached.principal
-        verdict = await count_request(state.redis, principal, state.settings)
-        if verdict.auth_epoch != cached.epoch:
-            # A key was revoked or a tenant's limits changed somewhere: look this one up again.
-            cache.clear()
-            principal = await _authenticate(state.db, state.redis, cache, digest)
     request.state.principal = principal
     verdict.enforce()
     return principal

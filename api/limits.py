@@ -69,10 +69,6 @@ async def count_request(redis: Redis, principal: Principal, settings: Settings
                                                    minute_ttl, second_ttl))
 
 
-async def check_rate(redis: Redis, principal: Principal, settings: Settings) -> None:
-    (await count_request(redis, principal, settings)).enforce()
-
-
 def _rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_ttl: int,
                   second_ttl: int) -> RateLimited:
     over_minute = minute > per_minute

@@ -69,10 +69,6 @@ async def create_key(session: AsyncSession, tenant_name: str, role: Role) -> tup
     return key, plaintext
 
 
-async def authenticate(session: AsyncSession, plaintext: str) -> Principal | None:
-    return await authenticate_digest(session, hash_key(plaintext))
-
-
 async def authenticate_digest(session: AsyncSession, digest: str) -> Principal | None:
     """The live key whose hash is `digest`, as a principal; None if unknown or revoked."""
     row = (await session.execute(

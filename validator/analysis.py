@@ -50,7 +50,7 @@ class StaticReport(BaseModel):
 
 
 def _screen(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:
-    return quick_screen(tree)
+    return quick_screen(tree, source=source)
 
 
 def _policy(source: str, tree: ast.Module, policy: Policy) -> list[Finding]:

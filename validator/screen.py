@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from validator.findings import Finding
@@ -56,11 +57,22 @@ def parse_script(source: str) -> ast.Module:
         raise ScriptSyntaxError(f"source cannot be encoded: {exc}") from exc
 
 
-def quick_screen(tree: ast.Module, policy: Policy | None = None) -> list[Finding]:
-    """Obviously forbidden constructs, in a few milliseconds, without recursion."""
+def quick_screen(
+    tree: ast.Module, policy: Policy | None = None, source: str | None = None
+) -> list[Finding]:
+    """Obviously forbidden constructs, in a few milliseconds, without recursion.
+
+    Given the `source` the tree was parsed from, the screen first reads it as text: a name
+    or attribute can only be flagged if its identifier is written in the source, so when
+    none is, only import statements are visited instead of every node."""
+    findings = [*_entrypoint_findings(tree)]
+    if source is not None and not mentions_screened_names(source):
+        for node in _statements(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                findings.extend(_node_findings(node, set()))
+        return apply_policy(findings, policy or Policy())
     nodes = _walk(tree)
     bound = _bound_names(nodes)
-    findings = [*_entrypoint_findings(tree)]
     for node in nodes:
         if isinstance(node, _SCREENED):
             findings.extend(_node_findings(node, bound))
@@ -68,6 +80,37 @@ def quick_screen(tree: ast.Module, policy: Policy | None = None) -> list[Finding
 
 
 _SCREENED = (ast.Import, ast.ImportFrom, ast.Name, ast.Attribute)
+
+# Every identifier a Name or Attribute finding can be about, besides non-safe dunders.
+_SCREENED_WORDS = frozenset(_BUILTIN_RULES) | FRAME_ATTRS
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def mentions_screened_names(source: str) -> bool:
+    """Whether the source may hold a name or attribute the screen flags. Only ASCII source
+    is read as text: a non-ASCII identifier is normalised (NFKC) before it is compared."""
+    if not source.isascii():
+        return True
+    words = set(_WORD_RE.findall(source))
+    if not words.isdisjoint(_SCREENED_WORDS):
+        return True
+    return "__" in source and any(is_escape_dunder(word) for word in words)
+
+
+def _statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every statement, in the order `_walk` visits them; expressions hold no statements,
+    so imports are all found without visiting them."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, _BLOCK_ITEMS))
+
+
+_BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _walk(tree: ast.AST) -> list[ast.AST]:

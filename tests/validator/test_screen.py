@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 
 import pytest
 
-from validator.screen import ScriptSyntaxError, parse_script, quick_screen
+from validator.screen import ScriptSyntaxError, mentions_screened_names, parse_script, quick_screen
 
 OK = "def evaluate_model(model):\n    return {'accuracy': 1.0}\n"
 BENIGN = Path(__file__).resolve().parent.parent / "corpus" / "benign"
 
 
 def _rules(source: str) -> set[str]:
-    return {f.rule for f in quick_screen(parse_script(source))}
+    tree = parse_script(source)
+    findings = quick_screen(tree, source=source)
+    assert findings == quick_screen(tree), "the text pre-read changed the screen's findings"
+    return {f.rule for f in findings}
 
 
 def test_parse_ok() -> None:
@@ -116,6 +120,58 @@ def test_entrypoint(source: str, message: str | None) -> None:
     rule = "EP010" if message is None else "EP011"
     assert [f.rule for f in findings] == [rule]
     assert message is None or message in findings[0].message
+
+
+def _corpus_and_stdlib() -> list[Path]:
+    corpus = sorted((BENIGN.parent).glob("*/*.py"))
+    stdlib = sorted(Path(ast.__file__).parent.glob("*.py"))
+    return corpus + stdlib
+
+
+def test_reading_the_source_first_never_changes_the_findings() -> None:
+    # The fast path (only imports visited when no screened identifier is written) against
+    # the full walk, over the evasion and benign corpora and the stdlib's own modules.
+    fast_paths = 0
+    for path in _corpus_and_stdlib():
+        source = path.read_text(encoding="utf-8")
+        try:
+            tree = parse_script(source)
+        except ScriptSyntaxError:
+            continue
+        assert quick_screen(tree, source=source) == quick_screen(tree), path
+        fast_paths += not mentions_screened_names(source)
+    assert fast_paths > 20, "the corpus no longer exercises the fast path"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os\n" + OK,
+        "if True:\n    from subprocess import run\n" + OK,
+        "try:\n    pass\nexcept Exception:\n    import ctypes\n" + OK,
+        "match 1:\n    case 1:\n        import socket\n" + OK,
+        "class C:\n    def f(self):\n        from torch.hub import load\n" + OK,
+    ],
+)
+def test_imports_nested_anywhere_are_found_on_the_fast_path(source: str) -> None:
+    assert not mentions_screened_names(source)
+    assert _rules(source) & {"EP102", "EP104"}
+
+
+@pytest.mark.parametrize(
+    ("source", "to_screen"),
+    [
+        (OK, False),
+        (OK + "if __name__ == '__main__':\n    pass\n", False),
+        (OK + "x = y.__class__\n", True),
+        (OK + "x = (y .\n  f_back)\n", True),
+        (OK + "x = \uff45\uff56\uff41\uff4c\n", True),  # fullwidth `eval`
+        (OK + "s = 'évaluer'\n", True),
+        (OK + "print(open)\n", True),
+    ],
+)
+def test_source_pre_read(source: str, to_screen: bool) -> None:
+    assert mentions_screened_names(source) is to_screen
 
 
 def test_entrypoint_with_defaults_is_fine() -> None:

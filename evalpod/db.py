@@ -30,22 +30,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(dsn: str) -> AsyncEngine:
+def make_engine(dsn: str, pool_size: int = 20, max_overflow: int = 20) -> AsyncEngine:
     if is_sqlite(dsn):
         engine = create_async_engine(dsn, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip per checkout on the submit hot path; recycling and
     # asyncpg's own dead-connection errors (retried by callers) cover stale connections.
-    return create_async_engine(dsn, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # Overflow connections are opened and closed per checkout (a TLS attempt, auth and a
+    # cold statement cache each time), so `pool_size` should cover the usual concurrency.
+    return create_async_engine(dsn, pool_size=pool_size, max_overflow=max_overflow,
+                               pool_recycle=1800)
 
 
 class Database:
     """An engine plus its session factory; one per process and DSN."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, pool_size: int = 20, max_overflow: int = 20) -> None:
         self.dsn = dsn
-        self.engine = make_engine(dsn)
+        self.engine = make_engine(dsn, pool_size, max_overflow)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

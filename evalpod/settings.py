@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql+asyncpg://… or sqlite+aiosqlite://…; unset means SQLite in home.",
     )
+    database_pool_size: int = Field(
+        default=20, ge=1,
+        description="PostgreSQL connections each process keeps open; cover the API's usual "
+        "concurrent requests, because connections past it are opened and closed per request.",
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0, description="Extra connections a process may open under bursts.",
+    )
     redis_url: SecretStr | None = Field(
         default=None,
         description="redis://…; unset means `evalpod up` starts an embedded redis-server.",

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import Select, and_, func, insert, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,11 +51,10 @@ from evalpod.orm import (
     EvaluationTransition,
     Model,
     new_id,
-    table_of,
     utcnow,
 )
 from evalpod.settings import Settings
-from validator.analysis import analyse_script
+from validator.analysis import analyse_script, collection_deferred
 from validator.findings import Finding, blocking
 from validator.policy.config import Policy
 from validator.screen import ScriptSyntaxError, parse_script, quick_screen
@@ -74,14 +73,17 @@ def script_findings(body: EvaluationCreate, settings: Settings) -> list[Finding]
             f"script is {size} bytes; the limit is {settings.max_script_bytes}",
             detail={"size_bytes": size, "limit_bytes": settings.max_script_bytes},
         )
-    try:
-        tree = parse_script(body.script)
-    except ScriptSyntaxError as exc:
-        raise InvalidScript(
-            f"script does not parse: {exc.message}",
-            detail={"line": exc.line, "column": exc.column, "message": exc.message},
-        ) from exc
-    return quick_screen(tree)
+    # The tree is thousands of acyclic nodes that reference counting frees on return;
+    # collections fired by those allocations would only rescan the requests in flight.
+    with collection_deferred():
+        try:
+            tree = parse_script(body.script)
+        except ScriptSyntaxError as exc:
+            raise InvalidScript(
+                f"script does not parse: {exc.message}",
+                detail={"line": exc.line, "column": exc.column, "message": exc.message},
+            ) from exc
+        return quick_screen(tree, source=body.script)
 
 
 def check_config(body: EvaluationCreate, settings: Settings, gpu_count: int | None = None
@@ -224,15 +226,13 @@ async def submit(
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
     uow.on_failure(lambda: release_gpu_seconds(uow.redis, principal, gpu_seconds))
     if body.idempotency_key is None:
-        await _insert(session, evaluation)
+        await _insert(session, evaluation, principal)
     else:
         twin = await _insert_keyed(session, principal, body, evaluation)
         if twin is not None:
             await release_gpu_seconds(uow.redis, principal, gpu_seconds)
             await give_back_slot(uow.redis, principal.tenant_id)
             return await _twin(uow, session, twin)
-    await lifecycle.record_creation(session, evaluation.id, actor=principal.key_id,
-                                    at=evaluation.created_at, tenant_id=principal.tenant_id)
     uow.enqueue(job)
     return Submitted(evaluation.id, evaluation.status, None, created=True, job_id=job.job_id)
 
@@ -268,20 +268,11 @@ async def _require_model(session: AsyncSession, model_id: str, known: KnownModel
     known.add(model_id)
 
 
-_INSERT_EVALUATION = insert(table_of(Evaluation))
-
-
-async def _insert(session: AsyncSession, evaluation: Evaluation) -> None:
-    # A plain table INSERT with bound parameters, not an ORM flush: nothing reads the row
-    # back in this request, and the statement compiles once for every submit.
-    await session.execute(_INSERT_EVALUATION, [_row_of(evaluation)])
-
-
-def _row_of(evaluation: Evaluation) -> dict[str, Any]:
-    # Unset attributes are left out so that the columns' own defaults apply.
-    values = ((column.key, getattr(evaluation, column.key))
-              for column in table_of(Evaluation).columns)
-    return {key: value for key, value in values if value is not None}
+async def _insert(session: AsyncSession, evaluation: Evaluation, principal: Principal) -> None:
+    # Plain INSERTs with bound parameters, not an ORM flush: nothing reads the rows back in
+    # this request, and the statement compiles once for every submit.
+    await lifecycle.insert_submitted(session, lifecycle.evaluation_row(evaluation),
+                                     actor=principal.key_id)
 
 
 async def _insert_keyed(
@@ -290,7 +281,7 @@ async def _insert_keyed(
     """Insert under a savepoint; return the twin if a concurrent submit won the key."""
     try:
         async with session.begin_nested():
-            await _insert(session, evaluation)
+            await _insert(session, evaluation, principal)
     except IntegrityError:
         twin = await _idempotent_match(session, principal, body)
         if twin is None:

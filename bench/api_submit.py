@@ -28,12 +28,14 @@ REDIS = os.environ.get("EVALPOD_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 
 
 def script_of_size(size: int) -> str:
-    body = ["def evaluate_model(model):", "    scores = []"]
+    body = ["import math", "import statistics", "", "import torch", "",
+            "def evaluate_model(model):", "    scores = []"]
     i = 0
-    while sum(len(line) + 1 for line in body) < size - 40:
+    while sum(len(line) + 1 for line in body) < size - 150:
         body.append(f"    scores.append(len(model.generate(['prompt {i}'], max_new_tokens=4)))")
         i += 1
-    body.append("    return {'n': len(scores)}")
+    body.append("    return {'n': len(scores), 'mean': statistics.fmean(scores),"
+                " 'log': math.log1p(len(scores)), 'torch': torch.__version__}")
     return "\n".join(body) + "\n"
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from evalpod import lifecycle
 from evalpod.db import get_database
 from evalpod.errors import IllegalTransition, JobNotFound
 from evalpod.keys import ensure_tenant
 from evalpod.lifecycle import EvaluationStatus as S
-from evalpod.orm import Evaluation, EvaluationTransition, Model, new_id, utcnow
+from evalpod.orm import ActivityEvent, Evaluation, EvaluationTransition, Model, new_id, utcnow
 
 
 async def _new_evaluation(dsn: str) -> str:
@@ -117,3 +118,52 @@ def test_rules_cover_every_status_and_terminal_states_are_final() -> None:
     assert set(lifecycle.RULES) == set(S)
     for rule in lifecycle.RULES.values():
         assert not (rule.from_states & lifecycle.TERMINAL), rule
+
+
+async def _submitted_row(dsn: str, evaluation_id: str) -> dict[str, object]:
+    async with get_database(dsn).session() as session:
+        tenant = await ensure_tenant(session, "lifecycle")
+        if await session.get(Model, "m-lifecycle") is None:
+            session.add(Model(id="m-lifecycle", name="m", storage_path="/nowhere", checksum="0"))
+    now = utcnow()
+    return lifecycle.evaluation_row(Evaluation(
+        id=evaluation_id, tenant_id=tenant.id, model_id="m-lifecycle",
+        status=S.pending_validation.value, created_at=now, updated_at=now))
+
+
+async def _rows_about(dsn: str, evaluation_id: str) -> tuple[int, int, int]:
+    async with get_database(dsn).session() as session:
+        counts = []
+        for table, column in ((Evaluation, Evaluation.id),
+                              (EvaluationTransition, EvaluationTransition.evaluation_id),
+                              (ActivityEvent, ActivityEvent.entity_id)):
+            counts.append(await session.scalar(
+                select(func.count()).select_from(table).where(column == evaluation_id)))
+        return counts[0], counts[1], counts[2]
+
+
+async def test_insert_submitted_writes_all_three_rows_with_column_defaults(any_dsn: str) -> None:
+    evaluation_id = new_id("ev")
+    row = await _submitted_row(any_dsn, evaluation_id)
+    async with get_database(any_dsn).session() as session:
+        await lifecycle.insert_submitted(session, row, actor="key-1")
+    assert await _rows_about(any_dsn, evaluation_id) == (1, 1, 1)
+    assert await _history(any_dsn, evaluation_id) == [(None, "pending_validation", "submitted")]
+    async with get_database(any_dsn).session() as session:
+        evaluation = await session.get(Evaluation, evaluation_id)
+        assert evaluation is not None
+        # Unset columns took the model's defaults, as an ORM flush would have given them.
+        assert (evaluation.kind, evaluation.attempts, evaluation.config, evaluation.tags) == \
+            ("script", 0, {}, {})
+
+
+async def test_insert_submitted_is_all_or_nothing(any_dsn: str) -> None:
+    evaluation_id = new_id("ev")
+    row = await _submitted_row(any_dsn, evaluation_id)
+    async with get_database(any_dsn).session() as session:
+        await lifecycle.insert_submitted(session, row, actor="key-1")
+    with pytest.raises(IntegrityError):
+        async with get_database(any_dsn).session() as session:
+            await lifecycle.insert_submitted(session, row, actor="key-2")
+    # The duplicate left no second transition or activity row behind.
+    assert await _rows_about(any_dsn, evaluation_id) == (1, 1, 1)

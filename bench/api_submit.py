@@ -1,9 +1,11 @@
 """Benchmark: concurrent submits of a 5 KiB script against `evalpod api` on PostgreSQL + Redis.
 
 Prints requests/s and p50/p95/p99 latency for POST /api/v1/evaluations and for
-GET /api/v1/health on the same server in the same run, and their ratio.
-Run by hand:  python bench/api_submit.py [--clients 16] [--seconds 10]
-Targets (issue 3): submit p95 < 50 ms, submit throughput >= 40% of health's.
+GET /api/v1/health on the same server in the same run, and their ratio; then the
+latency of a dry-run (POST /api/v1/evaluations/validate) of a 256 KiB script.
+Run by hand:  python bench/api_submit.py [--clients 16] [--seconds 10] [--workers 1]
+Targets (issue 3): submit p95 < 50 ms, submit throughput >= 40% of health's,
+dry-run of 256 KiB under 200 ms.
 """
 
 from __future__ import annotations
@@ -80,6 +82,24 @@ def describe(name: str, rate: float, latencies: list[float], errors: int) -> str
             f"   p99 {q[98] * 1000:6.1f} ms   errors {errors}")
 
 
+async def dry_run_latency(client: httpx.AsyncClient, runs: int = 20) -> str:
+    """One client, one request at a time: the dry-run's own latency, not queueing."""
+    from validate import realistic_script
+
+    script = realistic_script(20_000)[: 256 * 1024 - 64].rsplit("\n\ndef ", 1)[0]
+    script += "\n\ndef evaluate_model(model):\n    return {}\n"
+    body = {"model_id": "tiny-gpt2", "script": script}
+    latencies = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        response = await client.post("/api/v1/evaluations/validate", json=body)
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200 and response.json()["valid"], response.text
+    q = statistics.quantiles(latencies[1:], n=20)
+    return (f"dry-run  {len(script.encode()) / 1024:.0f} KiB script, {runs} sequential:"
+            f"   p50 {q[9] * 1000:6.1f} ms   p95 {q[18] * 1000:6.1f} ms")
+
+
 async def main(args: argparse.Namespace) -> None:
     database = f"evalpod_bench_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(PG_ADMIN)
@@ -115,11 +135,13 @@ async def main(args: argparse.Namespace) -> None:
                                   args.seconds)
             submit = await hammer(client, "POST", "/api/v1/evaluations", body, args.clients,
                                   args.seconds)
+            dry_run = await dry_run_latency(client)
         print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, "
               f"`evalpod api --workers {args.workers}`, PostgreSQL + Redis, {os.cpu_count()} CPUs")
         print(describe("health", *health))
         print(describe("submit", *submit))
         print(f"submit/health throughput ratio: {submit[0] / health[0]:.2f}")
+        print(dry_run)
     finally:
         server.terminate()
         server.wait()

@@ -71,34 +71,49 @@ def quick_screen(
             if isinstance(node, ast.Import | ast.ImportFrom):
                 findings.extend(_node_findings(node, set()))
         return apply_policy(findings, policy or Policy())
-    nodes = _walk(tree)
-    bound = _bound_names(nodes)
-    for node in nodes:
-        if isinstance(node, _SCREENED):
-            findings.extend(_node_findings(node, bound))
+    screened, bound = _screened_and_bound(tree)
+    for node in screened:
+        findings.extend(_node_findings(node, bound))
     return apply_policy(findings, policy or Policy())
 
 
-_SCREENED = (ast.Import, ast.ImportFrom, ast.Name, ast.Attribute)
+_SCREENED = frozenset({ast.Import, ast.ImportFrom, ast.Attribute})
 
-# Every identifier a Name or Attribute finding can be about, besides non-safe dunders.
-_SCREENED_WORDS = frozenset(_BUILTIN_RULES) | FRAME_ATTRS
+# Identifiers the screen flags only as a Name (never as an attribute: `re.compile` is fine).
+_NAME_WORDS = frozenset(name for name in _BUILTIN_RULES if not is_escape_dunder(name))
 _WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def mentions_screened_names(source: str) -> bool:
-    """Whether the source may hold a name or attribute the screen flags. Only ASCII source
-    is read as text: a non-ASCII identifier is normalised (NFKC) before it is compared."""
+    """Whether the source may hold a Name or Attribute node the screen flags.
+
+    A sound over-estimate read from the text: such a node's identifier is written in the
+    source. A builtin's name counts unless every mention follows a dot (an attribute);
+    a dunder counts unless every mention is the module of `from __future__ import`.
+    Only ASCII source is read as text: non-ASCII identifiers are normalised (NFKC)."""
     if not source.isascii():
         return True
     words = set(_WORD_RE.findall(source))
-    if not words.isdisjoint(_SCREENED_WORDS):
+    if not words.isdisjoint(FRAME_ATTRS):
         return True
-    return "__" in source and any(is_escape_dunder(word) for word in words)
+    for word in words & _NAME_WORDS:
+        if re.search(rf"(?<![.\w]){word}\b", source):
+            return True
+    if "__" not in source:
+        return False
+    return any(is_escape_dunder(word) and _mentioned_outside_imports(word, source)
+               for word in words)
+
+
+def _mentioned_outside_imports(dunder: str, source: str) -> bool:
+    # `[ \t]`, not `\s`: across a line break `yield from __x__` + `import y` would match.
+    mentions = len(re.findall(rf"\b{dunder}\b", source))
+    as_module = len(re.findall(rf"\bfrom[ \t]+{dunder}[ \t]+import\b", source))
+    return mentions > as_module
 
 
 def _statements(tree: ast.Module) -> Iterator[ast.AST]:
-    """Every statement, in the order `_walk` visits them; expressions hold no statements,
+    """Every statement, in the order of the full pass; expressions hold no statements,
     so imports are all found without visiting them."""
     stack: list[ast.AST] = [tree]
     while stack:
@@ -113,40 +128,58 @@ def _statements(tree: ast.Module) -> Iterator[ast.AST]:
 _BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def _walk(tree: ast.AST) -> list[ast.AST]:
-    """Every node, iteratively (no recursion on deep trees) and faster than `ast.walk`."""
-    stack, nodes = [tree], []
+def _screened_and_bound(tree: ast.Module) -> tuple[list[ast.AST], set[str]]:
+    """One pass over every node, iteratively (no recursion on deep trees): the nodes the
+    screen looks at, and the names the script binds itself, so that a user's own `input`
+    variable is not the builtin."""
+    screened: list[ast.AST] = []
+    bound: set[str] = set()
+    stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        nodes.append(node)
-        for field in node._fields:
+        kind = type(node)
+        if kind is ast.Name:
+            screened.append(node)
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                bound.add(nfkc(node.id))  # type: ignore[attr-defined]
+            continue
+        if kind in _SCREENED:
+            screened.append(node)
+        elif kind is ast.arg:
+            bound.add(nfkc(node.arg))  # type: ignore[attr-defined]
+        elif kind in _DEFINITIONS:
+            bound.add(nfkc(node.name))  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            bound.add(nfkc(node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
+        for field in _child_fields(kind):
             value = getattr(node, field, None)
-            if isinstance(value, list):
-                stack.extend(item for item in value if isinstance(item, ast.AST))
+            if type(value) is list:
+                stack.extend([item for item in value if isinstance(item, ast.AST)])
             elif isinstance(value, ast.AST):
                 stack.append(value)
-    return nodes
+    return screened, bound
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Fields that never hold a node worth visiting: identifiers, flags, and `ctx` (a Load or
+# Store marker on every name, a third of all nodes).
+_LEAF_FIELDS = frozenset({"ctx", "id", "attr", "arg", "name", "asname", "module", "kind",
+                          "type_comment", "level", "conversion", "is_async", "simple"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in getattr(kind, "_fields", ()) if f not in _LEAF_FIELDS)
+        _CHILD_FIELDS[kind] = fields
+    return fields
 
 
 def _at(rule_id: str, node: ast.AST, message: str) -> Finding:
     line = getattr(node, "lineno", None)
     column = getattr(node, "col_offset", None)
     return rule(rule_id).finding(message, line, None if column is None else column + 1)
-
-
-def _bound_names(nodes: list[ast.AST]) -> set[str]:
-    """Names the script binds itself, so a user's own `input` variable is not the builtin."""
-    bound: set[str] = set()
-    for node in nodes:
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(nfkc(node.id))
-        elif isinstance(node, ast.arg):
-            bound.add(nfkc(node.arg))
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(nfkc(node.name))
-        elif isinstance(node, ast.alias):
-            bound.add(nfkc(node.asname or node.name).split(".")[0])
-    return bound
 
 
 def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:

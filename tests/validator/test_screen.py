@@ -168,10 +168,20 @@ def test_imports_nested_anywhere_are_found_on_the_fast_path(source: str) -> None
         (OK + "x = \uff45\uff56\uff41\uff4c\n", True),  # fullwidth `eval`
         (OK + "s = 'évaluer'\n", True),
         (OK + "print(open)\n", True),
+        (OK + "import re\nNUMBER = re.compile('[0-9]+')\n", False),
+        (OK + "NUMBER = re .compile('[0-9]+')\n", False),
+        (OK + "NUMBER = re.\\\ncompile('[0-9]+')\n", True),
+        (OK + "s = 'open the door'\n", True),
+        ("from __future__ import annotations\n" + OK, False),
+        ("from __future__ import annotations\n" + OK + "x = __future__\n", True),
+        (OK + "def g():\n    yield from __builtins__\nimport os\n", True),
+        (OK + "def g():\n    raise ValueError from __loader__\n", True),
+        (OK + "x = y.f_back\n", True),
     ],
 )
 def test_source_pre_read(source: str, to_screen: bool) -> None:
     assert mentions_screened_names(source) is to_screen
+    _rules(source)  # and either way the findings are the full walk's
 
 
 def test_entrypoint_with_defaults_is_fine() -> None:

@@ -216,25 +216,25 @@ async def submit(
         return await _twin(uow, session, existing)
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
-    evaluation = _new_evaluation(principal, body)
-    await _require_model(session, evaluation.model_id, known_models or KnownModels(ttl_s=0))
+    row = _new_row(principal, body)
+    await _require_model(session, body.model_id, known_models or KnownModels(ttl_s=0))
     await take_live_slot(uow.redis, principal, settings)
     uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
-    job = queue.new_job("validate", evaluation.id, evaluation.priority)
-    evaluation.queue_job_id = job.job_id
+    job = queue.new_job("validate", row["id"], row["priority"])
+    row["queue_job_id"] = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
     uow.on_failure(lambda: release_gpu_seconds(uow.redis, principal, gpu_seconds))
     if body.idempotency_key is None:
-        await _insert(session, evaluation, principal)
+        await _insert(session, row, principal)
     else:
-        twin = await _insert_keyed(session, principal, body, evaluation)
+        twin = await _insert_keyed(session, principal, body, row)
         if twin is not None:
             await release_gpu_seconds(uow.redis, principal, gpu_seconds)
             await give_back_slot(uow.redis, principal.tenant_id)
             return await _twin(uow, session, twin)
     uow.enqueue(job)
-    return Submitted(evaluation.id, evaluation.status, None, created=True, job_id=job.job_id)
+    return Submitted(row["id"], row["status"], None, created=True, job_id=job.job_id)
 
 
 async def _twin(uow: UnitOfWork, session: AsyncSession, evaluation: Evaluation) -> Submitted:
@@ -268,20 +268,19 @@ async def _require_model(session: AsyncSession, model_id: str, known: KnownModel
     known.add(model_id)
 
 
-async def _insert(session: AsyncSession, evaluation: Evaluation, principal: Principal) -> None:
+async def _insert(session: AsyncSession, row: dict[str, Any], principal: Principal) -> None:
     # Plain INSERTs with bound parameters, not an ORM flush: nothing reads the rows back in
     # this request, and the statement compiles once for every submit.
-    await lifecycle.insert_submitted(session, lifecycle.evaluation_row(evaluation),
-                                     actor=principal.key_id)
+    await lifecycle.insert_submitted(session, row, actor=principal.key_id)
 
 
 async def _insert_keyed(
-    session: AsyncSession, principal: Principal, body: EvaluationCreate, evaluation: Evaluation
+    session: AsyncSession, principal: Principal, body: EvaluationCreate, row: dict[str, Any]
 ) -> Evaluation | None:
     """Insert under a savepoint; return the twin if a concurrent submit won the key."""
     try:
         async with session.begin_nested():
-            await _insert(session, evaluation, principal)
+            await _insert(session, row, principal)
     except IntegrityError:
         twin = await _idempotent_match(session, principal, body)
         if twin is None:
@@ -290,9 +289,10 @@ async def _insert_keyed(
     return None
 
 
-def _new_evaluation(principal: Principal, body: EvaluationCreate) -> Evaluation:
+def _new_row(principal: Principal, body: EvaluationCreate) -> dict[str, Any]:
+    """The new evaluation as a table row: no ORM object, nothing reads it back."""
     now = utcnow()
-    return Evaluation(
+    return lifecycle.evaluation_row(
         id=new_id("ev"),
         tenant_id=principal.tenant_id,
         model_id=body.model_id,
@@ -306,7 +306,8 @@ def _new_evaluation(principal: Principal, body: EvaluationCreate) -> Evaluation:
         priority=_bounded_priority(principal, body.priority),
         tags=body.tags,
         idempotency_key=body.idempotency_key,
-        request_hash=request_hash(body),
+        # Only an idempotent retry compares bodies; hashing a 256 KiB script is not free.
+        request_hash=None if body.idempotency_key is None else request_hash(body),
         callback_url=body.callback_url,
         created_by=principal.key_id,
         created_at=now,

@@ -174,7 +174,8 @@ def _bound_insert(table: Table, prefix: str, columns: list[str]) -> Insert:
     return insert(table).values({name: bindparam(prefix + name) for name in columns})
 
 
-_EVALUATION_COLUMNS = [c.key for c in table_of(Evaluation).columns]
+_EVALUATION_TABLE = table_of(Evaluation)
+_EVALUATION_COLUMNS = [c.key for c in _EVALUATION_TABLE.columns]
 _TRANSITION_COLUMNS = ["evaluation_id", "from_status", "to_status", "actor", "reason",
                        "created_at"]
 _ACTIVITY_COLUMNS = ["tenant_id", "event_type", "entity_type", "entity_id", "actor", "data",
@@ -189,15 +190,18 @@ _INSERT_SUBMITTED = _bound_insert(table_of(Evaluation), "e_", _EVALUATION_COLUMN
 )
 
 
-def evaluation_row(evaluation: Evaluation) -> dict[str, Any]:
-    """Every column of a new evaluation, the columns' own defaults where it left one unset."""
+def evaluation_row(**values: Any) -> dict[str, Any]:
+    """Every column of a new evaluation: `values`, and the columns' own defaults for the rest
+    (what an ORM flush would have filled in)."""
     row = {}
-    for column in table_of(Evaluation).columns:
-        value = getattr(evaluation, column.key)
+    for column in _EVALUATION_TABLE.columns:
+        value = values.pop(column.key, None)
         default = column.default
         if value is None and default is not None:
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
         row[column.key] = value
+    if values:
+        raise TypeError(f"not columns of evaluations: {sorted(values)}")
     return row
 
 

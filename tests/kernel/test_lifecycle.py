@@ -126,9 +126,9 @@ async def _submitted_row(dsn: str, evaluation_id: str) -> dict[str, object]:
         if await session.get(Model, "m-lifecycle") is None:
             session.add(Model(id="m-lifecycle", name="m", storage_path="/nowhere", checksum="0"))
     now = utcnow()
-    return lifecycle.evaluation_row(Evaluation(
+    return lifecycle.evaluation_row(
         id=evaluation_id, tenant_id=tenant.id, model_id="m-lifecycle",
-        status=S.pending_validation.value, created_at=now, updated_at=now))
+        status=S.pending_validation.value, created_at=now, updated_at=now)
 
 
 async def _rows_about(dsn: str, evaluation_id: str) -> tuple[int, int, int]:
@@ -155,6 +155,11 @@ async def test_insert_submitted_writes_all_three_rows_with_column_defaults(any_d
         # Unset columns took the model's defaults, as an ORM flush would have given them.
         assert (evaluation.kind, evaluation.attempts, evaluation.config, evaluation.tags) == \
             ("script", 0, {}, {})
+
+
+def test_evaluation_row_refuses_unknown_columns() -> None:
+    with pytest.raises(TypeError, match="stauts"):
+        lifecycle.evaluation_row(id="ev_1", stauts="pending_validation")
 
 
 async def test_insert_submitted_is_all_or_nothing(any_dsn: str) -> None:

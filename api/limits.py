@@ -103,6 +103,22 @@ def _seconds_to_midnight() -> int:
     return 86_400 - (now.hour * 3600 + now.minute * 60 + now.second)
 
 
+# KEYS: the tenant's counter for today. ARGV: seconds asked, daily limit, TTL in seconds.
+# Returns {reserved (1/0), used before}: all or nothing, so two submits racing for the last
+# seconds cannot both back out (or both get in).
+_RESERVE_GPU_SECONDS = LuaScript("""
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, used} end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, used}
+""")
+
+
+def _gpu_seconds_key(principal: Principal) -> str:
+    return f"evalpod:gpusec:{principal.tenant_id}:{datetime.now(UTC):%Y%m%d}"
+
+
 async def reserve_gpu_seconds(
     redis: Redis, principal: Principal, settings: Settings, gpu_seconds: int
 ) -> None:
@@ -110,23 +126,19 @@ async def reserve_gpu_seconds(
     if gpu_seconds <= 0:
         return
     limit = _limit(principal, "gpu_seconds_per_day", settings.gpu_seconds_per_day)
-    key = f"evalpod:gpusec:{principal.tenant_id}:{datetime.now(UTC):%Y%m%d}"
-    used = int(await redis.incrby(key, gpu_seconds))
-    await redis.expire(key, 2 * 86_400)
-    if used > limit:
-        await redis.decrby(key, gpu_seconds)
+    reserved, used = await _RESERVE_GPU_SECONDS(
+        redis, [_gpu_seconds_key(principal)], [gpu_seconds, limit, 2 * 86_400])
+    if not int(reserved):
+        left = max(0, limit - int(used))
         retry = _seconds_to_midnight()
         raise QuotaExceeded(
-            f"this needs {gpu_seconds} GPU-seconds; {max(0, limit - used + gpu_seconds)} "
-            "are left today",
-            detail={"quota": "gpu_seconds_per_day", "limit": limit,
-                    "used": used - gpu_seconds, "remaining": max(0, limit - used + gpu_seconds),
-                    "retry_after_s": retry},
+            f"this needs {gpu_seconds} GPU-seconds; {left} are left today",
+            detail={"quota": "gpu_seconds_per_day", "limit": limit, "used": int(used),
+                    "remaining": left, "retry_after_s": retry},
             headers={"Retry-After": str(retry)},
         )
 
 
 async def release_gpu_seconds(redis: Redis, principal: Principal, gpu_seconds: int) -> None:
     if gpu_seconds > 0:
-        await redis.decrby(f"evalpod:gpusec:{principal.tenant_id}:{datetime.now(UTC):%Y%m%d}",
-                           gpu_seconds)
+        await redis.decrby(_gpu_seconds_key(principal), gpu_seconds)

@@ -112,6 +112,20 @@ async def test_gpu_seconds_quota(client: httpx.AsyncClient, api_app: FastAPI) ->
     assert over.json()["error"]["detail"]["remaining"] == 40
 
 
+async def test_gpu_seconds_quota_holds_under_concurrency(
+    client: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    await _limit(api_app, client.tenant_id, gpu_seconds_per_day=100)  # type: ignore[attr-defined]
+    needs_30 = body(config={"gpus": 1, "timeout_s": 30})
+    codes = await asyncio.gather(*(client.post("/evaluations", json=needs_30) for _ in range(8)))
+    assert sorted(r.status_code for r in codes) == [202] * 3 + [429] * 5
+    refused = next(r for r in codes if r.status_code == 429).json()["error"]["detail"]
+    assert (refused["used"], refused["remaining"]) == (90, 10)
+    # A refused reservation took nothing: the 10 seconds left are still there.
+    assert (await client.post("/evaluations", json=body(
+        config={"gpus": 1, "timeout_s": 10}))).status_code == 202
+
+
 async def test_listing_is_newest_first_with_cursor_and_filters(client: httpx.AsyncClient) -> None:
     ids = []
     for i in range(7):

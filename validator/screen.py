@@ -79,9 +79,16 @@ def quick_screen(
 
 _SCREENED = frozenset({ast.Import, ast.ImportFrom, ast.Attribute})
 
-# Identifiers the screen flags only as a Name (never as an attribute: `re.compile` is fine).
-_NAME_WORDS = frozenset(name for name in _BUILTIN_RULES if not is_escape_dunder(name))
-_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# (identifier, its pattern, whether a mention after a dot counts). Builtins are flagged only
+# as a Name, so `re.compile` is fine; frame attributes anywhere. Each pattern starts with
+# its literal, which the regex engine scans for quickly; a lookbehind would defeat that.
+_MENTIONS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+    *((name, re.compile(rf"{name}\b"), False)
+      for name in sorted(_BUILTIN_RULES) if not is_escape_dunder(name)),
+    *((attr, re.compile(rf"{attr}\b"), True) for attr in sorted(FRAME_ATTRS)),
+)
+# A literal prefix keeps this a fast scan; it over-matches (`x__y__`), which only costs time.
+_DUNDER_RE = re.compile(r"__\w+__")
 
 
 def mentions_screened_names(source: str) -> bool:
@@ -93,16 +100,24 @@ def mentions_screened_names(source: str) -> bool:
     Only ASCII source is read as text: non-ASCII identifiers are normalised (NFKC)."""
     if not source.isascii():
         return True
-    words = set(_WORD_RE.findall(source))
-    if not words.isdisjoint(FRAME_ATTRS):
-        return True
-    for word in words & _NAME_WORDS:
-        if re.search(rf"(?<![.\w]){word}\b", source):
+    for word, pattern, after_dot in _MENTIONS:
+        if word in source and _written(pattern, source, after_dot):
             return True
     if "__" not in source:
         return False
     return any(is_escape_dunder(word) and _mentioned_outside_imports(word, source)
-               for word in words)
+               for word in set(_DUNDER_RE.findall(source)))
+
+
+def _written(pattern: re.Pattern[str], source: str, after_dot: bool) -> bool:
+    """Whether the word is written as an identifier of its own (not inside a longer one)."""
+    for match in pattern.finditer(source):
+        before = source[match.start() - 1] if match.start() else " "
+        if before.isalnum() or before == "_":
+            continue
+        if before != "." or after_dot:
+            return True
+    return False
 
 
 def _mentioned_outside_imports(dunder: str, source: str) -> bool:

@@ -2,9 +2,10 @@
 
 import ctypes, os, subprocess
 def evaluate_model(model):
-    src = "/work/evil.c"
+    # In the working directory: /work in the sandbox, a scratch dir in the unsandboxed control.
+    src = os.path.abspath("evil.c")
     open(src, "w").write('#include <stdio.h>\nvoid go(const char*p){FILE*f=fopen(p,"w");if(f){fputs("__TOKEN__",f);fclose(f);}}')
-    so = "/work/evil.so"
+    so = os.path.abspath("evil.so")
     try:
         subprocess.run(["cc", "-shared", "-fPIC", "-o", so, src], check=True)
     except (OSError, subprocess.CalledProcessError) as exc:

@@ -51,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Only the local backend's host GPUs bound a request; a cluster schedules its own.
     app.state.gpu_count = (await asyncio.to_thread(host_gpu_count, settings)
                            if settings.backend == "local" else None)
-    _freeze_startup_heap()
+    _tune_garbage_collector()
     try:
         yield
     finally:
@@ -59,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.db.dispose()
 
 
-def _freeze_startup_heap() -> None:
+def _tune_garbage_collector() -> None:
     """Keep the long-lived startup objects out of every later garbage collection, and
     collect the young generation less often.
 

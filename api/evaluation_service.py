@@ -226,7 +226,7 @@ async def submit(
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
     uow.on_failure(lambda: release_gpu_seconds(uow.redis, principal, gpu_seconds))
     if body.idempotency_key is None:
-        await _insert(session, row, principal)
+        await lifecycle.insert_submitted(session, row, actor=principal.key_id)
     else:
         twin = await _insert_keyed(session, principal, body, row)
         if twin is not None:
@@ -268,19 +268,13 @@ async def _require_model(session: AsyncSession, model_id: str, known: KnownModel
     known.add(model_id)
 
 
-async def _insert(session: AsyncSession, row: dict[str, Any], principal: Principal) -> None:
-    # Plain INSERTs with bound parameters, not an ORM flush: nothing reads the rows back in
-    # this request, and the statement compiles once for every submit.
-    await lifecycle.insert_submitted(session, row, actor=principal.key_id)
-
-
 async def _insert_keyed(
     session: AsyncSession, principal: Principal, body: EvaluationCreate, row: dict[str, Any]
 ) -> Evaluation | None:
     """Insert under a savepoint; return the twin if a concurrent submit won the key."""
     try:
         async with session.begin_nested():
-            await _insert(session, row, principal)
+            await lifecycle.insert_submitted(session, row, actor=principal.key_id)
     except IntegrityError:
         twin = await _idempotent_match(session, principal, body)
         if twin is None:

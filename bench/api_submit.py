@@ -82,11 +82,14 @@ class LoadClient:
         self.kind = kind
         self.base_url = base_url
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        self._httpx = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60,
-                                        limits=httpx.Limits(max_connections=clients))
-        self._aiohttp = (aiohttp.ClientSession(headers=headers,
-                                               connector=aiohttp.TCPConnector(limit=clients))
-                         if kind == "aiohttp" else None)
+        self._aiohttp: aiohttp.ClientSession | None = None
+        self._httpx: httpx.AsyncClient | None = None
+        if kind == "aiohttp":
+            self._aiohttp = aiohttp.ClientSession(
+                headers=headers, connector=aiohttp.TCPConnector(limit=clients))
+        else:
+            self._httpx = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60,
+                                            limits=httpx.Limits(max_connections=clients))
 
     async def request(self, method: str, path: str, payload: bytes | None
                       ) -> tuple[int, bytes]:
@@ -94,13 +97,15 @@ class LoadClient:
             async with self._aiohttp.request(method, self.base_url + path,
                                              data=payload) as response:
                 return response.status, await response.read()
+        assert self._httpx is not None
         response = await self._httpx.request(method, path, content=payload)
         return response.status_code, response.content
 
     async def close(self) -> None:
-        await self._httpx.aclose()
         if self._aiohttp is not None:
             await self._aiohttp.close()
+        if self._httpx is not None:
+            await self._httpx.aclose()
 
 
 async def hammer(client: LoadClient, method: str, path: str, body: Any,

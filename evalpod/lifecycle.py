@@ -165,7 +165,8 @@ def _guard_clauses(guard: dict[str, Any] | None) -> list[Any]:
     return clauses
 
 
-_INSERT_EVALUATION = insert(table_of(Evaluation))
+_EVALUATION_TABLE = table_of(Evaluation)
+_INSERT_EVALUATION = insert(_EVALUATION_TABLE)
 _INSERT_TRANSITION = insert(table_of(EvaluationTransition))
 _INSERT_ACTIVITY = insert(table_of(ActivityEvent))
 
@@ -174,8 +175,6 @@ def _bound_insert(table: Table, prefix: str, columns: list[str]) -> Insert:
     return insert(table).values({name: bindparam(prefix + name) for name in columns})
 
 
-_EVALUATION_TABLE = table_of(Evaluation)
-_EVALUATION_COLUMNS = [c.key for c in _EVALUATION_TABLE.columns]
 _TRANSITION_COLUMNS = ["evaluation_id", "from_status", "to_status", "actor", "reason",
                        "created_at"]
 _ACTIVITY_COLUMNS = ["tenant_id", "event_type", "entity_type", "entity_id", "actor", "data",
@@ -183,7 +182,9 @@ _ACTIVITY_COLUMNS = ["tenant_id", "event_type", "entity_type", "entity_id", "act
 
 # PostgreSQL runs data-modifying CTEs with the main INSERT as one statement, all or nothing;
 # the foreign keys are checked at its end, once the evaluation row exists.
-_INSERT_SUBMITTED = _bound_insert(table_of(Evaluation), "e_", _EVALUATION_COLUMNS).add_cte(
+_INSERT_SUBMITTED = _bound_insert(
+    _EVALUATION_TABLE, "e_", [c.key for c in _EVALUATION_TABLE.columns]
+).add_cte(
     _bound_insert(table_of(EvaluationTransition), "t_", _TRANSITION_COLUMNS)
     .cte("first_transition"),
     _bound_insert(table_of(ActivityEvent), "a_", _ACTIVITY_COLUMNS).cte("submitted_activity"),
@@ -196,9 +197,9 @@ def evaluation_row(**values: Any) -> dict[str, Any]:
     row = {}
     for column in _EVALUATION_TABLE.columns:
         value = values.pop(column.key, None)
-        default = column.default
+        default: Any = column.default
         if value is None and default is not None:
-            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+            value = default.arg(None) if default.is_callable else default.arg
         row[column.key] = value
     if values:
         raise TypeError(f"not columns of evaluations: {sorted(values)}")
@@ -216,24 +217,28 @@ async def insert_submitted(session: AsyncSession, row: dict[str, Any], *, actor:
         await record_creation(session, row["id"], actor=actor, at=row["created_at"],
                               tenant_id=row["tenant_id"])
         return
+    transition, activity_row = _creation_rows(row["id"], actor, row["created_at"],
+                                              row["tenant_id"])
+    assert activity_row is not None, "a submitted evaluation always shows in the feed"
     params = {"e_" + key: value for key, value in row.items()}
-    params.update({
-        "t_evaluation_id": row["id"], "t_from_status": None,
-        "t_to_status": S.pending_validation.value, "t_actor": actor, "t_reason": "submitted",
-        "t_created_at": row["created_at"],
-    })
-    activity_row = _submitted_activity(row, actor)
+    params.update({"t_" + key: transition[key] for key in _TRANSITION_COLUMNS})
     params.update({"a_" + key: activity_row[key] for key in _ACTIVITY_COLUMNS})
     await session.execute(_INSERT_SUBMITTED, params)
 
 
-def _submitted_activity(row: dict[str, Any], actor: str) -> dict[str, Any]:
-    activity_row = activity.evaluation_status_row(
-        tenant_id=row["tenant_id"], evaluation_id=row["id"],
-        status=S.pending_validation.value, actor=actor, reason="submitted", previous=None,
+def _creation_rows(evaluation_id: str, actor: str, at: datetime, tenant_id: str
+                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The first transition (from nothing to pending_validation) and its activity row."""
+    transition = {
+        "evaluation_id": evaluation_id, "from_status": None,
+        "to_status": S.pending_validation.value, "actor": actor, "reason": "submitted",
+        "created_at": at,
+    }
+    row = activity.evaluation_status_row(
+        tenant_id=tenant_id, evaluation_id=evaluation_id, status=S.pending_validation.value,
+        actor=actor, reason="submitted", previous=None,
     )
-    assert activity_row is not None, "a submitted evaluation always shows in the feed"
-    return {"read_at": None, **activity_row}
+    return transition, None if row is None else {"read_at": None, **row}
 
 
 async def record_creation(
@@ -242,19 +247,11 @@ async def record_creation(
 ) -> None:
     """The first transition row of an evaluation (from nothing to pending_validation).
 
-    Plain INSERTs rather than ORM objects: this runs on every submit and nothing reads the
-    rows back in that request."""
-    await session.execute(_INSERT_TRANSITION, [{
-        "evaluation_id": evaluation_id, "from_status": None,
-        "to_status": S.pending_validation.value, "actor": actor, "reason": "submitted",
-        "created_at": at,
-    }])
-    row = activity.evaluation_status_row(
-        tenant_id=tenant_id, evaluation_id=evaluation_id, status=S.pending_validation.value,
-        actor=actor, reason="submitted", previous=None,
-    )
-    if row is not None:
-        await session.execute(_INSERT_ACTIVITY, [{"read_at": None, **row}])
+    Plain INSERTs rather than ORM objects: nothing reads the rows back in that request."""
+    transition, activity_row = _creation_rows(evaluation_id, actor, at, tenant_id)
+    await session.execute(_INSERT_TRANSITION, [transition])
+    if activity_row is not None:
+        await session.execute(_INSERT_ACTIVITY, [activity_row])
 
 
 async def _status_and_tenant(

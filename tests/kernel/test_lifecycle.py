@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from evalpod import lifecycle
 from evalpod.db import get_database
@@ -16,19 +17,24 @@ from evalpod.lifecycle import EvaluationStatus as S
 from evalpod.orm import ActivityEvent, Evaluation, EvaluationTransition, Model, new_id, utcnow
 
 
+async def _tenant_with_model(session: AsyncSession) -> str:
+    tenant = await ensure_tenant(session, "lifecycle")
+    if await session.get(Model, "m-lifecycle") is None:
+        session.add(Model(id="m-lifecycle", name="m", storage_path="/nowhere", checksum="0"))
+        await session.flush()
+    return tenant.id
+
+
 async def _new_evaluation(dsn: str) -> str:
     async with get_database(dsn).session() as session:
-        tenant = await ensure_tenant(session, "lifecycle")
-        if await session.get(Model, "m-lifecycle") is None:
-            session.add(Model(id="m-lifecycle", name="m", storage_path="/nowhere", checksum="0"))
-            await session.flush()
+        tenant_id = await _tenant_with_model(session)
         evaluation_id = new_id("ev")
         now = utcnow()
-        session.add(Evaluation(id=evaluation_id, tenant_id=tenant.id, model_id="m-lifecycle",
+        session.add(Evaluation(id=evaluation_id, tenant_id=tenant_id, model_id="m-lifecycle",
                                status=S.pending_validation.value, created_at=now, updated_at=now))
         await session.flush()
         await lifecycle.record_creation(session, evaluation_id, actor="test", at=now,
-                                        tenant_id=tenant.id)
+                                        tenant_id=tenant_id)
     return evaluation_id
 
 
@@ -122,12 +128,10 @@ def test_rules_cover_every_status_and_terminal_states_are_final() -> None:
 
 async def _submitted_row(dsn: str, evaluation_id: str) -> dict[str, object]:
     async with get_database(dsn).session() as session:
-        tenant = await ensure_tenant(session, "lifecycle")
-        if await session.get(Model, "m-lifecycle") is None:
-            session.add(Model(id="m-lifecycle", name="m", storage_path="/nowhere", checksum="0"))
+        tenant_id = await _tenant_with_model(session)
     now = utcnow()
     return lifecycle.evaluation_row(
-        id=evaluation_id, tenant_id=tenant.id, model_id="m-lifecycle",
+        id=evaluation_id, tenant_id=tenant_id, model_id="m-lifecycle",
         status=S.pending_validation.value, created_at=now, updated_at=now)
 
 

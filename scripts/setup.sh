@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Installs what evalpod needs on a fresh Debian machine (run as root): bubblewrap,
-# libseccomp, and the Python package with its runtime (torch pinned) and dev extras.
+# libseccomp, Redis, and a virtual environment inside the checkout (.venv) holding the
+# Python package with its runtime (torch pinned) and the requested extras. The machine's
+# global interpreter is never touched.
+#
+# EVALPOD_EXTRAS picks the extras (default "runtime,dev"). Each set of extras has its own
+# stamp, and a venv that already holds a superset of what is asked is reused, so the
+# quickstart and the test command never undo each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,23 +14,37 @@ need_apt=()
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 ldconfig -p 2>/dev/null | grep -q 'libseccomp.so.2' || need_apt+=(libseccomp2)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+venv=".venv"
+py="$venv/bin/python"
+if [ ! -x "$py" ]; then
+  echo "== python3 -m venv $venv"
+  python3 -m venv "$venv"
+fi
+
 extras="${EVALPOD_EXTRAS:-runtime,dev}"
-stamp=".setup-stamp"
-want="$(sha256sum pyproject.toml | cut -c1-16)-$extras"
-if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && python3 -c "import evalpod, torch" 2>/dev/null; then
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+stamp_ok=1
+IFS=',' read -ra wanted <<<"$extras"
+for extra in "${wanted[@]}"; do
+  [ "$(cat "$venv/.stamp-$extra" 2>/dev/null)" = "$want" ] || stamp_ok=0
+done
+if [ "$stamp_ok" = 1 ] && "$py" -c "import evalpod" 2>/dev/null; then
   exit 0
 fi
 
-pip_args=(-q)
+pip_args=(-q --disable-pip-version-check)
 [ -d /opt/wheels ] && pip_args+=(--find-links /opt/wheels)
-echo "== pip install torch==2.13.0 (CPU wheel) and evalpod[$extras]"
+echo "== $venv: pip install torch==2.13.0 (CPU wheel) and evalpod[$extras]"
 # torch first and pinned: an unpinned resolve would pull gigabytes of CUDA packages.
-python3 -m pip install "${pip_args[@]}" torch==2.13.0
-python3 -m pip install "${pip_args[@]}" -e ".[$extras]"
-echo "$want" > "$stamp"
+if [[ ",$extras," == *",runtime,"* ]]; then
+  "$py" -m pip install "${pip_args[@]}" torch==2.13.0
+fi
+"$py" -m pip install "${pip_args[@]}" -e ".[$extras]"
+for extra in "${wanted[@]}"; do echo "$want" > "$venv/.stamp-$extra"; done

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/services.sh
-python3 -m pytest "$@"
+exec .venv/bin/python -m pytest "$@"

@@ -67,7 +67,9 @@ ETC_DATA = {
 @lru_cache(maxsize=8)
 def runtime_prefixes(python: str) -> tuple[str, ...]:
     """sys.prefix and sys.base_prefix of the interpreter that runs inside the sandbox."""
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    # Compared unresolved: every venv's python links to the same base interpreter, and
+    # each venv has its own sys.prefix.
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = [sys.prefix, sys.base_prefix]
     else:
         code = "import sys; print(sys.prefix); print(sys.base_prefix)"

@@ -113,13 +113,13 @@ def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
-def _prefix_args(prefixes: Sequence[str]) -> list[str]:
+def _prefix_args(prefixes: Sequence[str], bound: Sequence[str] = RUNTIME_BINDS) -> list[str]:
     """Bind each interpreter prefix at its own path, with traversable parents.
 
     bwrap would create missing parents (e.g. /root for a pyenv under /root) copying
     restrictive modes; uid 65534 must be able to walk down to the interpreter.
     """
-    bound = list(RUNTIME_BINDS)
+    bound = list(bound)
     args: list[str] = []
     created: set[str] = set()
     for prefix in sorted(prefixes, key=len):
@@ -141,7 +141,7 @@ def _runtime_args(plan: BwrapPlan) -> list[str]:
         args += ["--ro-bind", path, path]
     for target, link in LIB_SYMLINKS:
         args += ["--symlink", target, link]
-    args += _prefix_args(plan.runtime_prefixes)
+    args += _prefix_args([p for p in plan.runtime_prefixes if not _under(p, SCRATCH_MOUNTS)])
     # Parents bwrap would otherwise create 0700 in privileged mode (unreadable to 65534).
     for path in ("/etc", "/opt", "/opt/evalpod"):
         args += ["--perms", "0755", "--dir", path]
@@ -194,6 +194,16 @@ def _proc_cover_args() -> list[str]:
     return [*args, "--remount-ro", "/proc"]
 
 
+def _scratch_prefix_args(plan: BwrapPlan) -> list[str]:
+    """Prefixes under a scratch path (a venv in /tmp or /work) bound over its tmpfs.
+
+    They must come after the scratch mounts, or the tmpfs would hide the interpreter.
+    """
+    under = [p for p in plan.runtime_prefixes if _under(p, SCRATCH_MOUNTS)]
+    elsewhere = [p for p in plan.runtime_prefixes if p not in under]
+    return _prefix_args(under, bound=(*RUNTIME_BINDS, *elsewhere))
+
+
 def _fd_args(plan: BwrapPlan) -> list[str]:
     args: list[str] = []
     if plan.seccomp_fd is not None:
@@ -208,7 +218,8 @@ def build_argv(plan: BwrapPlan, command: Sequence[str] | None = None) -> list[st
     argv = [plan.bwrap, *_namespace_args(plan), "--clearenv"]
     for key, value in sandbox_env(plan).items():
         argv += ["--setenv", key, value]
-    argv += _runtime_args(plan) + _device_args(plan) + _job_args(plan) + _fd_args(plan)
+    argv += _runtime_args(plan) + _device_args(plan) + _job_args(plan)
+    argv += _scratch_prefix_args(plan) + _fd_args(plan)
     # Last: bwrap's root is a writable, unsized tmpfs until remounted.
     argv += ["--remount-ro", "/", "--chdir", WORK_DIR, "--"]
     argv += _drop_to_sandbox_uid(plan)

@@ -95,11 +95,10 @@ def run(
 
 
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Which isolation features work on this host."""
-    from evalpod.settings import get_settings
-    from orchestrator.local.doctor import probe
+    """Which isolation features work on this host, and whether a real job runs."""
+    from orchestrator.local.backend import LocalBackend
 
-    report = probe(get_settings().bwrap_path)
+    report = asyncio.run(LocalBackend.from_settings().check_ready())
     if as_json:
         typer.echo(json.dumps({**report.model_dump(mode="json"), "ok": report.ok}))
     else:

@@ -27,7 +27,7 @@ from orchestrator.local.cgroups import (
     join_cgroups,
     sweep_empty_job_cgroups,
 )
-from orchestrator.local.doctor import DoctorReport, probe, setpriv_path
+from orchestrator.local.doctor import DoctorReport, Feature, probe, setpriv_path
 from orchestrator.local.result_file import read_result
 from orchestrator.local.seccomp import SECCOMP_KILL_SIGNAL, seccomp_memfd
 from orchestrator.sandbox import (
@@ -55,6 +55,8 @@ OPEN_FILES = 4096
 MIB = 1024 * 1024
 DISCARD_TIMEOUT_S = 1.0
 EXIT_POLL_S = 0.01
+SMOKE_TIMEOUT_S = 60.0
+SMOKE_MEMORY_MB = 512
 ETC_DATA = {
     "/etc/passwd": (
         "root:x:0:0::/:/usr/sbin/nologin\nnobody:x:65534:65534::/work:/usr/sbin/nologin\n"
@@ -66,18 +68,29 @@ ETC_DATA = {
 
 @lru_cache(maxsize=8)
 def runtime_prefixes(python: str) -> tuple[str, ...]:
-    """sys.prefix and sys.base_prefix of the interpreter that runs inside the sandbox."""
+    """sys.prefix and sys.base_prefix of the interpreter that runs inside the sandbox.
+
+    Raises `SandboxUnavailable` when that interpreter cannot be started.
+    """
     # Compared unresolved: every venv's python links to the same base interpreter, and
     # each venv has its own sys.prefix.
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = [sys.prefix, sys.base_prefix]
     else:
         code = "import sys; print(sys.prefix); print(sys.base_prefix)"
-        out = subprocess.run(
-            [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
-        ).stdout
-        found = out.split()
-    return tuple(dict.fromkeys(os.path.realpath(p) for p in found))
+        try:
+            out = subprocess.run(
+                [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SandboxUnavailable(
+                f"the runtime interpreter {python} does not run (EVALPOD_RUNTIME_PYTHON): {exc}"
+            ) from exc
+        found = out.splitlines()
+    # Each prefix both as the interpreter names it (a venv reached through a symlink runs
+    # from that path) and resolved (where its python's symlinks lead).
+    named = [os.path.normpath(os.path.abspath(p)) for p in found]
+    return tuple(dict.fromkeys([*named, *(os.path.realpath(p) for p in found)]))
 
 
 def _child_setup(procs_files: list[str], limits: ResourceLimits) -> Callable[[], None]:
@@ -265,7 +278,10 @@ class LocalBackend(SandboxBackend):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.python = settings.runtime_python or sys.executable
+        configured = settings.runtime_python
+        # A bare name is looked up on the service's PATH: the sandbox's PATH differs.
+        found = shutil.which(configured) if configured and "/" not in configured else None
+        self.python = os.path.abspath(found or configured or sys.executable)
 
     @classmethod
     def from_settings(cls) -> LocalBackend:
@@ -273,6 +289,36 @@ class LocalBackend(SandboxBackend):
 
     def doctor(self) -> DoctorReport:
         return probe(self.settings.bwrap_path)
+
+    async def check_ready(self) -> DoctorReport:
+        """The host probes plus one real job, so `ready` means a job can run here.
+
+        The job is a no-op script on the stub model through the same launch path as any
+        evaluation (runtime binds, seccomp, cgroup, result hand-off); its failure is a
+        required `job_runs` feature that failed, with the job's last output as detail.
+        """
+        report = self.doctor()
+        script = "def evaluate_model(model):\n    return {'ready': 1}\n"
+        limits = ResourceLimits(timeout_s=SMOKE_TIMEOUT_S, memory_mb=SMOKE_MEMORY_MB)
+        job = SandboxJob(job_id=f"doctor-{os.getpid()}", script=script, limits=limits)
+
+        async def discard(_line: str) -> None:
+            return None
+
+        try:
+            outcome = await self.run(job, discard)
+        except SandboxUnavailable as exc:
+            ok, detail = False, f"not run: {exc}"
+        else:
+            ok = outcome.status == "succeeded" and outcome.result == {"ready": 1}
+            last = outcome.stdout_tail.strip().splitlines()[-1:] or [""]
+            detail = (
+                f"ran with {self.python} in {outcome.duration_s:.3f} s"
+                if ok
+                else f"{outcome.status} (exit {outcome.exit_code}): {outcome.error or last[0]}"
+            )
+        feature = Feature(name="job_runs", ok=ok, required=True, detail=detail)
+        return report.model_copy(update={"features": [*report.features, feature]})
 
     async def health(self) -> BackendHealth:
         report = await asyncio.to_thread(self.doctor)

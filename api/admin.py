@@ -1,7 +1,8 @@
-"""Admin routes: per-tenant validation policy and limits, key revocation."""
+"""Admin routes: per-tenant validation policy and limits, callback secrets, key revocation."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
-from evalpod.keys import bump_auth_epoch, revoke_key
+from evalpod.keys import MAX_SECRET_GRACE_S, bump_auth_epoch, revoke_key, rotate_callback_secret
 from evalpod.orm import Tenant
 from validator.policy.config import Policy
 
@@ -32,6 +33,21 @@ class TenantSettingsOut(BaseModel):
     name: str
     policy: dict[str, Any] | None
     limits: dict[str, Any] | None
+
+
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_s: int = Field(
+        default=86_400, ge=0, le=MAX_SECRET_GRACE_S,
+        description="Seconds the old secret keeps signing (X-Evalpod-Signature-Previous); "
+        "0 drops it at once.")
+
+
+class CallbackSecretOut(BaseModel):
+    tenant_id: str
+    callback_secret: str = Field(description="Shown once; nothing shows it again.")
+    previous_valid_until: datetime | None
 
 
 async def _tenant(session: Any, tenant_id: str) -> Tenant:
@@ -76,3 +92,16 @@ async def revoke(key_id: str, _admin: AdminDep, uow: UnitOfWorkDep) -> dict[str,
             raise errors.NotFound(f"no live key {key_id}")
         uow.after_commit(lambda: bump_auth_epoch(uow.redis))
     return {"key_id": key_id, "status": "revoked"}
+
+
+@router.post("/tenants/{tenant_id}/callback-secret", response_model=CallbackSecretOut,
+             responses=responses(*ADMIN_ERRORS),
+             summary="Rotate a tenant's callback signing secret (shown once)")
+async def rotate_secret(tenant_id: str, _admin: AdminDep, uow: UnitOfWorkDep,
+                        body: SecretRotation | None = None) -> CallbackSecretOut:
+    grace = timedelta(seconds=(body or SecretRotation()).grace_s)
+    async with uow.begin() as session:
+        tenant = await _tenant(session, tenant_id)
+        secret = rotate_callback_secret(tenant, grace)
+        return CallbackSecretOut(tenant_id=tenant.id, callback_secret=secret,
+                                 previous_valid_until=tenant.previous_secret_expires_at)

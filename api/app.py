@@ -20,6 +20,7 @@ from api import (
     logs,
     metrics,
     models,
+    tenant,
 )
 from api.evaluation_service import KnownModels
 from api.observe import ObserveRequests
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(activity.router)
     v1.include_router(lm_eval_tasks.router)
     v1.include_router(admin.router)
+    v1.include_router(tenant.router)
     app.include_router(v1)
     app.include_router(metrics.router)
     _envelope_everywhere(app)

@@ -142,3 +142,27 @@ async def reserve_gpu_seconds(
 async def release_gpu_seconds(redis: Redis, principal: Principal, gpu_seconds: int) -> None:
     if gpu_seconds > 0:
         await redis.decrby(_gpu_seconds_key(principal), gpu_seconds)
+
+
+def effective_limits(principal: Principal, settings: Settings) -> dict[str, int]:
+    """The limits that apply to this caller: its tenant's overrides, else the server's."""
+    return {
+        "requests_per_minute": _limit(principal, "requests_per_minute", settings.rate_per_minute),
+        "burst_per_second": _limit(principal, "burst_per_second",
+                                   settings.rate_burst_per_second),
+        "max_live_evaluations": _limit(principal, "max_live_evaluations",
+                                       settings.max_live_evaluations),
+        "gpu_seconds_per_day": _limit(principal, "gpu_seconds_per_day",
+                                      settings.gpu_seconds_per_day),
+    }
+
+
+async def requests_this_minute(redis: Redis, principal: Principal) -> int:
+    """Requests this key made in the current minute window (this one included)."""
+    value = await redis.get(f"evalpod:rate:{principal.key_id}:m:{int(time.time()) // 60}")
+    return int(value or 0)
+
+
+async def gpu_seconds_used_today(redis: Redis, principal: Principal) -> int:
+    """GPU-seconds (gpus x timeout) the tenant reserved this UTC day."""
+    return max(0, int(await redis.get(_gpu_seconds_key(principal)) or 0))

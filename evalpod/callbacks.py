@@ -21,11 +21,14 @@ import httpx
 from arq import Retry
 
 from evalpod.errors import InvalidConfig
+from evalpod.keys import signing_secrets
 from evalpod.orm import CallbackAttempt, Evaluation, Tenant
 from evalpod.workers import WorkerState
 
 log = logging.getLogger("evalpod.callbacks")
 SIGNATURE_HEADER = "X-Evalpod-Signature"
+# Sent only during a rotation's grace period: the same body signed with the previous secret.
+PREVIOUS_SIGNATURE_HEADER = "X-Evalpod-Signature-Previous"
 TIMESTAMP_HEADER = "X-Evalpod-Timestamp"
 DELIVERY_TIMEOUT_S = 10.0
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
@@ -91,10 +94,12 @@ def backoff_s(attempt: int) -> float:
     return float(min(300, 2 ** attempt))
 
 
-async def _post(url: str, body: bytes, secret: str) -> int:
+async def _post(url: str, body: bytes, secret: str, previous: str | None = None) -> int:
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(timestamp),
                SIGNATURE_HEADER: sign(secret, timestamp, body), "User-Agent": "evalpod-callback"}
+    if previous is not None:
+        headers[PREVIOUS_SIGNATURE_HEADER] = sign(previous, timestamp, body)
     async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_S, follow_redirects=False) as client:
         response = await client.post(url, content=body, headers=headers)
     return response.status_code
@@ -109,14 +114,15 @@ async def deliver_callback(ctx: dict[str, Any], evaluation_id: str) -> str:
         tenant = await session.get(Tenant, evaluation.tenant_id) if evaluation else None
         if evaluation is None or tenant is None or not evaluation.callback_url:
             return "nothing to deliver"
-        url, secret = evaluation.callback_url, tenant.callback_secret
+        url = evaluation.callback_url
+        secret, previous = signing_secrets(tenant)
         body = json.dumps(payload(evaluation), sort_keys=True).encode()
         status = evaluation.status
     code: int | None = None
     error: str | None = None
     try:
         await check_callback_url(url, allow_private=state.settings.callback_allow_private)
-        code = await _post(url, body, secret)
+        code = await _post(url, body, secret, previous)
         if not 200 <= code < 300:
             error = f"HTTP {code}"
     except (InvalidConfig, httpx.HTTPError) as exc:

@@ -48,7 +48,14 @@ class Settings(BaseSettings):
     trial_timeout_s: int = Field(default=20, description="Wall limit of the validation trial run.")
     trial_memory_mb: int = Field(default=1024, description="Memory limit of the trial run.")
     log_stream_maxlen: int = Field(
-        default=10_000, description="Lines kept per evaluation log stream in Redis."
+        default=100_000, ge=1000,
+        description="Entries kept per evaluation log stream in Redis (the oldest go first); "
+        "also the most lines of one job the archive can keep.",
+    )
+    log_archive_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024,
+        description="Line text archived per job (trial, run attempt) in the database; over "
+        "it, the tail is kept and the archive says how much was dropped.",
     )
     log_stream_ttl_s: int = Field(
         default=7 * 24 * 3600, description="How long a finished log stream stays in Redis."

@@ -12,9 +12,10 @@ from evalpod import queue
 from evalpod.db import Database
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.live_quota import give_back_slot
+from evalpod.logs.archive import archive_log
+from evalpod.logs.stream import close_stream
 from evalpod.orm import Evaluation
 from evalpod.settings import Settings
-from monitor.logs import close_stream
 
 log = logging.getLogger("evalpod.terminal")
 
@@ -27,9 +28,9 @@ class HasServices(Protocol):
 
 async def on_terminal(services: HasServices, evaluation_id: str,
                       status: EvaluationStatus) -> None:
-    """Close the log (SSE readers get `end`), give the tenant's live slot back and queue
-    the callback. Never raises: the status is already saved, readers fall back to the
-    database, and the reconciler's resync repairs a slot not given back."""
+    """Close the log (SSE readers get `end`), give the tenant's live slot back, queue
+    the callback and archive the log. Never raises: the status is already saved, readers
+    fall back to the database, and the reconciler's resync repairs a slot not given back."""
     try:
         await close_stream(services.redis, evaluation_id, status.value,
                            ttl_s=services.settings.log_stream_ttl_s)
@@ -47,3 +48,17 @@ async def on_terminal(services: HasServices, evaluation_id: str,
                 _job_id=f"callback:{evaluation_id}")
     except Exception:
         log.warning("terminal hooks of %s failed", evaluation_id, exc_info=True)
+    await archive_job_log(services, evaluation_id)
+
+
+async def archive_job_log(services: HasServices, evaluation_id: str) -> None:
+    """Copy what the log stream holds and the archive lacks into the database.
+
+    Called when a job ends (the trial, the run, any terminal status). Never raises:
+    a log that could not be archived now is archived by the next call, if the stream
+    still holds it."""
+    try:
+        await archive_log(services.db, services.redis, evaluation_id,
+                          max_bytes=services.settings.log_archive_max_bytes)
+    except Exception:
+        log.warning("archiving the log of %s failed", evaluation_id, exc_info=True)

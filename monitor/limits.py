@@ -18,8 +18,15 @@ class TailBuffer:
         self.max_bytes = max_bytes
         self._lines: deque[str] = deque()
         self._size = 0
+        self._open = False
 
     def add(self, line: str) -> None:
+        """Add a line; a piece marked `continues` is joined with the next one."""
+        continues = bool(getattr(line, "continues", False))
+        if self._open and self._lines:
+            self._size -= len(self._lines[-1]) + 1
+            line = self._lines.pop() + line
+        self._open = continues
         line = line[-self.max_bytes :]
         self._lines.append(line)
         self._size += len(line) + 1

@@ -1,120 +1,119 @@
-"""Per-evaluation log streams in Redis: the monitor appends, the SSE endpoint reads.
+"""Writing a job's output into its evaluation's live log stream (`evalpod.logs.stream`).
 
-Each line is one stream entry (`t=log`, `line=…`); a final `t=end` entry carries
-the terminal status. Stream ids are the SSE event ids, so `Last-Event-ID` resumes.
+The writer sends each line as soon as the previous send is done: an idle writer sends
+a line at once, a busy one sends everything that queued up meanwhile in one pipeline,
+and no line ever waits for the next print.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
-from typing import Any, Literal
+import logging
+from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
-STREAM_PREFIX = "evalpod:logs:"
-MAX_LINE_CHARS = 16 * 1024
+from evalpod.logs.stream import (
+    LogEntry,
+    Phase,
+    Source,
+    close_stream,
+    read_after,
+    stream_key,
+)
+from evalpod.terminal import HasServices, archive_job_log
 
+__all__ = [
+    "LogEntry",
+    "LogWriter",
+    "close_stream",
+    "end_note",
+    "job_log",
+    "read_after",
+    "stream_key",
+]
 
-def stream_key(evaluation_id: str) -> str:
-    return STREAM_PREFIX + evaluation_id
+log = logging.getLogger("evalpod.monitor.logs")
 
-
-@dataclass(frozen=True)
-class LogEntry:
-    id: str
-    kind: Literal["log", "end"]
-    text: str
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _entry(entry_id: Any, fields: dict[Any, Any]) -> LogEntry:
-    decoded = {_text(k): _text(v) for k, v in fields.items()}
-    if decoded.get("t") == "end":
-        return LogEntry(_text(entry_id), "end", decoded.get("status", ""))
-    return LogEntry(_text(entry_id), "log", decoded.get("line", ""))
+MAX_BATCH = 500
 
 
 class LogWriter:
-    """Buffers lines and flushes them in one pipeline every `interval_s` or `batch` lines."""
+    """Appends one job's lines (`phase` trial or run) to its evaluation's stream.
+
+    `write` is the `LineSink` a backend gets; `note` adds a line of evalpod's own
+    (`source=evalpod`). Neither blocks on Redis. A failed send is logged and its lines
+    are dropped: the job goes on, and the archive keeps what the stream holds.
+    """
 
     def __init__(
-        self,
-        redis: Redis,
-        evaluation_id: str,
-        *,
-        maxlen: int,
-        interval_s: float = 0.05,
-        batch: int = 200,
+        self, redis: Redis, evaluation_id: str, *, maxlen: int, phase: Phase = "run"
     ) -> None:
         self._redis = redis
         self._key = stream_key(evaluation_id)
         self._maxlen = maxlen
-        self._interval_s = interval_s
-        self._batch = batch
-        self._buffer: list[str] = []
-        self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._phase: Phase = phase
+        self._buffer: list[dict[str, str]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def write(self, line: str) -> None:
-        self._buffer.append(line[:MAX_LINE_CHARS])
-        if len(self._buffer) >= self._batch:
-            await self.flush()
-        elif self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush_later())
+        """Queue one line the job printed (an `OutputLine` may mark `continues`)."""
+        self._queue(line, "job", continues=bool(getattr(line, "continues", False)))
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._interval_s)
-        await self.flush()
+    async def note(self, text: str) -> None:
+        """Queue a line of evalpod's own about this job (start, end, limits)."""
+        self._queue(text, "evalpod", continues=False)
+
+    def _queue(self, text: str, source: Source, *, continues: bool) -> None:
+        entry = LogEntry("*", "log", text, phase=self._phase, source=source,
+                         continues=continues)
+        self._buffer.append(entry.fields())
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        # Loops until the buffer is empty: a line queued during a send goes in the next.
+        while self._buffer:
+            batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for fields in batch:
+                        pipe.xadd(self._key, fields,  # type: ignore[arg-type]
+                                  maxlen=self._maxlen, approximate=True)
+                    await pipe.execute()
+            except Exception:
+                log.warning("dropped %d log lines of %s", len(batch), self._key, exc_info=True)
 
     async def flush(self) -> None:
-        async with self._lock:
-            lines, self._buffer = self._buffer, []
-            if not lines:
-                return
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for line in lines:
-                    pipe.xadd(self._key, {"t": "log", "line": line}, maxlen=self._maxlen,
-                              approximate=True)
-                await pipe.execute()
+        """Return once every line queued so far is in the stream (or dropped)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.shield(self._sender)
 
     async def aclose(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
         await self.flush()
 
 
-async def append_line(redis: Redis, evaluation_id: str, line: str, *, maxlen: int) -> None:
-    await redis.xadd(stream_key(evaluation_id), {"t": "log", "line": line[:MAX_LINE_CHARS]},
-                     maxlen=maxlen, approximate=True)
+@contextlib.asynccontextmanager
+async def job_log(services: HasServices, evaluation_id: str, phase: Phase
+                  ) -> AsyncIterator[LogWriter]:
+    """The writer for one job (`trial` or `run`) of an evaluation.
+
+    On leaving, every line is sent and the job's log is archived (`archive_job_log`);
+    a trial's log is archived here because a passing trial is not a terminal status.
+    """
+    writer = LogWriter(services.redis, evaluation_id,
+                       maxlen=services.settings.log_stream_maxlen, phase=phase)
+    try:
+        yield writer
+    finally:
+        await writer.aclose()
+        await archive_job_log(services, evaluation_id)
 
 
-async def close_stream(redis: Redis, evaluation_id: str, status: str, *, ttl_s: int) -> None:
-    """Mark the end of the log; readers stop after this entry."""
-    key = stream_key(evaluation_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(key, {"t": "end", "status": status})
-        pipe.expire(key, ttl_s)
-        await pipe.execute()
-
-
-async def read_after(
-    redis: Redis, evaluation_id: str, after: str, *, block_ms: int | None, count: int = 500
-) -> list[LogEntry]:
-    """Entries strictly after `after` (a stream id, or "0" for the start)."""
-    response = await redis.xread({stream_key(evaluation_id): after}, count=count, block=block_ms)
-    entries: list[LogEntry] = []
-    for _key, items in response or []:
-        entries.extend(_entry(entry_id, fields) for entry_id, fields in items)
-    return entries
-
-
-async def read_all_lines(redis: Redis, evaluation_id: str) -> list[str]:
-    items = await redis.xrange(stream_key(evaluation_id))
-    return [e.text for e in (_entry(i, f) for i, f in items) if e.kind == "log"]
+def end_note(phase: Phase, status: str, duration_s: float, detail: str | None = None) -> str:
+    """evalpod's line at the end of a job: how it ended, and why when it did not succeed."""
+    name = "trial run" if phase == "trial" else "run"
+    text = f"{name} {status} after {duration_s:.2f} s"
+    last = (detail or "").strip().splitlines()
+    return f"{text}: {last[-1]}" if last and status != "succeeded" else text

@@ -7,6 +7,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
+from evalpod.display import neutralise
 from monitor.limits import OutputMeter, TailBuffer, usage_violation
 from orchestrator.sandbox import (
     LineSink,
@@ -97,7 +98,7 @@ async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
         status="failed",
         exit_code=watch.exit_code,
         duration_s=round(time.monotonic() - watch.started, 3),
-        stdout_tail=watch.tail.text(),
+        stdout_tail=neutralise(watch.tail.text()),
     )
     if watch.cancelled:
         return base.model_copy(update={"status": "cancelled"})

@@ -127,6 +127,20 @@ class ResultRejected(SandboxError):
     """The result file is missing, not a regular file, too large, or not valid JSON."""
 
 
+class OutputLine(str):
+    """A line of job output; `continues` marks a piece of a longer line cut by the backend.
+
+    A plain `str` passed where an `OutputLine` is expected is a whole line.
+    """
+
+    continues: bool
+
+    def __new__(cls, text: str, *, continues: bool = False) -> OutputLine:
+        line = super().__new__(cls, text)
+        line.continues = continues
+        return line
+
+
 LineSink = Callable[[str], Awaitable[None]]
 
 
@@ -139,7 +153,9 @@ class SandboxProcess(ABC):
     def output_lines(self) -> AsyncIterator[str]:
         """Merged stdout/stderr, one decoded line at a time (without the newline).
 
-        Ends when the job's output is closed. Lines longer than 64 KiB are split.
+        Ends when the job's output is closed. A line longer than 64 KiB comes as pieces
+        cut between characters (`orchestrator.lines`), each but the last an `OutputLine`
+        with `continues=True`.
         """
 
     @abstractmethod

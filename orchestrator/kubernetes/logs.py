@@ -7,6 +7,7 @@ import binascii
 import math
 
 from orchestrator.kubernetes.manifests import RESULT_MARKER
+from orchestrator.lines import char_boundary, decode
 from orchestrator.sandbox import HarnessResult, ResultRejected
 
 MAX_LINE_BYTES = 64 * 1024
@@ -20,6 +21,8 @@ def marker_budget(max_result_bytes: int) -> int:
 
 class LogLineSplitter:
     """Splits a byte stream into lines of at most 64 KiB, hiding the result marker line.
+
+    A longer line comes as pieces cut between characters, marked `continues`.
 
     The budget bounds what the marker can hide, so a script cannot escape the
     monitor's output cap by prefixing its own lines with the marker.
@@ -41,7 +44,7 @@ class LogLineSplitter:
     def flush(self) -> list[str]:
         lines: list[str] = []
         if self._buffer and not self._hiding:
-            lines.append(self._buffer.decode("utf-8", "replace"))
+            lines.append(decode(self._buffer, continues=False))
         self._buffer.clear()
         return lines
 
@@ -54,9 +57,10 @@ class LogLineSplitter:
             return True
         newline = self._buffer.find(b"\n")
         if newline < 0 or newline > MAX_LINE_BYTES:
-            if len(self._buffer) < MAX_LINE_BYTES:
+            if len(self._buffer) <= MAX_LINE_BYTES:  # the cut needs the byte after it
                 return False
-            self._emit(lines, MAX_LINE_BYTES, consumed=MAX_LINE_BYTES, line_end=False)
+            cut = char_boundary(self._buffer, MAX_LINE_BYTES)
+            self._emit(lines, cut, consumed=cut, line_end=False)
             return True
         self._emit(lines, newline, consumed=newline + 1, line_end=True)
         return True
@@ -74,7 +78,7 @@ class LogLineSplitter:
         return bool(self._buffer)
 
     def _emit(self, lines: list[str], end: int, *, consumed: int, line_end: bool) -> None:
-        lines.append(bytes(self._buffer[:end]).decode("utf-8", "replace"))
+        lines.append(decode(self._buffer[:end], continues=not line_end))
         del self._buffer[:consumed]
         self._at_line_start = line_end
 

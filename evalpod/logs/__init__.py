@@ -1,0 +1,1 @@
+"""Evaluation logs: the live Redis stream (`stream`) and its durable archive (`archive`)."""

@@ -1,0 +1,111 @@
+"""The log writer on a real Redis: no line waits for the next print (#12.5)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlparse
+
+from redis.asyncio import Redis
+
+from evalpod.logs.stream import LogEntry, StreamId, read_after, stream_key
+from monitor.logs import LogWriter
+from orchestrator.sandbox import OutputLine
+from tests.conftest import REDIS_TEST_URL
+
+
+async def _entries(redis: Redis, evaluation_id: str) -> list[LogEntry]:
+    return await read_after(redis, evaluation_id, "0", block_ms=None, count=10_000)
+
+
+@contextlib.asynccontextmanager
+async def slow_redis(delay_s: float) -> AsyncIterator[Redis]:
+    """A client whose commands reach the test Redis `delay_s` late (a TCP proxy)."""
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   delay: float) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def serve(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        url = urlparse(REDIS_TEST_URL)
+        server_r, server_w = await asyncio.open_connection(url.hostname, url.port or 6379)
+        await asyncio.gather(pipe(client_r, server_w, delay_s), pipe(server_r, client_w, 0))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = Redis(host="127.0.0.1", port=port, db=int(urlparse(REDIS_TEST_URL).path[1:]))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        server.close()
+
+
+async def test_a_line_written_during_a_send_goes_out_without_another_write(
+    redis_client: Redis,
+) -> None:
+    """The report's case: a line printed while a send is in flight, then a long silence."""
+    evaluation_id = f"ev_{uuid.uuid4().hex}"
+    async with slow_redis(0.1) as slow:
+        await slow.ping()
+        writer = LogWriter(slow, evaluation_id, maxlen=1000)
+        await writer.write("first")
+        await asyncio.sleep(0.06)  # the send of "first" is in flight for another ~100 ms
+        await writer.write("printed just before a long computation")
+        deadline = time.monotonic() + 0.6
+        while len(await _entries(redis_client, evaluation_id)) < 2:
+            assert time.monotonic() < deadline, "the second line waited for another write"
+            await asyncio.sleep(0.01)
+        await writer.aclose()
+    assert [e.text for e in await _entries(redis_client, evaluation_id)] == [
+        "first", "printed just before a long computation"]
+
+
+async def test_an_idle_writer_sends_at_once_and_keeps_order_under_load(
+    redis_client: Redis,
+) -> None:
+    evaluation_id = f"ev_{uuid.uuid4().hex}"
+    writer = LogWriter(redis_client, evaluation_id, maxlen=100_000, phase="trial")
+    started = time.monotonic()
+    await writer.write("one")
+    while not await _entries(redis_client, evaluation_id):
+        await asyncio.sleep(0.001)
+    assert time.monotonic() - started < 0.05
+    for i in range(3000):
+        await writer.write(f"line {i}")
+    await writer.note("trial run succeeded")
+    await writer.write(OutputLine("piece", continues=True))
+    await writer.aclose()
+    entries = await _entries(redis_client, evaluation_id)
+    assert [e.text for e in entries[1:3001]] == [f"line {i}" for i in range(3000)]
+    assert {e.phase for e in entries} == {"trial"}
+    assert (entries[-2].source, entries[-2].text) == ("evalpod", "trial run succeeded")
+    assert {e.source for e in entries[:-2]} == {"job"}
+    assert entries[-1].continues and not entries[-2].continues
+    ids = [e.stream_id for e in entries]
+    assert ids == sorted(ids)
+
+
+async def test_a_redis_failure_drops_lines_without_failing_the_job() -> None:
+    broken = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    writer = LogWriter(broken, "ev_nowhere", maxlen=10)
+    await writer.write("lost")
+    await writer.aclose()  # logged and dropped, never raised into the job's pump
+    await broken.aclose()
+
+
+def test_stream_ids_are_parsed_into_bounded_values() -> None:
+    assert StreamId.parse("1700000000000-5") == StreamId(1700000000000, 5)
+    assert StreamId.parse("17") == StreamId(17, 0)
+    for bad in ["", None, "-", "1-", "x-1", "1-2-3", "\u0661\u0662", "99999999999999999999999-0",
+                "1-18446744073709551616", "1 -2", "9" * 100]:
+        assert StreamId.parse(bad) is None, bad
+    assert str(StreamId.parse("18446744073709551615-0")) == "18446744073709551615-0"
+    assert stream_key("ev_1") == "evalpod:logs:ev_1"

@@ -68,6 +68,7 @@ def submit(
 
 def _follow(client: Client, evaluation_id: str) -> int:
     from evalpod.client import TERMINAL
+    from evalpod.logs.events import parse_log_data, render
 
     status, shown = "", ""
     while status != "executing" and status not in TERMINAL:
@@ -79,7 +80,7 @@ def _follow(client: Client, evaluation_id: str) -> int:
     if status in RAN:
         for event in client.follow_logs(evaluation_id):
             if event.event == "log":
-                typer.echo(event.data)
+                typer.echo(render(parse_log_data(event.data)))
     record = client.call("GET", f"/evaluations/{evaluation_id}")
     _print_outcome(record)
     return 0 if record["status"] == "succeeded" else 1
@@ -102,12 +103,13 @@ def status(evaluation_id: str, full: bool = False) -> None:
 def logs(evaluation_id: str, follow: bool = False) -> None:
     """Print an evaluation's log; --follow waits for new lines until it ends."""
     from evalpod.client import Client, ClientError
+    from evalpod.logs.events import parse_log_data, render
 
     try:
         client = Client()
         for event in client.follow_logs(evaluation_id, follow=follow):
             if event.event == "log":
-                typer.echo(event.data)
+                typer.echo(render(parse_log_data(event.data)))
             elif event.event == "end":
                 typer.echo(f"-- {event.data}")
     except ClientError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -21,6 +22,8 @@ from evalpod.errors import EvalpodError, InvalidConfig, PayloadTooLarge
 
 access_log = logging.getLogger("evalpod.access")
 BODY_OVERHEAD_BYTES = 64 * 1024
+# Streamed uploads: the route caps them itself (the tenant's storage), never in memory.
+STREAMED_UPLOAD = re.compile(r"^/api/v1/datasets/[^/]+/versions/?$")
 
 
 class ObserveRequests:
@@ -56,6 +59,8 @@ class ObserveRequests:
     def _refusal(self, scope: Scope, headers: Headers) -> EvalpodError | None:
         """What is refused before routing: oversized bodies and NUL in the path or query."""
         length = headers.get("content-length")
+        if STREAMED_UPLOAD.match(scope.get("path", "")):
+            length = None
         if length and length.isdigit() and int(length) > self.body_limit:
             return PayloadTooLarge(f"request body is over {self.body_limit} bytes",
                                    detail={"limit_bytes": self.body_limit})

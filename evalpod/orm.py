@@ -296,3 +296,84 @@ class Benchmark(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     created_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dataset(Base):
+    """A named dataset of one tenant; its data lives in immutable `DatasetVersion`s."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_datasets_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    modality: Mapped[str] = mapped_column(String(32), default="text")
+    task_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    visibility: Mapped[str] = mapped_column(String(16), default="tenant")
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DatasetVersion(Base):
+    """One uploaded file, checked in the sandbox: `processing` until `ready` or `failed`."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_version"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    file_format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    split: Mapped[str] = mapped_column(String(64), default="test")
+    id_column: Mapped[str] = mapped_column(String(128), default="id")
+    hidden_columns: Mapped[list[Any]] = mapped_column(default=list)
+    storage_path: Mapped[str] = mapped_column(Text)
+    data_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    hidden_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    row_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    splits: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    columns: Mapped[list[Any] | None] = mapped_column(default=None)
+    statistics: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    queue_job_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Benchmark(Base):
+    """One immutable version of a named benchmark: what runs, on which data, scored how."""
+
+    __tablename__ = "benchmarks"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_benchmarks_version"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="script")
+    script: Mapped[str | None] = mapped_column(Text, default=None)
+    script_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    tasks: Mapped[list[Any] | None] = mapped_column(default=None)
+    num_fewshot: Mapped[int] = mapped_column(Integer, default=0)
+    task_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    dataset_versions: Mapped[list[Any]] = mapped_column(default=list)
+    scorer: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    primary_metric: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(8), default="higher")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

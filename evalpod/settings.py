@@ -114,6 +114,20 @@ class Settings(BaseSettings):
         default=None,
         description="Extra operator lm-eval task YAML + data (besides the shipped tasks).",
     )
+    dataset_quota_bytes: int = Field(
+        default=20 * 1024**3, ge=0,
+        description="Dataset storage per tenant (uploads, not yet deleted); 507 above. "
+        "A tenant's limits.dataset_quota_bytes overrides it.",
+    )
+    dataset_min_free_bytes: int = Field(
+        default=1024**3, ge=0, description="Disk an upload must leave free under home (507).",
+    )
+    dataset_check_timeout_s: int = Field(
+        default=900, ge=1, description="Wall limit of the in-sandbox check of one upload.",
+    )
+    dataset_check_memory_mb: int = Field(
+        default=4096, ge=64, description="Memory limit of the in-sandbox check of one upload.",
+    )
     k8s_namespace: str = Field(default="evalpod-jobs", description="Namespace of evaluation pods.")
     k8s_runtime_class: str | None = Field(
         default="gvisor", description="runtimeClassName of evaluation pods (gVisor by default)."

@@ -51,11 +51,29 @@ class ResourceLimits(BaseModel):
     gpu_indices: tuple[int, ...] = Field(default=(), description="Host GPUs assigned to the job.")
 
 
+JobKind = Literal["script", "lm_eval", "dataset_check", "score"]
+
+
+class DataMount(BaseModel):
+    """A host directory bound into the sandbox under /data, /input or /export.
+
+    Read-only unless `writable` (only /export may be): the backend hands a writable
+    source to the sandbox user before launch and never writes inside it afterwards.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Path
+    target: str = Field(pattern=r"^/(data|input|export)(/[A-Za-z0-9_.@-]{1,128})?$")
+    writable: bool = False
+
+
 class SandboxJob(BaseModel):
-    """One thing to run in a sandbox: a script or an lm-eval task list."""
+    """One thing to run in a sandbox: a script, an lm-eval task list, a dataset check or
+    a trusted scoring pass."""
 
     job_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    kind: Literal["script", "lm_eval"] = "script"
+    kind: JobKind = "script"
     script: str | None = None
     tasks: list[str] = Field(default_factory=list)
     num_fewshot: int = 0
@@ -66,12 +84,22 @@ class SandboxJob(BaseModel):
     )
     limits: ResourceLimits
     seed: int = 1234
+    mounts: list[DataMount] = Field(default_factory=list)
+    datasets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dataset name -> mount target handed to evaluate_model(model, data).")
+    data_row_limit: int | None = Field(default=None, ge=1,
+                                       description="Rows of each dataset the script sees.")
+    job_files: dict[str, str] = Field(
+        default_factory=dict, description="Extra files written into /job (name -> text).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Kind-specific harness options (check, scorer).")
 
 
 class HarnessSpec(BaseModel):
     """What the in-sandbox harness reads from `/job/spec.json` (paths as seen inside)."""
 
-    kind: Literal["script", "lm_eval"]
+    kind: JobKind
     script_path: str = "/job/script.py"
     result_path: str = "/out/result.json"
     model_path: str | None = Field(default="/model", description="None: use the stub model.")
@@ -82,6 +110,9 @@ class HarnessSpec(BaseModel):
     limit: int | None = None
     seed: int = 1234
     device: Literal["cpu", "cuda"] = "cpu"
+    datasets: dict[str, str] = Field(default_factory=dict)
+    data_row_limit: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class HarnessResult(BaseModel):

@@ -47,6 +47,8 @@ class BwrapPlan:
     job_dir: Path
     out_dir: Path
     model_dir: Path | None = None
+    # (host source, sandbox target, writable): dataset versions, uploads, check output.
+    data_mounts: tuple[tuple[Path, str, bool], ...] = ()
     task_dirs: tuple[Path, ...] = ()
     gpu_indices: tuple[int, ...] = ()
     disk_bytes: int = 512 * 1024 * 1024
@@ -172,6 +174,7 @@ def _job_args(plan: BwrapPlan) -> list[str]:
     args += ["--ro-bind", str(plan.job_dir), "/job", "--bind", str(plan.out_dir), "/out"]
     if plan.model_dir is not None:
         args += ["--ro-bind", str(plan.model_dir), "/model"]
+    args += _data_mount_args(plan)
     if plan.task_dirs:
         args += ["--tmpfs", TASKS_DIR]
         for index, task_dir in enumerate(plan.task_dirs):
@@ -179,6 +182,16 @@ def _job_args(plan: BwrapPlan) -> list[str]:
         args += ["--remount-ro", TASKS_DIR]
     args += ["--proc", "/proc", *_proc_cover_args()]
     args += _sized_tmpfs(plan, WORK_DIR) + _sized_tmpfs(plan, "/tmp")
+    return args
+
+
+def _data_mount_args(plan: BwrapPlan) -> list[str]:
+    args: list[str] = []
+    parents = sorted({str(Path(target).parent) for _, target, _ in plan.data_mounts} - {"/"})
+    for parent in parents:  # made 0755: bwrap would create them 0700 in privileged mode
+        args += ["--perms", "0755", "--dir", parent]
+    for source, target, writable in plan.data_mounts:
+        args += ["--bind" if writable else "--ro-bind", str(source), target]
     return args
 
 

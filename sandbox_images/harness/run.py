@@ -42,6 +42,9 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "limit": None,
     "seed": 1234,
     "device": "cpu",
+    "datasets": {},
+    "data_row_limit": None,
+    "options": {},
 }
 
 
@@ -99,17 +102,47 @@ def _run_script(spec: dict[str, Any]) -> dict[str, Any]:
     evaluate = namespace.get("evaluate_model")
     if not callable(evaluate):
         raise TypeError("the script does not define evaluate_model(model)")
-    metrics = evaluate(_load_model(spec))
+    model = _load_model(spec)
+    if _takes_data(evaluate):
+        from data_loader import load_data
+
+        metrics = evaluate(model, load_data(spec))
+    else:
+        metrics = evaluate(model)
     if not isinstance(metrics, dict):
         raise TypeError(f"evaluate_model must return a dict, got {type(metrics).__name__}")
     return dict(to_json_value(metrics))
 
 
+def _takes_data(function: Any) -> bool:
+    """evaluate_model(model, data): a second positional parameter receives the datasets."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
+
+
 def _run(spec: dict[str, Any]) -> dict[str, Any]:
-    if spec.get("kind", "script") == "lm_eval":
+    kind = spec.get("kind", "script")
+    if kind == "lm_eval":
         from lm_eval_job import run_lm_eval
 
         return dict(to_json_value(run_lm_eval(spec)))
+    if kind == "dataset_check":
+        from dataset_check import describe, run_check
+
+        report = run_check(spec)
+        _log(describe(report).rstrip() or "no findings")
+        return dict(to_json_value(report))
+    if kind == "score":
+        from scorer import run_scorer
+
+        return dict(to_json_value(run_scorer(spec)))
     return _run_script(spec)
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from evalpod.settings import Settings
 from orchestrator.sandbox import (
+    LineSink,
     ResourceLimits,
     SandboxBackend,
     SandboxJob,
@@ -63,12 +64,19 @@ def trial_job(evaluation_id: str, script: str, settings: Settings) -> SandboxJob
 
 async def run_trial(
     backend: SandboxBackend, evaluation_id: str, script: str, settings: Settings,
-    cancel: asyncio.Event | None = None,
+    cancel: asyncio.Event | None = None, *, on_line: LineSink | None = None,
 ) -> TrialReport:
-    """Raises `SandboxUnavailable` when the sandbox cannot run at all (retry, don't reject)."""
+    """Each output line also goes to `on_line` (the evaluation's log). Raises
+    `SandboxUnavailable` when the sandbox cannot run at all (retry, don't reject)."""
     log = _CappedLog(MAX_LOG_CHARS)
+
+    async def sink(line: str) -> None:
+        await log.write(line)
+        if on_line is not None:
+            await on_line(line)
+
     outcome: SandboxOutcome = await backend.run(trial_job(evaluation_id, script, settings),
-                                                log.write, cancel)
+                                                sink, cancel)
     return TrialReport(
         passed=outcome.status == "succeeded",
         status=outcome.status,

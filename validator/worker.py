@@ -16,6 +16,7 @@ from evalpod.orm import Evaluation, Tenant
 from evalpod.task_registry import check_lm_eval_request
 from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker, is_alive
+from monitor.logs import end_note, job_log
 from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
 from validator.analysis import analyse_script, shutdown, warm_up
 from validator.findings import Finding, blocking
@@ -93,13 +94,25 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
     # A cancel while the trial runs stops it at once, as it does a real run.
     cancel = state.cancels.watch(job.evaluation_id)
     try:
-        trial = await run_trial(backend, job.evaluation_id, job.script, state.settings, cancel)
+        async with job_log(state, job.evaluation_id, "trial") as trial_log:
+            await trial_log.note("trial run: the script once, "
+                                 f"at most {state.settings.trial_timeout_s} s")
+            trial = await run_trial(backend, job.evaluation_id, job.script, state.settings,
+                                    cancel, on_line=trial_log.write)
+            await trial_log.note(end_note("trial", trial.status, trial.duration_s,
+                                          _trial_detail(trial)))
     finally:
         state.cancels.forget(job.evaluation_id)
     report.trial = trial
     report.findings = findings + trial_findings(trial)
     report.duration_s = time.perf_counter() - started
     return report
+
+
+def _trial_detail(trial: TrialReport) -> str | None:
+    if trial.violation:
+        return f"{trial.violation.get('kind')}: {trial.violation.get('detail')}"
+    return trial.error
 
 
 async def _record(state: WorkerState, job: ValidationInput, report: ValidationReport) -> None:

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from evalpod.settings import Settings, get_settings
+from orchestrator.lines import LineSplitter
 from orchestrator.local import bwrap
 from orchestrator.local.cgroups import (
     JobCgroup,
@@ -147,22 +148,12 @@ class LocalProcess(SandboxProcess):
         stream = self._proc.stdout
         if stream is None:
             return
-        pending = b""
-        while True:
-            chunk = await stream.read(READ_CHUNK)
-            if not chunk:
-                break
-            pending += chunk
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            for line in lines:
-                for start in range(0, max(len(line), 1), MAX_LINE_BYTES):
-                    yield line[start : start + MAX_LINE_BYTES].decode("utf-8", "replace")
-            while len(pending) >= MAX_LINE_BYTES:
-                yield pending[:MAX_LINE_BYTES].decode("utf-8", "replace")
-                pending = pending[MAX_LINE_BYTES:]
-        if pending:
-            yield pending.decode("utf-8", "replace")
+        splitter = LineSplitter(MAX_LINE_BYTES)
+        while chunk := await stream.read(READ_CHUNK):
+            for line in splitter.feed(chunk):
+                yield line
+        for line in splitter.flush():
+            yield line
 
     async def _discard_output(self) -> None:
         """Read what a stopped reader left in the pipe, so its transport closes cleanly."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis as Redis
 
 from evalpod.db import Database, get_database
 from evalpod.keys import ensure_tenant

@@ -137,7 +137,6 @@ def analyse_script(
     all killed at `budget_s`; any failure blocks (EP900/EP901)."""
     policy = policy or Policy()
     started = time.perf_counter()
-    deadline = time.monotonic() + budget_s
     workers: list[_Worker] = []
     try:
         for _ in WORKER_GROUPS:
@@ -146,6 +145,8 @@ def analyse_script(
         for worker in workers:
             _pool.release(worker)
         return _failed("EP900", f"analysis worker could not start: {exc}", policy, started)
+    # Starting a cold worker (bounded by WORKER_START_TIMEOUT_S) is not the script's cost.
+    deadline = time.monotonic() + budget_s
     # Every worker gets its script before any reply is awaited, so the groups run side by side.
     failures = [w.send(source, policy, g) for w, g in zip(workers, WORKER_GROUPS, strict=True)]
     outcomes = [

@@ -21,12 +21,18 @@ _RANK: Final = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 _VISIBLE_LOW: Final = frozenset({"B401", "B402", "B403", "B404", "B405", "B406", "B407",
                                  "B408", "B409", "B410", "B411", "B412", "B413", "B415"})
 
+# Tests whose issues never block, with why. Weak hashes (B324: md5/sha1) de-duplicate
+# prompts and seed shuffles in evaluation code; inside the sandbox no hash guards anything.
+_DOWNGRADED: Final[dict[str, Severity]] = {"B324": "warning"}
+
 _lock = threading.Lock()
 _manager: b_manager.BanditManager | None = None
 
 
 def bandit_severity(test_id: str, severity: str, confidence: str) -> Severity:
     """MEDIUM+ severity at MEDIUM+ confidence blocks; other import checks warn; the rest inform."""
+    if test_id in _DOWNGRADED:
+        return _DOWNGRADED[test_id]
     sev, conf = _RANK.get(severity, 0), _RANK.get(confidence, 0)
     if sev >= 2 and conf >= 2:
         return "error"

@@ -77,7 +77,7 @@ def quick_screen(
     return apply_policy(findings, policy or Policy())
 
 
-_SCREENED = frozenset({ast.Import, ast.ImportFrom, ast.Attribute})
+_SCREENED = frozenset({ast.Import, ast.ImportFrom, ast.Attribute, ast.MatchClass})
 
 # (identifier, its pattern, whether a mention after a dot counts). Builtins are flagged only
 # as a Name, so `re.compile` is fine; frame attributes anywhere. Each pattern starts with
@@ -211,11 +211,18 @@ def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:
     elif isinstance(node, ast.Name):
         yield from _name_findings(node, bound)
     elif isinstance(node, ast.Attribute):
-        attr = nfkc(node.attr)
-        if is_escape_dunder(attr):
-            yield _at("EP301", node, f"access to `{attr}`")
-        elif attr in FRAME_ATTRS:
-            yield _at("EP204", node, f"access to frame attribute `{attr}`")
+        yield from _attribute_findings(node, nfkc(node.attr))
+    elif isinstance(node, ast.MatchClass):
+        # `case C(attr=p)` reads `subject.attr` like an attribute access does.
+        for attr in node.kwd_attrs:
+            yield from _attribute_findings(node, nfkc(attr))
+
+
+def _attribute_findings(node: ast.AST, attr: str) -> Iterator[Finding]:
+    if is_escape_dunder(attr):
+        yield _at("EP301", node, f"access to `{attr}`")
+    elif attr in FRAME_ATTRS:
+        yield _at("EP204", node, f"access to frame attribute `{attr}`")
 
 
 def _module_findings(module: str, node: ast.AST) -> Iterator[Finding]:

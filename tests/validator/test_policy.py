@@ -121,6 +121,48 @@ CAUGHT = [
     ("s = '696d706f7274206f733b206f732e73797374656d282769642729'", "EP602"),
     ("s = 'vzcbeg bf; bf.flfgrz(\"vq\")'", "EP602"),
     ("s = '" + "QUJD" * 80 + "'", "EP603"),
+    # class patterns read attributes: keyword attributes and `__match_args__` names
+    ("match print:\n    case object(__self__=b):\n        pass", "EP301"),
+    ("match e:\n    case object(__traceback__=object(tb_frame=f)):\n        pass", "EP204"),
+    ("match x:\n    case C(f_back=f):\n        pass", "EP204"),
+    ("match a:\n    case object(ctypes=c):\n        pass", "EP104"),
+    ("class P:\n    __match_args__ = ('__class__',)", "EP301"),
+    ("class P:\n    __match_args__ = ('gi_frame', 'x')", "EP204"),
+    ("class P:\n    __match_args__ = tuple(names)", "EP202"),
+    ("class P:\n    __match_args__ += ('x',)", "EP202"),
+    ("P.__match_args__ = names", "EP202"),
+    ("setattr(P, '__match_args__', names)", "EP202"),
+    # format methods taken as values, or fetched by name; templates built at run time
+    ("fmt = str.format\nfmt('{0.' + name + '}', obj)", "EP202"),
+    ("import functools\nfunctools.partial(str.format, t)", "EP202"),
+    ("render = template.format_map", "EP202"),
+    ("f = getattr(template, 'format')", "EP202"),
+    ("import operator\noperator.methodcaller('format', obj)(template)", "EP202"),
+    ("T = {'a': 'Q: {q}'}\nT['b'] = '{0.' + n + '}'\nT[k].format(o)", "EP202"),
+    ("class A:\n    def __init__(self, n):\n        self.t = '{0.' + n + '}'\n"
+     "    def r(self, o):\n        return self.t.format(o)", "EP202"),
+    # allowlist of allowed packages: unlisted modules and names are refused
+    ("import torch\ntorch.utils.collect_env.run('id')", "EP107"),
+    ("from torch.utils.collect_env import run", "EP107"),
+    ("import torch.utils.benchmark as b\nb.Timer(stmt='x').timeit(1)", "EP107"),
+    ("from torch.utils import benchmark", "EP107"),
+    ("import dataclasses\ndataclasses.make_dataclass('A', ['x'])", "EP107"),
+    ("from dataclasses import make_dataclass", "EP107"),
+    ("import warnings\nwarnings.warn_explicit('m', UserWarning, '/etc/passwd', 1)", "EP107"),
+    ("import warnings\nwarnings.formatwarning('m', UserWarning, '/etc/passwd', 1)", "EP107"),
+    ("import torch\ntorch.serialization.add_safe_globals([x])", "EP107"),
+    ("from torch.serialization import add_safe_globals", "EP107"),
+    ("import torch.nn.functional as F\nF.torch.hub.load('a', 'b')", "EP107"),
+    ("import numpy as np\nnp.not_a_numpy_name", "EP107"),
+    ("import transformers\ntransformers.Trainer", "EP107"),
+    ("import contextlib\ncontextlib.chdir('/')", "EP107"),
+    ("import typing\ntyping.get_annotations", "EP107"),
+    ("import torch\ntorch.jit.script(f)", "EP107"),
+    ("import torch\ntorch.library.Library('x', 'DEF')", "EP107"),
+    ("import numpy as np\nnp.lib.format.read_array(f)", "EP107"),
+    ("getattr(cfg, field.name)", "EP202"),
+    ("import dataclasses\nfor f in dataclasses.fields(c):\n    f.name = n\n    getattr(c, f.name)",
+     "EP202"),
     # NFKC: fullwidth letters are the same identifiers to Python
     ("ｅｖａｌ('1')", "EP201"),  # noqa: RUF001
     ("x = model.__ｃｌａｓｓ__", "EP301"),  # noqa: RUF001
@@ -162,6 +204,32 @@ ALLOWED = [
     "'{name}: {value:.3f}'.format_map({'name': 'a', 'value': 1.0})",
     "from typing import Literal\nclass A:\n    kind: 'Literal[\"two words\"]'",
     "class Node:\n    def add(self, other: 'Node') -> 'list[Node] | None':\n        return None",
+    # the issue's false positives
+    "TEMPLATES = {'qa': 'Q: {q}', 'mc': 'Pick: {q}'}\n"
+    "def render(kind, q):\n    return TEMPLATES[kind].format(q=q)",
+    "SHOTS = ['A: {a}', 'B: {b}']\nSHOTS[0].format(a=1)",
+    "def f():\n    '''Reads __dict__ through __getattr__, like tb_frame does.'''\n"
+    "    return 'The prompt mentions __dict__ and __getattr__.'",
+    "import dataclasses\ndef g(cfg):\n    out = {}\n    for field in dataclasses.fields(cfg):\n"
+    "        out[field.name] = getattr(cfg, field.name)\n    return out",
+    "from dataclasses import fields\ndef g(c):\n"
+    "    return {f.name: getattr(c, f.name) for f in fields(c)}",
+    "import hashlib\nkey = hashlib.md5(b'prompt').hexdigest()",
+    # class patterns on ordinary attributes, and the allowlisted surface of packages
+    "from dataclasses import dataclass\n@dataclass\nclass P:\n    x: int\n    y: int\n"
+    "def f(p):\n    match p:\n        case P(x, y=0):\n            return x\n"
+    "        case {'a': a}:\n            return a",
+    "class P:\n    __match_args__ = ('x', 'y')",
+    "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\nx = torch.zeros(3)\n"
+    "with torch.no_grad():\n    y = torch.nn.functional.log_softmax(x, dim=-1)\n"
+    "torch.manual_seed(0)\nprint(torch.float16, torch.__version__, torch.cuda.is_available())",
+    "import torch.nn as nn\nlayer = nn.Linear(2, 2)\nnn.init.zeros_(layer.bias)",
+    "from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, "
+    "StoppingCriteria",
+    "import numpy as np\nrng = np.random.default_rng(0)\nnp.linalg.norm(rng.normal(size=3))",
+    "import warnings\nwarnings.filterwarnings('ignore')\nwarnings.warn('careful')",
+    "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass C:\n    x: int = 1\n"
+    "dataclasses.asdict(C())",
 ]
 
 
@@ -170,8 +238,25 @@ def test_allowed_code_has_no_findings(snippet: str) -> None:
     assert _rules(snippet) == set(), run_policy(snippet + ENTRY)
 
 
-def test_torch_load_with_weights_only_is_file_io_only() -> None:
-    assert _rules("import torch\ntorch.load('x.pt', weights_only=True)") == {"EP401"}
+WARNED = [
+    # Where the runtime guard covers the risk, idiomatic code is warned about, not refused.
+    ("class T:\n    def __init__(self, template):\n        self.template = template\n"
+     "    def render(self, **kw):\n        return self.template.format(**kw)", "EP207"),
+    ("def render(template, q):\n    return template.format(q=q)", "EP207"),
+    ("from dataclasses import dataclass\n@dataclass\nclass Cfg:\n    os: str = 'linux'\n"
+     "def g(cfg):\n    return cfg.os", "EP108"),
+]
+
+
+@pytest.mark.parametrize(("snippet", "rule"), WARNED)
+def test_guarded_idioms_are_warnings(snippet: str, rule: str) -> None:
+    findings = run_policy(snippet + ENTRY)
+    assert {(f.rule, f.severity) for f in findings} == {(rule, "warning")}
+
+
+def test_torch_load_with_weights_only_is_not_unsafe_deserialisation() -> None:
+    # Still file I/O, and `torch.load` is not on torch's allowlist, but it unpickles nothing.
+    assert _rules("import torch\ntorch.load('x.pt', weights_only=True)") == {"EP107", "EP401"}
 
 
 def test_positions_are_one_based() -> None:
@@ -190,7 +275,7 @@ def test_findings_carry_rule_metadata() -> None:
     [
         ("def helper(model):\n    return {}\n", "EP010"),
         ("async def evaluate_model(model):\n    return {}\n", "EP011"),
-        ("def evaluate_model(a, b):\n    return {}\n", "EP011"),
+        ("def evaluate_model(a, b, c):\n    return {}\n", "EP011"),
         ("evaluate_model = lambda model: {}\n", "EP011"),
         ("if True:\n    def evaluate_model(model):\n        return {}\n", "EP010"),
     ],

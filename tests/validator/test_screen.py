@@ -110,7 +110,7 @@ def test_safe_dunders_pass() -> None:
         ("def other(model):\n    return {}\n", None),
         ("async def evaluate_model(model):\n    return {}\n", "plain"),
         ("def evaluate_model():\n    return {}\n", "one positional"),
-        ("def evaluate_model(model, extra):\n    return {}\n", "exactly one"),
+        ("def evaluate_model(model, extra, more):\n    return {}\n", "give the others defaults"),
         ("def evaluate_model(model, *, k):\n    return {}\n", "keyword-only"),
         (OK + "evaluate_model = print\n", "more than once"),
     ],

@@ -34,6 +34,18 @@ class Context:
         self.callees: set[int] = set()
         self.attribute_bases: set[int] = set()
         self.imported_modules: set[str] = set()
+        # `x.attr = value` anywhere in the module: attribute name -> the values stored.
+        self.attribute_stores: dict[str, list[ast.expr]] = {}
+        # Names whose items are assigned or that a mutating method is called on.
+        self.subscript_stores: set[str] = set()
+        # `name[key] = value`: name -> the values stored into its items.
+        self.item_values: dict[str, list[ast.expr]] = {}
+        # Loop and comprehension targets: (id(owning scope), name) -> what they iterate.
+        self.loop_iterables: dict[tuple[int, str], list[ast.expr]] = {}
+        # Attribute nodes naming a format method (`.format`, `.format_map`), for module_end.
+        self.format_methods: list[ast.Attribute] = []
+        # `getattr(obj, field.name)` calls over `dataclasses.fields(...)`, for module_end.
+        self.field_getattrs: list[ast.Call] = []
         self.pending: list[tuple[str, ast.AST | None, str]] = []
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
@@ -68,6 +80,35 @@ class Context:
 
     def is_callee(self, node: ast.AST) -> bool:
         return id(node) in self.callees
+
+    def note_loop(self, scope: Scope, target: ast.expr, iterable: ast.expr) -> None:
+        """`for target in iterable` (or a comprehension's `for`) binds `target` in `scope`."""
+        if isinstance(target, ast.Name):
+            owner = scope.owner(target.id)
+            key = (id(owner), scope.key(target.id))
+            self.loop_iterables.setdefault(key, []).append(iterable)
+
+    def only_loop_bound(self, name: ast.Name) -> list[ast.expr] | None:
+        """What `name` iterates over, if every binding it can see is a loop over those
+        iterables (no parameter, assignment or other binding); else None."""
+        site = self._sites.get(id(name))
+        if site is None:
+            return None
+        scope, _ = site
+        owner = scope.owner(name.id)
+        key = scope.key(name.id)
+        loops = self.loop_iterables.get((id(owner), key), [])
+        if not loops or len(loops) != len(owner.bindings.get(key, [])):
+            return None
+        return loops
+
+    def binding_values(self, name: ast.Name) -> list[ast.expr | str | None] | None:
+        """Everything a loaded `name` may be bound to, or None if the use was not recorded."""
+        site = self._sites.get(id(name))
+        if site is None:
+            return None
+        scope, _ = site
+        return list(scope.bindings_of(name.id))
 
     # --- literals --------------------------------------------------------------------
 
@@ -285,8 +326,10 @@ class Checker:
     def name(self, ctx: Context, node: ast.Name, name: str) -> None:
         """A Name node: a use, a binding or a deletion (definitions are not Name nodes)."""
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
-        """An attribute access `x.attr`."""
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
+        """An attribute read or written: `x.attr` (`node` is the Attribute), a keyword of a
+        class pattern `case C(attr=p)` (the MatchClass), or a name listed in a class's
+        `__match_args__` that positional patterns read (the string)."""
 
     def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
         """A call whose function resolves to `callee`."""

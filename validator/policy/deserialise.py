@@ -37,7 +37,7 @@ class DeserialiseChecker(Checker):
         for name in names & DOWNLOADERS:
             ctx.report("EP502", node, f"`{name}` downloads models")
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if attr in DOWNLOAD_METHODS:
             ctx.report("EP502", node, f"`.{attr}` loads or publishes a model by name")
 

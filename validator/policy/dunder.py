@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from validator.policy.context import Checker, Context
-from validator.policy.names import DUNDER_RE, FRAME_ATTR_RE, is_escape_dunder, nfkc
+from validator.policy.names import FRAME_ATTR_RE, is_escape_dunder, nfkc
 
 
 class DunderChecker(Checker):
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if is_escape_dunder(attr):
             ctx.report("EP301", node, f"access to `{attr}`")
 
@@ -18,11 +19,34 @@ class DunderChecker(Checker):
             ctx.report("EP301", node, f"use of `{name}`")
 
     def string(self, ctx: Context, node: ast.expr, value: str) -> None:
+        """A string is an escape only where it can become an attribute name: as a whole
+        (a name kept for `getattr`-like use) or as a format field (`"{0.__globals__}"`).
+        Prose that mentions `__dict__` (a docstring, a prompt) is neither."""
         text = nfkc(value)
         if "_" not in text:
             return
-        dunders = [m for m in DUNDER_RE.findall(text) if is_escape_dunder(m)]
-        frames = FRAME_ATTR_RE.findall(text)
-        if dunders or frames:
-            shown = ", ".join(sorted({*dunders, *frames}))
-            ctx.report("EP302", node, f"string mentions {shown}")
+        names = [*_as_attribute_path(text), *_format_field_names(text)]
+        bad = {part for part in names if is_escape_dunder(part) or FRAME_ATTR_RE.fullmatch(part)}
+        if bad:
+            ctx.report("EP302", node, f"string names {', '.join(sorted(bad))}")
+
+
+_PATH_RE = re.compile(r"\s*[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*\s*")
+_FIELD_RE = re.compile(r"\{([^{}]*)\}")
+_FIELD_SPLIT_RE = re.compile(r"[.\[\]!:]")
+
+
+def _as_attribute_path(text: str) -> list[str]:
+    """`"__globals__"` or `"__class__.__base__"`: the parts, else nothing."""
+    if not _PATH_RE.fullmatch(text):
+        return []
+    return [part.strip() for part in text.split(".")]
+
+
+def _format_field_names(text: str) -> list[str]:
+    """Every name a format field of `text` may look up (`{0.__class__[x]}`); innermost
+    fields, so a field nested in a format spec counts too."""
+    if "{" not in text:
+        return []
+    fields = _FIELD_RE.findall(text)
+    return [part.strip() for field in fields for part in _FIELD_SPLIT_RE.split(field)]

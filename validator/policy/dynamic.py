@@ -22,12 +22,17 @@ _BUILTIN_RULES: dict[str, str] = {
     **{f"builtins.{name}": "EP203" for name in NAMESPACE_BUILTINS},
     **{f"builtins.{name}": "EP205" for name in INTERACTIVE_BUILTINS},
 }
-_FORMAT_METHODS = frozenset({"format", "format_map"})
+FORMAT_METHODS = frozenset({"format", "format_map"})
+# Taken by name (getattr, methodcaller), these format a template chosen at run time.
+_FORMAT_NAMES = FORMAT_METHODS | {"vformat"}
+# What a template receiver may be built from without being built at run time.
+_TEMPLATE_SOURCES = (ast.Name, ast.Attribute, ast.Subscript)
 # Expression nodes a forward reference may contain: names, dotted names, subscripts, unions.
 _TYPE_EXPR_NODES = (
     ast.Expression, ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Constant,
     ast.BinOp, ast.BitOr, ast.Load,
 )
+_SETTERS = frozenset({"builtins.setattr", "builtins.delattr"})
 _GETATTR_FAMILY = frozenset(
     {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr"}
 )
@@ -54,7 +59,7 @@ class DynamicChecker(Checker):
                 # Only direct calls can have their name argument checked.
                 ctx.report("EP202", node, f"`{name}` used as a value, not called directly")
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if attr in FRAME_ATTRS:
             ctx.report("EP204", node, f"access to frame attribute `{attr}`")
 
@@ -64,13 +69,28 @@ class DynamicChecker(Checker):
         if callee & {"operator.attrgetter", "operator.methodcaller"}:
             names = node.args if "operator.attrgetter" in callee else node.args[:1]
             for arg in names:
-                self._literal_name(ctx, node, arg)
+                name = self._literal_name(ctx, node, arg)
+                if name in _FORMAT_NAMES:
+                    ctx.report("EP202", node, f"`{name}` taken by name formats a template "
+                               "chosen at run time")
         if "builtins.type" in callee:
             self._type(ctx, node)
         receiver = _format_receiver(node)
-        if receiver is not None and not ctx.is_literal_str(receiver):
-            # "{0.__globals__}" built at runtime would traverse attributes unseen.
-            ctx.report("EP202", node, "format string is not a literal")
+        if receiver is not None:
+            _check_template(ctx, node, receiver)
+
+    def module_end(self, ctx: Context, module: ast.Module) -> None:
+        # `fmt = str.format; fmt("{0." + name + "}", obj)`: a format method that is not
+        # called on the spot formats whatever template it is later given.
+        for node in ctx.format_methods:
+            if not ctx.is_callee(node) and not ctx.is_literal_str(node.value):
+                ctx.report("EP202", node, f"format method `.{node.attr}` taken as a value; "
+                           "call it on a literal template")
+        stored = "name" in ctx.attribute_stores
+        for call in ctx.field_getattrs:
+            if stored:
+                ctx.report("EP202", call, "attribute name is computed at runtime (`.name` is "
+                           "assigned somewhere in the script)")
 
     def annotation_string(self, ctx: Context, node: ast.expr, value: str) -> None:
         # typing.get_type_hints / functools.singledispatch evaluate forward references.
@@ -88,9 +108,17 @@ class DynamicChecker(Checker):
         if len(args) < 2 or isinstance(args[0], ast.Starred) or isinstance(args[1], ast.Starred):
             ctx.report("EP202", node, "reflective call without a literal attribute name")
             return
+        if _dataclass_field_name(ctx, args[1]):
+            ctx.field_getattrs.append(node)  # decided in module_end, once all stores are known
+            return
         name = self._literal_name(ctx, node, args[1])
         if name is None:
             return
+        if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
+            ctx.report("EP202", node, f"`{name}` fetched by name formats a template chosen "
+                       "at run time")
+        if name == "__match_args__" and ctx.resolve(node.func) & _SETTERS:
+            ctx.report("EP202", node, "`__match_args__` changed at run time")
         for base in ctx.resolve(args[0]):
             check_module_path(ctx, node, f"{base}.{name}")
 
@@ -112,6 +140,80 @@ class DynamicChecker(Checker):
 
 def _format_receiver(node: ast.Call) -> ast.expr | None:
     func = node.func
-    if isinstance(func, ast.Attribute) and func.attr in _FORMAT_METHODS:
+    if isinstance(func, ast.Attribute) and func.attr in FORMAT_METHODS:
         return func.value
     return None
+
+
+def _check_template(ctx: Context, call: ast.Call, receiver: ast.expr) -> None:
+    """`template.format(...)` traverses the attributes its fields name (`{0.__globals__}`),
+    so the template must not be built at run time. Literal templates (and names, lookups in
+    containers, and attributes that only ever hold literal or unknown values) are not
+    built here; an unknown one is a warning, and the runtime guard denies what an attribute
+    walk could reach (frames, code, processes, files)."""
+    if ctx.is_literal_str(receiver) or _literal_lookup(ctx, receiver):
+        return
+    if not isinstance(receiver, _TEMPLATE_SOURCES) or _built_at_runtime(ctx, receiver):
+        # "{0.__globals__}" built at runtime would traverse attributes unseen.
+        ctx.report("EP202", call, "format string is not a literal (it is built at run time)")
+        return
+    ctx.report("EP207", call, "format template the analysis cannot see; attribute walks in "
+               "it are left to the runtime guard")
+
+
+def _built(ctx: Context, value: ast.expr | str | None) -> bool:
+    return (isinstance(value, ast.BinOp | ast.JoinedStr | ast.Call | ast.BoolOp | ast.IfExp)
+            and ctx.literal_str(value) is None)
+
+
+def _built_at_runtime(ctx: Context, receiver: ast.expr) -> bool:
+    """Whether the receiver may hold a string the script builds: a name bound to, or an
+    attribute name ever assigned, a concatenation, f-string or call result."""
+    if isinstance(receiver, ast.Name):
+        return any(_built(ctx, value) for value in ctx.binding_values(receiver) or [None])
+    if isinstance(receiver, ast.Attribute):
+        return any(_built(ctx, value) for value in ctx.attribute_stores.get(receiver.attr, []))
+    if isinstance(receiver, ast.Subscript) and isinstance(receiver.value, ast.Name):
+        items = list(ctx.item_values.get(receiver.value.id, []))
+        for value in ctx.binding_values(receiver.value) or []:
+            if isinstance(value, ast.Dict):
+                items.extend(value.values)
+            elif isinstance(value, ast.List | ast.Tuple):
+                items.extend(value.elts)
+        return any(_built(ctx, item) for item in items)
+    return False
+
+
+def _literal_lookup(ctx: Context, receiver: ast.expr) -> bool:
+    """`TEMPLATES[kind]` where TEMPLATES is only ever a literal dict/list/tuple of literal
+    strings and no item of it is assigned."""
+    if not isinstance(receiver, ast.Subscript) or not isinstance(receiver.value, ast.Name):
+        return False
+    values = ctx.binding_values(receiver.value)
+    if not values or receiver.value.id in ctx.subscript_stores:
+        return False
+    for value in values:
+        if isinstance(value, ast.Dict):
+            items = value.values
+            if any(key is None for key in value.keys):
+                return False
+        elif isinstance(value, ast.List | ast.Tuple):
+            items = value.elts
+        else:
+            return False
+        if not all(ctx.literal_str(item) is not None for item in items):
+            return False
+    return True
+
+
+def _dataclass_field_name(ctx: Context, arg: ast.expr) -> bool:
+    """`f.name` where `f` only ever iterates `dataclasses.fields(...)`: a field name, which a
+    class body declares as a plain identifier (checked by the name rules)."""
+    if not (isinstance(arg, ast.Attribute) and arg.attr == "name"
+            and isinstance(arg.value, ast.Name)):
+        return False
+    loops = ctx.only_loop_bound(arg.value)
+    return bool(loops) and all(
+        isinstance(it, ast.Call) and "dataclasses.fields" in ctx.resolve(it.func)
+        for it in loops or ()
+    )

@@ -77,7 +77,7 @@ class EncodedChecker(Checker):
         for name in names & DECODERS:
             ctx.report("EP601", node, f"`{name}` decodes an encoded payload")
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if attr in DECODER_METHODS:
             ctx.report("EP601", node, f"`.{attr}()` decodes an encoded payload")
 

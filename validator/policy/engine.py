@@ -12,7 +12,7 @@ from validator.policy.config import Policy
 from validator.policy.context import Checker, Context
 from validator.policy.deserialise import DeserialiseChecker
 from validator.policy.dunder import DunderChecker
-from validator.policy.dynamic import DynamicChecker
+from validator.policy.dynamic import FORMAT_METHODS, DynamicChecker
 from validator.policy.encoded import EncodedChecker
 from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
@@ -30,6 +30,11 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     EntrypointChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
+MATCH_ARGS: Final = "__match_args__"
+# Methods that change a container in place (so its items are no longer what was written).
+_MUTATORS: Final = frozenset(
+    {"append", "extend", "insert", "setdefault", "update", "__setitem__", "__ior__"}
+)
 
 # Flags carried with each node on the traversal stack.
 _DIRECT: Final = 1  # a statement directly in a module or class body: it runs unconditionally
@@ -103,6 +108,7 @@ class _PolicyPass:
         self._declared_only: set[int] = set()  # `x: int` declares, binds nothing
         self._references: list[ast.expr] = []
         self._calls: list[ast.Call] = []
+        self._checked_match_args: set[int] = set()  # `__match_args__` targets of plain `=`
         self._visitors: dict[type[ast.AST], Callable[..., None]] = {
             ast.Name: self._name,
             ast.Attribute: self._attribute,
@@ -126,6 +132,8 @@ class _PolicyPass:
             ast.MatchAs: self._capture,
             ast.MatchStar: self._capture,
             ast.MatchMapping: self._capture,
+            ast.MatchClass: self._match_class,
+            ast.Subscript: self._subscript,
             **{kind: self._comprehension for kind in COMPREHENSION_BLOCKS},
         }
 
@@ -197,6 +205,8 @@ class _PolicyPass:
             self._references.append(node)
         elif context is ast.Store:
             key = id(node)
+            if name == MATCH_ARGS:
+                self._unchecked_match_args(node)
             if key in self._declared_only:
                 return
             for value in self._values.pop(key, _UNKNOWN):
@@ -213,6 +223,7 @@ class _PolicyPass:
     def _assign(self, node: ast.Assign, scope: Scope, position: int, flags: int) -> None:
         for target in node.targets:
             self._record_values(target, node.value)
+            self._stored(target, node.value)
             if flags & _DIRECT:
                 for name in _target_names(target):
                     scope.bind_unconditionally(name, position)
@@ -221,6 +232,7 @@ class _PolicyPass:
     def _ann_assign(self, node: ast.AnnAssign, scope: Scope, position: int, flags: int) -> None:
         if node.value is not None:
             self._record_values(node.target, node.value)
+            self._stored(node.target, node.value)
             if flags & _DIRECT and isinstance(node.target, ast.Name):
                 scope.bind_unconditionally(node.target.id, position)
         elif isinstance(node.target, ast.Name):
@@ -238,6 +250,7 @@ class _PolicyPass:
 
     def _for(self, node: ast.For | ast.AsyncFor, scope: Scope, position: int, flags: int) -> None:
         self._record_elements(node.target, node.iter)
+        self.ctx.note_loop(scope, node.target, node.iter)
         self._push_children(node, scope, position, flags)
 
     def _record_elements(self, target: ast.expr, iterable: ast.expr) -> None:
@@ -292,6 +305,49 @@ class _PolicyPass:
             scope.bind(name, None)
         self._push_children(node, scope, position, flags)
 
+    def _stored(self, target: ast.expr, value: ast.expr) -> None:
+        """Attribute stores (for the format check), and `__match_args__` definitions: each
+        name in them is an attribute that positional class patterns read."""
+        if isinstance(target, ast.Attribute):
+            self.ctx.attribute_stores.setdefault(target.attr, []).append(value)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            self.ctx.item_values.setdefault(target.value.id, []).append(value)
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+        if name == MATCH_ARGS:
+            self._checked_match_args.add(id(target))
+            self._match_args(value)
+
+    def _match_args(self, value: ast.expr) -> None:
+        ctx = self.ctx
+        names = [ctx.literal_str(e) for e in value.elts] if isinstance(
+            value, ast.Tuple | ast.List) else [None]
+        if any(name is None for name in names):
+            ctx.report("EP202", value, f"`{MATCH_ARGS}` is not a tuple of literal names; "
+                       "class patterns would read attributes the analysis cannot see")
+            return
+        assert isinstance(value, ast.Tuple | ast.List)
+        for element, name in zip(value.elts, names, strict=True):
+            for checker in self._hooks.attribute:
+                checker.attribute(ctx, element, name or "")
+
+    def _subscript(self, node: ast.Subscript, scope: Scope, position: int, flags: int) -> None:
+        if not isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
+            self.ctx.subscript_stores.add(node.value.id)
+        self._push_children(node, scope, position, flags)
+
+    def _unchecked_match_args(self, target: ast.expr) -> None:
+        if id(target) not in self._checked_match_args:
+            self.ctx.report("EP202", target, f"`{MATCH_ARGS}` set other than by `=` with a "
+                            "tuple of literal names")
+
+    def _match_class(self, node: ast.MatchClass, scope: Scope, position: int, flags: int
+                     ) -> None:
+        # `case C(attr=p)` reads `subject.attr`: every attribute rule applies to it.
+        for attr in node.kwd_attrs:
+            for checker in self._hooks.attribute:
+                checker.attribute(self.ctx, node, attr)
+        self._push_children(node, scope, position, flags)
+
     # --- expressions with local checks -----------------------------------------------
 
     def _attribute(self, node: ast.Attribute, scope: Scope, position: int, flags: int) -> None:
@@ -299,6 +355,12 @@ class _PolicyPass:
             checker.attribute(self.ctx, node, node.attr)
         self.ctx.attribute_bases.add(id(node.value))
         self._references.append(node)
+        if node.attr in FORMAT_METHODS:
+            self.ctx.format_methods.append(node)
+        elif node.attr in _MUTATORS and isinstance(node.value, ast.Name):
+            self.ctx.subscript_stores.add(node.value.id)
+        elif node.attr == MATCH_ARGS and not isinstance(node.ctx, ast.Load):
+            self._unchecked_match_args(node)
         self._stack.append((node.value, scope, position, flags & _INHERITED))
 
     def _call(self, node: ast.Call, scope: Scope, position: int, flags: int) -> None:
@@ -390,6 +452,7 @@ class _PolicyPass:
             block = self._block(scope, "function", name, node, position, flags)
             for generator in node.generators:
                 self._record_elements(generator.target, generator.iter)
+                self.ctx.note_loop(block, generator.target, generator.iter)
             self._push_in_order(_comprehension_parts(node), block, position, flags)
 
     @staticmethod

@@ -8,12 +8,14 @@ from validator.policy.context import Checker, Context
 from validator.policy.names import (
     ALLOWED_MODULES,
     DENIED_MODULES,
+    FIELD_LIKE_ATTRS,
     SMUGGLING_ATTRS,
     denied_api,
     private_member,
     root_module,
     smuggled_module,
 )
+from validator.policy.surface import unlisted
 
 
 def check_module_path(ctx: Context, node: ast.AST, qualified: str) -> None:
@@ -29,6 +31,11 @@ def check_module_path(ctx: Context, node: ast.AST, qualified: str) -> None:
         ctx.report("EP104", node, f"`{qualified}` reaches the denied module `{smuggled}`")
     elif private:
         ctx.report("EP105", node, f"`{qualified}` uses the private member `{private}`")
+    else:
+        outside = unlisted(qualified)
+        if outside and not ctx.policy.allows_import(outside):
+            ctx.report("EP107", node, f"`{outside}` is not on the allowlist of "
+                       f"`{root_module(qualified)}`")
 
 
 class ImportChecker(Checker):
@@ -50,8 +57,11 @@ class ImportChecker(Checker):
             else:
                 check_module_path(ctx, alias, f"{module}.{alias.name}")
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
-        if attr.lstrip("_") in SMUGGLING_ATTRS:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
+        if attr in FIELD_LIKE_ATTRS:
+            # On a module path this is EP104 through `check_module_path`.
+            ctx.report("EP108", node, f"attribute `{attr}` is named like a denied module")
+        elif attr.lstrip("_") in SMUGGLING_ATTRS:
             ctx.report("EP104", node, f"attribute `{attr}` reaches a denied module")
 
     def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:

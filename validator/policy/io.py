@@ -35,6 +35,6 @@ class FileIOChecker(Checker):
         for name in names & FILE_FUNCTIONS:
             ctx.report("EP401", node, f"`{name.removeprefix('builtins.')}` touches the file system")
 
-    def attribute(self, ctx: Context, node: ast.Attribute, attr: str) -> None:
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if attr in FILE_METHODS:
             ctx.report("EP401", node, f"`.{attr}()` touches the file system")

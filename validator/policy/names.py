@@ -69,6 +69,17 @@ SMUGGLING_ATTRS: Final = frozenset(
     }
 )
 
+# Of those, the plain words that are also ordinary field names (`config.os`): on an object
+# the analysis cannot type they are a warning (EP108), because the runtime guard denies
+# what the module could do; `.ctypes` (numpy's pointer helper), `.builtins`, `.importlib`,
+# `.marshal` and every underscored form stay errors.
+FIELD_LIKE_ATTRS: Final = frozenset(
+    {
+        "codecs", "linecache", "multiprocessing", "nt", "os", "pickle", "posix", "pty",
+        "shutil", "socket", "subprocess", "sys",
+    }
+)
+
 DYNAMIC_CODE_BUILTINS: Final = frozenset({"eval", "exec", "compile", "__import__", "execfile"})
 # Library entry points that compile or evaluate strings (string annotations, forward refs).
 EVALUATING_APIS: Final = frozenset(

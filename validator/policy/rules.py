@@ -60,6 +60,16 @@ _ALL: Final = (
          "A module object is stored or passed around instead of used as `module.name`.",
          "Use `module.attribute` directly; modules cannot be aliased through variables, "
          "containers or arguments.", False),
+    Rule("EP107", "unlisted-api", "error",
+         "Use of a name in an allowed package that is not on its allowlist.",
+         "Inside torch, transformers, numpy and the stdlib only listed modules and names are "
+         "available (tensor maths, torch.nn, torch.utils.data, model and tokenizer classes, "
+         "generation); see docs/validation.md, or ask an admin to allow the module.", False),
+    Rule("EP108", "module-named-attribute", "warning",
+         "An attribute named like a process, file or network module (`.os`, `.sys`) on an "
+         "object the analysis cannot type.",
+         "Fine for your own fields (a dataclass field `os`); on a module it is denied at run "
+         "time by the runtime guard, which blocks process, file and network use."),
     Rule("EP201", "dynamic-code", "error",
          "Dynamic code execution (`eval`, `exec`, `compile`, `__import__`).",
          "Write the code out; scripts may not build and run code at runtime.", False),
@@ -76,6 +86,10 @@ _ALL: Final = (
          "Scripts run unattended; remove the call.", False),
     Rule("EP206", "dynamic-type", "error", "Class created with three-argument `type()`.",
          "Declare the class with a `class` statement."),
+    Rule("EP207", "unseen-format-template", "warning",
+         "`.format()` on a template the analysis cannot see (a parameter or attribute).",
+         "Fine for templates you wrote; what a format field's attribute walk could reach "
+         "(frames, code, processes, files) is denied at run time by the runtime guard."),
     Rule("EP301", "dunder-escape", "error",
          "Access to a dunder attribute or name used in sandbox escapes.",
          "Use public attributes; `__class__`, `__globals__`, `__subclasses__` and similar "

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from api import dry_run
 from api import evaluation_service as service
 from api.deps import PrincipalDep, UnitOfWorkDep
+from api.dry_run import DryRunResponse
 from api.errors import responses
 from api.schemas import (
     CancelResponse,
@@ -18,7 +20,6 @@ from api.schemas import (
     EvaluationPage,
     EvaluationStatusOut,
     PriorityUpdate,
-    ValidateResponse,
 )
 from evalpod import errors
 from evalpod.lifecycle import EvaluationStatus
@@ -70,24 +71,28 @@ async def submit_evaluation(
 
 @router.post(
     "/validate",
-    response_model=ValidateResponse,
+    response_model=DryRunResponse,
     responses=responses(*AUTH_ERRORS, errors.InvalidConfig),
-    summary="Dry-run the submit checks; stores nothing",
+    summary="Dry-run the submit checks (and with deep=true the static analysis); stores nothing",
 )
 async def validate_evaluation(
     body: EvaluationCreate,
     request: Request,
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
-    deep: Annotated[bool, Query(description="Also run the full static analysis.")] = False,
-) -> ValidateResponse:
-    if not deep:
-        return service.dry_run(body, _settings(request), request.app.state.gpu_count)
+    deep: Annotated[bool, Query(description="Also run the validator's static analysis "
+                                            "(policy engine and bandit), as after submit.")]
+    = False,
+) -> DryRunResponse:
     async with uow.begin() as session:
-        tenant = await session.get(Tenant, principal.tenant_id)
-        policy = tenant.policy if tenant else None
-    return await service.deep_dry_run(body, _settings(request), policy,
-                                      request.app.state.gpu_count)
+        policy = None
+        if deep:
+            tenant = await session.get(Tenant, principal.tenant_id)
+            policy = tenant.policy if tenant else None
+        return await dry_run.validate(
+            session, body, _settings(request), deep=deep, policy=policy,
+            known_models=request.app.state.known_models, gpu_count=request.app.state.gpu_count,
+        )
 
 
 @router.get(

@@ -188,6 +188,21 @@ class Submitted:
     job_id: str | None = None
 
 
+ENTRYPOINT_RULES = frozenset({"EP010", "EP011"})
+
+
+def _refusal(errors: list[Finding]) -> InvalidScript | ForbiddenPattern:
+    """The quick screen's verdict as an error: a missing or misshapen `evaluate_model` is an
+    invalid script (it says so), anything else a forbidden construct; detail lists them all."""
+    detail = {"findings": [f.model_dump() for f in errors]}
+    forbidden = [f for f in errors if f.rule not in ENTRYPOINT_RULES]
+    if forbidden:
+        return ForbiddenPattern(f"script uses a forbidden construct: {forbidden[0].message}",
+                                detail=detail)
+    return InvalidScript(f"script has no usable evaluate_model: {errors[0].message}",
+                         detail=detail, hint=errors[0].hint)
+
+
 async def submit(
     uow: UnitOfWork,
     session: AsyncSession,
@@ -207,10 +222,7 @@ async def submit(
     findings = script_findings(body, settings)
     errors = blocking(findings)
     if errors:
-        raise ForbiddenPattern(
-            f"script uses a forbidden construct: {errors[0].message}",
-            detail={"findings": [f.model_dump() for f in errors]},
-        )
+        raise _refusal(errors)
     existing = await _idempotent_match(session, principal, body)
     if existing is not None:
         return await _twin(uow, session, existing)

@@ -20,8 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-
-from evalpod.client import parse_sse
+from httpx_sse import connect_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,9 +63,9 @@ def main(runs: int) -> None:
             evaluation_id = client.post("/evaluations", json={
                 "model_id": "tiny-gpt2", "script": script}).json()["evaluation_id"]
             # Wait as a client should: on the SSE stream's `end` event, not by polling.
-            with client.stream("GET", f"/evaluations/{evaluation_id}/logs",
-                               timeout=None) as stream:
-                status = next(e.data for e in parse_sse(stream.iter_lines()) if e.event == "end")
+            with connect_sse(client, "GET", f"/evaluations/{evaluation_id}/logs",
+                             timeout=None) as source:
+                status = next(e.data for e in source.iter_sse() if e.event == "end")
             total = time.perf_counter() - started
             record = client.get(f"/evaluations/{evaluation_id}").json()
             assert status == "succeeded", record

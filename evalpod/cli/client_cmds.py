@@ -1,135 +1,357 @@
-"""Client commands: `submit`, `status`, `logs`, `cancel` (they talk to the HTTP API)."""
+"""Client commands over the Python SDK: submit, status, logs, cancel, list, validate, tenant.
+
+They read `EVALPOD_URL` and `EVALPOD_API_KEY` (else the local admin key file). Each error is
+one line on stderr and exit status 1; `--json` prints exactly one JSON document on stdout.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from evalpod.cli.output import (
+    EXIT_ERROR,
+    connect,
+    fail,
+    one_line,
+    print_json,
+    print_table,
+    reporting_errors,
+)
+from evalpod.display import neutralise
+from evalpod.logs.events import parse_log_data, render
+
 if TYPE_CHECKING:
-    from evalpod.client import Client, ClientError
+    from evalpod.sdk import Client
+    from evalpod.sdk.models import Evaluation, Finding
 
-# httpx is imported only by the commands that talk to the API: `evalpod sandbox run` and the
-# server commands start faster without it.
+# httpx and the SDK are imported only by the commands that talk to the API: `evalpod sandbox
+# run` and the server commands start faster without them.
 RAN = {"executing", "succeeded", "failed", "killed"}
+STATUS_POLL_S = 0.25
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Evaluation id (ev_…).")]
 
 
-def _fail(error: ClientError) -> None:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2)
-
-
-def _print_outcome(record: dict[str, Any]) -> None:
-    status = record["status"]
-    typer.echo(f"== {record['evaluation_id']}: {status}")
-    if record.get("result") is not None:
-        typer.echo(json.dumps(record["result"], indent=2, sort_keys=True))
-    if record.get("violation"):
-        typer.echo(f"violation: {record['violation']['kind']}: {record['violation']['detail']}")
-    if record.get("error") and status != "succeeded":
-        typer.echo(f"error: {record['error']}")
-    for finding in record.get("findings") or []:
-        where = f"line {finding['line']}: " if finding.get("line") else ""
-        typer.echo(f"  [{finding['severity']}] {finding['rule']} {where}{finding['message']}")
+def _parse_tags(tags: list[str]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{tag!r} is not KEY=VALUE", param_hint="--tag")
+        parsed[key] = value
+    return parsed
 
 
 def submit(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    model: Annotated[str, typer.Option("--model", help="Registered model id.")],
-    follow: Annotated[bool, typer.Option(help="Stream logs; exit 0 only on success.")] = False,
-    timeout: Annotated[int, typer.Option(help="Run timeout in seconds.")] = 300,
-    gpus: Annotated[int, typer.Option(help="GPUs to assign.")] = 0,
-    memory_mb: Annotated[int, typer.Option(help="Memory limit in MiB.")] = 4096,
-    priority: int = 0,
+    file: Annotated[Path | None, typer.Argument(
+        metavar="FILE", dir_okay=False, help="Script defining evaluate_model(model).",
+        show_default=False)] = None,
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL",
+                                       help="Registered model id.")] = "",
+    lm_eval: Annotated[str | None, typer.Option(
+        "--lm-eval", metavar="TASKS",
+        help="Run lm-eval tasks (comma-separated) instead of a script.")] = None,
+    num_fewshot: Annotated[int, typer.Option(metavar="N", help="lm-eval: few-shot examples."
+                                             )] = 0,
+    limit: Annotated[int | None, typer.Option(metavar="N", help="lm-eval: rows per task.",
+                                              show_default=False)] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f",
+                                         help="Stream the log; exit 0 only on success.")] = False,
+    timeout: Annotated[int | None, typer.Option(metavar="SECONDS", help="Run time limit.",
+                                                show_default=False)] = None,
+    gpus: Annotated[int | None, typer.Option(metavar="N", help="GPUs to assign.",
+                                             show_default=False)] = None,
+    memory_mb: Annotated[int | None, typer.Option(metavar="MIB", help="Memory limit.",
+                                                  show_default=False)] = None,
+    priority: Annotated[int, typer.Option(metavar="P", help="Queue priority.")] = 0,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", metavar="KEY=VALUE", help="Tag the evaluation (repeatable).",
+        show_default=False)] = None,
+    callback_url: Annotated[str | None, typer.Option(
+        metavar="URL", help="Called on every terminal status.", show_default=False)] = None,
+    idempotency_key: Annotated[str | None, typer.Option(
+        metavar="KEY", help="Repeat a submit safely (default: a fresh key).",
+        show_default=False)] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Submit a script; with --follow, stream it through every stage."""
-    from evalpod.client import Client, ClientError
-
-    body = {"model_id": model, "script": file.read_text(encoding="utf-8"),
-            "priority": priority,
-            "config": {"timeout_s": timeout, "gpus": gpus, "memory_mb": memory_mb}}
-    try:
-        client = Client()
-        accepted = client.call("POST", "/evaluations", json=body)
-    except ClientError as exc:
-        _fail(exc)
+    """Submit a script (or lm-eval tasks); prints the evaluation id."""
+    if not model:
+        raise typer.BadParameter("is required", param_hint="--model")
+    tasks = [t.strip() for t in lm_eval.split(",") if t.strip()] if lm_eval else None
+    if (file is None) == (tasks is None):
+        raise typer.BadParameter("give a script FILE or --lm-eval TASKS (one of them)")
+    script = _read_script(file) if file is not None else None
+    with reporting_errors():
+        client = connect()
+        accepted = client.submit(
+            script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
+            timeout_s=timeout, gpus=gpus, memory_mb=memory_mb, priority=priority,
+            tags=_parse_tags(tag or []), callback_url=callback_url,
+            idempotency_key=idempotency_key)
+    evaluation_id = accepted.evaluation_id
+    if as_json and not follow:
+        print_json(accepted)
         return
-    evaluation_id = accepted["evaluation_id"]
-    typer.echo(f"submitted {evaluation_id} ({accepted['status']}, "
-               f"queue position {accepted['queue_position']})")
+    place = ("" if accepted.queue_position is None
+             else f", queue position {accepted.queue_position}")
+    typer.echo(f"submitted {evaluation_id} ({accepted.status}{place})", err=True)
     if not follow:
         typer.echo(evaluation_id)
         return
-    raise typer.Exit(_follow(client, evaluation_id))
+    raise typer.Exit(_follow(client, evaluation_id, wait_for_run=True))
 
 
-def _follow(client: Client, evaluation_id: str) -> int:
-    from evalpod.client import TERMINAL
-    from evalpod.logs.events import parse_log_data, render
+def _read_script(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except UnicodeDecodeError as exc:
+        fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        fail(f"{file}: cannot read it ({exc.strerror})")
 
-    status, shown = "", ""
-    while status != "executing" and status not in TERMINAL:
-        status = str(client.call("GET", f"/evaluations/{evaluation_id}/status")["status"])
-        if status != shown:
-            typer.echo(f"-- {status}")
-            shown = status
-        time.sleep(0.1)
-    if status in RAN:
-        for event in client.follow_logs(evaluation_id):
-            if event.event == "log":
-                typer.echo(render(parse_log_data(event.data)))
-    record = client.call("GET", f"/evaluations/{evaluation_id}")
+
+def _follow(client: Client, evaluation_id: str, *, wait_for_run: bool) -> int:
+    """Stream until the end; the outcome printed and the exit status come from the record."""
+    interrupted = (f"stopped following; {evaluation_id} continues on the server. Reattach: "
+                   f"evalpod logs {evaluation_id} --follow   Cancel: evalpod cancel "
+                   f"{evaluation_id}")
+    with reporting_errors(on_interrupt=interrupted):
+        if wait_for_run:
+            _await_run(client, evaluation_id)
+        if client.status(evaluation_id).status in RAN:
+            _print_log(client, evaluation_id, follow=True)
+        record = client.get(evaluation_id)
     _print_outcome(record)
-    return 0 if record["status"] == "succeeded" else 1
+    return 0 if record.status == "succeeded" else EXIT_ERROR
 
 
-def status(evaluation_id: str, full: bool = False) -> None:
-    """Print an evaluation's status (--full for the whole record)."""
-    from evalpod.client import Client, ClientError
-
-    try:
-        client = Client()
-        if full:
-            typer.echo(json.dumps(client.call("GET", f"/evaluations/{evaluation_id}"), indent=2))
-        else:
-            _print_outcome(client.call("GET", f"/evaluations/{evaluation_id}"))
-    except ClientError as exc:
-        _fail(exc)
+def _await_run(client: Client, evaluation_id: str) -> None:
+    status, shown = "", ""
+    while status not in RAN and status not in {"validation_failed", "cancelled"}:
+        status = client.status(evaluation_id).status
+        if status != shown:
+            typer.echo(f"-- {status}", err=True)
+            shown = status
+        time.sleep(STATUS_POLL_S)
 
 
-def logs(evaluation_id: str, follow: bool = False) -> None:
-    """Print an evaluation's log; --follow waits for new lines until it ends."""
-    from evalpod.client import Client, ClientError
-    from evalpod.logs.events import parse_log_data, render
+def _print_log(client: Client, evaluation_id: str, *, follow: bool) -> bool:
+    """Print each `log` line as it comes; True if the stream reached its `end` event.
 
-    try:
-        client = Client()
-        for event in client.follow_logs(evaluation_id, follow=follow):
-            if event.event == "log":
-                typer.echo(render(parse_log_data(event.data)))
-            elif event.event == "end":
-                typer.echo(f"-- {event.data}")
-    except ClientError as exc:
-        _fail(exc)
+    A line a job printed is data of a `log` event whatever it looks like, so a printed
+    "event: end" ends nothing; the outcome is read from the record, never from the stream.
+    """
+    joining = False  # inside a line over 64 KiB, sent as pieces
+    for event in client.stream_logs(evaluation_id, follow=follow):
+        if event.event == "log":
+            line = parse_log_data(event.data)
+            typer.echo(neutralise(line.text) if joining else render(line), nl=not line.continues)
+            joining = line.continues
+        elif event.event == "end":
+            return True
+    return False
 
 
-def cancel(evaluation_id: str) -> None:
+def _print_outcome(record: Evaluation) -> None:
+    typer.echo(f"== {record.evaluation_id}: {record.status}")
+    if record.result is not None:
+        typer.echo(neutralise(json.dumps(record.result, indent=2, sort_keys=True)))
+    if record.violation is not None:
+        typer.echo(f"violation: {record.violation.kind}: {one_line(record.violation.detail)}")
+    if record.error and record.status != "succeeded":
+        typer.echo(f"error: {one_line(record.error)}")
+    for finding in record.findings:
+        typer.echo("  " + _finding_line(finding))
+
+
+def _finding_line(finding: Finding) -> str:
+    where = ""
+    if finding.line:
+        where = f"line {finding.line}" + (f":{finding.column}" if finding.column is not None
+                                          else "") + " "
+    hint = f" (hint: {finding.hint})" if finding.hint else ""
+    return one_line(f"[{finding.severity}] {where}{finding.rule} {finding.message}{hint}")
+
+
+def status(
+    evaluation_id: IdArg,
+    as_json: JsonOpt = False,
+) -> None:
+    """An evaluation's status, result, violation and findings."""
+    with reporting_errors():
+        record = connect().get(evaluation_id)
+    if as_json:
+        print_json(record)
+    else:
+        _print_outcome(record)
+
+
+def logs(
+    evaluation_id: IdArg,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Wait for new lines until it ends; exit 0 only on success."
+    )] = False,
+) -> None:
+    """Print an evaluation's log (so far, or --follow to the end)."""
+    with reporting_errors():
+        client = connect()
+        client.status(evaluation_id)  # an unknown id or a dead server fails here, clearly
+    if follow:
+        raise typer.Exit(_follow(client, evaluation_id, wait_for_run=False))
+    with reporting_errors():
+        ended = _print_log(client, evaluation_id, follow=False)
+        current = client.status(evaluation_id).status
+    if ended:
+        typer.echo(f"-- {evaluation_id}: {current}", err=True)
+    else:
+        typer.echo(f"-- {evaluation_id} is {current}; more may come: evalpod logs "
+                   f"{evaluation_id} --follow", err=True)
+
+
+def cancel(evaluation_id: IdArg, as_json: JsonOpt = False) -> None:
     """Cancel an evaluation (idempotent)."""
-    from evalpod.client import Client, ClientError
+    with reporting_errors():
+        result = connect().cancel(evaluation_id)
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"{result.evaluation_id}: {result.status}")
 
-    try:
-        body = Client().call("POST", f"/evaluations/{evaluation_id}/cancel")
-    except ClientError as exc:
-        _fail(exc)
+
+def list_evaluations(
+    status_filter: Annotated[str | None, typer.Option(
+        "--status", metavar="STATUS", help="Only this status.", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL",
+                                              show_default=False, help="Only this model.")
+                     ] = None,
+    tag: Annotated[str | None, typer.Option(
+        metavar="KEY[=VALUE]", help="Only evaluations with this tag.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", min=1, help="Show at most N.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Your evaluations, newest first."""
+    tag_filter = tag.replace("=", ":", 1) if tag else None
+    with reporting_errors():
+        items = []
+        for item in connect().list(status=status_filter, model_id=model, tag=tag_filter,
+                                   page_size=min(limit, 200)):
+            items.append(item)
+            if len(items) >= limit:
+                break
+    if as_json:
+        print_json(items)
         return
-    typer.echo(f"{body['evaluation_id']}: {body['status']}")
+    print_table(["ID", "STATUS", "KIND", "MODEL", "CREATED", "TAGS"], [
+        [i.evaluation_id, i.status, i.kind, i.model_id, f"{i.created_at:%Y-%m-%d %H:%M:%S}",
+         ",".join(f"{k}={v}" for k, v in sorted(i.tags.items()))] for i in items])
+
+
+def validate(
+    file: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=False,
+                                         help="Script to check.")],
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL",
+                                       help="Registered model id.")] = "tiny-gpt2",
+    deep: Annotated[bool, typer.Option("--deep", help="Also the full static analysis.")
+                    ] = False,
+    gpus: Annotated[int | None, typer.Option(metavar="N", show_default=False,
+                                             help="GPUs to ask for.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry-run the submit checks on a script; nothing is stored. Exit 1 if it would fail."""
+    script = _read_script(file)
+    with reporting_errors():
+        report = connect().validate(script, model=model, deep=deep, gpus=gpus)
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"{file}: {'valid' if report.valid else 'invalid'}")
+        for finding in [*report.errors, *report.warnings]:
+            typer.echo("  " + _finding_line(finding))
+    if not report.valid:
+        raise typer.Exit(EXIT_ERROR)
+
+
+tenant_app = typer.Typer(help="Your tenant: limits, usage, callback signing.",
+                         no_args_is_help=True)
+
+
+@tenant_app.command("show")
+def tenant_show(as_json: JsonOpt = False) -> None:
+    """Your tenant's id, effective limits and usage against its quotas."""
+    with reporting_errors():
+        info = connect().tenant()
+    if as_json:
+        print_json(info)
+        return
+    typer.echo(f"tenant {info.name} ({info.tenant_id}); key {info.key_id}, role {info.role}")
+    print_table(["QUOTA", "USED", "LIMIT", "REMAINING"], [
+        [name, str(u.used), str(u.limit), str(u.remaining)] for name, u in info.usage.items()])
+    signing = info.callback_signing
+    if signing.previous_valid_until is not None:
+        typer.echo(f"callback secret rotated {signing.rotated_at:%Y-%m-%d %H:%M:%S}; the previous "
+                   f"one also signs until {signing.previous_valid_until:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@tenant_app.command("rotate-secret")
+def tenant_rotate_secret(
+    tenant_id: Annotated[str | None, typer.Option(
+        metavar="ID", help="Tenant id (default: yours).", show_default=False)] = None,
+    grace: Annotated[int, typer.Option(
+        metavar="SECONDS", min=0, help="How long the old secret keeps signing.")] = 86_400,
+    as_json: JsonOpt = False,
+) -> None:
+    """New callback signing secret (admin key), printed once."""
+    with reporting_errors():
+        rotated = connect().rotate_callback_secret(tenant_id, grace_s=grace)
+    if as_json:
+        print_json(rotated)
+        return
+    typer.echo(rotated.callback_secret)
+    until = (f"until {rotated.previous_valid_until:%Y-%m-%d %H:%M:%S} UTC"
+             if rotated.previous_valid_until else "no longer")
+    typer.echo(f"new callback signing secret of {rotated.tenant_id} (shown once); the old one "
+               f"also signs {until} (header X-Evalpod-Signature-Previous)", err=True)
+
+
+def models_list(
+    stage: Annotated[str | None, typer.Option(metavar="STAGE", show_default=False,
+                                              help="staging, production or archived.")] = None,
+    family: Annotated[str | None, typer.Option(metavar="FAMILY", show_default=False,
+                                               help="Model family, e.g. gpt2.")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", metavar="TEXT",
+                                              show_default=False, help="Id or name contains.")
+                     ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Registered models (from the API)."""
+    with reporting_errors():
+        items = list(connect().models(stage=stage, family=family, q=query))
+    if as_json:
+        print_json(items)
+        return
+    print_table(["ID", "NAME", "STAGE", "FAMILY", "PARAMETERS", "PARENT"], [
+        [m.id, m.name, m.stage, m.family or "", f"{m.parameters:,}" if m.parameters else "",
+         m.parent_id or ""] for m in items])
 
 
 def register(app: typer.Typer) -> None:
+    from evalpod.cli.models_cmds import models_app
+
+    # `models add`/`create-tiny` work on the local registry; `models list` asks the API.
+    models_app.command("list")(models_list)
     app.command()(submit)
     app.command()(status)
     app.command()(logs)
     app.command()(cancel)
+    app.command("list")(list_evaluations)
+    app.command()(validate)
+    app.add_typer(tenant_app, name="tenant")

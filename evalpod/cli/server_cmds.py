@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -154,34 +156,102 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
 @keys_app.command("create")
 def keys_create(
-    tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")],
-    role: Annotated[str, typer.Option(help="submitter or admin")] = "submitter",
+    tenant: Annotated[str, typer.Option(metavar="NAME", help="Tenant name (created if new).")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="submitter or admin")] = "submitter",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Print a new API key once (only its hash is stored)."""
+    """Print a new API key once (only its hash is stored), with its key and tenant ids.
+
+    The key alone goes to stdout (`KEY=$(evalpod keys create --tenant t)` works); ids, and
+    the callback signing secret of a tenant created now (shown this once), go to stderr.
+    """
     from evalpod.keys import Role
 
     try:
         chosen = Role(role)
     except ValueError as exc:
         raise typer.BadParameter("role must be submitter or admin") from exc
-    typer.echo(asyncio.run(_create_key(tenant, chosen)))
+    created = asyncio.run(_create_key(tenant, chosen))
+    if as_json:
+        typer.echo(json.dumps(created, indent=2, sort_keys=True))
+        return
+    typer.echo(created["api_key"])
+    typer.echo(f"key id {created['key_id']}  tenant {created['tenant_name']} "
+               f"({created['tenant_id']})  role {created['role']}", err=True)
+    if created["callback_secret"]:
+        typer.echo(f"new tenant: callback signing secret (shown once): "
+                   f"{created['callback_secret']}", err=True)
 
 
-async def _create_key(tenant: str, role: object) -> str:
+async def _create_key(tenant: str, role: object) -> dict[str, str | None]:
     from evalpod.db import dispose_all, get_database
-    from evalpod.keys import Role, create_key
+    from evalpod.keys import Role, create_key_for_tenant
 
     assert isinstance(role, Role)
     async with get_database().session() as session:
-        _, plaintext = await create_key(session, tenant, role)
+        created = await create_key_for_tenant(session, tenant, role)
+        out = {"api_key": created.plaintext, "key_id": created.key.id,
+               "tenant_id": created.tenant.id, "tenant_name": created.tenant.name,
+               "role": created.key.role, "callback_secret": created.new_tenant_secret}
     await dispose_all()
-    return plaintext
+    return out
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(metavar="NAME", show_default=False,
+                                               help="Only this tenant's keys.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """Every API key in the database: key id, tenant, role, created, revoked (never secrets)."""
+    from evalpod.cli.output import fail, print_table
+
+    rows = asyncio.run(_list_keys(tenant))
+    if rows is None:
+        fail(f"no tenant named {tenant!r}; `evalpod keys list` shows every tenant's keys")
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    print_table(["KEY ID", "TENANT ID", "TENANT", "ROLE", "PREFIX", "CREATED", "REVOKED"],
+                [[r["key_id"] or "", r["tenant_id"] or "", r["tenant_name"] or "",
+                  r["role"] or "", r["prefix"] or "", r["created_at"] or "",
+                  r["revoked_at"] or ""] for r in rows])
+
+
+async def _list_keys(tenant: str | None) -> list[dict[str, str | None]] | None:
+    from sqlalchemy import select
+
+    from evalpod.db import dispose_all, get_database
+    from evalpod.keys import list_keys
+    from evalpod.orm import Tenant
+
+    def when(value: datetime | None) -> str | None:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    async with get_database().session() as session:
+        tenant_id = None
+        if tenant is not None:
+            tenant_id = await session.scalar(select(Tenant.id).where(Tenant.name == tenant))
+            if tenant_id is None:
+                await dispose_all()
+                return None
+        rows = [{"key_id": key.id, "tenant_id": key.tenant_id, "tenant_name": name,
+                 "role": key.role, "prefix": key.prefix, "created_at": when(key.created_at),
+                 "revoked_at": when(key.revoked_at)}
+                for key, name in await list_keys(session, tenant_id)]
+    await dispose_all()
+    return rows
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
+def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID",
+                                                      help="From `evalpod keys list`.")]) -> None:
     """Revoke a key by its id."""
-    typer.echo("revoked" if asyncio.run(_revoke(key_id)) else "no such live key")
+    if not asyncio.run(_revoke(key_id)):
+        from evalpod.cli.output import fail
+
+        fail(f"no live key {key_id}; `evalpod keys list` shows key ids")
+    typer.echo(f"revoked {key_id}")
 
 
 async def _revoke(key_id: str) -> bool:

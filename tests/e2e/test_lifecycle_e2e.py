@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import httpx
+from httpx_sse import ServerSentEvent, aconnect_sse
 
-from evalpod.client import SseEvent, parse_sse
 from evalpod.logs.events import parse_log_data
 from tests.e2e.processes import processes_of_job
 from tests.stack import Stack
@@ -209,15 +209,15 @@ async def test_other_tenants_see_404(stack: Stack) -> None:
 
 async def _sse(stack: Stack, evaluation_id: str, last_event_id: str | None = None) -> list:
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
-    async with stack.http.stream("GET", f"/evaluations/{evaluation_id}/logs",
-                                 headers=headers) as stream:
-        assert stream.status_code == 200
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        lines = [line async for line in stream.aiter_lines()]
-    return _run_lines(list(parse_sse(iter(lines))))
+    async with aconnect_sse(stack.http, "GET", f"/evaluations/{evaluation_id}/logs",
+                            headers=headers) as source:
+        assert source.response.status_code == 200
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        events = [event async for event in source.aiter_sse()]
+    return _run_lines(events)
 
 
-def _run_lines(events: list[SseEvent]) -> list[SseEvent]:
+def _run_lines(events: list[ServerSentEvent]) -> list[ServerSentEvent]:
     """The run's events, each `log` event's data replaced by its text (docs/api.md: a log
     event's data is a JSON object; the trial's lines, also in the log, are left out)."""
     kept = []
@@ -226,6 +226,6 @@ def _run_lines(events: list[SseEvent]) -> list[SseEvent]:
             line = parse_log_data(event.data)
             if line.phase == "trial":
                 continue
-            event = SseEvent(event.event, line.text, event.id)
+            event = ServerSentEvent(event.event, line.text, event.id, event.retry)
         kept.append(event)
     return kept

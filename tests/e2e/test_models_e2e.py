@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+from httpx_sse import aconnect_sse
 from sqlalchemy import select
 
-from evalpod.client import parse_sse
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key
 from evalpod.orm import ModelStageEvent
@@ -26,7 +26,7 @@ def evaluate_model(model):
 MARKER = "TAMPER-CANARY-LINE"
 CANARY = f'''
 def evaluate_model(model):
-    if model.model is not None:
+    if model.model.config.n_embd == 96:
         print("{MARKER}", flush=True)
     return {{"ok": 1}}
 '''
@@ -95,8 +95,7 @@ async def test_a_tampered_model_fails_its_checksum_before_any_code_runs(
     record = await stack.wait_for(evaluation_id, {"failed"})
     assert "checksum" in (record["error"] or "")
     assert record["started_at"] is not None
-    async with stack.http.stream("GET", f"/evaluations/{evaluation_id}/logs") as stream:
-        lines = [line async for line in stream.aiter_lines()]
-    events = list(parse_sse(iter(lines)))
+    async with aconnect_sse(stack.http, "GET", f"/evaluations/{evaluation_id}/logs") as source:
+        events = [event async for event in source.aiter_sse()]
     assert events[-1].event == "end" and events[-1].data == "failed"
     assert not any(MARKER in e.data for e in events)

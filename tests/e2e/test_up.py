@@ -70,15 +70,15 @@ def test_up_runs_an_example_and_stops_cleanly(tmp_path: Path, tiny_model_dir: Pa
             [*CLI, "submit", str(ROOT / "examples" / "multiple_choice.py"), "--model",
              "tiny-gpt2", "--follow"], env=env, capture_output=True, text=True, timeout=300)
         assert submitted.returncode == 0, submitted.stdout + submitted.stderr
-        assert "-- executing" in submitted.stdout and ": succeeded" in submitted.stdout
-        evaluation_id = submitted.stdout.split()[1]
+        assert "-- executing" in submitted.stderr and ": succeeded" in submitted.stdout
+        evaluation_id = submitted.stderr.split()[1]
         status = _cli(env, "status", evaluation_id)
         assert status.returncode == 0 and f"{evaluation_id}: succeeded" in status.stdout
         logs = _cli(env, "logs", evaluation_id)
-        assert logs.returncode == 0 and "-- succeeded" in logs.stdout
+        assert logs.returncode == 0 and f"-- {evaluation_id}: succeeded" in logs.stderr
         assert "accuracy" in logs.stdout or "[" in logs.stdout
         cancel = _cli(env, "cancel", evaluation_id)
-        assert cancel.returncode == 2 and "JOB_ALREADY_COMPLETED" in cancel.stderr
+        assert cancel.returncode == 1 and "JOB_ALREADY_COMPLETED" in cancel.stderr
         family = _descendants(up.pid)
         assert family, "evalpod up should have children (at least redis-server)"
     finally:

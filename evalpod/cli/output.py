@@ -1,0 +1,127 @@
+"""How client commands talk to people: one-line errors, JSON output, tables, the SDK client.
+
+Every failure ends the command with one line on stderr (`error: …`) and exit status 1;
+usage errors are Click's (status 2); an interrupt is 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from evalpod.display import neutralise
+
+if TYPE_CHECKING:
+    from evalpod.sdk import Client, SdkError
+    from evalpod.sdk.errors import ApiError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+MAX_FIELD_ERRORS = 4
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {one_line(message)}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def one_line(text: str) -> str:
+    """Neutralised, with line breaks as ' / ': what a server or script says stays one line."""
+    return neutralise(" / ".join(part.strip() for part in text.splitlines() if part.strip()))
+
+
+def describe(error: SdkError) -> str:
+    """One line for any SDK error: what happened, the server's detail, what to do."""
+    from evalpod.sdk import MissingApiKey, ServerUnreachable
+    from evalpod.sdk.errors import ApiError
+
+    if isinstance(error, ServerUnreachable):
+        return (f"cannot reach the evalpod API at {error.url} ({error.reason}); start it with "
+                "`evalpod up`, or set EVALPOD_URL to where it runs")
+    if isinstance(error, MissingApiKey):
+        return (f"{error}; set EVALPOD_API_KEY (an operator creates one with `evalpod keys "
+                "create --tenant NAME`), or run `evalpod up` in this directory")
+    if isinstance(error, ApiError):
+        return _describe_api_error(error)
+    return str(error)
+
+
+def _describe_api_error(error: ApiError) -> str:
+    parts = [error.message.rstrip(".")]
+    detail = error.detail
+    if isinstance(detail.get("line"), int):
+        where = f"line {detail['line']}"
+        if isinstance(detail.get("column"), int):
+            where += f", column {detail['column']}"
+        parts[0] += f" ({where})"
+    field_errors = [e for e in detail.get("errors") or [] if isinstance(e, dict)]
+    if field_errors:
+        shown = [f"{e.get('field') or 'body'}: {e.get('message', '')}"
+                 for e in field_errors[:MAX_FIELD_ERRORS]]
+        more = len(field_errors) - len(shown)
+        parts.append("; ".join(shown) + (f" (+{more} more)" if more > 0 else ""))
+    findings = [f for f in detail.get("findings") or [] if isinstance(f, dict)]
+    if findings:
+        parts.append("; ".join(_finding_text(f) for f in findings[:MAX_FIELD_ERRORS]))
+    line = ": ".join(parts) + f" [{error.code}]"
+    if error.retry_after_s is not None:
+        line += f"; retry in {error.retry_after_s:g} s"
+    if error.hint:
+        line += f"; hint: {error.hint}"
+    return line
+
+
+def _finding_text(finding: dict[str, Any]) -> str:
+    where = ""
+    if finding.get("line"):
+        where = f"line {finding['line']}"
+        if finding.get("column") is not None:
+            where += f":{finding['column']}"
+        where += " "
+    return f"{where}{finding.get('rule', '')} {finding.get('message', '')}".strip()
+
+
+@contextmanager
+def reporting_errors(on_interrupt: str = "interrupted") -> Iterator[None]:
+    """Turn SDK errors into one line and exit 1; Ctrl-C into `on_interrupt` and exit 130."""
+    from evalpod.sdk import SdkError
+
+    try:
+        yield
+    except SdkError as error:
+        fail(describe(error))
+    except KeyboardInterrupt:
+        typer.echo(on_interrupt, err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def connect() -> Client:
+    """The SDK client for EVALPOD_URL / EVALPOD_API_KEY (inside `reporting_errors`)."""
+    from evalpod.sdk import Client
+
+    # The CLI answers fast when the server is down: one retry, not the SDK's default two.
+    return Client(max_retries=1)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout (pydantic models as their JSON), nothing else."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Plain aligned columns (pipes well into grep/awk); cells are neutralised."""
+    cells = [[neutralise(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

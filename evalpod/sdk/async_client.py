@@ -1,0 +1,224 @@
+"""`AsyncClient`: the asyncio twin of `Client`; same methods, awaited (iterators are async)."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+from pydantic import BaseModel
+
+from evalpod.sdk import _core
+from evalpod.sdk import models as sdk_models
+from evalpod.sdk.errors import ApiError, ServerUnreachable, WaitTimeout
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class AsyncClient:
+    """A connection to one evalpod API with one key, for asyncio (see `Client`).
+
+    `base_url` defaults to `EVALPOD_URL` (else http://127.0.0.1:8000); `api_key` to
+    `EVALPOD_API_KEY` (else `$EVALPOD_HOME/admin.key`; `MissingApiKey` if neither).
+    `timeout_s` bounds each request; `max_retries` re-sends a request that never reached the
+    server, or that got 503 / RATE_LIMITED with a short Retry-After. Every method raises
+    `ApiError` subclasses for error envelopes and `ServerUnreachable` when no answer comes.
+    Use as an async context manager, or await `aclose()`.
+    """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 timeout_s: float = 30.0, max_retries: int = 2,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = _core.resolve_url(base_url)
+        self.max_retries = max_retries
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout_s, transport=transport,
+            headers={"Authorization": f"Bearer {_core.resolve_key(api_key)}",
+                     "User-Agent": "evalpod-sdk"})
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, call: _core.Call[T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(call.method, _core.API_PREFIX + call.path,
+                                              **call.request_kwargs())
+                return call.parse(response)
+            except (httpx.TransportError, ApiError) as error:
+                attempt += 1
+                delay = _core.retry_delay(error, attempt, call.replayable)
+                if delay is None or attempt > self.max_retries:
+                    if isinstance(error, httpx.TransportError):
+                        raise _core.unreachable(self.base_url, error) from error
+                    raise
+                await asyncio.sleep(delay)
+
+    # -- evaluations ------------------------------------------------------------------------
+
+    async def submit(
+        self, script: str | os.PathLike[str] | None = None, *, model: str,
+        tasks: Sequence[str] | None = None, num_fewshot: int = 0, limit: int | None = None,
+        timeout_s: int | None = None, gpus: int | None = None, memory_mb: int | None = None,
+        cpus: float | None = None, priority: int = 0, tags: Mapping[str, str] | None = None,
+        callback_url: str | None = None, idempotency_key: str | None = None,
+        datasets: Sequence[str] | None = None,
+    ) -> sdk_models.Accepted:
+        """Submit a script (source text, or a path to read) or, with `tasks`, an lm-eval job.
+
+        `datasets` names dataset versions (`name@version`) the script receives as `data`.
+
+        An idempotency key is generated when none is given, so the SDK's own retries (and
+        yours, if you pass the same key) never create a second evaluation.
+        """
+        body = _core.submit_body(
+            script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
+            timeout_s=timeout_s, gpus=gpus, memory_mb=memory_mb, cpus=cpus, priority=priority,
+            tags=tags, callback_url=callback_url, idempotency_key=idempotency_key,
+            datasets=datasets)
+        return await self._send(_core.submit(body))
+
+    async def validate(self, script: str | os.PathLike[str], *, model: str, deep: bool = False,
+                 gpus: int | None = None, timeout_s: int | None = None,
+                 memory_mb: int | None = None) -> sdk_models.ValidationReport:
+        """Dry-run the submit checks (`deep`: also the full static analysis); stores nothing."""
+        body = _core.submit_body(
+            script, model=model, tasks=None, num_fewshot=0, limit=None, timeout_s=timeout_s,
+            gpus=gpus, memory_mb=memory_mb, cpus=None, priority=0, tags=None,
+            callback_url=None, idempotency_key=None)
+        return await self._send(_core.validate(body, deep))
+
+    async def get(self, evaluation_id: str) -> sdk_models.Evaluation:
+        """The full record; `JobNotFound` for an unknown id or another tenant's."""
+        return await self._send(_core.get(evaluation_id))
+
+    async def status(self, evaluation_id: str) -> sdk_models.StatusInfo:
+        return await self._send(_core.status(evaluation_id))
+
+    async def cancel(self, evaluation_id: str) -> sdk_models.CancelResult:
+        """Cancel (idempotent); `JobAlreadyCompleted` if it already ended otherwise."""
+        return await self._send(_core.cancel(evaluation_id))
+
+    async def wait(self, evaluation_id: str, *, timeout_s: float | None = None,
+             poll_interval_s: float = 1.0) -> sdk_models.Evaluation:
+        """Poll until the evaluation is terminal; return its full record.
+
+        Raises `WaitTimeout` after `timeout_s` seconds (the evaluation keeps running).
+        """
+        started = time.monotonic()
+        while True:
+            current = (await self.status(evaluation_id)).status
+            if current in sdk_models.TERMINAL_STATUSES:
+                return await self.get(evaluation_id)
+            waited = time.monotonic() - started
+            if timeout_s is not None and waited >= timeout_s:
+                raise WaitTimeout(evaluation_id, current, waited)
+            await asyncio.sleep(poll_interval_s)
+
+    async def list(self, *, status: str | None = None, model_id: str | None = None,
+             tag: str | None = None, created_after: datetime | None = None,
+             created_before: datetime | None = None, page_size: int = 100
+             ) -> AsyncIterator[sdk_models.EvaluationSummary]:
+        """Your evaluations, newest first, fetching pages as you iterate.
+
+        `tag` is `key` or `key:value`.
+        """
+        filters = _core.list_filters(status, model_id, tag, created_after, created_before)
+        cursor: str | None = None
+        while True:
+            page = await self._send(_core.list_page(filters, cursor, page_size))
+            for item in page.items:
+                yield item
+            if not page.next_cursor or not page.items:
+                return
+            cursor = page.next_cursor
+
+    async def stream_logs(self, evaluation_id: str, *, follow: bool = True,
+                    last_event_id: str | None = None, idle_timeout_s: float = 2.0,
+                    max_reconnects: int = 5) -> AsyncIterator[sdk_models.LogEvent]:
+        """The log as `LogEvent`s (see docs/api.md for types), ending after the `end` event.
+
+        A dropped stream is resumed with `Last-Event-ID`, so no line is lost or repeated;
+        `max_reconnects` failures in a row raise `ServerUnreachable`. With `follow=False` the
+        iterator also stops once no event came for `idle_timeout_s` (everything so far).
+        The `end` event's status is what the stream saw: read `get()` for the outcome.
+        """
+        last = last_event_id
+        failures = 0
+        timeout = None if follow else httpx.Timeout(30.0, read=idle_timeout_s)
+        while True:
+            headers = {"Last-Event-ID": last} if last else {}
+            retry_ms: int | None = None
+            try:
+                async with aconnect_sse(self._http, "GET", _core.logs_path(evaluation_id),
+                                 headers=headers, timeout=timeout) as source:
+                    if source.response.status_code >= 400:
+                        await source.response.aread()
+                        raise ApiError.from_response(source.response)
+                    async for sse in source.aiter_sse():
+                        failures, retry_ms = 0, sse.retry or retry_ms
+                        last = sse.id or last
+                        yield sdk_models.LogEvent(event=sse.event, data=sse.data, id=sse.id or None)
+                        if sse.event == "end":
+                            return
+            except httpx.ReadTimeout:
+                if not follow:
+                    return
+            except (httpx.TransportError, SSEError) as error:
+                failures += 1
+                if failures > max_reconnects:
+                    if isinstance(error, httpx.TransportError):
+                        raise _core.unreachable(self.base_url, error) from error
+                    raise ServerUnreachable(self.base_url, str(error)) from error
+                await asyncio.sleep(retry_ms / 1000 if retry_ms else min(4.0, 0.25 * 2 ** failures))
+
+    # -- registries and the tenant ----------------------------------------------------------
+
+    async def models(self, *, stage: str | None = None, family: str | None = None,
+               q: str | None = None, page_size: int = 100) -> AsyncIterator[sdk_models.Model]:
+        """Registered models by id, fetching pages as you iterate."""
+        cursor: str | None = None
+        filters: dict[str, Any] = {"stage": stage, "family": family, "q": q}
+        while True:
+            page = await self._send(_core.models_page(filters, cursor, page_size))
+            for item in page.items:
+                yield item
+            if not page.next_cursor or not page.items:
+                return
+            cursor = page.next_cursor
+
+    async def model(self, model_id: str) -> sdk_models.ModelDetail:
+        """One model with lineage and stage history; `NotFound`/`ModelNotFound` if unknown."""
+        return await self._send(_core.model(model_id))
+
+    async def lm_eval_tasks(self) -> builtins.list[sdk_models.TaskInfo]:
+        return list((await self._send(_core.lm_eval_tasks())).tasks)
+
+    async def tenant(self) -> sdk_models.TenantInfo:
+        """Your tenant: id, name, effective limits and usage against its quotas."""
+        return await self._send(_core.tenant())
+
+    async def keys(self, *, all_tenants: bool = False) -> builtins.list[sdk_models.ApiKeyInfo]:
+        """Your tenant's API keys (never their secrets); an admin may ask for every tenant's."""
+        return list((await self._send(_core.keys(all_tenants))).items)
+
+    async def rotate_callback_secret(self, tenant_id: str | None = None, *,
+                               grace_s: int = 86_400) -> sdk_models.CallbackSecret:
+        """New callback signing secret (admin), shown once; the old one signs too for `grace_s`."""
+        target = tenant_id or (await self.tenant()).tenant_id
+        return await self._send(_core.rotate_callback_secret(target, grace_s))

@@ -37,6 +37,7 @@ from orchestrator.sandbox import (
     HarnessSpec,
     ResourceLimits,
     ResourceUsage,
+    ResultRejected,
     SandboxBackend,
     SandboxJob,
     SandboxProcess,
@@ -57,6 +58,10 @@ MIB = 1024 * 1024
 DISCARD_TIMEOUT_S = 1.0
 EXIT_POLL_S = 0.01
 SMOKE_TIMEOUT_S = 60.0
+ATTACH_TIMEOUT_S = 30.0
+ATTACH_POLL_S = 0.0005
+# /out counts as full (a `disk` violation) once less than this is left of its cap.
+OUT_FULL_MARGIN = 16 * 1024
 SMOKE_MEMORY_MB = 512
 ETC_DATA = {
     "/etc/passwd": (
@@ -65,6 +70,21 @@ ETC_DATA = {
     "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
     "/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n",
 }
+
+
+@lru_cache(maxsize=8)
+def _query_prefixes(python: str) -> tuple[str, str]:
+    code = "import sys; print(sys.prefix); print(sys.base_prefix)"
+    try:
+        out = subprocess.run(
+            [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+        prefix, base = out.splitlines()
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise SandboxUnavailable(
+            f"the runtime interpreter {python} does not run (EVALPOD_RUNTIME_PYTHON): {exc}"
+        ) from exc
+    return prefix, base
 
 
 @lru_cache(maxsize=8)
@@ -78,20 +98,42 @@ def runtime_prefixes(python: str) -> tuple[str, ...]:
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = [sys.prefix, sys.base_prefix]
     else:
-        code = "import sys; print(sys.prefix); print(sys.base_prefix)"
-        try:
-            out = subprocess.run(
-                [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=30
-            ).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise SandboxUnavailable(
-                f"the runtime interpreter {python} does not run (EVALPOD_RUNTIME_PYTHON): {exc}"
-            ) from exc
-        found = out.splitlines()
+        found = list(_query_prefixes(python))
     # Each prefix both as the interpreter names it (a venv reached through a symlink runs
     # from that path) and resolved (where its python's symlinks lead).
     named = [os.path.normpath(os.path.abspath(p)) for p in found]
     return tuple(dict.fromkeys([*named, *(os.path.realpath(p) for p in found)]))
+
+
+@dataclass(frozen=True)
+class RuntimeLayout:
+    """Where the runtime interpreter is bound inside the sandbox."""
+
+    python: str  # the interpreter's path inside the sandbox
+    venv_prefix: str | None  # host venv bound at bwrap.RUNTIME_DIR (None: not a venv)
+    prefixes: tuple[str, ...]  # bound each at its own path
+
+
+@lru_cache(maxsize=8)
+def runtime_layout(python: str) -> RuntimeLayout:
+    """A venv runs from a neutral path; its base interpreter stays where it is.
+
+    The venv's python links to the base interpreter by absolute path and its
+    pyvenv.cfg names the base's home, so only the venv itself can move. Raises
+    `SandboxUnavailable` when the interpreter cannot be started.
+    """
+    prefixes = runtime_prefixes(python)
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        venv, base = sys.prefix, sys.base_prefix
+    else:
+        venv, base = _query_prefixes(python)
+    venv = os.path.normpath(os.path.abspath(venv))
+    inside = os.path.relpath(python, venv)
+    if venv == os.path.normpath(os.path.abspath(base)) or inside.startswith(".."):
+        return RuntimeLayout(python=python, venv_prefix=None, prefixes=prefixes)
+    rest = tuple(p for p in prefixes if p not in (venv, os.path.realpath(venv)))
+    python_inside = f"{bwrap.RUNTIME_DIR}/{inside}"
+    return RuntimeLayout(python=python_inside, venv_prefix=venv, prefixes=rest)
 
 
 def _child_setup(procs_files: list[str], limits: ResourceLimits) -> Callable[[], None]:
@@ -129,20 +171,18 @@ class LocalProcess(SandboxProcess):
         self,
         job: SandboxJob,
         proc: asyncio.subprocess.Process,
-        job_dir: Path,
-        out_fd: int,
         cgroup: JobCgroup | None,
         child_pid: int | None,
+        block_fd: int | None = None,
     ) -> None:
         self.job = job
         self._proc = proc
-        self._job_dir = job_dir
-        self._out_fd = out_fd
         self._cgroup = cgroup
         self._child_pid = child_pid
+        self._block_fd = block_fd
         self._exit: int | None = None
         self._cleaned = False
-        self._mount_fds: list[int] | None = None
+        self._mounts: _SandboxMounts | None = None
 
     async def output_lines(self) -> AsyncIterator[str]:
         stream = self._proc.stdout
@@ -197,40 +237,59 @@ class LocalProcess(SandboxProcess):
             memory, processes = self._cgroup.memory_bytes(), self._cgroup.processes()
         return ResourceUsage(memory_bytes=memory, processes=processes, disk_bytes=self._disk())
 
-    async def attach_mounts(self, timeout_s: float = 1.0) -> None:
-        """Hold fds on the sandbox's scratch tmpfs mounts once bwrap has set them up.
+    async def attach(self, timeout_s: float = ATTACH_TIMEOUT_S) -> bool:
+        """Hold fds on the sandbox's writable mounts, then let the job start.
 
-        The fds keep the tmpfs readable after the sandbox is gone, so a job that filled
-        its disk and exited at once is still seen as a `disk` violation.
+        bwrap waits on the block fd after building the sandbox, so no job code runs
+        before the host holds /out (where the result is read from) and the scratch
+        mounts (disk usage, still readable after the sandbox is gone). False when the
+        sandbox did not come up in time; True also when bwrap died first (its exit
+        status and output then say why).
         """
         deadline = time.monotonic() + timeout_s
-        while self._child_pid is not None and time.monotonic() < deadline:
-            self._mount_fds = _open_sandbox_mounts(self._child_pid)
-            if self._mount_fds is not None or self._proc.returncode is not None:
-                return
-            await asyncio.sleep(0.001)
+        while self._child_pid is not None and self._proc.returncode is None:
+            self._mounts = _open_sandbox_mounts(self._child_pid)
+            if self._mounts is not None:
+                self._release()
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(ATTACH_POLL_S)
+        self._release()
+        return True
+
+    def _release(self) -> None:
+        if self._block_fd is None:
+            return
+        with contextlib.suppress(OSError):  # EPIPE: bwrap is already gone
+            os.write(self._block_fd, b"1")
+        os.close(self._block_fd)
+        self._block_fd = None
 
     def _disk(self) -> int | None:
-        if self._mount_fds is None:
+        if self._mounts is None:
             return None
-        total = 0
-        for fd in self._mount_fds:
-            info = os.fstatvfs(fd)
-            total += (info.f_blocks - info.f_bfree) * info.f_frsize
-        return total
+        return sum(_used_bytes(fd) for fd in (*self._mounts.scratch, self._mounts.out))
 
-    def _disk_full(self) -> bool:
-        used = self._disk()
+    def _disk_breach(self) -> str | None:
+        if self._mounts is None:
+            return None
         limit = self.job.limits.disk_mb * MIB
-        return used is not None and used >= limit - min(limit // 50, MIB)
+        scratch = sum(_used_bytes(fd) for fd in self._mounts.scratch)
+        if scratch >= limit - min(limit // 50, MIB):
+            return f"work dir filled {self.job.limits.disk_mb} MiB"
+        info = os.fstatvfs(self._mounts.out)
+        if info.f_bavail * info.f_frsize < OUT_FULL_MARGIN:
+            cap = info.f_blocks * info.f_frsize
+            return f"/out filled its {cap} byte cap (it only holds the result file)"
+        return None
 
     async def observed_violation(self) -> Violation | None:
         if self._cgroup is not None and self._cgroup.oom_killed():
             limit = self.job.limits.memory_mb
             return Violation(kind=ViolationKind.memory, detail=f"out of memory ({limit} MiB)")
-        if self._disk_full():
-            limit = self.job.limits.disk_mb
-            return Violation(kind=ViolationKind.disk, detail=f"work dir filled {limit} MiB")
+        if (breach := self._disk_breach()) is not None:
+            return Violation(kind=ViolationKind.disk, detail=breach)
         code = self._exit if self._exit is not None else self._proc.returncode
         if code is not None and _exit_code(code) == -SECCOMP_KILL_SIGNAL:
             return Violation(kind=ViolationKind.syscall, detail="killed by seccomp (SIGSYS)")
@@ -239,7 +298,9 @@ class LocalProcess(SandboxProcess):
         return None
 
     async def collect_result(self) -> HarnessResult:
-        return read_result(self._out_fd, self.job.limits.max_result_bytes)
+        if self._mounts is None:
+            raise ResultRejected("no result file was written (the sandbox never started)")
+        return read_result(self._mounts.out, self.job.limits.max_result_bytes)
 
     async def cleanup(self) -> None:
         if self._cleaned:
@@ -248,20 +309,36 @@ class LocalProcess(SandboxProcess):
         if self._proc.returncode is None or (self._cgroup and self._cgroup.pids()):
             await self.kill()
         await self._discard_output()
-        for fd in [self._out_fd, *(self._mount_fds or [])]:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._release()
+        if self._mounts is not None:
+            for fd in (*self._mounts.scratch, self._mounts.out):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         if self._cgroup is not None:
             self._cgroup.remove()
-        await asyncio.to_thread(shutil.rmtree, self._job_dir, True)
 
 
 @dataclass
 class _Launch:
-    """Host-side fds of one launch; closed in the parent once bwrap has them."""
+    """Host-side fds of one launch: `pass_fds` are closed in the parent once bwrap has them."""
 
+    argv: list[str]
     pass_fds: list[int]
     info_read: int
+    block_write: int
+
+
+@dataclass(frozen=True)
+class _SandboxMounts:
+    """Host fds on the sandbox's writable mounts (all tmpfs), opened before the job ran."""
+
+    scratch: tuple[int, ...]
+    out: int
+
+
+def _used_bytes(fd: int) -> int:
+    info = os.fstatvfs(fd)
+    return (info.f_blocks - info.f_bfree) * info.f_frsize
 
 
 class LocalBackend(SandboxBackend):
@@ -333,8 +410,8 @@ class LocalBackend(SandboxBackend):
         dirs = [SHIPPED_TASKS_DIR, self.settings.lm_eval_tasks_dir]
         return tuple(d.resolve() for d in dirs if d is not None and d.is_dir())
 
-    def _write_job(self, job: SandboxJob, job_dir: Path, tasks: bool) -> None:
-        spec = HarnessSpec(
+    def _spec(self, job: SandboxJob, tasks: bool) -> str:
+        return HarnessSpec(
             kind=job.kind,
             model_path="/model" if job.model_path else None,
             model_id=job.model_id,
@@ -344,82 +421,97 @@ class LocalBackend(SandboxBackend):
             limit=job.limit,
             seed=job.seed,
             device="cuda" if job.limits.gpu_indices else "cpu",
-        )
-        inner = job_dir / "job"
-        inner.mkdir()
-        inner.chmod(0o755)  # read by uid 65534 through /job; the 0700 job dir shields it
-        (inner / "spec.json").write_text(spec.model_dump_json(), encoding="utf-8")
-        (inner / "script.py").write_text(job.script or "", encoding="utf-8")
+            datasets=job.datasets,
+            data_row_limit=job.data_row_limit,
+            options=job.options,
+        ).model_dump_json()
 
-    def _prepare_dirs(self, job: SandboxJob, as_sandbox_uid: bool) -> Path:
-        jobs_dir = self.settings.jobs_dir
-        jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        job_dir = jobs_dir / job.job_id
-        if job_dir.exists() or job_dir.is_symlink():  # a retried attempt of the same job
-            shutil.rmtree(job_dir)
-        job_dir.mkdir(mode=0o700)
-        out = job_dir / "out"
-        out.mkdir(mode=0o700)
-        if as_sandbox_uid:  # before launch: afterwards the host never touches out/ again
-            os.chown(out, bwrap.SANDBOX_UID, bwrap.SANDBOX_GID)
-        return job_dir
-
-    def _plan(self, job: SandboxJob, job_dir: Path, report: DoctorReport) -> bwrap.BwrapPlan:
+    def _plan(self, job: SandboxJob, report: DoctorReport) -> bwrap.BwrapPlan:
         def has(name: str) -> bool:
             feature = report.feature(name)
             return feature is not None and feature.ok
 
+        runtime = runtime_layout(self.python)
+        limits = job.limits
         return bwrap.BwrapPlan(
             bwrap=report.bwrap_path or "bwrap",
-            python=self.python,
-            runtime_prefixes=runtime_prefixes(self.python),
+            python=runtime.python,
+            runtime_prefixes=runtime.prefixes,
+            venv_prefix=runtime.venv_prefix,
             harness_dir=HARNESS_DIR,
-            job_dir=job_dir / "job",
-            out_dir=job_dir / "out",
+            out_bytes=limits.max_result_bytes + max(limits.max_result_bytes, MIB),
             model_dir=job.model_path.resolve() if job.model_path else None,
+            data_mounts=tuple((m.source.resolve(), m.target, m.writable) for m in job.mounts),
             task_dirs=self._task_dirs(),
-            gpu_indices=job.limits.gpu_indices,
-            disk_bytes=job.limits.disk_mb * 1024 * 1024,
-            cpus=job.limits.cpus,
+            gpu_indices=limits.gpu_indices,
+            disk_bytes=limits.disk_mb * MIB,
+            cpus=limits.cpus,
             supports_size=has("tmpfs_size"),
             supports_disable_userns=has("disable_userns"),
             setpriv=setpriv_path(report),
         )
 
-    def _open_fds(
-        self, plan: bwrap.BwrapPlan, report: DoctorReport
-    ) -> tuple[bwrap.BwrapPlan, _Launch]:
+    def _open_fds(self, job: SandboxJob, plan: bwrap.BwrapPlan, report: DoctorReport) -> _Launch:
+        """Every fd bwrap reads (data files, seccomp, info, block, its own options)."""
         fds: list[int] = []
-        etc = {dest: _data_fd(text) for dest, text in ETC_DATA.items()}
-        fds += etc.values()
-        seccomp_fd = None
-        seccomp = report.feature("seccomp")
-        if seccomp is not None and seccomp.ok:
-            seccomp_fd = seccomp_memfd()
-            fds.append(seccomp_fd)
-        info_read, info_write = os.pipe2(os.O_CLOEXEC)
-        fds.append(info_write)
-        plan = replace(plan, seccomp_fd=seccomp_fd, info_fd=info_write, etc_data_fds=etc)
-        return plan, _Launch(pass_fds=fds, info_read=info_read)
+        try:
+            etc = {dest: _data_fd(text) for dest, text in ETC_DATA.items()}
+            fds += etc.values()
+            files = {
+                "spec.json": _data_fd(self._spec(job, tasks=bool(plan.task_dirs))),
+                "script.py": _data_fd(job.script or ""),
+            }
+            for name, text in job.job_files.items():
+                if name in files or Path(name).name != name:
+                    raise ValueError(f"job file name {name!r} is reserved or not a plain name")
+                files[name] = _data_fd(text)
+            fds += files.values()
+            seccomp_fd = None
+            seccomp = report.feature("seccomp")
+            if seccomp is not None and seccomp.ok:
+                seccomp_fd = seccomp_memfd()
+                fds.append(seccomp_fd)
+            info_read, info_write = os.pipe2(os.O_CLOEXEC)
+            fds.append(info_write)
+            block_read, block_write = os.pipe2(os.O_CLOEXEC)
+            fds.append(block_read)
+            plan = replace(
+                plan,
+                seccomp_fd=seccomp_fd,
+                info_fd=info_write,
+                block_fd=block_read,
+                etc_data_fds=etc,
+                job_files=files,
+            )
+            args_fd = os.memfd_create("evalpod-args", os.MFD_CLOEXEC)
+            fds.append(args_fd)
+            argv, options = bwrap.build_argv_via_fd(plan, args_fd)
+            os.write(args_fd, options)
+            os.lseek(args_fd, 0, os.SEEK_SET)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return _Launch(argv=argv, pass_fds=fds, info_read=info_read, block_write=block_write)
 
     async def launch(self, job: SandboxJob) -> SandboxProcess:
-        report = await asyncio.to_thread(self._check_host)  # probes once, tens of ms
-        job_dir = self._prepare_dirs(job, as_sandbox_uid=setpriv_path(report) is not None)
+        report = await asyncio.to_thread(self._check_host)  # cached after the first call
+        plan = self._plan(job, report)
+        if plan.setpriv is not None:  # the job runs as host uid 65534: hand it /export
+            for mount in job.mounts:
+                if mount.writable:
+                    os.chown(mount.source, bwrap.SANDBOX_UID, bwrap.SANDBOX_GID)
         cgroup: JobCgroup | None = None
         launch: _Launch | None = None
-        out_fd = -1
         try:
-            plan = self._plan(job, job_dir, report)
-            self._write_job(job, job_dir, tasks=bool(plan.task_dirs))
-            out_fd = os.open(job_dir / "out", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
             layout = detect_layout()
             if layout.usable:
                 cgroup = JobCgroup.create(layout, f"job-{job.job_id}", job.limits)
             else:
                 log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
-            plan, launch = self._open_fds(plan, report)
+            launch = self._open_fds(job, plan, report)
             proc = await asyncio.create_subprocess_exec(
-                *bwrap.build_argv(plan),
+                *launch.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -429,21 +521,21 @@ class LocalBackend(SandboxBackend):
                 env={},
             )
         except BaseException:
-            if out_fd >= 0:
-                os.close(out_fd)
             if launch is not None:
                 os.close(launch.info_read)
+                os.close(launch.block_write)
             if cgroup is not None:
                 cgroup.kill_all()
                 cgroup.remove()
-            shutil.rmtree(job_dir, ignore_errors=True)
             raise
         finally:
             for fd in launch.pass_fds if launch else []:
                 os.close(fd)
         child_pid = await asyncio.to_thread(_read_child_pid, launch.info_read)
-        process = LocalProcess(job, proc, job_dir, out_fd, cgroup, child_pid)
-        await process.attach_mounts()
+        process = LocalProcess(job, proc, cgroup, child_pid, launch.block_write)
+        if not await process.attach():
+            await process.cleanup()
+            raise SandboxUnavailable(f"the sandbox did not come up within {ATTACH_TIMEOUT_S:g} s")
         return process
 
 
@@ -454,11 +546,12 @@ def _sweep_once() -> None:
         log.info("removed %d job cgroups left by an earlier run", count)
 
 
-def _open_sandbox_mounts(child_pid: int) -> list[int] | None:
-    """fds of the sandbox's scratch mounts, or None while bwrap is still building its root.
+def _open_sandbox_mounts(child_pid: int) -> _SandboxMounts | None:
+    """fds of the sandbox's writable mounts, or None while bwrap is still building its root.
 
     Until bwrap chroots, the child's root is the host's (same inode as ours) or bwrap's
-    scratch tmpfs (which has no `work`), so neither can be mistaken for the sandbox.
+    scratch tmpfs (which has no `out`), so neither can be mistaken for the sandbox. Each
+    mount must be a filesystem of its own, not a directory of the sandbox's root.
     """
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -470,9 +563,11 @@ def _open_sandbox_mounts(child_pid: int) -> list[int] | None:
         mine, theirs = os.stat("/"), os.fstat(root)
         if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino):
             return None
-        for name in bwrap.SCRATCH_MOUNTS:
+        for name in (*bwrap.SCRATCH_MOUNTS, bwrap.OUT_DIR):
             fds.append(os.open(name.lstrip("/"), flags, dir_fd=root))
-        return fds
+            if os.fstat(fds[-1]).st_dev == theirs.st_dev:
+                raise OSError(f"{name} is not a mount of its own")
+        return _SandboxMounts(scratch=tuple(fds[:-1]), out=fds[-1])
     except OSError:
         for fd in fds:
             os.close(fd)

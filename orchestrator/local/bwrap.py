@@ -11,6 +11,11 @@ SANDBOX_GID = 65534
 HARNESS_DIR = "/opt/evalpod/harness"
 TASKS_DIR = "/opt/evalpod/tasks"
 WORK_DIR = "/work"
+JOB_DIR = "/job"
+OUT_DIR = "/out"
+# A runtime that is a venv is bound here, so no host path (the checkout, EVALPOD_HOME)
+# shows in the job's argv, sys.prefix or sys.executable.
+RUNTIME_DIR = "/opt/evalpod/runtime"
 # Writable mounts inside the sandbox, each a tmpfs of `disk_bytes` (summed as disk usage).
 SCRATCH_MOUNTS: tuple[str, ...] = (WORK_DIR, "/tmp", "/dev/shm")
 RUNTIME_BINDS: tuple[str, ...] = ("/usr",)
@@ -44,8 +49,9 @@ class BwrapPlan:
     python: str
     runtime_prefixes: tuple[str, ...]
     harness_dir: Path
-    job_dir: Path
-    out_dir: Path
+    job_files: dict[str, int] = field(default_factory=dict)  # name under /job -> data fd
+    out_bytes: int = 2 * 1024 * 1024  # /out only ever holds the result file
+    venv_prefix: str | None = None  # host path bound at RUNTIME_DIR; `python` is inside it
     model_dir: Path | None = None
     # (host source, sandbox target, writable): dataset versions, uploads, check output.
     data_mounts: tuple[tuple[Path, str, bool], ...] = ()
@@ -55,6 +61,7 @@ class BwrapPlan:
     cpus: float = 1.0
     seccomp_fd: int | None = None
     info_fd: int | None = None
+    block_fd: int | None = None  # bwrap waits on it before exec: the host attaches first
     etc_data_fds: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     supports_size: bool = True
@@ -164,14 +171,22 @@ def _device_args(plan: BwrapPlan) -> list[str]:
     return [*args, *_sized_tmpfs(plan, "/dev/shm"), "--remount-ro", "/dev"]
 
 
-def _sized_tmpfs(plan: BwrapPlan, dest: str) -> list[str]:
-    size = ["--size", str(plan.disk_bytes)] if plan.supports_size else []
+def _sized_tmpfs(plan: BwrapPlan, dest: str, size_bytes: int | None = None) -> list[str]:
+    size_bytes = plan.disk_bytes if size_bytes is None else size_bytes
+    size = ["--size", str(size_bytes)] if plan.supports_size else []
     return ["--perms", "01777", *size, "--tmpfs", dest]
 
 
 def _job_args(plan: BwrapPlan) -> list[str]:
     args = ["--ro-bind", str(plan.harness_dir), HARNESS_DIR]
-    args += ["--ro-bind", str(plan.job_dir), "/job", "--bind", str(plan.out_dir), "/out"]
+    if plan.venv_prefix is not None:
+        args += ["--ro-bind", plan.venv_prefix, RUNTIME_DIR]
+    # The spec and script are copied in from fds and /out is a small tmpfs: nothing of
+    # the job lives on the host disk, and no host path of it is named in the argv.
+    args += ["--perms", "0755", "--dir", JOB_DIR]
+    for name, fd in sorted(plan.job_files.items()):
+        args += ["--perms", "0444", "--ro-bind-data", str(fd), f"{JOB_DIR}/{name}"]
+    args += _sized_tmpfs(plan, OUT_DIR, plan.out_bytes)
     if plan.model_dir is not None:
         args += ["--ro-bind", str(plan.model_dir), "/model"]
     args += _data_mount_args(plan)
@@ -223,19 +238,45 @@ def _fd_args(plan: BwrapPlan) -> list[str]:
         args += ["--seccomp", str(plan.seccomp_fd)]
     if plan.info_fd is not None:
         args += ["--info-fd", str(plan.info_fd)]
+    if plan.block_fd is not None:
+        args += ["--block-fd", str(plan.block_fd)]
     return args
 
 
-def build_argv(plan: BwrapPlan, command: Sequence[str] | None = None) -> list[str]:
-    """The full argv: bwrap options, then `python -I harness spec` (or `command`)."""
-    argv = [plan.bwrap, *_namespace_args(plan), "--clearenv"]
+def build_options(plan: BwrapPlan) -> list[str]:
+    """Every bwrap option (between the binary and `--`)."""
+    options = [*_namespace_args(plan), "--clearenv"]
     for key, value in sandbox_env(plan).items():
-        argv += ["--setenv", key, value]
-    argv += _runtime_args(plan) + _device_args(plan) + _job_args(plan)
-    argv += _scratch_prefix_args(plan) + _fd_args(plan)
+        options += ["--setenv", key, value]
+    options += _runtime_args(plan) + _device_args(plan) + _job_args(plan)
+    options += _scratch_prefix_args(plan) + _fd_args(plan)
     # Last: bwrap's root is a writable, unsized tmpfs until remounted.
-    argv += ["--remount-ro", "/", "--chdir", WORK_DIR, "--"]
-    argv += _drop_to_sandbox_uid(plan)
-    if command is not None:
-        return argv + list(command)
-    return [*argv, plan.python, "-I", f"{HARNESS_DIR}/run.py", "/job/spec.json"]
+    return [*options, "--remount-ro", "/", "--chdir", WORK_DIR]
+
+
+def build_command(plan: BwrapPlan, command: Sequence[str] | None = None) -> list[str]:
+    """What runs inside: `python -I harness spec` (or `command`), after the uid drop."""
+    inner = (
+        list(command)
+        if command is not None
+        else [plan.python, "-I", f"{HARNESS_DIR}/run.py", f"{JOB_DIR}/spec.json"]
+    )
+    return [*_drop_to_sandbox_uid(plan), *inner]
+
+
+def build_argv(plan: BwrapPlan, command: Sequence[str] | None = None) -> list[str]:
+    """The full argv with every option inline (see `build_argv_via_fd` for launching)."""
+    return [plan.bwrap, *build_options(plan), "--", *build_command(plan, command)]
+
+
+def build_argv_via_fd(
+    plan: BwrapPlan, fd: int, command: Sequence[str] | None = None
+) -> tuple[list[str], bytes]:
+    """(`bwrap --args FD -- COMMAND...`, the NUL-separated options to write to FD).
+
+    bwrap's pid 1 inside the sandbox keeps its argv for the job to read in
+    /proc/1/cmdline; read from an fd, the options (every bind source on the host) never
+    appear there. bwrap only takes options from the fd: the command stays on the argv.
+    """
+    options = b"".join(arg.encode() + b"\0" for arg in build_options(plan))
+    return [plan.bwrap, "--args", str(fd), "--", *build_command(plan, command)], options

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +16,9 @@ from orchestrator.local.doctor import DoctorReport, Feature
 from orchestrator.sandbox import ResourceLimits, SandboxJob, SandboxUnavailable
 
 TOKEN = "evalpod-backend-test-daemon"
+# These tests probe the sandbox itself: the harness's runtime guard (which denies most of
+# what they do, one layer up) stays off where the job model has the switch.
+SANDBOX_LAYERS_ONLY: dict[str, Any] = {"guard": False} if "guard" in SandboxJob.model_fields else {}
 
 
 def make_job(script: str, **limits: object) -> SandboxJob:
@@ -24,6 +27,7 @@ def make_job(script: str, **limits: object) -> SandboxJob:
         job_id=f"bt-{abs(hash(script)) % 10**8}",
         script=script,
         limits=ResourceLimits.model_validate(values),
+        **SANDBOX_LAYERS_ONLY,
     )
 
 
@@ -47,19 +51,25 @@ def local(tmp_path: Path) -> LocalBackend:
     return LocalBackend(Settings(home=tmp_path))
 
 
-async def test_job_dir_layout_and_spec(local: LocalBackend) -> None:
-    job = make_job("def evaluate_model(model):\n    import time; time.sleep(5)\n")
-    process = await local.launch(job)
-    try:
-        job_dir = local.settings.jobs_dir / job.job_id
-        assert (job_dir.stat().st_mode & 0o777) == 0o700
-        assert (job_dir / "job").stat().st_mode & 0o777 == 0o755  # 0700 parent shields it
-        spec = json.loads((job_dir / "job" / "spec.json").read_text())
-        assert spec["model_path"] is None and spec["script_path"] == "/job/script.py"
-        assert (job_dir / "job" / "script.py").read_text() == job.script
-    finally:
-        await process.cleanup()
-    assert not job_dir.exists()
+async def test_job_files_come_from_fds_and_nothing_lands_on_host_disk(
+    local: LocalBackend,
+) -> None:
+    script = (
+        "import json, os\n"
+        "def evaluate_model(model):\n"
+        "    spec = json.load(open('/job/spec.json'))\n"
+        "    modes = {n: oct(os.stat('/job/' + n).st_mode & 0o777) for n in os.listdir('/job')}\n"
+        "    return {'spec': spec, 'script': open('/job/script.py').read(), 'modes': modes}\n"
+    )
+    job = make_job(script)
+    outcome = await local.run(job, discard)
+    assert outcome.status == "succeeded", outcome
+    result = outcome.result or {}
+    assert result["script"] == script
+    assert result["spec"]["model_path"] is None
+    assert result["spec"]["script_path"] == "/job/script.py"
+    assert result["modes"] == {"spec.json": "0o444", "script.py": "0o444"}
+    assert not local.settings.jobs_dir.exists()
 
 
 async def test_timeout_kills_daemons_everywhere(local: LocalBackend) -> None:
@@ -100,20 +110,6 @@ async def test_daemon_left_after_success_is_reaped(local: LocalBackend) -> None:
     outcome = await local.run(make_job(script), discard)
     assert outcome.status == "succeeded"
     assert not host_processes_with(f"{TOKEN}-2")
-
-
-async def test_cleanup_does_not_follow_symlinks(local: LocalBackend, tmp_path: Path) -> None:
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "keep.txt").write_text("keep")
-    job = make_job("def evaluate_model(model):\n    return {}\n")
-    process = await local.launch(job)
-    await process.wait()
-    out = local.settings.jobs_dir / job.job_id / "out"
-    (out / "link").symlink_to(victim)
-    await process.cleanup()
-    assert (victim / "keep.txt").read_text() == "keep"
-    assert not out.exists()
 
 
 async def test_weak_host_is_refused(local: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.local.bwrap import BwrapPlan, build_argv, sandbox_env
+from orchestrator.local.bwrap import BwrapPlan, build_argv, build_argv_via_fd, sandbox_env
 
 
 def plan(**overrides: object) -> BwrapPlan:
@@ -13,8 +13,8 @@ def plan(**overrides: object) -> BwrapPlan:
         "python": "/opt/py/bin/python3",
         "runtime_prefixes": ("/opt/py", "/usr"),
         "harness_dir": Path("/srv/harness"),
-        "job_dir": Path("/srv/jobs/j1/job"),
-        "out_dir": Path("/srv/jobs/j1/out"),
+        "job_files": {"spec.json": 5, "script.py": 6},
+        "out_bytes": 4096,
         "seccomp_fd": 7,
         "info_fd": 8,
         "disk_bytes": 1024,
@@ -71,6 +71,13 @@ def test_prefix_parents_are_traversable() -> None:
     assert ("/root", "/root") not in pairs(argv, "--ro-bind")
 
 
+def test_runtime_under_a_scratch_path_is_bound_over_its_tmpfs() -> None:
+    argv = build_argv(plan(runtime_prefixes=("/tmp/py", "/work/base", "/usr")))
+    tmpfs_at = {argv[i + 1]: i for i, a in enumerate(argv) if a == "--tmpfs"}
+    binds = {argv[i + 2]: i for i, a in enumerate(argv) if a == "--ro-bind"}
+    assert binds["/tmp/py"] > tmpfs_at["/tmp"] and binds["/work/base"] > tmpfs_at["/work"]
+
+
 def test_proc_is_read_only_with_sysctls_covered() -> None:
     argv = build_argv(plan())
     assert ("/proc/sys", "/proc/sys") in pairs(argv, "--ro-bind-try")
@@ -100,19 +107,26 @@ def test_runtime_read_only_and_only_job_paths_writable() -> None:
     ro = mounts(argv, "--ro-bind")
     assert ro["/opt/py"] == "/opt/py" and ro["/usr"] == "/usr"
     assert ro["/srv/harness"] == "/opt/evalpod/harness"
-    assert ro["/srv/jobs/j1/job"] == "/job"
     assert ro["/models/m"] == "/model"
-    assert pairs(argv, "--bind") == [("/srv/jobs/j1/out", "/out")]
+    # Nothing of the job is on the host disk: its files come from fds, /out is a tmpfs.
+    assert mounts(argv, "--ro-bind-data") == {"5": "/job/spec.json", "6": "/job/script.py"}
+    assert not pairs(argv, "--bind") and not pairs(argv, "--bind-try")
     sources = [src for src, _ in pairs(argv, "--ro-bind") + pairs(argv, "--ro-bind-try")]
     assert not any(s.startswith(("/home", "/root", "/etc/shadow", "/var")) for s in sources)
     assert ("/proc",) in pairs(argv, "--proc", 1) and ("/dev",) in pairs(argv, "--dev", 1)
 
 
-def test_work_and_tmp_are_size_capped_tmpfs() -> None:
+def test_every_writable_mount_is_a_size_capped_tmpfs() -> None:
     argv = build_argv(plan())
-    for dest in ("/work", "/tmp"):
+    sizes = {"/work": "1024", "/tmp": "1024", "/dev/shm": "1024", "/out": "4096"}
+    tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
+    assert set(sizes) <= set(tmpfs)
+    for dest, size in sizes.items():
         index = argv.index(dest, argv.index("--tmpfs") - 1)
-        assert argv[index - 1] == "--tmpfs" and argv[index - 3 : index - 1] == ["--size", "1024"]
+        assert argv[index - 1] == "--tmpfs" and argv[index - 3 : index - 1] == ["--size", size]
+    # The other tmpfs (bwrap's root, /dev, the task include dir) end read-only.
+    remounted = {d for (d,) in pairs(argv, "--remount-ro", 1)}
+    assert set(tmpfs) - set(sizes) <= remounted and {"/", "/dev"} <= remounted
     assert pairs(argv, "--chdir", 1) == [("/work",)]
 
 
@@ -137,6 +151,24 @@ def test_gpu_nodes_only_when_assigned() -> None:
     assert {"/dev/nvidia3", "/dev/nvidiactl", "/dev/nvidia-uvm"} <= nodes
     assert "/dev/nvidia0" not in nodes
     assert sandbox_env(plan(gpu_indices=(3,)))["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_options_go_through_an_fd_and_name_no_host_path() -> None:
+    argv, options = build_argv_via_fd(plan(setpriv="/usr/bin/setpriv"), 9)
+    assert argv[:4] == ["/usr/bin/bwrap", "--args", "9", "--"]
+    assert not any(a.startswith("/srv") for a in argv)
+    inline = build_argv(plan(setpriv="/usr/bin/setpriv"))
+    split = inline.index("--")
+    assert options.split(b"\0")[:-1] == [a.encode() for a in inline[1:split]]
+    assert argv[4:] == inline[split + 1 :]
+
+
+def test_venv_is_bound_at_a_neutral_path() -> None:
+    argv = build_argv(
+        plan(venv_prefix="/home/u/checkout/.venv", python="/opt/evalpod/runtime/bin/python")
+    )
+    assert mounts(argv, "--ro-bind")["/home/u/checkout/.venv"] == "/opt/evalpod/runtime"
+    assert argv[argv.index("--") + 1] == "/opt/evalpod/runtime/bin/python"
 
 
 def test_command_is_isolated_python_on_the_harness() -> None:

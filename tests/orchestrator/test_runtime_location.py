@@ -15,19 +15,26 @@ import tempfile
 import venv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evalpod.settings import Settings
 from orchestrator.local.backend import LocalBackend
+from orchestrator.local.bwrap import RUNTIME_DIR
 from orchestrator.sandbox import ResourceLimits, SandboxJob
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "from evalpod.cli import main; main()"
+# These tests probe the sandbox itself: the harness's runtime guard (which denies most of
+# what they do, one layer up) stays off where the job model has the switch.
+SANDBOX_LAYERS_ONLY: dict[str, Any] = {"guard": False} if "guard" in SandboxJob.model_fields else {}
 PREFIX_SCRIPT = (
-    "import sys\n"
+    "import os, sys\n"
     "def evaluate_model(model):\n"
-    "    return {'prefix': sys.prefix, 'executable': sys.executable}\n"
+    "    marker = os.path.join(sys.prefix, 'evalpod-marker')\n"
+    "    seen = open(marker).read() if os.path.exists(marker) else None\n"
+    "    return {'prefix': sys.prefix, 'executable': sys.executable, 'marker': seen}\n"
 )
 
 
@@ -36,6 +43,7 @@ def make_venv(parent: Path) -> Path:
     path = Path(tempfile.mkdtemp(prefix="evalpod-venv-", dir=parent))
     path.chmod(0o755)  # mkdtemp makes it 0700: the sandbox uid must reach the interpreter
     venv.EnvBuilder(with_pip=False, symlinks=True).create(path)
+    (path / "evalpod-marker").write_text(str(path))  # proves which venv the job ran in
     return path
 
 
@@ -53,6 +61,7 @@ async def run_prefix_job(home: Path, python: str) -> tuple[str, dict[str, object
         job_id="runtime-where",
         script=PREFIX_SCRIPT,
         limits=ResourceLimits(timeout_s=30, memory_mb=512),
+        **SANDBOX_LAYERS_ONLY,
     )
 
     async def discard(_line: str) -> None:
@@ -70,7 +79,11 @@ async def test_venv_under_a_scratch_path_runs(scratch_parent: Path, tmp_path: Pa
     finally:
         shutil.rmtree(env, ignore_errors=True)
     assert status == "succeeded", tail
-    assert result == {"prefix": str(env), "executable": str(env / "bin" / "python")}
+    assert result == {
+        "prefix": RUNTIME_DIR,
+        "executable": f"{RUNTIME_DIR}/bin/python",
+        "marker": str(env),
+    }
 
 
 async def test_venv_reached_through_a_symlink_runs(tmp_path: Path) -> None:
@@ -82,7 +95,7 @@ async def test_venv_reached_through_a_symlink_runs(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(env, ignore_errors=True)
     assert status == "succeeded", tail
-    assert result is not None and result["prefix"] == str(link)
+    assert result is not None and result["marker"] == str(env)
 
 
 async def test_runtime_python_names_another_venv_of_the_same_base(tmp_path: Path) -> None:
@@ -93,7 +106,7 @@ async def test_runtime_python_names_another_venv_of_the_same_base(tmp_path: Path
     finally:
         shutil.rmtree(env, ignore_errors=True)
     assert status == "succeeded", tail
-    assert result is not None and result["prefix"] == str(env) != sys.prefix
+    assert result is not None and result["marker"] == str(env) != sys.prefix
 
 
 async def test_service_interpreter_is_the_default(tmp_path: Path) -> None:
@@ -103,6 +116,7 @@ async def test_service_interpreter_is_the_default(tmp_path: Path) -> None:
         job_id="runtime-default",
         script=PREFIX_SCRIPT,
         limits=ResourceLimits(timeout_s=30, memory_mb=512),
+        **SANDBOX_LAYERS_ONLY,
     )
 
     async def discard(_line: str) -> None:
@@ -110,7 +124,9 @@ async def test_service_interpreter_is_the_default(tmp_path: Path) -> None:
 
     outcome = await backend.run(job, discard)
     assert outcome.status == "succeeded", outcome.stdout_tail
-    assert outcome.result is not None and outcome.result["prefix"] == sys.prefix
+    # A venv runs from a neutral path (no checkout path inside); a base interpreter in place.
+    expected = sys.prefix if sys.prefix == sys.base_prefix else RUNTIME_DIR
+    assert outcome.result is not None and outcome.result["prefix"] == expected
 
 
 async def test_check_ready_runs_a_real_job(tmp_path: Path) -> None:

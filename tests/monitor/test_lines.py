@@ -84,7 +84,7 @@ def test_tail_joins_continued_pieces() -> None:
     assert tail.text() == "abcdef\nnext"
 
 
-async def test_sandbox_delivers_the_long_line_whole(tmp_path: Path) -> None:
+async def test_sandbox_delivers_the_long_line_whole_and_a_neutralised_tail(tmp_path: Path) -> None:
     """The issue's example through a real bubblewrap sandbox and the supervisor."""
     backend = LocalBackend(Settings(home=tmp_path))
     received: list[str] = []
@@ -94,7 +94,7 @@ async def test_sandbox_delivers_the_long_line_whole(tmp_path: Path) -> None:
 
     script = ("def evaluate_model(model):\n"
               "    print('€' * 21846)\n"
-              "    print('done')\n"
+              "    print('\\x1b]0;title\\x07\\x1b[2Kdone')\n"
               "    return {}\n")
     job = SandboxJob(job_id="long-line", script=script,
                      limits=ResourceLimits(timeout_s=20, memory_mb=512))
@@ -102,5 +102,8 @@ async def test_sandbox_delivers_the_long_line_whole(tmp_path: Path) -> None:
     assert outcome.status == "succeeded", outcome
     assert EURO_LINE in _joined([line if isinstance(line, OutputLine) else OutputLine(line)
                                  for line in received])
-    assert "done" in received
+    assert "\x1b]0;title\x07\x1b[2Kdone" in received  # the log keeps what was printed
     assert "\ufffd" not in "".join(received)
+    # stdout_tail is shown (`evalpod sandbox run --json`, the record): neutralised.
+    assert outcome.stdout_tail.endswith("␛]0;title␇␛[2Kdone")
+    assert "\x1b" not in outcome.stdout_tail

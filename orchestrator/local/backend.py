@@ -288,6 +288,10 @@ class LocalProcess(SandboxProcess):
         if self._cgroup is not None and self._cgroup.oom_killed():
             limit = self.job.limits.memory_mb
             return Violation(kind=ViolationKind.memory, detail=f"out of memory ({limit} MiB)")
+        if self._cgroup is not None and self._cgroup.fork_refused():
+            limit = self.job.limits.max_processes
+            detail = f"reached {limit} tasks (zombies count): a new task was refused"
+            return Violation(kind=ViolationKind.processes, detail=detail)
         if (breach := self._disk_breach()) is not None:
             return Violation(kind=ViolationKind.disk, detail=breach)
         code = self._exit if self._exit is not None else self._proc.returncode

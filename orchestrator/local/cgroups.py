@@ -172,16 +172,24 @@ class JobCgroup:
         return _read_int(self.dirs["memory"] / name)
 
     def processes(self) -> int | None:
-        """Live tasks (threads included), as pids.max counts them.
+        """Tasks as pids.max counts them: threads and unreaped zombies included.
 
-        Read from the task list rather than pids.current, which on this kernel can keep
-        a stale charge after every task is gone.
+        A zombie has left the task list but still holds its pid charge until reaped, so
+        pids.current is what the limit compares. It can keep a stale charge once every
+        task is gone, so an empty task list reads as 0.
         """
         name = "cgroup.threads" if self.layout.version is CgroupVersion.v2 else "tasks"
         try:
-            return len((self.dirs["pids"] / name).read_text().split())
+            live = len((self.dirs["pids"] / name).read_text().split())
         except OSError:
             return None
+        if live == 0:
+            return 0
+        return max(live, _read_int(self.dirs["pids"] / "pids.current") or 0)
+
+    def fork_refused(self) -> bool:
+        """Whether the kernel refused a fork or thread because pids.max was reached."""
+        return bool(_read_keyed(self.dirs["pids"] / "pids.events", "max"))
 
     def oom_killed(self) -> bool:
         if self.layout.version is CgroupVersion.v2:

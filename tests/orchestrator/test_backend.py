@@ -155,3 +155,36 @@ async def test_job_runs_as_unprivileged_host_uid(local: LocalBackend) -> None:
         assert pythons and all(ids == {"65534"} for ids in pythons.values()), uids
     finally:
         await process.cleanup()
+
+
+async def test_unreaped_zombies_count_toward_the_process_limit(local: LocalBackend) -> None:
+    """Issue #12 fault 9: 125 children left unreaped fill pids.max (128)."""
+    script = (
+        "import os, time\n"
+        "def evaluate_model(model):\n"
+        "    for _ in range(125):\n"
+        "        if os.fork() == 0:\n"
+        "            os._exit(0)\n"
+        "    time.sleep(3)\n"
+        "    return {}\n"
+    )
+    outcome = await local.run(make_job(script, max_processes=128), discard)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None and outcome.violation.kind == "processes", outcome
+
+
+async def test_a_refused_fork_is_a_violation_even_after_a_quick_exit(local: LocalBackend) -> None:
+    """The kernel's refusal is remembered (pids.events), not only sampled while running."""
+    script = (
+        "import os\n"
+        "def evaluate_model(model):\n"
+        "    try:\n"
+        "        while True:\n"
+        "            if os.fork() == 0:\n"
+        "                os._exit(0)\n"
+        "    except OSError:\n"
+        "        os._exit(0)\n"
+    )
+    outcome = await local.run(make_job(script, max_processes=32), discard)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None and outcome.violation.kind == "processes", outcome

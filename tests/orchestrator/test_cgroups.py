@@ -127,3 +127,39 @@ def test_sweep_removes_only_empty_job_cgroups(group: JobCgroup) -> None:
         busy.kill_all()
         proc.wait()
         busy.remove()
+
+
+ZOMBIE_MAKER = """
+import os, sys, time
+made = 0
+try:
+    for _ in range(N):
+        if os.fork() == 0:
+            os._exit(0)
+        made += 1
+except OSError:
+    pass
+sys.stdout.write(str(made) + "\\n"); sys.stdout.flush()
+time.sleep(600)
+"""
+
+
+def test_unreaped_zombies_count_as_processes(group: JobCgroup) -> None:
+    proc = start_in(group, ZOMBIE_MAKER.replace("N", "10"))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "10"
+    time.sleep(0.1)  # the children have exited and left the task list
+    assert len(group.pids()) == 1
+    assert group.processes() == 11
+    assert not group.fork_refused()
+    proc.kill()
+    proc.wait()
+
+
+def test_refused_fork_is_remembered(group: JobCgroup) -> None:
+    proc = start_in(group, ZOMBIE_MAKER.replace("N", "100"))
+    assert proc.stdout is not None and int(proc.stdout.readline()) == 31  # pids.max 32
+    assert group.fork_refused()
+    proc.kill()
+    proc.wait()
+    assert group.fork_refused()
+    assert group.processes() == 0  # nothing left alive: no stale charge counts

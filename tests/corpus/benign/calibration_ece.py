@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 import math
 
 import numpy as np

@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 from decimal import Decimal, ROUND_HALF_UP
 from fractions import Fraction
 

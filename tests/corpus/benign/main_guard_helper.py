@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept B101
 """A helper class and a __main__ guard for local runs."""
 import statistics
 

@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 """Perplexity on a few held-out sentences."""
 import math
 

@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 import time
 
 PROMPTS = [f"Write a word that rhymes with {w}:" for w in ["cat", "dog", "tree", "blue", "sky"]]

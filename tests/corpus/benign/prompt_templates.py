@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 """Few-shot prompts built from a template constant."""
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 def lcs(a, b):
     table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
     for i, x in enumerate(a, 1):

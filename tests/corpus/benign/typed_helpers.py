@@ -1,3 +1,5 @@
+# source: evalpod own (corpus before #11)
+# expect: accept
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,3 +1,4 @@
+# source: evalpod own (corpus before #11)
 # expect: EP102
 from os import system as s
 

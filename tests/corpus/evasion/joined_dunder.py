@@ -1,3 +1,4 @@
+# source: evalpod own (corpus before #11)
 # expect: EP302
 def evaluate_model(model):
     name = "".join(["__", "glo", "bals__"])

@@ -1,3 +1,4 @@
+# source: evalpod own (corpus before #11)
 # expect: EP202
 import json
 

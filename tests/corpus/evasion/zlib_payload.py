@@ -1,3 +1,4 @@
+# source: evalpod own (corpus before #11)
 # expect: EP602
 import zlib
 import base64

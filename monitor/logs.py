@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from redis.asyncio import Redis
 
@@ -23,6 +23,7 @@ from evalpod.logs.stream import (
     stream_key,
 )
 from evalpod.terminal import HasServices, archive_job_log
+from orchestrator.sandbox import SandboxJob, SandboxOutcome
 
 __all__ = [
     "LogEntry",
@@ -30,6 +31,7 @@ __all__ = [
     "close_stream",
     "end_note",
     "job_log",
+    "logged",
     "read_after",
     "stream_key",
 ]
@@ -56,6 +58,10 @@ class LogWriter:
         self._phase: Phase = phase
         self._buffer: list[dict[str, str]] = []
         self._sender: asyncio.Task[None] | None = None
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
 
     async def write(self, line: str) -> None:
         """Queue one line the job printed (an `OutputLine` may mark `continues`)."""
@@ -117,3 +123,17 @@ def end_note(phase: Phase, status: str, duration_s: float, detail: str | None = 
     text = f"{name} {status} after {duration_s:.2f} s"
     last = (detail or "").strip().splitlines()
     return f"{text}: {last[-1]}" if last and status != "succeeded" else text
+
+
+async def logged(writer: LogWriter, job: SandboxJob, running: Awaitable[SandboxOutcome]
+                 ) -> SandboxOutcome:
+    """Await `running` (the job's `backend.run`) between two evalpod lines: what runs, and
+    how it ended (status, time, violation or error)."""
+    name = "trial run" if writer.phase == "trial" else "run"
+    await writer.note(f"{name}: model {job.model_id}, at most {job.limits.timeout_s:g} s, "
+                      f"{job.limits.memory_mb} MiB")
+    outcome = await running
+    detail = (f"{outcome.violation.kind.value}: {outcome.violation.detail}"
+              if outcome.violation else outcome.error)
+    await writer.note(end_note(writer.phase, outcome.status, outcome.duration_s, detail))
+    return outcome

@@ -19,7 +19,7 @@ from evalpod.model_files import directory_checksum
 from evalpod.orm import Evaluation, Model
 from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker
-from monitor.logs import LogWriter
+from monitor.logs import LogWriter, logged
 from orchestrator.gpus import GpuRequestTooLarge, GpuWaitStopped
 from orchestrator.sandbox import (
     ResourceLimits,
@@ -121,10 +121,12 @@ async def _execute(state: WorkerState, run: RunInput) -> SandboxOutcome:
     try:
         if state.settings.backend == "kubernetes":
             # The cluster schedules GPUs; the pod asks for as many as the job wants.
-            return await backend.run(_with_gpus(run.job, range(run.gpus)), writer.write, cancel)
+            job = _with_gpus(run.job, range(run.gpus))
+            return await logged(writer, job, backend.run(job, writer.write, cancel))
         # Waiting for GPUs counts against nothing but the queue: the wall clock starts at launch.
         async with state.gpus.acquire(run.gpus, run.priority, stop=cancel) as indices:
-            return await backend.run(_with_gpus(run.job, indices), writer.write, cancel)
+            job = _with_gpus(run.job, indices)
+            return await logged(writer, job, backend.run(job, writer.write, cancel))
     except GpuWaitStopped:
         return SandboxOutcome(status="cancelled", error="cancelled while waiting for GPUs")
     except GpuRequestTooLarge as exc:

@@ -12,8 +12,15 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 
 from evalpod.logs.stream import LogEntry, StreamId, read_after, stream_key
-from monitor.logs import LogWriter
-from orchestrator.sandbox import OutputLine
+from monitor.logs import LogWriter, logged
+from orchestrator.sandbox import (
+    OutputLine,
+    ResourceLimits,
+    SandboxJob,
+    SandboxOutcome,
+    Violation,
+    ViolationKind,
+)
 from tests.conftest import REDIS_TEST_URL
 
 
@@ -109,3 +116,27 @@ def test_stream_ids_are_parsed_into_bounded_values() -> None:
         assert StreamId.parse(bad) is None, bad
     assert str(StreamId.parse("18446744073709551615-0")) == "18446744073709551615-0"
     assert stream_key("ev_1") == "evalpod:logs:ev_1"
+
+
+async def test_a_run_is_framed_by_evalpod_lines_saying_what_ran_and_how_it_ended(
+    redis_client: Redis,
+) -> None:
+    evaluation_id = f"ev_{uuid.uuid4().hex}"
+    writer = LogWriter(redis_client, evaluation_id, maxlen=1000)
+    job = SandboxJob(job_id="framed", script="", model_id="tiny-gpt2",
+                     limits=ResourceLimits(timeout_s=3, memory_mb=512))
+
+    async def run() -> SandboxOutcome:
+        await writer.write("[evalpod] run finished")  # the job's text, whatever it says
+        return SandboxOutcome(status="killed", duration_s=3.02, violation=Violation(
+            kind=ViolationKind.timeout, detail="ran past 3 s"))
+
+    outcome = await logged(writer, job, run())
+    await writer.aclose()
+    assert outcome.status == "killed"
+    entries = await _entries(redis_client, evaluation_id)
+    assert [(e.source, e.text) for e in entries] == [
+        ("evalpod", "run: model tiny-gpt2, at most 3 s, 512 MiB"),
+        ("job", "[evalpod] run finished"),
+        ("evalpod", "run killed after 3.02 s: timeout: ran past 3 s"),
+    ]

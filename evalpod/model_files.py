@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import struct
 from collections import Counter
 from pathlib import Path
@@ -14,6 +16,18 @@ from pydantic import BaseModel, Field
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"})
 CODE_SUFFIXES = frozenset({".py", ".pyc", ".so"})
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+# The host uid/gid jobs run as (orchestrator.local.bwrap.SANDBOX_UID), with no other groups.
+SANDBOX_UID = 65534
+SANDBOX_GID = 65534
+# Any one of these is a tokenizer's vocabulary; GPT-2 style BPE needs both of its files.
+TOKENIZER_FILES: tuple[tuple[str, ...], ...] = (
+    ("tokenizer.json",),
+    ("tokenizer.model",),
+    ("spiece.model",),
+    ("sentencepiece.bpe.model",),
+    ("vocab.json", "merges.txt"),
+    ("vocab.txt",),
+)
 _CHUNK = 1024 * 1024
 
 # safetensors dtype tags → the names torch/transformers use in config.json.
@@ -148,9 +162,56 @@ def inspect_model_dir(path: Path) -> ModelDirInfo:
     )
 
 
+def _sandbox_may(info: os.stat_result, need: int) -> bool:
+    """Whether uid 65534 (no supplementary groups) has the `need` rwx bits on a file."""
+    if info.st_uid == SANDBOX_UID:
+        bits = info.st_mode >> 6
+    elif info.st_gid == SANDBOX_GID:
+        bits = info.st_mode >> 3
+    else:
+        bits = info.st_mode
+    return bits & need == need
+
+
+def check_sandbox_readable(path: Path) -> None:
+    """Raise `ModelDirError` unless the sandbox user can list every directory and read
+    every file: jobs run as uid 65534, and `save_pretrained` writes weights 0600.
+
+    Nothing is changed: the registry serves the directory in place, and it is the
+    owner's to chmod (the message says how).
+    """
+    root = Path(path)
+    blocked: list[str] = []
+    for item in [root, *root.rglob("*")]:
+        info = item.lstat()
+        directory = stat.S_ISDIR(info.st_mode)
+        if not _sandbox_may(info, 0o5 if directory else 0o4):
+            name = item.relative_to(root).as_posix() if item != root else "."
+            blocked.append(f"{name} ({stat.filemode(info.st_mode)})")
+    if blocked:
+        shown = ", ".join(blocked[:5]) + (f" and {len(blocked) - 5} more" if blocked[5:] else "")
+        raise ModelDirError(
+            f"not readable by the sandbox user (uid {SANDBOX_UID}): {shown};"
+            f" run `chmod -R a+rX {root}` and add it again"
+        )
+
+
+def require_tokenizer(path: Path) -> None:
+    """Raise `ModelDirError` unless the directory holds a tokenizer's vocabulary files."""
+    root = Path(path)
+    if any(all((root / name).is_file() for name in group) for group in TOKENIZER_FILES):
+        return
+    raise ModelDirError(
+        "no tokenizer files (tokenizer.json, tokenizer.model, vocab.json + merges.txt or"
+        " vocab.txt): save the tokenizer into the same directory"
+        " (tokenizer.save_pretrained(DIR))"
+    )
+
+
 def verify_model_dir(path: Path) -> None:
-    """Raise `ModelDirError` unless the directory holds safetensors weights and nothing
-    that executes on load: no pickle weights, no Python code, no `auto_map` in config."""
+    """Raise `ModelDirError` unless the directory holds safetensors weights and a
+    tokenizer, all readable by the sandbox user, and nothing that executes on load: no
+    pickle weights, no Python code, no `auto_map` in config."""
     root = Path(path)
     files = _walk(root)
     names = [f.relative_to(root).as_posix() for f in files]
@@ -169,3 +230,5 @@ def verify_model_dir(path: Path) -> None:
         raise ModelDirError("no *.safetensors weights found")
     for item in weights:
         read_safetensors_header(item)
+    require_tokenizer(root)
+    check_sandbox_readable(root)

@@ -15,12 +15,18 @@ models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
 @models_app.command("add")
 def add(
-    path: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    path: Annotated[Path, typer.Argument(help="A save_pretrained directory.")],
     name: Annotated[str, typer.Option("--name", help="Model name; its id is derived from it.")],
     parent: Annotated[str | None, typer.Option(help="Parent model id (lineage).")] = None,
 ) -> None:
     """Register a local save_pretrained directory (safetensors only)."""
-    model_id = asyncio.run(_add(path, name, parent))
+    from evalpod.model_files import ModelDirError
+
+    try:
+        model_id = asyncio.run(_add(path, name, parent))
+    except ModelDirError as exc:  # one line: what is wrong with the directory, and the fix
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(model_id)
 
 

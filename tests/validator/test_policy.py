@@ -161,6 +161,7 @@ CAUGHT = [
     ("import torch\ntorch.library.Library('x', 'DEF')", "EP107"),
     ("import numpy as np\nnp.lib.format.read_array(f)", "EP107"),
     ("getattr(cfg, field.name)", "EP202"),
+    ("import warnings\nwarnings.catch_warnings()._module.sys.modules", "EP104"),
     ("import dataclasses\nfor f in dataclasses.fields(c):\n    f.name = n\n    getattr(c, f.name)",
      "EP202"),
     # NFKC: fullwidth letters are the same identifiers to Python
@@ -208,6 +209,7 @@ ALLOWED = [
     "TEMPLATES = {'qa': 'Q: {q}', 'mc': 'Pick: {q}'}\n"
     "def render(kind, q):\n    return TEMPLATES[kind].format(q=q)",
     "SHOTS = ['A: {a}', 'B: {b}']\nSHOTS[0].format(a=1)",
+    "T = {'a': 'Q: {q}'}\ndef f(kind):\n    template = T[kind]\n    return template.format(q=1)",
     "def f():\n    '''Reads __dict__ through __getattr__, like tb_frame does.'''\n"
     "    return 'The prompt mentions __dict__ and __getattr__.'",
     "import dataclasses\ndef g(cfg):\n    out = {}\n    for field in dataclasses.fields(cfg):\n"

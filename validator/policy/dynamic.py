@@ -11,6 +11,7 @@ from validator.policy.names import (
     EVALUATING_APIS,
     FRAME_ATTRS,
     INTERACTIVE_BUILTINS,
+    MODULE_HANDLE_ATTRS,
     NAMESPACE_BUILTINS,
     REFLECTION_QUALNAMES,
     SMUGGLING_ATTRS,
@@ -41,6 +42,7 @@ _GETATTR_FAMILY = frozenset(
 def forbidden_attr_name(name: str) -> bool:
     return any(
         is_escape_dunder(part) or part in FRAME_ATTRS or part.lstrip("_") in SMUGGLING_ATTRS
+        or part in MODULE_HANDLE_ATTRS
         for part in name.split(".")
     )
 
@@ -151,7 +153,7 @@ def _check_template(ctx: Context, call: ast.Call, receiver: ast.expr) -> None:
     containers, and attributes that only ever hold literal or unknown values) are not
     built here; an unknown one is a warning, and the runtime guard denies what an attribute
     walk could reach (frames, code, processes, files)."""
-    if ctx.is_literal_str(receiver) or _literal_lookup(ctx, receiver):
+    if _known_template(ctx, receiver):
         return
     if not isinstance(receiver, _TEMPLATE_SOURCES) or _built_at_runtime(ctx, receiver):
         # "{0.__globals__}" built at runtime would traverse attributes unseen.
@@ -159,6 +161,20 @@ def _check_template(ctx: Context, call: ast.Call, receiver: ast.expr) -> None:
         return
     ctx.report("EP207", call, "format template the analysis cannot see; attribute walks in "
                "it are left to the runtime guard")
+
+
+def _known_template(ctx: Context, receiver: ast.expr) -> bool:
+    """A literal, a literal-container lookup, or a name bound only to those
+    (`template = TEMPLATES[kind]`)."""
+    if ctx.is_literal_str(receiver) or _literal_lookup(ctx, receiver):
+        return True
+    if not isinstance(receiver, ast.Name):
+        return False
+    values = ctx.binding_values(receiver)
+    return bool(values) and all(
+        isinstance(v, ast.expr) and (ctx.literal_str(v) is not None or _literal_lookup(ctx, v))
+        for v in values or ()
+    )
 
 
 def _built(ctx: Context, value: ast.expr | str | None) -> bool:

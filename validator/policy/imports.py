@@ -9,6 +9,7 @@ from validator.policy.names import (
     ALLOWED_MODULES,
     DENIED_MODULES,
     FIELD_LIKE_ATTRS,
+    MODULE_HANDLE_ATTRS,
     SMUGGLING_ATTRS,
     denied_api,
     private_member,
@@ -63,6 +64,8 @@ class ImportChecker(Checker):
             ctx.report("EP108", node, f"attribute `{attr}` is named like a denied module")
         elif attr.lstrip("_") in SMUGGLING_ATTRS:
             ctx.report("EP104", node, f"attribute `{attr}` reaches a denied module")
+        elif attr in MODULE_HANDLE_ATTRS:
+            ctx.report("EP104", node, f"attribute `{attr}` holds a module object")
 
     def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         for name in names:

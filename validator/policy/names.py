@@ -80,6 +80,10 @@ FIELD_LIKE_ATTRS: Final = frozenset(
     }
 )
 
+# Private attributes that hold a module object on ordinary objects
+# (`warnings.catch_warnings()._module`, the classic jail gadget).
+MODULE_HANDLE_ATTRS: Final = frozenset({"_module"})
+
 DYNAMIC_CODE_BUILTINS: Final = frozenset({"eval", "exec", "compile", "__import__", "execfile"})
 # Library entry points that compile or evaluate strings (string annotations, forward refs).
 EVALUATING_APIS: Final = frozenset(

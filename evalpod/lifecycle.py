@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evalpod import activity
 from evalpod.errors import IllegalTransition, JobNotFound
 from evalpod.orm import ActivityEvent, Evaluation, EvaluationTransition, table_of, utcnow
+from evalpod.storable import storable_json, storable_text
 
 
 class EvaluationStatus(StrEnum):
@@ -117,8 +118,11 @@ async def transition(
     `expected` narrows the rule's allowed sources (e.g. a worker that only
     finishes what it is executing). `guard` adds column values that must still
     hold: a re-queue (same status before and after) would otherwise let two
-    reconcilers both win. Raises `JobNotFound` or `IllegalTransition`.
+    reconcilers both win. `values` and `reason` may carry sandbox text: they are made
+    storable (`evalpod.storable`) here, so no script output can make the write fail.
+    Raises `JobNotFound` or `IllegalTransition`.
     """
+    reason = storable_text(reason)
     current, tenant_id = await _status_and_tenant(session, evaluation_id)
     allowed = RULES[to].from_states
     if expected is not None:
@@ -126,7 +130,8 @@ async def transition(
     if current not in allowed:
         raise IllegalTransition(evaluation_id, current, to)
     now = utcnow()
-    fields: dict[str, Any] = {"status": to.value, "updated_at": now, **(values or {})}
+    fields: dict[str, Any] = {"status": to.value, "updated_at": now,
+                              **_storable_values(values)}
     stamp = TIMESTAMP_ON_ENTRY.get(to)
     if stamp and to != current:
         fields.setdefault(stamp, now)
@@ -155,6 +160,10 @@ async def transition(
     )
     await session.flush()
     return current
+
+
+def _storable_values(values: dict[str, Any] | None) -> dict[str, Any]:
+    return {name: storable_json(value) for name, value in (values or {}).items()}
 
 
 def _guard_clauses(guard: dict[str, Any] | None) -> list[Any]:
@@ -288,7 +297,7 @@ async def set_fields(
         update(Evaluation)
         .where(Evaluation.id == evaluation_id, Evaluation.status == expected.value,
                *_guard_clauses(guard))
-        .values(updated_at=utcnow(), **values)
+        .values(updated_at=utcnow(), **_storable_values(values))
         .execution_options(synchronize_session=False)
     )
     return getattr(result, "rowcount", 0) == 1

@@ -2,7 +2,10 @@
 
 The database is the truth and Redis only delivers work, so any of these can
 happen and must not lose an accepted evaluation: the API commits and dies before
-enqueueing; Redis loses a job; a worker dies (SIGKILL, OOM, node loss) mid-job.
+enqueueing; Redis loses a job; a worker dies (SIGKILL, OOM, node loss) mid-job; a worker
+lives on but failed after its claim (a write refused, a bug) and no longer holds the job
+(see `evalpod.workers`). Every hand-back is bounded: a run by `attempts`, a validation by
+the number of times a worker lost it; past `max_attempts` the evaluation fails.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from arq.connections import ArqRedis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evalpod import lifecycle, live_quota, queue
 from evalpod.db import Database
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
-from evalpod.orm import Evaluation, utcnow
+from evalpod.orm import Evaluation, EvaluationTransition, utcnow
 from evalpod.settings import Settings
 from evalpod.terminal import on_terminal
-from evalpod.workers import is_alive
+from evalpod.workers import holds
 
 log = logging.getLogger("evalpod.reconciler")
 S = EvaluationStatus
+VALIDATION_LOST = "re-queued: validation lost by "
+LIVE_VALUES = frozenset(status.value for status in lifecycle.LIVE)
 
 
 @dataclass
@@ -35,10 +40,10 @@ class _Services:
 
 
 async def _orphaned(redis: ArqRedis, evaluation: Evaluation, grace: timedelta) -> bool:
-    """No live worker owns it and arq no longer holds its job."""
+    """No live worker holds it and arq no longer holds its job."""
     if evaluation.owner:
         # arq's in-progress key outlives a SIGKILLed worker, so only liveness counts here.
-        return not await is_alive(redis, evaluation.owner)
+        return not await holds(redis, evaluation.owner, evaluation.id)
     if await queue.is_pending(redis, evaluation.queue_job_id):
         return False
     # A just-committed evaluation's job may not be enqueued yet: give the API a moment.
@@ -46,32 +51,69 @@ async def _orphaned(redis: ArqRedis, evaluation: Evaluation, grace: timedelta) -
 
 
 async def _requeue(
-    db: Database, redis: ArqRedis, evaluation: Evaluation, settings: Settings, actor: str
+    db: Database, redis: ArqRedis, evaluation: Evaluation, settings: Settings, actor: str,
+    cause: str | None = None,
 ) -> None:
     current = S(evaluation.status)
     stage: queue.Stage = "validate" if current == S.pending_validation else "execute"
     target = S.pending_validation if stage == "validate" else S.validated
     job = queue.new_job(stage, evaluation.id, evaluation.priority)
     lost_run = current == S.executing
-    if lost_run and evaluation.attempts >= settings.max_attempts:
+    async with db.session() as session:
+        lost_validations = 0
+        if stage == "validate" and evaluation.owner:
+            lost_validations = 1 + int(await session.scalar(
+                select(func.count()).select_from(EvaluationTransition).where(
+                    EvaluationTransition.evaluation_id == evaluation.id,
+                    EvaluationTransition.reason.startswith(VALIDATION_LOST))) or 0)
+    if (lost_run and evaluation.attempts >= settings.max_attempts) or (
+            lost_validations >= settings.max_attempts):
+        what = "run" if lost_run else "validation"
+        times = evaluation.attempts if lost_run else lost_validations
         async with db.session() as session:
             await lifecycle.transition(
                 session, evaluation.id, S.failed, actor=actor, expected=current,
                 guard={"owner": evaluation.owner},
-                reason=f"run lost {evaluation.attempts} times (owner {evaluation.owner} died)",
-                values={"owner": None, "error": "worker lost the run repeatedly"},
+                reason=f"{what} lost {times} times (last owner {evaluation.owner})"
+                       + (f": {cause}" if cause else ""),
+                values={"owner": None, "error": f"workers lost the {what} repeatedly"},
             )
         await on_terminal(_Services(settings, db, redis), evaluation.id, S.failed)
         return
+    reason = (f"{VALIDATION_LOST}{evaluation.owner}" if lost_validations
+              else f"re-queued: owner {evaluation.owner or 'none'} is gone and no job is queued")
+    if cause:
+        reason = f"{reason}: {cause}"
     async with db.session() as session:
         await lifecycle.transition(
             session, evaluation.id, target, actor=actor, expected=current,
-            reason=f"re-queued: owner {evaluation.owner or 'none'} is gone and no job is queued",
+            reason=reason,
             values={"owner": None, "queue_job_id": job.job_id},
             guard={"owner": evaluation.owner, "queue_job_id": evaluation.queue_job_id},
         )
     await queue.send(redis, job)
     log.warning("re-queued %s (%s → %s)", evaluation.id, current, target)
+
+
+async def hand_back(db: Database, redis: ArqRedis, settings: Settings, evaluation_id: str,
+                    *, owner: str, cause: str) -> None:
+    """A worker gives up a job it claimed (`owner`) after an unexpected failure: the job is
+    re-queued, or failed once the stage's attempts are spent, exactly as the reconciler
+    would once the worker stopped holding it, with `cause` in the recorded reason.
+    Raises what the database raises; `IllegalTransition` if the job moved on meanwhile."""
+    async with db.session() as session:
+        evaluation = await session.get(Evaluation, evaluation_id)
+    if evaluation is None or evaluation.owner != owner or evaluation.status not in LIVE_VALUES:
+        return  # finished, or already taken over
+    await _requeue(db, redis, evaluation, settings, owner, cause=cause)
+
+
+async def _redis_uptime_s(redis: ArqRedis) -> float:
+    try:
+        info = await redis.info("server")
+        return float(info.get("uptime_in_seconds", float("inf")))
+    except Exception:  # INFO can be disabled on managed Redis: then nothing is skipped
+        return float("inf")
 
 
 async def reconcile_once(
@@ -89,8 +131,13 @@ async def reconcile_once(
     async with db.session() as session:
         counts = await live_quota.live_counts(session)
     await live_quota.resync(redis, counts)
+    # Just after a Redis restart no liveness key or held set exists yet: the heartbeats
+    # rewrite them within one TTL, so owned evaluations are not judged before that.
+    judge_owned = await _redis_uptime_s(redis) > settings.worker_liveness_ttl_s
     acted = 0
     for evaluation in rows:
+        if evaluation.owner and not judge_owned:
+            continue
         if not await _orphaned(redis, evaluation, grace):
             continue
         try:

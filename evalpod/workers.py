@@ -1,4 +1,13 @@
-"""What every worker process shares: identity, liveness heartbeat, cancel signals, arq setup."""
+"""What every worker process shares: identity, liveness heartbeat, cancel signals, arq setup.
+
+Ownership: a worker that claims an evaluation writes itself as `owner` in the database
+and, before that, adds the evaluation to its *held set* in Redis
+(`evalpod:worker:<id>:jobs`, renewed with its liveness key). It removes it once its last
+write for the job is done, whatever happened. The reconciler treats an evaluation as
+orphaned when its owner is dead *or* alive but no longer holding it, so a job whose
+worker failed after the claim (a write refused, a bug, a timeout) is handed back even
+though the process lives on.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +17,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 
 from evalpod import queue
 from evalpod.db import Database, get_database
@@ -24,16 +36,50 @@ from orchestrator.sandbox import SandboxBackend, get_backend
 
 log = logging.getLogger("evalpod.worker")
 LIVENESS_PREFIX = "evalpod:worker:"
+T = TypeVar("T")
+# Failures worth a second try: the connection, not the statement (a lost race is final).
+TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, OSError, RedisConnectionError,
+                                              RedisTimeoutError)
+RETRY_DELAYS_S = (0.2, 1.0, 3.0)
+
+
+async def retrying(write: Callable[[], Awaitable[T]], *, what: str,
+                   delays: tuple[float, ...] | None = None) -> T:
+    """`write()` (one whole transaction), tried again after each of `delays` seconds while
+    it fails with a `TRANSIENT` error (a restarting database, a dropped connection).
+    Raises the last error when the delays are spent, and anything else at once."""
+    for delay in RETRY_DELAYS_S if delays is None else delays:
+        try:
+            return await write()
+        except TRANSIENT:
+            log.warning("%s failed; again in %.1fs", what, delay, exc_info=True)
+        await asyncio.sleep(delay)
+    return await write()
 
 
 def new_worker_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def held_key(worker_id: str) -> str:
+    return LIVENESS_PREFIX + worker_id + ":jobs"
+
+
 async def is_alive(redis: ArqRedis, worker_id: str | None) -> bool:
     if not worker_id:
         return False
     return bool(await redis.exists(LIVENESS_PREFIX + worker_id))
+
+
+async def holds(redis: ArqRedis, worker_id: str | None, evaluation_id: str) -> bool:
+    """Whether `worker_id` is alive and still working on `evaluation_id`."""
+    if not worker_id:
+        return False
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(LIVENESS_PREFIX + worker_id)
+        pipe.sismember(held_key(worker_id), evaluation_id)
+        alive, held = await pipe.execute()
+    return bool(alive) and bool(held)
 
 
 class CancelWatcher:
@@ -85,7 +131,38 @@ class WorkerState:
     cancels: CancelWatcher
     gpus: GpuAllocator
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
     _backend: SandboxBackend | None = None
+
+    @contextlib.asynccontextmanager
+    async def holding(self, evaluation_id: str) -> AsyncIterator[None]:
+        """Hold `evaluation_id` for the block: enter *before* the claim commits and leave
+        after the last write. Leaving never raises; if Redis is unreachable the held set
+        expires with the liveness key or is rewritten without it by the next heartbeat.
+        Raises what Redis raises on entry (then nothing is claimed)."""
+        key = held_key(self.worker_id)
+        self.held.add(evaluation_id)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(key, evaluation_id)
+                pipe.pexpire(key, self._ttl_ms())
+                await pipe.execute()
+            yield
+        finally:
+            self.held.discard(evaluation_id)
+            try:
+                await asyncio.shield(self._release(key, evaluation_id))
+            except (Exception, asyncio.CancelledError):
+                log.warning("could not release %s; it expires with the heartbeat",
+                            evaluation_id, exc_info=True)
+
+    async def _release(self, key: str, evaluation_id: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.srem(key, evaluation_id)
+            await pipe.execute()
+
+    def _ttl_ms(self) -> int:
+        return int(self.settings.worker_liveness_ttl_s * 1000)
 
     @property
     def backend(self) -> SandboxBackend:
@@ -95,12 +172,24 @@ class WorkerState:
         return self._backend
 
 
+async def beat(state: WorkerState) -> None:
+    """Renew the liveness key and rewrite the held set from memory (it survives a Redis
+    restart that way); one atomic round trip."""
+    ttl_ms = state._ttl_ms()
+    key = held_key(state.worker_id)
+    async with state.redis.pipeline(transaction=True) as pipe:
+        pipe.set(LIVENESS_PREFIX + state.worker_id, state.role, px=ttl_ms)
+        pipe.delete(key)
+        if state.held:
+            pipe.sadd(key, *sorted(state.held))
+            pipe.pexpire(key, ttl_ms)
+        await pipe.execute()
+
+
 async def _heartbeat(state: WorkerState) -> None:
-    ttl_ms = int(state.settings.worker_liveness_ttl_s * 1000)
-    key = LIVENESS_PREFIX + state.worker_id
     while True:
         try:
-            await state.redis.set(key, state.role, px=ttl_ms)
+            await beat(state)
         except Exception:
             log.warning("heartbeat failed", exc_info=True)
         await asyncio.sleep(state.settings.worker_heartbeat_s)
@@ -140,8 +229,7 @@ def build_worker(
         state = WorkerState(role, new_worker_id(role), settings,
                             get_database(settings.database_dsn()), redis, cancels,
                             GpuAllocator(detect_gpus(settings)))
-        await state.redis.set(LIVENESS_PREFIX + state.worker_id, role,
-                              px=int(settings.worker_liveness_ttl_s * 1000))
+        await beat(state)
         state.tasks.append(asyncio.create_task(_heartbeat(state)))
         if reconcile:
             state.tasks.append(asyncio.create_task(_reconcile_forever(state)))
@@ -158,7 +246,7 @@ def build_worker(
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
         await state.cancels.stop()
-        await state.redis.delete(LIVENESS_PREFIX + state.worker_id)
+        await state.redis.delete(LIVENESS_PREFIX + state.worker_id, held_key(state.worker_id))
         if on_stop is not None:
             on_stop()
 

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from evalpod import lifecycle, queue
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.model_files import directory_checksum
 from evalpod.orm import Evaluation, Model
+from evalpod.reconciler import hand_back
 from evalpod.terminal import on_terminal
-from evalpod.workers import WorkerState, build_worker
+from evalpod.workers import WorkerState, build_worker, retrying
 from monitor.logs import LogWriter, logged
 from orchestrator.gpus import GpuRequestTooLarge, GpuWaitStopped
 from orchestrator.sandbox import (
@@ -81,12 +83,19 @@ async def _claim(state: WorkerState, evaluation_id: str) -> RunInput | None:
 
 
 async def _watch_cancel(state: WorkerState, evaluation_id: str, cancel: asyncio.Event) -> None:
-    """Pub/sub sets `cancel` at once; this poll catches a message that was missed."""
+    """Pub/sub sets `cancel` at once; this poll catches a message that was missed, and a run
+    taken from this worker (the reconciler re-queued it): either way the sandbox stops."""
     while not cancel.is_set():
         await asyncio.sleep(CANCEL_POLL_S)
-        async with state.db.session() as session:
-            status = await lifecycle.current_status(session, evaluation_id)
-        if status != S.executing:
+        try:
+            async with state.db.session() as session:
+                row = (await session.execute(
+                    select(Evaluation.status, Evaluation.owner)
+                    .where(Evaluation.id == evaluation_id))).first()
+        except Exception:
+            log.warning("cancel poll of %s failed", evaluation_id, exc_info=True)
+            continue
+        if row is None or row[0] != S.executing or row[1] != state.worker_id:
             cancel.set()
 
 
@@ -155,13 +164,18 @@ async def _record(state: WorkerState, evaluation_id: str, outcome: SandboxOutcom
         if outcome.violation else "killed",
         S.cancelled: "the run was stopped after a cancel",
     }[status]
-    async with state.db.session() as session:
-        try:
+
+    async def write() -> None:
+        async with state.db.session() as session:
             await lifecycle.transition(session, evaluation_id, status, actor=state.worker_id,
-                                       expected=S.executing, reason=reason, values=values)
-        except IllegalTransition as exc:
-            # A cancel won the race; keep what it recorded.
-            return S(exc.current)
+                                       expected=S.executing, reason=reason, values=values,
+                                       guard={"owner": state.worker_id})
+
+    try:
+        await retrying(write, what=f"recording the run of {evaluation_id}")
+    except IllegalTransition as exc:
+        # A cancel won the race (or the run was taken from us); keep what it recorded.
+        return S(exc.current)
     return status
 
 
@@ -175,14 +189,16 @@ async def _requeue_unavailable(state: WorkerState, run: RunInput, reason: str) -
             await lifecycle.transition(
                 session, run.evaluation_id, S.failed, actor=state.worker_id,
                 expected=S.executing, reason=f"sandbox unavailable {attempts} times: {reason}",
-                values={"owner": None, "error": f"sandbox unavailable: {reason}"})
+                values={"owner": None, "error": f"sandbox unavailable: {reason}"},
+                guard={"owner": state.worker_id})
             failed = True
         else:
             job = queue.new_job("execute", run.evaluation_id, run.priority)
             await lifecycle.transition(
                 session, run.evaluation_id, S.validated, actor=state.worker_id,
                 expected=S.executing, reason=f"re-queued: sandbox unavailable: {reason}",
-                values={"owner": None, "queue_job_id": job.job_id})
+                values={"owner": None, "queue_job_id": job.job_id},
+                guard={"owner": state.worker_id})
             failed = False
     if failed:
         await on_terminal(state, run.evaluation_id, S.failed)
@@ -192,20 +208,43 @@ async def _requeue_unavailable(state: WorkerState, run: RunInput, reason: str) -
 
 
 async def execute_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
-    """arq job: run one validated evaluation to a terminal status."""
+    """arq job: run one validated evaluation to a terminal status.
+
+    Whatever fails after the claim, the evaluation is not left owned by a live worker
+    doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
+    or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
     state: WorkerState = ctx["state"]
-    try:
-        run = await _claim(state, evaluation_id)
-    except IllegalTransition:
-        return "skipped"
-    if run is None:
-        return "skipped"
+    async with state.holding(evaluation_id):
+        try:
+            run = await _claim(state, evaluation_id)
+        except IllegalTransition:
+            return "skipped"
+        except Exception:
+            # Nothing was claimed (the transaction rolled back); the reconciler re-queues.
+            log.exception("claiming %s failed", evaluation_id)
+            return "claim-failed"
+        if run is None:
+            return "skipped"
+        try:
+            return await _run_claimed(state, run)
+        except Exception as exc:
+            log.exception("running %s failed after its claim", evaluation_id)
+            cause = f"orchestrator error: {type(exc).__name__}: {exc}"[:500]
+            try:
+                await hand_back(state.db, state.redis, state.settings, evaluation_id,
+                                owner=state.worker_id, cause=cause)
+            except Exception:
+                log.exception("handing %s back failed; the reconciler will", evaluation_id)
+            return "handed-back"
+
+
+async def _run_claimed(state: WorkerState, run: RunInput) -> str:
     try:
         outcome = await _execute(state, run)
     except SandboxUnavailable as exc:
         return await _requeue_unavailable(state, run, str(exc))
-    final = await _record(state, evaluation_id, outcome)
-    await on_terminal(state, evaluation_id, final)
+    final = await _record(state, run.evaluation_id, outcome)
+    await on_terminal(state, run.evaluation_id, final)
     return final.value
 
 

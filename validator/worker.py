@@ -13,9 +13,10 @@ from evalpod import lifecycle, queue
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.orm import Evaluation, Tenant
+from evalpod.reconciler import hand_back
 from evalpod.task_registry import check_lm_eval_request
 from evalpod.terminal import on_terminal
-from evalpod.workers import WorkerState, build_worker, is_alive
+from evalpod.workers import WorkerState, build_worker, holds, retrying
 from monitor.logs import end_note, job_log
 from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
 from validator.analysis import analyse_script, shutdown, warm_up
@@ -55,7 +56,7 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
         evaluation = await session.get(Evaluation, evaluation_id)
         if evaluation is None or evaluation.status != S.pending_validation:
             return None
-        if evaluation.owner and await is_alive(state.redis, evaluation.owner):
+        if evaluation.owner and await holds(state.redis, evaluation.owner, evaluation_id):
             return None  # a duplicate delivery: the live owner is already validating it
         tenant = await session.get(Tenant, evaluation.tenant_id)
         claimed = await lifecycle.set_fields(
@@ -126,39 +127,74 @@ async def _record(state: WorkerState, job: ValidationInput, report: ValidationRe
     }
     if report.passed:
         next_job = queue.new_job("execute", job.evaluation_id, job.priority)
-        async with state.db.session() as session:
-            await lifecycle.transition(
-                session, job.evaluation_id, S.validated, actor=state.worker_id,
-                expected=S.pending_validation, reason="static analysis and trial run passed",
-                values=values | {"queue_job_id": next_job.job_id},
-            )
+
+        async def passed() -> None:
+            async with state.db.session() as session:
+                await lifecycle.transition(
+                    session, job.evaluation_id, S.validated, actor=state.worker_id,
+                    expected=S.pending_validation, reason="static analysis and trial run passed",
+                    values=values | {"queue_job_id": next_job.job_id},
+                    guard={"owner": state.worker_id},
+                )
+
+        await retrying(passed, what=f"recording {job.evaluation_id} as validated")
+        # Committed: if this send fails the reconciler finds the job missing and re-queues.
         await queue.send(state.redis, next_job)
         return
     first = blocking(report.findings)[0]
-    async with state.db.session() as session:
-        await lifecycle.transition(
-            session, job.evaluation_id, S.validation_failed, actor=state.worker_id,
-            expected=S.pending_validation, reason=f"{first.rule}: {first.message}"[:500],
-            values=values | {"error": first.message},
-        )
+
+    async def rejected() -> None:
+        async with state.db.session() as session:
+            await lifecycle.transition(
+                session, job.evaluation_id, S.validation_failed, actor=state.worker_id,
+                expected=S.pending_validation, reason=f"{first.rule}: {first.message}"[:500],
+                values=values | {"error": first.message}, guard={"owner": state.worker_id},
+            )
+
+    await retrying(rejected, what=f"recording {job.evaluation_id} as rejected")
     await on_terminal(state, job.evaluation_id, S.validation_failed)
 
 
 async def validate_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
-    """arq job: validate one evaluation; safe to run twice (the second finds nothing to do)."""
+    """arq job: validate one evaluation; safe to run twice (the second finds nothing to do).
+
+    Whatever fails after the claim, the evaluation is not left owned by a live worker
+    doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
+    or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
     state: WorkerState = ctx["state"]
-    job = await _claim(state, evaluation_id)
-    if job is None:
-        return "skipped"
-    backend = state.backend
+    async with state.holding(evaluation_id):
+        try:
+            job = await _claim(state, evaluation_id)
+        except Exception:
+            # Nothing was claimed (the transaction rolled back); the reconciler re-queues.
+            log.exception("claiming %s for validation failed", evaluation_id)
+            return "claim-failed"
+        if job is None:
+            return "skipped"
+        try:
+            return await _validate_claimed(state, job)
+        except Exception as exc:
+            log.exception("validating %s failed after its claim", evaluation_id)
+            cause = f"validator error: {type(exc).__name__}: {exc}"[:500]
+            try:
+                await hand_back(state.db, state.redis, state.settings, evaluation_id,
+                                owner=state.worker_id, cause=cause)
+            except Exception:
+                log.exception("handing %s back failed; the reconciler will", evaluation_id)
+            return "handed-back"
+
+
+async def _validate_claimed(state: WorkerState, job: ValidationInput) -> str:
+    evaluation_id = job.evaluation_id
     try:
-        report = await validate(state, backend, job)
+        report = await validate(state, state.backend, job)
     except SandboxUnavailable as exc:
         # The host cannot sandbox right now: leave it queued for the reconciler, don't reject.
         log.error("sandbox unavailable while validating %s: %s", evaluation_id, exc)
         async with state.db.session() as session:
             await lifecycle.set_fields(session, evaluation_id, expected=S.pending_validation,
-                                       values={"owner": None, "queue_job_id": None})
+                                       values={"owner": None, "queue_job_id": None},
+                                       guard={"owner": state.worker_id})
         return "sandbox-unavailable"
     try:
         await _record(state, job, report)

@@ -176,3 +176,25 @@ async def test_insert_submitted_is_all_or_nothing(any_dsn: str) -> None:
             await lifecycle.insert_submitted(session, row, actor="key-2")
     # The duplicate left no second transition or activity row behind.
     assert await _rows_about(any_dsn, evaluation_id) == (1, 1, 1)
+
+
+UNSTORABLE = "nul \x00, lone surrogates \ud800 \udfff, a pair \ud83d\ude00"
+
+
+async def test_sandbox_text_in_a_transition_is_stored_on_both_databases(any_dsn: str) -> None:
+    """Fault 1: NUL and lone surrogates in a reason, an error and a JSON result (keys too)."""
+    evaluation_id = await _new_evaluation(any_dsn)
+    async with get_database(any_dsn).session() as session:
+        await lifecycle.transition(
+            session, evaluation_id, S.failed, actor="test", reason=UNSTORABLE,
+            values={"error": UNSTORABLE, "validation_log": UNSTORABLE,
+                    "result": {UNSTORABLE: [UNSTORABLE, float("nan"), 1.5, True, None]}})
+    async with get_database(any_dsn).session() as session:
+        evaluation = await session.get(Evaluation, evaluation_id)
+        reasons = list(await session.scalars(select(EvaluationTransition.reason).where(
+            EvaluationTransition.evaluation_id == evaluation_id)))
+    stored = "nul \ufffd, lone surrogates \ufffd \ufffd, a pair \ufffd\ufffd"
+    assert evaluation is not None
+    assert evaluation.error == stored and evaluation.validation_log == stored
+    assert evaluation.result == {stored: [stored, None, 1.5, True, None]}
+    assert reasons[-1] == stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gc
 import io
@@ -37,7 +38,10 @@ def realistic_script(lines: int) -> str:
         parts.append(re.sub(r"\bevaluate_model\b", f"evaluate_model_{copy}", text))
         copy += 1
     source = "\n".join(parts)
-    kept = "\n".join(source.splitlines()[: lines - 3])
+    # Cut after the last whole top-level statement that fits, so the result still parses.
+    end = max(s.end_lineno or 0 for s in ast.parse(source).body
+              if (s.end_lineno or 0) <= lines - 3)
+    kept = "\n".join(source.splitlines()[:end])
     return kept + "\n\ndef evaluate_model(model):\n    return {}\n"
 
 

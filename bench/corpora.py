@@ -186,6 +186,8 @@ async def main() -> None:
                 args.all_in_sandbox and outcome.case.direction != "accept"
             ):
                 await run_in_sandbox(outcome, model_path)
+                print(f"{outcome.case.name}: {outcome.sandbox} {outcome.sandbox_detail}"[:200],
+                      file=sys.stderr, flush=True)
     rows = summarise(outcomes, sandbox)
     if args.json:
         print(json.dumps(rows, indent=1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evalpod.model_files import directory_checksum, inspect_model_dir, verify_model_dir
 from evalpod.orm import Model, utcnow
 from evalpod.settings import Settings
+from evalpod.shadow import ensure_shadow, runtime_python
+
+__all__ = ["TINY_MODEL_ID", "ensure_tiny_model", "model_id_for", "register_model",
+           "runtime_python"]
 
 TINY_MODEL_ID = "tiny-gpt2"
 TINY_MODEL_SCRIPT = Path(__file__).resolve().parent.parent / "sandbox_images" / "tiny_model.py"
@@ -31,13 +34,22 @@ async def register_model(
     *,
     model_id: str | None = None,
     parent_id: str | None = None,
+    settings: Settings | None = None,
 ) -> Model:
-    """Register (or re-register) a model directory after verifying it is safe to load."""
+    """Register (or re-register) a model directory after verifying it is safe to load.
+
+    With `settings`, its shadow (the trial model, see `evalpod.shadow`) is built first, so
+    an architecture that cannot be shadowed is refused here with `ShadowBuildError` rather
+    than at its first trial; without, the validator builds it at the first trial.
+    Raises `ModelDirError` for an unsafe or incomplete directory.
+    """
     path = path.expanduser().resolve()
     await asyncio.to_thread(verify_model_dir, path)
     info = await asyncio.to_thread(inspect_model_dir, path)
     checksum = await asyncio.to_thread(directory_checksum, path)
     model_id = model_id or model_id_for(name)
+    if settings is not None:
+        await ensure_shadow(settings, model_id, path, checksum)
     model = await session.get(Model, model_id)
     if model is None:
         model = Model(id=model_id, name=name, storage_path=str(path), checksum=checksum,
@@ -53,10 +65,6 @@ async def register_model(
     model.updated_at = utcnow()
     await session.flush()
     return model
-
-
-def runtime_python(settings: Settings) -> str:
-    return settings.runtime_python or sys.executable
 
 
 async def build_tiny_model(settings: Settings, dest: Path) -> Path:
@@ -77,4 +85,5 @@ async def build_tiny_model(settings: Settings, dest: Path) -> Path:
 async def ensure_tiny_model(session: AsyncSession, settings: Settings) -> Model:
     dest = settings.models_dir / TINY_MODEL_ID
     await build_tiny_model(settings, dest)
-    return await register_model(session, dest, TINY_MODEL_ID, model_id=TINY_MODEL_ID)
+    return await register_model(session, dest, TINY_MODEL_ID, model_id=TINY_MODEL_ID,
+                                settings=settings)

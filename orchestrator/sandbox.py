@@ -82,6 +82,8 @@ class SandboxJob(BaseModel):
     model_path: Path | None = Field(
         default=None, description="Host directory of the model; None means the stub model."
     )
+    shadow: bool = Field(
+        default=False, description="model_path is the model's shadow (a validation trial).")
     limits: ResourceLimits
     seed: int = 1234
     mounts: list[DataMount] = Field(default_factory=list)
@@ -104,6 +106,7 @@ class HarnessSpec(BaseModel):
     result_path: str = "/out/result.json"
     model_path: str | None = Field(default="/model", description="None: use the stub model.")
     model_id: str = "stub"
+    shadow: bool = Field(default=False, description="The model is the shadow of model_id.")
     tasks: list[str] = Field(default_factory=list)
     task_include_path: str | None = None
     num_fewshot: int = 0

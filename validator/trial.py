@@ -1,12 +1,22 @@
-"""The trial run: the script in the real sandbox against the stub model, short and tight."""
+"""The trial run: the script in the real sandbox on its model's shadow, short and tight.
+
+The shadow (`evalpod.shadow`) has the model's architecture class and tokenizer files with a
+scaled-down configuration and random weights, and is loaded by the harness through the same
+`from_pretrained` path as the real run: every attribute and transformers call a script uses
+behaves as in the real run, while the real weights never enter a trial.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from pydantic import BaseModel
 
+from evalpod.db import Database
+from evalpod.orm import Model
 from evalpod.settings import Settings
+from evalpod.shadow import ShadowBuildError, ensure_shadow
 from orchestrator.sandbox import (
     LineSink,
     ResourceLimits,
@@ -18,6 +28,8 @@ from orchestrator.sandbox import (
 from validator.findings import Finding
 
 MAX_LOG_CHARS = 64 * 1024
+# TrialReport.status when no trial could run because the model has no usable shadow.
+NO_TRIAL_MODEL = "no_trial_model"
 
 
 class TrialReport(BaseModel):
@@ -44,13 +56,43 @@ class _CappedLog:
         return "\n".join(self.parts)[: self.limit]
 
 
-def trial_job(evaluation_id: str, script: str, settings: Settings) -> SandboxJob:
+class TrialModel(BaseModel):
+    """The model a trial runs on: the shadow of the evaluation's model."""
+
+    model_id: str
+    shadow_path: Path
+
+
+async def trial_model(db: Database, settings: Settings, model_id: str) -> TrialModel:
+    """The shadow of registered model `model_id`, built first if missing or stale.
+
+    Raises `ShadowBuildError` when the model is not registered or cannot be shadowed.
+    """
+    async with db.session() as session:
+        model = await session.get(Model, model_id)
+        if model is None:
+            raise ShadowBuildError(f"model {model_id!r} is not registered")
+        source, checksum = Path(model.storage_path), model.checksum
+    path = await ensure_shadow(settings, model_id, source, checksum)
+    return TrialModel(model_id=model_id, shadow_path=path)
+
+
+def trial_job(
+    evaluation_id: str, script: str, settings: Settings, model: TrialModel | None = None
+) -> SandboxJob:
+    """The sandbox job of a trial: `settings.trial_timeout_s` wall time (EVALPOD_TRIAL_TIMEOUT_S),
+    `settings.trial_memory_mb`, one CPU, 64 MiB of work dir, 1 MiB of output.
+
+    `model` None runs with no model (the torch-free stub): only benchmarks of the sandbox
+    itself do that; the validator always passes the evaluation's shadow.
+    """
     return SandboxJob(
         job_id=f"{evaluation_id}-trial",
         kind="script",
         script=script,
-        model_id="stub",
-        model_path=None,
+        model_id=model.model_id if model else "stub",
+        model_path=model.shadow_path if model else None,
+        shadow=model is not None,
         limits=ResourceLimits(
             timeout_s=settings.trial_timeout_s,
             memory_mb=settings.trial_memory_mb,
@@ -64,10 +106,22 @@ def trial_job(evaluation_id: str, script: str, settings: Settings) -> SandboxJob
 
 async def run_trial(
     backend: SandboxBackend, evaluation_id: str, script: str, settings: Settings,
-    cancel: asyncio.Event | None = None, *, on_line: LineSink | None = None,
+    cancel: asyncio.Event | None = None, *, model_id: str | None = None,
+    db: Database | None = None, on_line: LineSink | None = None,
 ) -> TrialReport:
-    """Each output line also goes to `on_line` (the evaluation's log). Raises
-    `SandboxUnavailable` when the sandbox cannot run at all (retry, don't reject)."""
+    """Run `script` on the shadow of `model_id` (looked up in `db`), or with no model when
+    `model_id` is None. A model without a usable shadow gives a failed report with status
+    `NO_TRIAL_MODEL`. Each output line also goes to `on_line` (the evaluation's log).
+    Raises `SandboxUnavailable` when the sandbox cannot run at all (retry, don't reject)."""
+    model = None
+    if model_id is not None:
+        if db is None:
+            raise ValueError("run_trial needs the database to find the model's shadow")
+        try:
+            model = await trial_model(db, settings, model_id)
+        except ShadowBuildError as exc:
+            return TrialReport(passed=False, status=NO_TRIAL_MODEL, duration_s=0.0,
+                               error=str(exc))
     log = _CappedLog(MAX_LOG_CHARS)
 
     async def sink(line: str) -> None:
@@ -75,8 +129,8 @@ async def run_trial(
         if on_line is not None:
             await on_line(line)
 
-    outcome: SandboxOutcome = await backend.run(trial_job(evaluation_id, script, settings),
-                                                sink, cancel)
+    outcome: SandboxOutcome = await backend.run(
+        trial_job(evaluation_id, script, settings, model), sink, cancel)
     return TrialReport(
         passed=outcome.status == "succeeded",
         status=outcome.status,
@@ -90,18 +144,35 @@ async def run_trial(
 def trial_findings(report: TrialReport) -> list[Finding]:
     if report.passed:
         return []
+    if report.violation and report.violation["kind"] == "timeout":
+        return [Finding(
+            rule="TRIAL-TIMEOUT",
+            message=f"the trial run was stopped: {report.violation['detail']} (the trial's cap)",
+            hint="The trial runs evaluate_model once on the model's shadow (tiny random "
+                 "weights, one CPU) under a short wall-clock cap (EVALPOD_TRIAL_TIMEOUT_S, "
+                 "20 s by default); its output is the trial section of `evalpod logs ID`. "
+                 "Bound the work a script does regardless of the model (see docs/validation.md).",
+        )]
     if report.violation:
         return [Finding(
             rule=f"TRIAL-{report.violation['kind'].upper()}",
             message=f"the trial run was killed: {report.violation['detail']}",
             hint="The sandbox stopped the script; see the validation log.",
         )]
+    if report.status == NO_TRIAL_MODEL:
+        return [Finding(
+            rule="TRIAL-NO-MODEL",
+            message=f"no trial model: {report.error}",
+            hint="The model's shadow (the trial model) cannot be built; an operator must "
+                 "re-register the model (`evalpod models add`) or fix its config.json.",
+        )]
     return [Finding(
         rule="TRIAL-FAILED",
-        message=f"the trial run against the stub model failed: {report.error or report.status}",
+        message=f"the trial run on the model's shadow failed: {report.error or report.status}",
         hint="evaluate_model(model) must run and return a JSON-serialisable dict; "
              "see the validation log for the traceback.",
     )]
 
 
-__all__ = ["SandboxUnavailable", "TrialReport", "run_trial", "trial_findings"]
+__all__ = ["SandboxUnavailable", "TrialModel", "TrialReport", "run_trial", "trial_findings",
+           "trial_model"]

@@ -31,6 +31,7 @@ S = EvaluationStatus
 class ValidationInput(BaseModel):
     evaluation_id: str
     kind: str
+    model_id: str
     script: str | None
     tasks: list[str]
     num_fewshot: int
@@ -65,7 +66,8 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
         if not claimed:
             return None
         return ValidationInput(
-            evaluation_id=evaluation.id, kind=evaluation.kind, script=evaluation.script,
+            evaluation_id=evaluation.id, kind=evaluation.kind, model_id=evaluation.model_id,
+            script=evaluation.script,
             tasks=list(evaluation.tasks or []), num_fewshot=evaluation.num_fewshot,
             limit=evaluation.task_limit, priority=evaluation.priority,
             policy=tenant.policy if tenant else None,
@@ -96,10 +98,11 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
     cancel = state.cancels.watch(job.evaluation_id)
     try:
         async with job_log(state, job.evaluation_id, "trial") as trial_log:
-            await trial_log.note("trial run: the script once, "
+            await trial_log.note(f"trial run: the script once on the shadow of {job.model_id}, "
                                  f"at most {state.settings.trial_timeout_s} s")
             trial = await run_trial(backend, job.evaluation_id, job.script, state.settings,
-                                    cancel, on_line=trial_log.write)
+                                    cancel, model_id=job.model_id, db=state.db,
+                                    on_line=trial_log.write)
             await trial_log.note(end_note("trial", trial.status, trial.duration_s,
                                           _trial_detail(trial)))
     finally:

@@ -19,7 +19,7 @@ def add(
     name: Annotated[str, typer.Option("--name", help="Model name; its id is derived from it.")],
     parent: Annotated[str | None, typer.Option(help="Parent model id (lineage).")] = None,
 ) -> None:
-    """Register a local save_pretrained directory (safetensors only)."""
+    """Register a local save_pretrained directory (safetensors only) and build its shadow."""
     from evalpod.model_files import ModelDirError
 
     try:
@@ -33,10 +33,17 @@ def add(
 async def _add(path: Path, name: str, parent: str | None) -> str:
     from evalpod.db import dispose_all, get_database
     from evalpod.registry import register_model
+    from evalpod.shadow import ShadowBuildError
 
-    async with get_database().session() as session:
-        model = await register_model(session, path, name, parent_id=parent)
-        model_id = model.id
+    try:
+        async with get_database().session() as session:
+            model = await register_model(session, path, name, parent_id=parent,
+                                         settings=get_settings())
+            model_id = model.id
+    except ShadowBuildError as exc:
+        await dispose_all()
+        typer.echo(f"error: no trial model can be built for this model: {exc}", err=True)
+        raise typer.Exit(1) from exc
     await dispose_all()
     return model_id
 

@@ -175,6 +175,7 @@ def harness_spec(job: SandboxJob) -> HarnessSpec:
         result_path=RESULT_PATH,
         model_path=None if job.model_path is None else MODEL_DIR,
         model_id=job.model_id,
+        shadow=job.shadow,
         tasks=job.tasks,
         task_include_path=TASKS_DIR if job.kind == "lm_eval" else None,
         num_fewshot=job.num_fewshot,
@@ -281,6 +282,10 @@ def _pod_security(options: ManifestOptions) -> Manifest:
 
 
 def _model_subpath(job: SandboxJob, options: ManifestOptions) -> str:
+    if job.shadow:
+        # Laid out on the model volume as evalpod.shadow lays out EVALPOD_HOME/models, so a
+        # trial can never be handed the real weights by falling back to the model's own path.
+        return f"shadows/{job.model_id}"
     return options.model_subpaths.get(job.model_id, job.model_id)
 
 

@@ -419,6 +419,7 @@ class LocalBackend(SandboxBackend):
             kind=job.kind,
             model_path="/model" if job.model_path else None,
             model_id=job.model_id,
+            shadow=job.shadow,
             tasks=job.tasks,
             task_include_path=bwrap.TASKS_DIR if tasks else None,
             num_fewshot=job.num_fewshot,

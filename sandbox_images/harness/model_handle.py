@@ -1,7 +1,14 @@
-"""The `model` object evaluation scripts receive: a local transformers causal LM plus helpers."""
+"""The `model` object evaluation scripts receive: a local transformers causal LM plus helpers.
+
+Likelihoods are lm-eval's own: `loglikelihood`, `loglikelihood_rolling` and `perplexity` run
+through lm-eval's `HFLM` wrapped around the already loaded model and tokenizer, so BOS
+handling, context/continuation splitting, truncation and rolling windows are exactly those of
+`lm_eval --model hf` on the same model, and the lm_eval job uses the same `HFLM` object.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -11,15 +18,17 @@ from typing import Any
 import torch
 import transformers
 from common import batches, check_generate_args, require_list, truncate_at_stop
+from lm_eval.api.instance import Instance
+from lm_eval.models.huggingface import HFLM
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-DEFAULT_MAX_LENGTH = 2048
 # transformers renamed `torch_dtype` to `dtype` in 4.56; the old name is gone in 5.
 _DTYPE_KWARG = (
     "dtype"
     if tuple(int(p) for p in transformers.__version__.split(".")[:2]) >= (4, 56)
     else "torch_dtype"
 )
+DEFAULT_BATCH_SIZE = 8
 
 
 def _seed_everything(seed: int) -> None:
@@ -38,20 +47,28 @@ def _pick_device(device: str) -> tuple[str, torch.dtype]:
     return "cpu", torch.float32
 
 
-def _context_limit(model: Any, tokenizer: Any) -> int:
-    config = model.config
-    for key in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length"):
-        value = getattr(config, key, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    from_tokenizer = getattr(tokenizer, "model_max_length", None)
-    if isinstance(from_tokenizer, int) and 0 < from_tokenizer < 1_000_000:
-        return from_tokenizer
-    return DEFAULT_MAX_LENGTH
+def wrap_in_hflm(model: Any, tokenizer: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
+    """lm-eval's `HFLM` around a loaded causal LM and its tokenizer (nothing is reloaded)."""
+    # HFLM warns that a non-string `pretrained` ignores its loading options: that is the point.
+    hf_logger = logging.getLogger("lm_eval.models.huggingface")
+    level = hf_logger.level
+    hf_logger.setLevel(logging.ERROR)
+    try:
+        return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+    finally:
+        hf_logger.setLevel(level)
+
+
+def _instances(kind: str, arguments: Sequence[tuple[str, ...]]) -> list[Instance]:
+    return [
+        Instance(request_type=kind, doc={}, arguments=args, idx=index)
+        for index, args in enumerate(arguments)
+    ]
 
 
 class ModelHandle:
-    """A loaded model: `.model`, `.tokenizer`, `.device`, and batched scoring helpers.
+    """A loaded model: `.model`, `.tokenizer`, `.device`, `.lm` (lm-eval's HFLM on the same
+    model) and batched scoring helpers.
 
     Every method is deterministic for a given seed and call order.
     """
@@ -61,12 +78,14 @@ class ModelHandle:
         self.tokenizer = tokenizer
         self.device = device
         self.seed = seed
-        self.max_length = _context_limit(model, tokenizer)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self._prefix_id = int(
-            tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
-        )
+        self.lm = wrap_in_hflm(model, tokenizer)
+        # lm-eval's context window: config n_positions/max_position_embeddings/n_ctx, then
+        # the tokenizer's model_max_length, then 2048.
+        self.max_length = int(self.lm.max_length)
+        # What an empty context is conditioned on: BOS if the tokenizer has one, else EOS.
+        self._prefix_id = int(self.lm.prefix_token_id)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", seed: int = 1234) -> ModelHandle:
@@ -89,7 +108,8 @@ class ModelHandle:
         return cls(model, tokenizer, chosen, seed)
 
     def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        """Token ids as lm-eval encodes a text: with BOS where the tokenizer adds one."""
+        return list(self.lm.tok_encode(text))
 
     def generate(
         self,
@@ -97,12 +117,14 @@ class ModelHandle:
         max_new_tokens: int = 32,
         temperature: float = 0.0,
         stop: list[str] | None = None,
-        batch_size: int = 8,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> list[str]:
         """Continue each prompt: greedy at temperature 0, seeded sampling otherwise.
 
-        Returns only the new text, cut before the first `stop` string. Prompts longer than
-        the context window keep their last tokens.
+        Returns only the new text, cut before the first `stop` string. Prompts are encoded
+        as lm-eval encodes them (BOS where the tokenizer adds one); prompts longer than the
+        context window keep their last tokens. Raises ValueError for `max_new_tokens`
+        outside [1, max_length - 1] or a negative temperature, TypeError for a bare string.
         """
         require_list(prompts, "prompts")
         check_generate_args(max_new_tokens, temperature, self.max_length)
@@ -142,109 +164,49 @@ class ModelHandle:
         new_tokens = generated[:, input_ids.shape[1] :]
         return [self.tokenizer.decode(row.tolist(), skip_special_tokens=True) for row in new_tokens]
 
-    def _split_request(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """Token ids of context and continuation, split the way lm-eval does.
-
-        Trailing spaces of the context move to the continuation and the continuation's ids
-        are taken from encoding the whole string, so BPE merges across the boundary count.
-        """
-        if not context:
-            return [self._prefix_id], self._encode(continuation)
-        spaces = len(context) - len(context.rstrip())
-        if spaces:
-            continuation = context[-spaces:] + continuation
-            context = context[:-spaces]
-        whole = self._encode(context + continuation)
-        context_ids = self._encode(context)
-        return whole[: len(context_ids)], whole[len(context_ids) :]
+    def _with_batch_size(self, batch_size: int) -> Any:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.lm.batch_size_per_gpu = batch_size
+        return self.lm
 
     def loglikelihood(
-        self, requests: list[tuple[str, str]], batch_size: int = 8
+        self, requests: list[tuple[str, str]], batch_size: int = DEFAULT_BATCH_SIZE
     ) -> list[tuple[float, bool]]:
-        """For each (context, continuation): summed log-probability of the continuation's
-        tokens given the context, and whether greedy decoding would produce exactly them."""
+        """For each (context, continuation): summed log-probability (nats) of the
+        continuation's tokens given the context, and whether greedy decoding would produce
+        exactly them. Computed by lm-eval's HFLM: trailing spaces of the context move to the
+        continuation, an empty context is conditioned on BOS (else EOS), and contexts are
+        cut on the left to fit the window."""
         require_list(requests, "requests")
-        rows: list[tuple[list[int], int]] = []
-        for context, continuation in requests:
-            context_ids, continuation_ids = self._split_request(context, continuation)
-            if len(continuation_ids) > self.max_length:
-                raise ValueError(f"a continuation is longer than {self.max_length} tokens")
-            rows.append((context_ids + continuation_ids, len(continuation_ids)))
-        return self._score(rows, batch_size)
+        pairs = [(str(context), str(continuation)) for context, continuation in requests]
+        lm = self._with_batch_size(batch_size)
+        scores = lm.loglikelihood(_instances("loglikelihood", pairs), disable_tqdm=True)
+        return [(float(logprob), bool(greedy)) for logprob, greedy in scores]
 
-    def _rolling_windows(self, text: str) -> list[tuple[list[int], int]]:
-        """Windows that score every token of `text` once, each with as much context as fits."""
-        ids = [self._prefix_id, *self._encode(text)]
-        if len(ids) < 2:
-            raise ValueError("perplexity of an empty text is undefined")
-        stride = max(1, self.max_length // 2)
-        windows = []
-        for start in range(1, len(ids), stride):
-            end = min(start + stride, len(ids))
-            begin = max(0, end - (self.max_length + 1))
-            windows.append((ids[begin:end], end - start))
-        return windows
-
-    def _rolling(self, texts: list[str], batch_size: int) -> list[tuple[float, int]]:
-        """(summed log-probability, token count) of each whole text."""
+    def loglikelihood_rolling(
+        self, texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> list[float]:
+        """Summed log-probability (nats) of every token of each text, by lm-eval's rolling
+        windows: disjoint windows of the context length, the first conditioned on BOS (else
+        EOS), each later one on the tokens just before it. A tokenizer that adds BOS has it
+        scored too, as lm-eval does."""
         require_list(texts, "texts")
-        windows: list[tuple[list[int], int]] = []
-        owners: list[int] = []
-        for index, text in enumerate(texts):
-            for window in self._rolling_windows(text):
-                windows.append(window)
-                owners.append(index)
-        totals = [0.0] * len(texts)
-        counts = [0] * len(texts)
-        scores = self._score(windows, batch_size)
-        for owner, window, (logprob, _) in zip(owners, windows, scores, strict=True):
-            totals[owner] += logprob
-            counts[owner] += window[1]
-        return list(zip(totals, counts, strict=True))
+        lm = self._with_batch_size(batch_size)
+        totals = lm.loglikelihood_rolling(
+            _instances("loglikelihood_rolling", [(str(text),) for text in texts]),
+            disable_tqdm=True,
+        )
+        return [float(total) for total in totals]
 
-    def loglikelihood_rolling(self, texts: list[str], batch_size: int = 8) -> list[float]:
-        """Summed log-probability of every token of each text (sliding window, see below)."""
-        return [total for total, _ in self._rolling(texts, batch_size)]
+    def perplexity(self, texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[float]:
+        """Per-text token perplexity, exp(-loglikelihood_rolling / tokens scored).
 
-    def perplexity(self, texts: list[str], batch_size: int = 8) -> list[float]:
-        """Per-text perplexity, exp(mean negative log-likelihood per token).
-
-        Texts longer than the context window are scored with a sliding window of half the
-        context as stride, so every token keeps at least half a window of context.
+        Raises ValueError for a text with no tokens (perplexity is undefined).
         """
-        return [math.exp(-total / count) for total, count in self._rolling(texts, batch_size)]
-
-    def _score(
-        self, rows: list[tuple[list[int], int]], batch_size: int
-    ) -> list[tuple[float, bool]]:
-        results: list[tuple[float, bool]] = []
-        for batch in batches(rows, batch_size):
-            results.extend(self._score_batch(batch))
-        return results
-
-    @torch.inference_mode()
-    def _score_batch(self, rows: Sequence[tuple[list[int], int]]) -> list[tuple[float, bool]]:
-        """Score the last `n` tokens of each token row; rows are cut to the context window."""
-        inputs = [ids[-(self.max_length + 1) :][:-1] for ids, _ in rows]
-        width = max(1, max(len(row) for row in inputs))
-        pad = int(self.tokenizer.pad_token_id)
-        # Right padding keeps positions correct without position ids.
-        padded = [row + [pad] * (width - len(row)) for row in inputs]
-        mask = [[1] * len(row) + [0] * (width - len(row)) for row in inputs]
-        logits = self.model(
-            input_ids=torch.tensor(padded, dtype=torch.long, device=self.device),
-            attention_mask=torch.tensor(mask, dtype=torch.long, device=self.device),
-        ).logits
-        results: list[tuple[float, bool]] = []
-        for row_index, ((ids, count), row) in enumerate(zip(rows, inputs, strict=True)):
-            if count == 0:
-                results.append((0.0, True))
-                continue
-            targets = torch.tensor(ids[-count:], dtype=torch.long, device=self.device)
-            # Only the scored positions go to float32: full-vocabulary logits of a whole
-            # batch in float32 would be gigabytes for large models.
-            scores = logits[row_index, len(row) - count : len(row)].float().log_softmax(dim=-1)
-            picked = scores.gather(1, targets.unsqueeze(1)).squeeze(1)
-            greedy = bool((scores.argmax(dim=-1) == targets).all())
-            results.append((float(picked.sum()), greedy))
-        return results
+        require_list(texts, "texts")
+        counts = [len(self._encode(str(text))) for text in texts]
+        if any(count == 0 for count in counts):
+            raise ValueError("perplexity of an empty text is undefined")
+        totals = self.loglikelihood_rolling(texts, batch_size)
+        return [math.exp(-total / count) for total, count in zip(totals, counts, strict=True)]

@@ -27,6 +27,8 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    # lm-eval's rolling scoring draws progress bars that no setting turns off.
+    "TQDM_DISABLE": "1",
 }
 MAX_ERROR_CHARS = 4000
 # orchestrator.sandbox.HarnessSpec's defaults; the harness cannot import it.
@@ -36,6 +38,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "result_path": "/out/result.json",
     "model_path": "/model",
     "model_id": "stub",
+    "shadow": False,
     "tasks": [],
     "task_include_path": None,
     "num_fewshot": 0,
@@ -83,13 +86,18 @@ def to_json_value(value: Any, where: str = "metrics") -> Any:
 def _load_model(spec: dict[str, Any]) -> Any:
     seed = int(spec.get("seed", 1234))
     if spec.get("model_path") is None:
+        # Only `evalpod sandbox run` without --model: no model is involved at all.
         from stub_model import StubModel
 
-        _log("using the stub model")
+        _log("no model: using the torch-free stub")
         return StubModel.load("stub", device="cpu", seed=seed)
     from model_handle import ModelHandle
 
-    _log(f"loading model {spec.get('model_id', '?')}")
+    if spec.get("shadow"):
+        _log(f"trial run: loading the shadow of {spec.get('model_id', '?')} (same architecture"
+             " and tokenizer, scaled down, random weights)")
+    else:
+        _log(f"loading model {spec.get('model_id', '?')}")
     handle = ModelHandle.load(spec["model_path"], device=spec.get("device", "cpu"), seed=seed)
     _log(f"model loaded on {handle.device}")
     return handle

@@ -48,6 +48,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama whose tokenizer adds BOS, window 64 (tests/harness/tiny_llama.py)."""
+    dest = tmp_path_factory.mktemp("models") / "tiny-llama"
+    subprocess.run(
+        [sys.executable, "-I", str(Path(__file__).resolve().parent / "tiny_llama.py"), str(dest)],
+        check=True,
+        capture_output=True,
+        timeout=HARNESS_TIMEOUT_S,
+    )
+    return dest
+
+
 def _prepare(workdir: Path, script: str | None, spec: dict[str, Any]) -> tuple[Path, Path]:
     """Write the script and spec into `workdir`; return (spec path, result path)."""
     result_path = workdir / "result.json"

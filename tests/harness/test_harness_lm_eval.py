@@ -1,4 +1,4 @@
-"""lm-eval jobs through the harness: every shipped task, on tiny-gpt2 and on the stub."""
+"""lm-eval jobs through the harness: every shipped task on tiny-gpt2, zero and few-shot."""
 
 from __future__ import annotations
 
@@ -43,16 +43,23 @@ def test_every_shipped_task_runs_on_tiny_gpt2(
     assert metrics["tasks"]["evalpod_sentences"]["byte_perplexity"] > 1.0
 
 
-def test_few_shot_lm_eval_runs_on_the_stub(run_harness: RunHarness) -> None:
-    run = run_harness(**_lm_eval_spec(None, num_fewshot=2))
+def test_few_shot_lm_eval_runs(run_harness: RunHarness, tiny_model_dir: Path) -> None:
+    run = run_harness(**_lm_eval_spec(str(tiny_model_dir), num_fewshot=2))
     assert run.returncode == 0, run.stderr[-4000:]
     assert run.result is not None and run.result["ok"] is True
     assert run.result["metrics"]["num_fewshot"] == 2
     assert set(run.result["metrics"]["tasks"]) == set(SHIPPED)
 
 
-def test_unknown_task_fails_cleanly(run_harness: RunHarness) -> None:
-    spec = _lm_eval_spec(None, num_fewshot=0) | {"tasks": ["no_such_task"]}
+def test_unknown_task_fails_cleanly(run_harness: RunHarness, tiny_model_dir: Path) -> None:
+    spec = _lm_eval_spec(str(tiny_model_dir), num_fewshot=0) | {"tasks": ["no_such_task"]}
     run = run_harness(**spec)
     assert run.returncode == 1
     assert run.result is not None and run.result["ok"] is False
+
+
+def test_an_lm_eval_job_without_a_model_fails_cleanly(run_harness: RunHarness) -> None:
+    run = run_harness(**_lm_eval_spec(None, num_fewshot=0))
+    assert run.returncode == 1
+    assert run.result is not None
+    assert run.result["error"] == "ValueError: an lm_eval job needs a model"

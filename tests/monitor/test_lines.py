@@ -95,6 +95,7 @@ async def test_sandbox_delivers_the_long_line_whole_and_a_neutralised_tail(tmp_p
     script = ("def evaluate_model(model):\n"
               "    print('€' * 21846)\n"
               "    print('\\x1b]0;title\\x07\\x1b[2Kdone')\n"
+              "    print('bye')\n"
               "    return {}\n")
     job = SandboxJob(job_id="long-line", script=script,
                      limits=ResourceLimits(timeout_s=20, memory_mb=512))
@@ -105,5 +106,5 @@ async def test_sandbox_delivers_the_long_line_whole_and_a_neutralised_tail(tmp_p
     assert "\x1b]0;title\x07\x1b[2Kdone" in received  # the log keeps what was printed
     assert "\ufffd" not in "".join(received)
     # stdout_tail is shown (`evalpod sandbox run --json`, the record): neutralised.
-    assert outcome.stdout_tail.endswith("␛]0;title␇␛[2Kdone")
-    assert "\x1b" not in outcome.stdout_tail
+    assert outcome.stdout_tail.endswith("␛]0;title␇␛[2Kdone\nbye")
+    assert "\x1b" not in outcome.stdout_tail and "\n" in outcome.stdout_tail

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import time
@@ -16,6 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.bounded import PageCursor
 from api.deps import UnitOfWork
 from api.limits import release_gpu_seconds, reserve_gpu_seconds, take_live_slot
 from api.schemas import (
@@ -454,18 +454,13 @@ async def cancel(
 
 
 def encode_cursor(created_at: datetime, evaluation_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), evaluation_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return PageCursor(created_at, evaluation_id).encode()
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, evaluation_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), str(evaluation_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidConfig("invalid cursor", detail={"errors": [
-            {"field": "cursor", "message": "not a cursor returned by this API"}]}) from exc
+    """Raises `InvalidConfig` for a string that is not a cursor (see `api.bounded`)."""
+    decoded = PageCursor.decode(cursor)
+    return decoded.created_at, decoded.evaluation_id
 
 
 async def list_page(

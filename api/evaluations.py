@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api import dry_run
 from api import evaluation_service as service
+from api.bounded import ClientDatetime, CursorQuery, EvaluationIdPath, ModelIdFilter, TagFilter
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.dry_run import DryRunResponse
 from api.errors import responses
@@ -105,12 +105,14 @@ async def list_evaluations(
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
     status_filter: Annotated[EvaluationStatus | None, Query(alias="status")] = None,
-    model_id: str | None = None,
-    tag: Annotated[str | None, Query(description="key or key:value")] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    model_id: ModelIdFilter = None,
+    tag: TagFilter = None,
+    created_after: Annotated[ClientDatetime | None, Query(
+        description="Only evaluations created at or after this instant.")] = None,
+    created_before: Annotated[ClientDatetime | None, Query(
+        description="Only evaluations created before this instant.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ) -> EvaluationPage:
     filters = {
         "status": status_filter.value if status_filter else None,
@@ -132,7 +134,7 @@ async def list_evaluations(
     summary="The full record of one evaluation",
 )
 async def get_evaluation(
-    evaluation_id: str, principal: PrincipalDep, uow: UnitOfWorkDep
+    evaluation_id: EvaluationIdPath, principal: PrincipalDep, uow: UnitOfWorkDep
 ) -> EvaluationOut:
     async with uow.begin() as session:
         evaluation = await service.get_owned(session, principal, evaluation_id)
@@ -146,7 +148,7 @@ async def get_evaluation(
     summary="Status only (cheap polling)",
 )
 async def get_evaluation_status(
-    evaluation_id: str, principal: PrincipalDep, uow: UnitOfWorkDep
+    evaluation_id: EvaluationIdPath, principal: PrincipalDep, uow: UnitOfWorkDep
 ) -> EvaluationStatusOut:
     async with uow.begin() as session:
         evaluation = await service.get_owned(session, principal, evaluation_id)
@@ -160,7 +162,8 @@ async def get_evaluation_status(
     summary="Cancel; idempotent on an already-cancelled evaluation",
 )
 async def cancel_evaluation(
-    evaluation_id: str, request: Request, principal: PrincipalDep, uow: UnitOfWorkDep
+    evaluation_id: EvaluationIdPath, request: Request, principal: PrincipalDep,
+    uow: UnitOfWorkDep
 ) -> CancelResponse:
     async with uow.begin() as session:
         evaluation, previous = await service.cancel(session, principal, evaluation_id)
@@ -181,7 +184,8 @@ async def cancel_evaluation(
     summary="Change the priority of a queued evaluation",
 )
 async def change_priority(
-    evaluation_id: str, body: PriorityUpdate, principal: PrincipalDep, uow: UnitOfWorkDep
+    evaluation_id: EvaluationIdPath, body: PriorityUpdate, principal: PrincipalDep,
+    uow: UnitOfWorkDep
 ) -> EvaluationAccepted:
     async with uow.begin() as session:
         evaluation = await service.change_priority(uow, session, principal, evaluation_id,

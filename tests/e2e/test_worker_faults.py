@@ -129,7 +129,8 @@ class Workers:
 
 @pytest.fixture
 def fault_settings(pg_factory: Callable[[str], str]) -> Settings:
-    return stack_settings(pg_factory("faults"), redis_db=14)
+    # A loaded CI machine can take longer than the default 20 s to load the shadow model.
+    return stack_settings(pg_factory("faults"), redis_db=14, trial_timeout_s=120)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ request's app in an extra task and copies the response through a memory stream.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -22,6 +24,11 @@ from evalpod.errors import EvalpodError, InvalidConfig, PayloadTooLarge
 
 access_log = logging.getLogger("evalpod.access")
 BODY_OVERHEAD_BYTES = 64 * 1024
+# A refusal sent while the client is still sending is lost to most clients (urllib,
+# requests: EPIPE/ECONNRESET, never the 413). So the body of a refused request is read
+# and dropped first, up to this much and this long; past either the connection closes.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+DRAIN_LIMIT_S = 10.0
 # Streamed uploads: the route caps them itself (the tenant's storage), never in memory.
 STREAMED_UPLOAD = re.compile(r"^/api/v1/datasets/[^/]+/versions/?$")
 
@@ -52,6 +59,7 @@ class ObserveRequests:
             if refusal is None:
                 await self.app(scope, receive, send_with_id)
             else:
+                await drain_body(receive, DRAIN_LIMIT_BYTES, DRAIN_LIMIT_S)
                 await error_response(refusal)(scope, receive, send_with_id)
         finally:
             _record(scope, status, time.perf_counter() - started, request_id)
@@ -69,6 +77,26 @@ class ObserveRequests:
                 "NUL characters are not allowed in the path or query",
                 detail={"errors": [{"field": "query", "message": "contains a NUL character"}]})
         return None
+
+
+async def drain_body(receive: Receive, limit_bytes: int, limit_s: float) -> int:
+    """Read and drop the request body until its end, `limit_bytes` or `limit_s`, whichever
+    comes first; returns the bytes dropped. Never raises."""
+    dropped = 0
+
+    async def read() -> None:
+        nonlocal dropped
+        while dropped <= limit_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    with contextlib.suppress(TimeoutError, OSError):
+        await asyncio.wait_for(read(), limit_s)
+    return dropped
 
 
 def _has_nul(scope: Scope) -> bool:

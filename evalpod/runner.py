@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import stat
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -60,14 +61,31 @@ class ManagedServer(uvicorn.Server):
         yield
 
 
-def api_component(settings: Settings, host: str, port: int) -> Component:
+def api_component(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+    started: asyncio.Event | None = None,
+) -> Component:
+    """The API server; on `sock` (already bound and listening) when given.
+
+    `started` is set once it accepts requests (after the app's startup ran).
+    """
+
     async def run(stop: asyncio.Event) -> None:
         from api.app import create_app
 
         config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
                                 lifespan="on", access_log=False)
         server = ManagedServer(config)
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
+        if started is not None:
+            while not server.started and not task.done():
+                await asyncio.sleep(0.02)
+            if server.started:
+                started.set()
         await stop.wait()
         server.should_exit = True
         await task

@@ -2,21 +2,41 @@
 # Sets up a fresh machine, starts `evalpod up`, and runs an example evaluation end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+port="${EVALPOD_PORT:-8000}"
+# First, before minutes of setup: another server on the port would answer our health
+# checks (and reject our key).
+if ! python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+  echo "error: port $port is busy: another program listens there." >&2
+  echo "       Choose a free port: EVALPOD_PORT=8001 $0" >&2
+  exit 1
+fi
 EVALPOD_EXTRAS=runtime bash scripts/setup.sh
 export EVALPOD_HOME="${EVALPOD_HOME:-$PWD/.evalpod}"
-export EVALPOD_URL="http://127.0.0.1:${EVALPOD_PORT:-8000}"
+export EVALPOD_URL="http://127.0.0.1:$port"
 log="$EVALPOD_HOME/up.log"
 mkdir -p "$EVALPOD_HOME"
-.venv/bin/evalpod up --port "${EVALPOD_PORT:-8000}" >"$log" 2>&1 &
+rm -f "$EVALPOD_HOME/up.json"
+.venv/bin/evalpod up --port "$port" >"$log" 2>&1 &
 up_pid=$!
 trap 'kill -INT $up_pid 2>/dev/null; wait $up_pid 2>/dev/null || true' EXIT
 echo "== waiting for evalpod up (log: $log)"
+# Ready when *our* process says it serves this URL (up.json) and the URL answers.
+ours='import json, sys, urllib.request
+up = json.load(open(sys.argv[1]))
+assert up["pid"] == int(sys.argv[2]) and up["url"] == sys.argv[3]
+urllib.request.urlopen(sys.argv[3] + "/api/v1/health", timeout=2)'
+ready=0
 for _ in $(seq 1 600); do
-  .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-    "$EVALPOD_URL/api/v1/health" >/dev/null 2>&1 && break
+  if .venv/bin/python -c "$ours" "$EVALPOD_HOME/up.json" "$up_pid" "$EVALPOD_URL" >/dev/null 2>&1
+  then ready=1; break; fi
   kill -0 $up_pid 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.5
 done
+[ "$ready" = 1 ] || { cat "$log"; echo "error: evalpod up was not ready after 300 s" >&2; exit 1; }
 cat "$log"
 echo "== submitting examples/qa_exact_match.py to tiny-gpt2"
 .venv/bin/evalpod submit examples/qa_exact_match.py --model tiny-gpt2 --follow

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import socket
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,13 +31,20 @@ def _run(coro: object, *, fast_loop: bool = False) -> None:
 
 
 def up(
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="Address the API listens on.", envvar="EVALPOD_HOST")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(help="Port the API listens on.", envvar="EVALPOD_PORT", min=1, max=65535),
+    ] = 8000,
 ) -> None:
     """Everything on one machine: API + validator + orchestrator + monitor."""
     from evalpod.embedded_redis import EmbeddedRedis
     from evalpod.runner import configure_logging
 
+    # First, before anything starts or is announced: a busy port is a one-line refusal.
+    listener = _claim_port(host, port)
     configure_logging()
     settings = get_settings()
     embedded = None
@@ -45,14 +55,51 @@ def up(
         settings = get_settings()
         typer.echo(f"embedded Redis on {embedded.url}")
     try:
-        _run(_up(settings, host, port))
+        _run(_up(settings, host, port, listener))
     finally:
+        listener.close()
+        _up_file(settings).unlink(missing_ok=True)
         if embedded is not None:
             embedded.stop()
     typer.echo("evalpod stopped")
 
 
-async def _up(settings: Settings, host: str, port: int) -> None:
+def _claim_port(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port for the API, or a one-line error and exit 1.
+
+    Bound here and handed to the server, so nothing else can take the port between the
+    check and the start (SO_REUSEADDR as uvicorn sets it: TIME_WAIT is not "busy").
+    """
+    from evalpod.cli.output import fail
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is already in use by another program;"
+                f" choose another with --port P or EVALPOD_PORT=P"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    return sock
+
+
+def _up_file(settings: Settings) -> Path:
+    """Where `evalpod up` says which process serves which URL (scripts check it is theirs)."""
+    return settings.home_dir / "up.json"
+
+
+async def _up(settings: Settings, host: str, port: int, listener: socket.socket) -> None:
     from evalpod.db import get_database
     from evalpod.registry import ensure_tiny_model
     from evalpod.runner import (
@@ -69,15 +116,24 @@ async def _up(settings: Settings, host: str, port: int) -> None:
     typer.echo("preparing the tiny-gpt2 model …")
     async with get_database(settings.database_dsn()).session() as session:
         await ensure_tiny_model(session, settings)
-    typer.echo(f"evalpod is up: http://{host}:{port}  (docs: http://{host}:{port}/api/docs)")
-    typer.echo(f"admin API key: {settings.admin_key_path}")
-    typer.echo(f"database: {_redacted(settings.database_dsn())}   backend: {settings.backend}")
-    await run_components([
-        api_component(settings, host, port),
+    started = asyncio.Event()
+    components = asyncio.create_task(run_components([
+        api_component(settings, host, port, sock=listener, started=started),
         worker_component(validator_worker),
         worker_component(orchestrator_worker),
         monitor_component(settings),
-    ])
+    ]))
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({components, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if started.is_set():
+        url = f"http://{host}:{port}"
+        up_file = _up_file(settings)
+        up_file.write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n", encoding="utf-8")
+        typer.echo(f"evalpod is up: {url}  (docs: {url}/api/docs; pid and url in {up_file})")
+        typer.echo(f"admin API key: {settings.admin_key_path}")
+        typer.echo(f"database: {_redacted(settings.database_dsn())}   backend: {settings.backend}")
+    ready.cancel()
+    await components
 
 
 def _redacted(dsn: str) -> str:

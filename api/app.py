@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from api import (
     activity,
     admin,
+    benchmarks,
     datasets,
     errors,
     evaluations,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(lm_eval_tasks.router)
     v1.include_router(admin.router)
     v1.include_router(datasets.router)
+    v1.include_router(benchmarks.router)
     v1.include_router(tenant.router)
     app.include_router(v1)
     app.include_router(metrics.router)

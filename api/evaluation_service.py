@@ -229,6 +229,11 @@ async def submit(
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
     row = _new_row(principal, body)
+    if body.datasets:
+        from evalpod.datasets.service import resolve_refs
+
+        resolved = await resolve_refs(session, principal, body.datasets)
+        row["dataset_versions"] = [r.version.id for r in resolved]
     await _require_model(session, body.model_id, known_models or KnownModels(ttl_s=0))
     await take_live_slot(uow.redis, principal, settings)
     uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))

@@ -74,6 +74,10 @@ class EvaluationCreate(BaseModel):
     priority: int = Field(default=0, ge=-100, le=100)
     tags: Tags = Field(default_factory=dict)
     callback_url: SafeStr | None = Field(default=None, max_length=2048)
+    datasets: list[Annotated[str, Field(min_length=3, max_length=200)]] | None = Field(
+        default=None, max_length=16,
+        description="Dataset versions (name@version) mounted read-only at /data and passed "
+        "to evaluate_model(model, data); hidden columns are never included.")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> EvaluationCreate:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evalpod import activity
+from evalpod.benchmarks.errors import BenchmarkNotFound
+from evalpod.benchmarks.service import benchmark_metrics, find_benchmark
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.orm import Evaluation, Model, ModelStageEvent, utcnow
 from evalpod.registry_errors import (
@@ -29,7 +31,6 @@ from evalpod.registry_errors import (
 
 MAX_LINEAGE_DEPTH = 64
 SCAN_BATCH = 200
-EVAL_TAG = "eval"
 
 
 class ModelStage(StrEnum):
@@ -39,12 +40,37 @@ class ModelStage(StrEnum):
 
 
 class Requirement(BaseModel):
-    """One gate: the latest succeeded evaluation named `name` must reach every minimum."""
+    """One gate: the model's latest succeeded run of a benchmark version, or of an lm-eval
+    task run by the platform, must reach every minimum.
 
-    name: str = Field(min_length=1, max_length=128,
-                      description="A script evaluation's tags['eval'], or an lm-eval task name.")
+    A submitter's own script never satisfies a gate, tagged or not. The old form
+    `{"name": X}` (met by scripts tagged eval=X) is read as `{"lm_eval_task": X}`.
+    """
+
+    benchmark: str | None = Field(
+        default=None, min_length=3, max_length=140, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[0-9]+$",
+        description="A benchmark version, name@version: only its runs count.")
+    lm_eval_task: str | None = Field(
+        default=None, min_length=1, max_length=128,
+        description="An lm-eval task: an lm_eval evaluation of the tenant that ran it.")
     min_scores: dict[str, float] = Field(min_length=1, max_length=50,
                                          description="metric -> smallest acceptable value.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_name(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "name" in raw:
+            rest = {k: v for k, v in raw.items() if k != "name"}
+            if "benchmark" not in rest and "lm_eval_task" not in rest:
+                return {"lm_eval_task": raw["name"], **rest}
+            return rest
+        return raw
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Requirement:
+        if (self.benchmark is None) == (self.lm_eval_task is None):
+            raise ValueError("name exactly one of benchmark or lm_eval_task")
+        return self
 
     @field_validator("min_scores")
     @classmethod
@@ -52,6 +78,11 @@ class Requirement(BaseModel):
         if not all(math.isfinite(value) for value in scores.values()):
             raise ValueError("minimums must be finite numbers")
         return scores
+
+    @property
+    def key(self) -> str:
+        """How failures name this requirement."""
+        return self.benchmark or self.lm_eval_task or ""
 
 
 class EvaluationPolicy(BaseModel):
@@ -62,9 +93,9 @@ class EvaluationPolicy(BaseModel):
     @field_validator("required")
     @classmethod
     def _unique(cls, required: list[Requirement]) -> list[Requirement]:
-        names = [r.name for r in required]
+        names = [r.key for r in required]
         if len(set(names)) != len(names):
-            raise ValueError("each requirement name may appear once")
+            raise ValueError("each benchmark or task may appear once")
         return required
 
 
@@ -115,57 +146,88 @@ def parse_policy(raw: dict[str, Any] | None) -> EvaluationPolicy:
     return EvaluationPolicy.model_validate(raw or {})
 
 
-def requirement_metrics(evaluation: Evaluation, name: str) -> dict[str, Any] | None:
-    """The metrics `evaluation` reports for requirement `name`, or None if it does not match.
+def requirement_metrics(evaluation: Evaluation, requirement: Requirement,
+                        benchmark_id: str | None = None) -> dict[str, Any] | None:
+    """The metrics `evaluation` reports for `requirement`, or None if it does not count.
 
-    Script evaluations match by their `eval` tag and report their returned dict;
-    lm-eval evaluations match each task they ran and report that task's metrics.
+    Only runs created from the benchmark version (`benchmark_id`) count for a benchmark;
+    only lm_eval evaluations that ran the task count for a task. Script evaluations of
+    submitters count for nothing.
     """
+    if requirement.benchmark is not None:
+        if benchmark_id is None or evaluation.benchmark_id != benchmark_id:
+            return None
+        return dict(benchmark_metrics(evaluation))
     result = evaluation.result or {}
-    if evaluation.kind == "lm_eval":
-        tasks = result.get("tasks")
-        metrics = tasks.get(name) if isinstance(tasks, dict) else None
-        return metrics if isinstance(metrics, dict) else None
-    if (evaluation.tags or {}).get(EVAL_TAG) == name:
-        return result
-    return None
+    if evaluation.kind != "lm_eval" or evaluation.benchmark_id is not None:
+        return None
+    tasks = result.get("tasks")
+    metrics = tasks.get(requirement.lm_eval_task) if isinstance(tasks, dict) else None
+    return metrics if isinstance(metrics, dict) else None
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def judge(requirement: Requirement, evaluation: Evaluation | None) -> list[GateFailure]:
+def judge(requirement: Requirement, evaluation: Evaluation | None,
+          benchmark_id: str | None = None) -> list[GateFailure]:
     """Every minimum of `requirement` that `evaluation` (its latest match) misses."""
-    metrics = requirement_metrics(evaluation, requirement.name) if evaluation else None
+    metrics = requirement_metrics(evaluation, requirement, benchmark_id) if evaluation else None
     failures = []
     for metric, minimum in requirement.min_scores.items():
         actual = (metrics or {}).get(metric, "missing")
         if not (_is_number(actual) and actual >= minimum):
-            failures.append(GateFailure(requirement.name, metric, minimum, actual,
+            failures.append(GateFailure(requirement.key, metric, minimum, actual,
                                         evaluation.id if evaluation else None))
     return failures
 
 
+async def _benchmark_ids(session: AsyncSession, requirements: Sequence[Requirement]
+                         ) -> dict[str, str]:
+    """Benchmark version ids by requirement key; an unknown version stays unmet."""
+    ids: dict[str, str] = {}
+    for requirement in requirements:
+        if requirement.benchmark is None:
+            continue
+        try:
+            ids[requirement.key] = (await find_benchmark(session, requirement.benchmark)).id
+        except BenchmarkNotFound:
+            continue
+    return ids
+
+
 async def latest_matches(
-    session: AsyncSession, model_id: str, tenant_id: str, names: Sequence[str]
+    session: AsyncSession, model_id: str, tenant_id: str, requirements: Sequence[Requirement],
+    benchmark_ids: dict[str, str],
 ) -> dict[str, Evaluation]:
-    """The newest succeeded evaluation of the tenant on the model for each requirement name."""
-    query = (
-        select(Evaluation)
-        .where(Evaluation.model_id == model_id, Evaluation.tenant_id == tenant_id,
-               Evaluation.status == EvaluationStatus.succeeded.value)
-        .order_by(Evaluation.finished_at.desc(), Evaluation.id.desc())
-    )
+    """The newest succeeded evaluation on the model for each requirement: any tenant's run
+    of a benchmark version (the platform ran it), the tenant's own lm-eval runs."""
     found: dict[str, Evaluation] = {}
+    succeeded = (Evaluation.model_id == model_id,
+                 Evaluation.status == EvaluationStatus.succeeded.value)
+    newest = (Evaluation.finished_at.desc(), Evaluation.id.desc())
+    for requirement in requirements:
+        benchmark_id = benchmark_ids.get(requirement.key)
+        if benchmark_id is not None:
+            run = await session.scalar(select(Evaluation).where(
+                *succeeded, Evaluation.benchmark_id == benchmark_id).order_by(*newest).limit(1))
+            if run is not None:
+                found[requirement.key] = run
+    tasks = [r for r in requirements if r.lm_eval_task is not None]
+    query = (select(Evaluation)
+             .where(*succeeded, Evaluation.tenant_id == tenant_id,
+                    Evaluation.kind == "lm_eval", Evaluation.benchmark_id.is_(None))
+             .order_by(*newest))
     offset = 0
-    # Tags and results are JSON: match in Python over bounded batches to stay portable.
-    while len(found) < len(names):
+    # Results are JSON: match in Python over bounded batches to stay portable.
+    while tasks and len(found) < len(requirements):
         rows = list(await session.scalars(query.limit(SCAN_BATCH).offset(offset)))
         for evaluation in rows:
-            for name in names:
-                if name not in found and requirement_metrics(evaluation, name) is not None:
-                    found[name] = evaluation
+            for requirement in tasks:
+                if (requirement.key not in found
+                        and requirement_metrics(evaluation, requirement) is not None):
+                    found[requirement.key] = evaluation
         if len(rows) < SCAN_BATCH:
             break
         offset += SCAN_BATCH
@@ -174,12 +236,13 @@ async def latest_matches(
 
 async def check_gate(session: AsyncSession, model: Model, tenant_id: str) -> GateReport:
     policy = parse_policy(model.evaluation_policy)
-    names = [r.name for r in policy.required]
-    latest = await latest_matches(session, model.id, tenant_id, names)
+    benchmark_ids = await _benchmark_ids(session, policy.required)
+    latest = await latest_matches(session, model.id, tenant_id, policy.required, benchmark_ids)
     report = GateReport()
     for requirement in policy.required:
-        evaluation = latest.get(requirement.name)
-        report.failures.extend(judge(requirement, evaluation))
+        evaluation = latest.get(requirement.key)
+        report.failures.extend(judge(requirement, evaluation,
+                                     benchmark_ids.get(requirement.key)))
         if evaluation is not None and evaluation.id not in report.evaluation_ids:
             report.evaluation_ids.append(evaluation.id)
     return report

@@ -19,8 +19,9 @@ class PromotionBlocked(EvalpodError):
     code = "PROMOTION_BLOCKED"
     status_code = 409
     default_hint = (
-        "Run the evaluations named in detail.failures (tag script evaluations with "
-        "eval=<requirement>) until their latest succeeded run meets every minimum."
+        "Run the benchmark versions (POST /benchmarks/{id}/runs) or lm-eval tasks named in "
+        "detail.failures until their latest succeeded run meets every minimum; a "
+        "submitter's own script never counts."
     )
 
 

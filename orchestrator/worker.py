@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from evalpod import lifecycle, queue
+from evalpod.datasets.runtime import with_evaluation_data
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.model_files import directory_checksum
@@ -126,7 +127,7 @@ async def _execute(state: WorkerState, run: RunInput) -> SandboxOutcome:
     cancel = state.cancels.watch(run.evaluation_id)
     watcher = asyncio.create_task(_watch_cancel(state, run.evaluation_id, cancel))
     writer = LogWriter(state.redis, run.evaluation_id, maxlen=state.settings.log_stream_maxlen)
-    backend = state.backend
+    backend = await with_evaluation_data(state.db, state.backend, run.evaluation_id)
     try:
         if state.settings.backend == "kubernetes":
             # The cluster schedules GPUs; the pod asks for as many as the job wants.

@@ -107,7 +107,8 @@ async def running_stack(
     server = ManagedServer(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                           log_level="warning", lifespan="on"))
     workers = [build_worker("validator", validate_evaluation, queue.VALIDATE_QUEUE, 2,
-                            job_timeout_s=120, settings=settings, on_start=warm_up)]
+                            job_timeout_s=settings.trial_timeout_s + 100, settings=settings,
+                            on_start=warm_up)]
     if orchestrator:
         workers.append(build_worker("orchestrator", execute_evaluation, queue.EXECUTE_QUEUE, 2,
                                     job_timeout_s=600, settings=settings))

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import typer
 
-from evalpod.cli import client_cmds, k8s_cmds, models_cmds, sandbox_cmds, server_cmds
+from evalpod.cli import (
+    client_cmds,
+    dataset_cmds,
+    k8s_cmds,
+    models_cmds,
+    sandbox_cmds,
+    server_cmds,
+)
 from evalpod.cli.help import use_plain_help
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode=None,
@@ -18,6 +25,7 @@ client_cmds.register(app)
 sandbox_cmds.register(app)
 models_cmds.register(app)
 k8s_cmds.register(app)
+dataset_cmds.register(app)
 use_plain_help(app)
 
 

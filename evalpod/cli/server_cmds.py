@@ -100,6 +100,7 @@ def _up_file(settings: Settings) -> Path:
 
 
 async def _up(settings: Settings, host: str, port: int, listener: socket.socket) -> None:
+    from evalpod.datasets.checking import create_worker as dataset_worker
     from evalpod.db import get_database
     from evalpod.registry import ensure_tiny_model
     from evalpod.runner import (
@@ -121,6 +122,7 @@ async def _up(settings: Settings, host: str, port: int, listener: socket.socket)
         api_component(settings, host, port, sock=listener, started=started),
         worker_component(validator_worker),
         worker_component(orchestrator_worker),
+        worker_component(dataset_worker),
         monitor_component(settings),
     ]))
     ready = asyncio.create_task(started.wait())

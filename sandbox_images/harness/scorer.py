@@ -84,7 +84,13 @@ def _choice_index(value: Any, choices: Sequence[Any] | None) -> int | None:
 
 
 def multiple_choice_accuracy(prediction: Any, answer: Any, row: dict[str, Any]) -> float:
-    """The predicted option (index, letter or option text) is the answer's option."""
+    """The predicted option (index, letter or option text) is the answer's option.
+
+    Option texts compare after SQuAD normalisation; indices and letters need the row's
+    `choices` (when the hidden data carries them) to compare with a text answer.
+    """
+    if normalize_answer(prediction) == normalize_answer(answer):
+        return 1.0
     choices = row.get("choices")
     predicted = _choice_index(prediction, choices if isinstance(choices, list) else None)
     expected = _choice_index(answer, choices if isinstance(choices, list) else None)

@@ -80,6 +80,8 @@ def datasets_dsn(pg_factory: Callable[[str], str]) -> str:
 
 @pytest.fixture(scope="session")
 async def datastack(datasets_dsn: str, tiny_model_dir: Path) -> AsyncIterator[DataStack]:
-    settings = stack_settings(datasets_dsn, redis_db=12)
+    # The trial also loads `datasets` (pyarrow, fsspec): room for a loaded 2-core machine
+    # (8 engineers share it: loading torch alone took 50 s).
+    settings = stack_settings(datasets_dsn, redis_db=12, trial_timeout_s=300)
     async with data_stack(settings, tiny_model_dir) as running:
         yield running

@@ -15,7 +15,7 @@ from evalpod import lifecycle
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key, ensure_tenant
 from evalpod.lifecycle import EvaluationStatus as S
-from evalpod.orm import Evaluation, Model, new_id, utcnow
+from evalpod.orm import Benchmark, Evaluation, Model, new_id, utcnow
 from tests.stack import stack_settings
 
 
@@ -45,8 +45,20 @@ class Registry:
                               parent_id=parent_id))
         return model_id
 
+    async def add_benchmark(self, tenant: str, name: str, primary_metric: str = "accuracy"
+                            ) -> str:
+        """Version 1 of a script benchmark named `name`; its id."""
+        async with get_database(self.dsn).session() as session:
+            tenant_id = (await ensure_tenant(session, tenant)).id
+            benchmark = Benchmark(id=new_id("bm"), name=name, version=1, kind="script",
+                                  script="def evaluate_model(model):\n    return {}\n",
+                                  primary_metric=primary_metric, tenant_id=tenant_id)
+            session.add(benchmark)
+        return benchmark.id
+
     async def add_result(self, tenant: str, model_id: str, result: dict[str, Any], *,
-                         eval_tag: str | None = None, kind: str = "script") -> str:
+                         eval_tag: str | None = None, kind: str = "script",
+                         benchmark_id: str | None = None) -> str:
         """A succeeded evaluation, moved through every lifecycle transition."""
         evaluation_id = new_id("ev")
         now = utcnow()
@@ -57,7 +69,7 @@ class Registry:
                 script="def evaluate_model(model):\n    return {}\n" if kind == "script" else None,
                 tasks=list(result.get("tasks", {})) if kind == "lm_eval" else None,
                 tags={"eval": eval_tag} if eval_tag else {}, status=S.pending_validation.value,
-                created_at=now, updated_at=now))
+                created_at=now, updated_at=now, benchmark_id=benchmark_id))
             await session.flush()
             await lifecycle.record_creation(session, evaluation_id, actor="test", at=now,
                                             tenant_id=tenant_id)

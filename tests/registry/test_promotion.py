@@ -13,10 +13,17 @@ from evalpod.keys import Role
 from evalpod.orm import ActivityEvent, ModelStageEvent
 from tests.registry.conftest import Registry, unique
 
-POLICY = {"required": [
-    {"name": "qa", "min_scores": {"accuracy": 0.8, "f1": 0.5}},
-    {"name": "evalpod_arith", "min_scores": {"acc": 0.3}},
-]}
+
+def _policy(benchmark: str) -> dict[str, Any]:
+    return {"required": [
+        {"benchmark": benchmark, "min_scores": {"accuracy": 0.8, "f1": 0.5}},
+        {"lm_eval_task": "evalpod_arith", "min_scores": {"acc": 0.3}},
+    ]}
+
+
+def _scored(benchmark_id: str, **metrics: float) -> dict[str, Any]:
+    """A benchmark run's result: the trusted scorer's metrics beside the script's own."""
+    return {"metrics": metrics, "script": {}, "benchmark_id": benchmark_id}
 
 
 def _promote(target: str = "production", **extra: Any) -> dict[str, Any]:
@@ -51,19 +58,31 @@ async def test_gate_blocks_until_the_latest_evaluations_meet_every_minimum(
 ) -> None:
     tenant, outsider = unique("gate"), unique("outsider")
     model = await registry.add_model(unique("gated"))
+    name = unique("qa")
+    bench = await registry.add_benchmark(tenant, name)
+    label = f"{name}@1"
     async with registry.client(await registry.key(tenant, Role.admin)) as admin:
-        assert (await admin.put(f"/models/{model}/policy", json=POLICY)).status_code == 200
+        assert (await admin.put(f"/models/{model}/policy",
+                                json=_policy(label))).status_code == 200
         assert await _blocked(admin, model) == [
-            ("evalpod_arith", "acc", "missing"), ("qa", "accuracy", "missing"),
-            ("qa", "f1", "missing")]
-        # Another tenant's passing results do not count for this tenant's gate.
-        await registry.add_result(outsider, model, {"accuracy": 1.0, "f1": 1.0}, eval_tag="qa")
-        await registry.add_result(tenant, model, {"accuracy": 0.9, "f1": 0.4}, eval_tag="qa")
-        await registry.add_result(tenant, model, {"accuracy": 1.0}, eval_tag="other")
+            ("evalpod_arith", "acc", "missing"), (label, "accuracy", "missing"),
+            (label, "f1", "missing")]
+        # A submitter's script never counts, whatever it returns or is tagged with.
+        await registry.add_result(tenant, model, {"accuracy": 1.0, "f1": 1.0}, eval_tag=name)
+        await registry.add_result(tenant, model, _scored(bench, accuracy=1.0, f1=1.0),
+                                  eval_tag=label)
+        await registry.add_result(outsider, model, {"tasks": {"evalpod_arith": {"acc": 1.0}}},
+                                  kind="lm_eval")
         assert await _blocked(admin, model) == [
-            ("evalpod_arith", "acc", "missing"), ("qa", "f1", 0.4)]
-        qa = await registry.add_result(tenant, model, {"accuracy": 0.95, "f1": 0.6},
-                                       eval_tag="qa")
+            ("evalpod_arith", "acc", "missing"), (label, "accuracy", "missing"),
+            (label, "f1", "missing")]
+        await registry.add_result(tenant, model, _scored(bench, accuracy=0.9, f1=0.4),
+                                  benchmark_id=bench)
+        assert await _blocked(admin, model) == [
+            ("evalpod_arith", "acc", "missing"), (label, "f1", 0.4)]
+        # The benchmark's runs are the platform's: whichever admin started them counts.
+        qa = await registry.add_result(outsider, model, _scored(bench, accuracy=0.95, f1=0.6),
+                                       benchmark_id=bench)
         await registry.add_result(tenant, model, {"tasks": {"evalpod_arith": {"acc": 0.2}}},
                                   kind="lm_eval")
         assert await _blocked(admin, model) == [("evalpod_arith", "acc", 0.2)]
@@ -72,11 +91,12 @@ async def test_gate_blocks_until_the_latest_evaluations_meet_every_minimum(
         promoted = await admin.post(f"/models/{model}/promote", json=_promote())
         assert promoted.status_code == 200, promoted.text
         assert promoted.json()["model"]["stage"] == "production"
-        # The latest run decides: a newer failing qa run blocks again.
-        await registry.add_result(tenant, model, {"accuracy": 0.1, "f1": 0.9}, eval_tag="qa")
+        # The latest run decides: a newer failing benchmark run blocks again.
+        await registry.add_result(tenant, model, _scored(bench, accuracy=0.1, f1=0.9),
+                                  benchmark_id=bench)
         assert (await admin.post(f"/models/{model}/promote",
                                  json=_promote("staging"))).status_code == 200
-        assert await _blocked(admin, model) == [("qa", "accuracy", 0.1)]
+        assert await _blocked(admin, model) == [(label, "accuracy", 0.1)]
     [event, _] = await _stage_events(registry, model)
     assert (event.from_stage, event.to_stage, event.approval_ref) == ("staging", "production",
                                                                       "CHG-1")
@@ -163,3 +183,20 @@ async def test_concurrent_promotions_leave_one_production_model(registry: Regist
         assert any(a.status_code == 200 for a in answers)
         stages = [(await admin.get(f"/models/{m}")).json()["stage"] for m in members]
     assert stages.count("production") == 1
+
+
+async def test_an_old_tag_policy_is_read_as_an_lm_eval_task_and_scripts_never_pass(
+    registry: Registry,
+) -> None:
+    tenant = unique("legacy")
+    model = await registry.add_model(unique("legacy-model"))
+    async with registry.client(await registry.key(tenant, Role.admin)) as admin:
+        legacy = {"required": [{"name": "qa", "min_scores": {"accuracy": 0.5}}]}
+        stored = await admin.put(f"/models/{model}/policy", json=legacy)
+        assert stored.status_code == 200
+        assert stored.json()["evaluation_policy"]["required"][0]["lm_eval_task"] == "qa"
+        await registry.add_result(tenant, model, {"accuracy": 1.0}, eval_tag="qa")
+        assert await _blocked(admin, model) == [("qa", "accuracy", "missing")]
+        both = {"required": [{"benchmark": "x@1", "lm_eval_task": "qa",
+                              "min_scores": {"accuracy": 0.5}}]}
+        assert (await admin.put(f"/models/{model}/policy", json=both)).status_code == 422

@@ -1,4 +1,4 @@
-"""The entrypoint: exactly one top-level plain `def evaluate_model(model)`."""
+"""The entrypoint: exactly one top-level plain `def evaluate_model(model[, data])`."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def signature_problem(args: ast.arguments) -> str | None:
     required = len(positional) - len(args.defaults)
     if not positional and args.vararg is None:
         return "must take one positional parameter, `model`"
-    if required > 1:
-        return "must need exactly one argument, `model`; give the others defaults"
+    if required > 2:  # evaluate_model(model) or evaluate_model(model, data) (datasets)
+        return ("must need one argument, `model`, or two, `model` and `data`; give the "
+                "others defaults")
     if any(default is None for default in args.kw_defaults):
         return "has keyword-only parameters without defaults"
     return None

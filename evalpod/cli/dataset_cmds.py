@@ -1,0 +1,204 @@
+"""`evalpod datasets`, `evalpod benchmarks` and `evalpod leaderboard` (HTTP API clients)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+datasets_app = typer.Typer(help="The dataset registry.", no_args_is_help=True)
+benchmarks_app = typer.Typer(help="Versioned benchmarks (admin).", no_args_is_help=True)
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
+           ".pq": "parquet"}
+UPLOAD_CHUNK = 1024 * 1024
+
+
+class Api:
+    """JSON calls to /api/v1 with the SDK's URL and key resolution; errors as `ApiError`."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        from evalpod.sdk._core import resolve_key, resolve_url
+
+        self.http = httpx.Client(base_url=resolve_url(None) + "/api/v1",
+                                 headers={"Authorization": f"Bearer {resolve_key(None)}"},
+                                 timeout=httpx.Timeout(60.0, read=600.0))
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        from evalpod.sdk.errors import ApiError
+
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise ApiError.from_response(response)
+        return response.json() if response.content else None
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    from evalpod.sdk.errors import SdkError
+
+    try:
+        return Api().call(method, path, **kwargs)
+    except SdkError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _chunks(path: Path) -> Any:
+    with path.open("rb") as handle:
+        while chunk := handle.read(UPLOAD_CHUNK):
+            yield chunk
+
+
+@datasets_app.command("add")
+def add(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    name: Annotated[str, typer.Option("--name", help="Dataset name (created if new).")],
+    version: Annotated[str | None, typer.Option(help="Version label; default the next "
+                                                "number.")] = None,
+    hidden_column: Annotated[list[str] | None, typer.Option(
+        "--hidden-column", help="A column only the trusted scorer reads (repeatable).")] = None,
+    id_column: Annotated[str, typer.Option(help="Row id column.")] = "id",
+    split: str = "test",
+    file_format: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet; "
+                                                    "default from the file name.")] = None,
+    description: str = "",
+    modality: str = "text",
+    wait: Annotated[bool, typer.Option(help="Wait for the sandbox check.")] = True,
+) -> None:
+    """Upload FILE as a new version of dataset NAME (streamed; checked in the sandbox)."""
+    from evalpod.sdk.errors import ApiError, SdkError
+
+    fmt = file_format or FORMATS.get(file.suffix.lower())
+    if fmt is None:
+        typer.echo("error: cannot tell the format from the name; pass --format", err=True)
+        raise typer.Exit(2)
+    client = Api()
+    try:
+        client.call("GET", f"/datasets/{name}")
+    except ApiError as exc:
+        if exc.status_code != 404:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        client.call("POST", "/datasets", json={"name": name, "description": description,
+                                               "modality": modality})
+    params: dict[str, Any] = {"format": fmt, "split": split, "id_column": id_column}
+    if version:
+        params["version"] = version
+    if hidden_column:
+        params["hidden_column"] = hidden_column
+    try:
+        created = client.call("POST", f"/datasets/{name}/versions", params=params,
+                              content=_chunks(file),
+                              headers={"Content-Type": "application/octet-stream"})
+        typer.echo(f"{name}@{created['version']}: {created['status']} "
+                   f"({created['size_bytes']} bytes, sha256 {created['sha256'][:12]}…)")
+        while wait and created["status"] == "processing":
+            time.sleep(0.5)
+            created = client.call("GET", f"/datasets/{name}/versions/{created['version']}")
+    except SdkError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if wait:
+        typer.echo(f"{name}@{created['version']}: {created['status']}, "
+                   f"{created['row_count']} rows")
+        for finding in created["findings"]:
+            typer.echo(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
+        if created["status"] != "ready":
+            raise typer.Exit(1)
+
+
+@datasets_app.command("list")
+def list_datasets(
+    q: Annotated[str | None, typer.Option(help="Substring of name or description.")] = None,
+    modality: str | None = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Datasets you can use, with their versions."""
+    params = {k: v for k, v in {"q": q, "modality": modality, "limit": 200}.items() if v}
+    page = _call("GET", "/datasets", params=params)
+    if as_json:
+        typer.echo(json.dumps(page, indent=2))
+        return
+    typer.echo(f"{page['total']} datasets")
+    for item in page["items"]:
+        versions = ", ".join(f"{v['version']} ({v['status']}, {v['row_count'] or '?'} rows)"
+                             for v in item["versions"]) or "no versions"
+        typer.echo(f"{item['name']:<30} {item['modality']:<8} {versions}")
+
+
+@benchmarks_app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name")],
+    primary_metric: Annotated[str, typer.Option("--primary-metric")],
+    script: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", help="lm-eval task.")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="name@version.")] = None,
+    scorer: Annotated[str | None, typer.Option(help="Trusted scorer metric, e.g. f1.")] = None,
+    scorer_dataset: Annotated[str | None, typer.Option()] = None,
+    answer_column: Annotated[str | None, typer.Option(help="The hidden column to score "
+                                                      "against.")] = None,
+    direction: str = "higher",
+    description: str = "",
+    timeout: int = 300,
+    memory_mb: int = 4096,
+) -> None:
+    """Create the next version of benchmark NAME (admin)."""
+    body: dict[str, Any] = {
+        "name": name, "primary_metric": primary_metric, "direction": direction,
+        "description": description, "datasets": dataset or [],
+        "config": {"timeout_s": timeout, "memory_mb": memory_mb}}
+    if script is not None:
+        body["script"] = script.read_text(encoding="utf-8")
+    if task:
+        body |= {"kind": "lm_eval", "tasks": task}
+    if scorer:
+        first = (dataset or [""])[0].split("@")[0]
+        body["scorer"] = {"metric": scorer, "dataset": scorer_dataset or first,
+                          "column": answer_column or "answer"}
+    created = _call("POST", "/benchmarks", json=body)
+    typer.echo(f"{created['name']}@{created['version']} ({created['id']})")
+
+
+@benchmarks_app.command("run")
+def run(
+    name: Annotated[str, typer.Argument(help="name, name@version or id.")],
+    models: Annotated[str, typer.Option("--models", help="Comma-separated model ids.")],
+) -> None:
+    """Run a benchmark version on each model (admin)."""
+    body = {"models": [m.strip() for m in models.split(",") if m.strip()]}
+    created = _call("POST", f"/benchmarks/{name}/runs", json=body)
+    for item in created["runs"]:
+        typer.echo(f"{created['benchmark']} on {item['model_id']}: {item['evaluation_id']}")
+
+
+def render_leaderboard(board: dict[str, Any]) -> str:
+    """The leaderboard as a plain-text table."""
+    metric = board["primary_metric"]
+    lines = [f"{board['benchmark']}  (rank by {metric}, {board['direction']} is better)",
+             f"{'rank':>4}  {'model':<24} {metric:>12} {'stderr':>9}  evaluation"]
+    for row in board["rows"]:
+        score = "—" if row["score"] is None else f"{row['score']:.4f}"
+        stderr = "" if row["stderr"] is None else f"±{row['stderr']:.4f}"
+        rank = "—" if row["rank"] is None else str(row["rank"])
+        lines.append(f"{rank:>4}  {row['model_id']:<24} {score:>12} {stderr:>9}  "
+                     f"{row['evaluation_id']}")
+    return "\n".join(lines)
+
+
+def leaderboard(
+    name: Annotated[str, typer.Argument(help="name, name@version or id.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print a benchmark version's leaderboard."""
+    board = _call("GET", f"/benchmarks/{name}/leaderboard")
+    typer.echo(json.dumps(board, indent=2) if as_json else render_leaderboard(board))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(datasets_app, name="datasets")
+    app.add_typer(benchmarks_app, name="benchmarks")
+    app.command("leaderboard")(leaderboard)

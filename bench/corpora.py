@@ -174,6 +174,7 @@ async def main() -> None:
                         help="also run hostile cases static analysis refused (guard alone)")
     parser.add_argument("--model-path", type=Path, default=None,
                         help="save_pretrained directory to run against (default tiny-gpt2)")
+    parser.add_argument("--jobs", type=int, default=1, help="sandbox runs at a time")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     sandbox = args.sandbox or args.all_in_sandbox
@@ -181,13 +182,18 @@ async def main() -> None:
     analysis.shutdown()
     if sandbox:
         model_path = tiny_model(args.model_path)
-        for outcome in outcomes:
-            if outcome.static_stage == "passed" or (
-                args.all_in_sandbox and outcome.case.direction != "accept"
-            ):
+        slots = asyncio.Semaphore(args.jobs)
+
+        async def run(outcome: Outcome) -> None:
+            async with slots:
                 await run_in_sandbox(outcome, model_path)
-                print(f"{outcome.case.name}: {outcome.sandbox} {outcome.sandbox_detail}"[:200],
-                      file=sys.stderr, flush=True)
+            print(f"{outcome.case.name}: {outcome.sandbox} {outcome.sandbox_detail}"[:200],
+                  file=sys.stderr, flush=True)
+
+        await asyncio.gather(*(
+            run(o) for o in outcomes
+            if o.static_stage == "passed" or (args.all_in_sandbox and o.case.direction != "accept")
+        ))
     rows = summarise(outcomes, sandbox)
     if args.json:
         print(json.dumps(rows, indent=1))

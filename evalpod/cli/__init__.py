@@ -30,4 +30,4 @@ use_plain_help(app)
 
 
 def main() -> None:
-    app()
+    app(prog_name="evalpod")

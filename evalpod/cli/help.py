@@ -2,6 +2,7 @@
 
 Typer prints required arguments as `{file}` and a `<type>` after every parameter that has
 no metavar; people read `FILE` and the option's own metavar (`--timeout SECONDS`) better.
+An option without one shows its name (`--memory-mb MEMORY_MB`); a flag shows nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from typer.core import TyperArgument, TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 
 def _no_type(ctx: Any = None) -> None:
@@ -23,6 +24,11 @@ class PlainHelpCommand(TyperCommand):
             if isinstance(param, TyperArgument):
                 param.display_type_rich = _no_type  # type: ignore[method-assign]
                 param.metavar = (param.metavar or param.name or "").strip("[]").upper()
+            elif isinstance(param, TyperOption) and param.metavar is None:
+                if param.is_flag or param.count:
+                    param.display_type_rich = _no_type  # type: ignore[method-assign]
+                else:
+                    param.metavar = (param.name or "value").upper()
         return params
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:

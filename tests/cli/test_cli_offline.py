@@ -1,0 +1,115 @@
+"""CLI failures with no server, no key or bad input: one clear line, non-zero exit, no traceback.
+
+Each case runs the real `evalpod` command in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.stack import free_port
+
+CLI = [sys.executable, "-c", "from evalpod.cli import main; main()"]
+SCRIPT = "def evaluate_model(model):\n    return {'accuracy': 1.0}\n"
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    return clean | {"EVALPOD_HOME": str(tmp_path / "home"),
+                    "EVALPOD_URL": f"http://127.0.0.1:{free_port()}",
+                    "EVALPOD_API_KEY": "ep_test"}
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "eval.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["submit", "{script}", "--model", "tiny-gpt2"],
+    ["submit", "{script}", "--model", "tiny-gpt2", "--follow"],
+    ["status", "ev_1"],
+    ["status", "ev_1", "--json"],
+    ["logs", "ev_1"],
+    ["logs", "ev_1", "--follow"],
+    ["cancel", "ev_1"],
+    ["list"],
+    ["validate", "{script}"],
+    ["models", "list"],
+    ["tenant", "show"],
+], ids=lambda c: " ".join(c).replace("{script}", "FILE"))
+def test_an_absent_server_is_one_line_saying_where_and_what_to_run(
+    env: dict[str, str], script: Path, command: list[str]
+) -> None:
+    result = run_cli(env, *[str(script) if a == "{script}" else a for a in command])
+    line = one_error_line(result)
+    assert f"cannot reach the evalpod API at {env['EVALPOD_URL']} (connection refused)" in line
+    assert "`evalpod up`" in line and "EVALPOD_URL" in line
+    assert result.stdout == ""
+
+
+def test_no_key_anywhere_says_how_to_get_one(env: dict[str, str]) -> None:
+    del env["EVALPOD_API_KEY"]
+    line = one_error_line(run_cli(env, "status", "ev_1"))
+    assert "EVALPOD_API_KEY" in line and "admin.key" in line and "keys create" in line
+
+
+def test_a_missing_script_file_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    line = one_error_line(run_cli(env, "submit", str(tmp_path / "nope.py"), "--model", "m"))
+    assert "nope.py: no such file" in line
+    binary = tmp_path / "weights.py"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    assert "not UTF-8" in one_error_line(run_cli(env, "validate", str(binary)))
+
+
+def test_usage_errors_exit_2_without_a_traceback(env: dict[str, str], script: Path) -> None:
+    for args in (["submit", str(script), "--model", "m", "--tag", "novalue"],
+                 ["submit", "--model", "m"],
+                 ["submit", str(script)]):
+        result = run_cli(env, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_help_has_no_type_noise(env: dict[str, str]) -> None:
+    for command in (["submit"], ["logs"], ["list"], ["validate"], ["keys", "create"],
+                    ["keys", "list"], ["tenant", "rotate-secret"], ["models", "list"],
+                    ["sandbox", "run"]):
+        result = run_cli(env | {"COLUMNS": "100"}, *command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert not re.search(r"\{\w+\}|<(int|str|bool|float|file|path|text)>", result.stdout), \
+            (command, result.stdout)
+    assert "Usage: evalpod submit [OPTIONS] [FILE]" in run_cli(env, "submit", "--help").stdout
+
+
+def test_shell_completion_completes_commands(env: dict[str, str]) -> None:
+    script = Path(sys.executable).parent / "evalpod"
+    if not script.exists():
+        pytest.skip("the evalpod console script is not installed next to this interpreter")
+    result = subprocess.run(
+        [str(script)], capture_output=True, text=True, timeout=60,
+        env=env | {"_EVALPOD_COMPLETE": "complete_bash", "COMP_WORDS": "evalpod ten",
+                   "COMP_CWORD": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "tenant" in result.stdout.split()

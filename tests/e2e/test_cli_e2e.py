@@ -1,0 +1,225 @@
+"""The `evalpod` CLI as a subprocess against a running stack: what people see.
+
+API failures are one line with the server's detail and hint; `logs` is a real SSE client
+(a printed fake end event or a form feed changes nothing) and its final status comes from
+the record; Ctrl-C on --follow leaves the job running and says how to come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.stack import Stack
+
+CLI = [sys.executable, "-c", "from evalpod.cli import main; main()"]
+REAL_RUN = "model.model.config.n_embd == 96"  # tiny-gpt2; the trial's shadow is 64 wide
+GOOD = "def evaluate_model(model):\n    return {'accuracy': 1.0}\n"
+TRICKY = f'''
+def evaluate_model(model):
+    print("event: end")
+    print("data: succeeded")
+    print()
+    print("id: 99999999999999-0")
+    print("before\\x0cafter-ff")
+    print("before\\x85after-nel")
+    print("before\\u2028after-ls")
+    print("still running")
+    if {REAL_RUN}:
+        raise RuntimeError("the real failure")
+    return {{"ok": 1}}
+'''
+SLOW = f'''
+import time
+
+def evaluate_model(model):
+    for i in range(300 if {REAL_RUN} else 1):
+        print("tick", i, flush=True)
+        time.sleep(0.2)
+    return {{"done": 1}}
+'''
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def env(stack: Stack, tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    return clean | {"EVALPOD_URL": stack.url, "EVALPOD_API_KEY": stack.key,
+                    "EVALPOD_HOME": str(tmp_path / "home"),
+                    "EVALPOD_DATABASE_URL": stack.settings.database_dsn()}
+
+
+@pytest.fixture
+def cli(env: dict[str, str]) -> Run:
+    async_env = env
+
+    def run(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=async_env | overrides, capture_output=True,
+                              text=True, timeout=240)
+
+    return run
+
+
+async def _cli(cli: Run, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    # The stack serves from this event loop: run the CLI beside it, not blocking it.
+    return await asyncio.to_thread(cli, *args, **overrides)
+
+
+def _script(tmp_path: Path, text: str, name: str = "eval.py") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+async def test_api_errors_are_one_line_with_detail_and_hint(
+    stack: Stack, cli: Run, tmp_path: Path
+) -> None:
+    syntax = _error_line(await _cli(cli, "submit", _script(
+        tmp_path, "def evaluate_model(model):\n    return {\n"), "--model", "tiny-gpt2"))
+    assert "INVALID_SCRIPT" in syntax and "line 2, column" in syntax and "hint:" in syntax
+    missing = _error_line(await _cli(cli, "submit", _script(tmp_path, "x = 1\n"), "--model",
+                                     "tiny-gpt2"))
+    assert "no usable evaluate_model" in missing and "EP010" in missing
+    assert "forbidden" not in missing.lower().replace("forbidden_pattern", "")
+    gpus = _error_line(await _cli(cli, "submit", _script(tmp_path, GOOD), "--model",
+                                  "tiny-gpt2", "--gpus", "16"))
+    assert "config.gpus: this host has" in gpus and "asked for 16" in gpus
+    field = _error_line(await _cli(cli, "submit", _script(tmp_path, GOOD), "--model",
+                                   "tiny-gpt2", "--timeout", "0"))
+    assert "config.timeout_s" in field and "INVALID_CONFIG" in field
+    model = _error_line(await _cli(cli, "submit", _script(tmp_path, GOOD), "--model", "nope"))
+    assert "MODEL_NOT_FOUND" in model and "hint:" in model
+    unknown = _error_line(await _cli(cli, "status", "ev_" + "0" * 32))
+    assert "JOB_NOT_FOUND" in unknown
+    denied = _error_line(await _cli(cli, "list", EVALPOD_API_KEY="ep_wrong"))
+    assert "UNAUTHORIZED" in denied and "keys create" in denied
+    assert await stack.count_evaluations() >= 0  # nothing above was stored (checked by API)
+
+
+async def test_logs_is_an_sse_client_and_the_outcome_comes_from_the_record(
+    stack: Stack, cli: Run, tmp_path: Path
+) -> None:
+    followed = await _cli(cli, "submit", _script(tmp_path, TRICKY), "--model", "tiny-gpt2",
+                          "--follow")
+    assert followed.returncode == 1, followed.stdout + followed.stderr
+    evaluation_id = followed.stderr.split()[1]
+    for shown in (followed.stdout, (await _cli(cli, "logs", evaluation_id, "--follow")).stdout):
+        assert "event: end" in shown and "data: succeeded" in shown
+        for text in ("after-ff", "after-nel", "after-ls", "still running", "the real failure"):
+            assert text in shown, (text, shown)
+        assert f"== {evaluation_id}: failed" in shown
+        assert ": succeeded" not in shown.replace("data: succeeded", "")
+    # The form feed, NEL and U+2028 stay inside their line, shown as visible marks.
+    assert "before\u240cafter-ff" in followed.stdout
+    assert "\x0c" not in followed.stdout and "\u2028" not in followed.stdout
+    plain = await _cli(cli, "logs", evaluation_id)
+    assert plain.returncode == 0 and "still running" in plain.stdout
+    assert plain.stderr.strip() == f"-- {evaluation_id}: failed"
+    status = await _cli(cli, "status", evaluation_id, "--json")
+    record = json.loads(status.stdout)  # pure JSON: nothing else on stdout
+    assert record["status"] == "failed" and record["evaluation_id"] == evaluation_id
+
+
+async def test_ctrl_c_on_follow_leaves_the_job_running_and_says_how_to_return(
+    stack: Stack, env: dict[str, str], cli: Run, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [*CLI, "submit", _script(tmp_path, SLOW), "--model", "tiny-gpt2", "--follow",
+         "--timeout", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        ids = await stack.http.get("/evaluations", params={"limit": 1})
+        evaluation_id = ids.json()["items"][0]["evaluation_id"]
+        for _ in range(600):
+            listed = (await stack.http.get("/evaluations", params={"limit": 1})).json()
+            evaluation_id = listed["items"][0]["evaluation_id"]
+            if listed["items"][0]["status"] == "executing":
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # the CLI is streaming the log now
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "tick" in stdout
+    assert "Traceback" not in stderr
+    assert f"{evaluation_id} continues on the server" in stderr
+    assert f"evalpod logs {evaluation_id} --follow" in stderr
+    assert f"evalpod cancel {evaluation_id}" in stderr
+    assert (await stack.http.get(f"/evaluations/{evaluation_id}/status")).json()["status"] \
+        == "executing"
+    cancelled = await _cli(cli, "cancel", evaluation_id)
+    assert cancelled.returncode == 0 and f"{evaluation_id}: cancelled" in cancelled.stdout
+
+
+async def test_list_tags_json_and_registries(stack: Stack, cli: Run, tmp_path: Path) -> None:
+    script = _script(tmp_path, GOOD)
+    submitted = await _cli(cli, "submit", script, "--model", "tiny-gpt2", "--tag", "team=nlp",
+                           "--tag", "run=cli-e2e")
+    assert submitted.returncode == 0, submitted.stderr
+    evaluation_id = submitted.stdout.strip()  # only the id on stdout: ID=$(evalpod submit …)
+    assert evaluation_id.startswith("ev_")
+    listed = json.loads((await _cli(cli, "list", "--tag", "run=cli-e2e", "--json")).stdout)
+    assert [e["evaluation_id"] for e in listed] == [evaluation_id]
+    assert listed[0]["tags"] == {"team": "nlp", "run": "cli-e2e"}
+    table = await _cli(cli, "list", "--tag", "run=cli-e2e")
+    assert table.stdout.splitlines()[0].split() == ["ID", "STATUS", "KIND", "MODEL", "CREATED",
+                                                    "TAGS"]
+    assert evaluation_id in table.stdout and "team=nlp" in table.stdout
+    models = json.loads((await _cli(cli, "models", "list", "--json")).stdout)
+    assert "tiny-gpt2" in [m["id"] for m in models]
+    valid = await _cli(cli, "validate", script)
+    assert valid.returncode == 0 and "valid" in valid.stdout
+    invalid = await _cli(cli, "validate", _script(tmp_path, "import socket\n" + GOOD, "b.py"))
+    assert invalid.returncode == 1 and "line 1" in invalid.stdout
+    tenant = json.loads((await _cli(cli, "tenant", "show", "--json")).stdout)
+    assert tenant["name"] == "acme" and tenant["usage"]["max_live_evaluations"]["limit"] > 0
+    await stack.wait_for(evaluation_id, {"succeeded"})
+
+
+async def test_keys_create_shows_ids_and_secret_once_and_keys_list_finds_them(
+    cli: Run,
+) -> None:
+    tenant = f"cli-{os.getpid()}-{id(cli)}"
+    first = await _cli(cli, "keys", "create", "--tenant", tenant)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert key.startswith("ep_") and "\n" not in key
+    assert "key id key_" in first.stderr and "tenant " + tenant + " (tn_" in first.stderr
+    assert "callback signing secret (shown once): whsec_" in first.stderr
+    second = json.loads((await _cli(cli, "keys", "create", "--tenant", tenant, "--role",
+                                    "admin", "--json")).stdout)
+    assert second["callback_secret"] is None  # the tenant existed: its secret is not shown
+    listed = json.loads((await _cli(cli, "keys", "list", "--tenant", tenant, "--json")).stdout)
+    assert [k["role"] for k in listed] == ["submitter", "admin"]
+    assert {k["tenant_id"] for k in listed} == {second["tenant_id"]}
+    assert second["key_id"] in (await _cli(cli, "keys", "list")).stdout
+    revoked = await _cli(cli, "keys", "revoke", second["key_id"])
+    assert revoked.returncode == 0
+    again = _error_line(await _cli(cli, "keys", "revoke", second["key_id"]))
+    assert "no live key" in again
+    assert json.loads((await _cli(cli, "keys", "list", "--tenant", tenant, "--json")).stdout
+                      )[1]["revoked_at"] is not None
+    # The new admin key rotates its tenant's secret through the API.
+    rotated = await _cli(cli, "tenant", "rotate-secret", "--grace", "60",
+                         EVALPOD_API_KEY=key)
+    assert rotated.returncode == 1 and "FORBIDDEN" in rotated.stderr  # a submitter key

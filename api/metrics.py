@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from arq.connections import ArqRedis
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -12,9 +14,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from evalpod import queue
+from evalpod import queue, stage_metrics
 from evalpod.db import Database
 from evalpod.orm import Evaluation
 
@@ -29,12 +33,30 @@ EVALUATIONS = Gauge("evalpod_evaluations", "Evaluations by status", ["status"],
                     registry=REGISTRY)
 QUEUE_DEPTH = Gauge("evalpod_queue_depth", "Jobs waiting in each queue", ["queue"],
                     registry=REGISTRY)
-STAGE_SECONDS = Gauge(
-    "evalpod_stage_duration_seconds",
-    "Validation and run durations over the last finished evaluations (from the database, "
-    "since the stages run in worker processes)", ["stage", "quantile"], registry=REGISTRY,
-)
-STAGE_SAMPLE = 1000
+
+
+class StageDurations(Collector):
+    """`evalpod_stage_duration_seconds`: the histogram the workers keep in Redis
+    (`evalpod.stage_metrics`), as last read by `refresh`."""
+
+    def __init__(self) -> None:
+        self.snapshot: list[stage_metrics.StageHistogram] = []
+
+    async def refresh(self, redis: ArqRedis) -> None:
+        self.snapshot = await stage_metrics.read(redis)
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "evalpod_stage_duration_seconds",
+            "Seconds spent validating (static analysis and trial) and running evaluations, "
+            "recorded by the workers", labels=["stage"])
+        for histogram in self.snapshot:
+            family.add_metric([histogram.stage], histogram.buckets, histogram.sum_s)
+        yield family
+
+
+STAGE_SECONDS = StageDurations()
+REGISTRY.register(STAGE_SECONDS)
 KILLS = Gauge("evalpod_kills", "Killed evaluations by violation kind", ["kind"],
               registry=REGISTRY)
 
@@ -58,31 +80,7 @@ async def _refresh_gauges(db: Database, redis: ArqRedis) -> None:
             KILLS.labels(kind=violation_kind or "unknown").set(count)
     for name, count in (await queue.depth(redis)).items():
         QUEUE_DEPTH.labels(queue=name).set(count)
-    await _refresh_stage_durations(db)
-
-
-def _quantiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    return {q: ordered[min(len(ordered) - 1, int(float(q) * len(ordered)))]
-            for q in ("0.5", "0.95", "0.99")}
-
-
-async def _refresh_stage_durations(db: Database) -> None:
-    async with db.session() as session:
-        rows = (await session.execute(
-            select(Evaluation.created_at, Evaluation.validated_at, Evaluation.started_at,
-                   Evaluation.finished_at)
-            .where(Evaluation.finished_at.is_not(None))
-            .order_by(Evaluation.finished_at.desc()).limit(STAGE_SAMPLE)
-        )).all()
-    validation = [(v - c).total_seconds() for c, v, _, _ in rows if v is not None]
-    run = [(f - s).total_seconds() for _, _, s, f in rows if s is not None and f is not None]
-    STAGE_SECONDS.clear()
-    for stage, values in (("validation", validation), ("run", run)):
-        for quantile, seconds in _quantiles(values).items():
-            STAGE_SECONDS.labels(stage=stage, quantile=quantile).set(seconds)
+    await STAGE_SECONDS.refresh(redis)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

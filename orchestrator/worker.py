@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from evalpod import lifecycle, queue
+from evalpod import lifecycle, queue, stage_metrics
 from evalpod.datasets.runtime import with_evaluation_data
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
@@ -240,11 +241,13 @@ async def execute_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
 
 
 async def _run_claimed(state: WorkerState, run: RunInput) -> str:
+    started = time.monotonic()
     try:
         outcome = await _execute(state, run)
     except SandboxUnavailable as exc:
         return await _requeue_unavailable(state, run, str(exc))
     final = await _record(state, run.evaluation_id, outcome)
+    await stage_metrics.observe(state.redis, "run", time.monotonic() - started)
     await on_terminal(state, run.evaluation_id, final)
     return final.value
 

@@ -20,6 +20,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+# promtool (CI's metrics format check) comes with Debian's prometheus package; optional:
+# without it that check is skipped with a message.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "== apt-get install prometheus (for promtool)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends prometheus >/dev/null; } \
+    || echo "   promtool unavailable; the metrics format check will be skipped"
+fi
 
 venv=".venv"
 py="$venv/bin/python"

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evalpod import lifecycle, queue
+from evalpod import lifecycle, queue, stage_metrics
 from evalpod.benchmarks.service import stored_analysis
 from evalpod.datasets.runtime import with_evaluation_data
 from evalpod.errors import IllegalTransition
@@ -213,6 +213,7 @@ async def _validate_claimed(state: WorkerState, job: ValidationInput) -> str:
     except IllegalTransition as exc:
         log.info("validation of %s discarded: now %s", evaluation_id, exc.current)
         return "discarded"
+    await stage_metrics.observe(state.redis, "validation", report.duration_s)
     return "validated" if report.passed else "rejected"
 
 

@@ -62,6 +62,8 @@ def test_clean_script_passes() -> None:
     ("snippet", "rule"),
     [
         ("import os", "EP102"),
+        ("match print:\n    case object(__self__=b):\n        pass", "EP301"),
+        ("match e:\n    case object(tb_frame=f):\n        pass", "EP204"),
         ("import os.path as p", "EP102"),
         ("from subprocess import run", "EP102"),
         ("import torch.hub", "EP104"),

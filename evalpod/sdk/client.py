@@ -159,9 +159,10 @@ class Client:
         last = last_event_id
         failures = 0
         timeout = None if follow else httpx.Timeout(30.0, read=idle_timeout_s)
+        retry_ms: int | None = None  # the server's `retry:` field, if it sent one
         while True:
             headers = {"Last-Event-ID": last} if last else {}
-            retry_ms: int | None = None
+            error: Exception
             try:
                 with connect_sse(self._http, "GET", _core.logs_path(evaluation_id),
                                  headers=headers, timeout=timeout) as source:
@@ -174,16 +175,23 @@ class Client:
                         yield sdk_models.LogEvent(event=sse.event, data=sse.data, id=sse.id or None)
                         if sse.event == "end":
                             return
-            except httpx.ReadTimeout:
+                # Closed before its end event (a proxy's idle cut, a restart): resume.
+                error = ServerUnreachable(
+                    self.base_url, "the log stream kept closing before its end event")
+            except httpx.ReadTimeout as timeout_error:
                 if not follow:
                     return
-            except (httpx.TransportError, SSEError) as error:
-                failures += 1
-                if failures > max_reconnects:
-                    if isinstance(error, httpx.TransportError):
-                        raise _core.unreachable(self.base_url, error) from error
-                    raise ServerUnreachable(self.base_url, str(error)) from error
-                time.sleep(retry_ms / 1000 if retry_ms else min(4.0, 0.25 * 2 ** failures))
+                error = timeout_error
+            except (httpx.TransportError, SSEError) as transport_error:
+                error = transport_error
+            failures += 1
+            if failures > max_reconnects:
+                if isinstance(error, httpx.TransportError):
+                    raise _core.unreachable(self.base_url, error) from error
+                if isinstance(error, ServerUnreachable):
+                    raise error
+                raise ServerUnreachable(self.base_url, str(error)) from error
+            time.sleep(retry_ms / 1000 if retry_ms else min(4.0, 0.25 * 2 ** failures))
 
     # -- registries and the tenant ----------------------------------------------------------
 

@@ -1,0 +1,126 @@
+"""stream_logs and `evalpod logs` against a scripted SSE server over real HTTP.
+
+The server sends what a conforming SSE server may send and what a job may print: raw
+U+2028 and NEL inside data (only CR and LF end an SSE line), a line that reads like an end
+event, a cut connection that must be resumed with Last-Event-ID, and an `end` event whose
+status disagrees with the record (the record wins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from evalpod import AsyncClient
+from evalpod.sdk import ServerUnreachable
+from tests.stack import free_port
+
+EVALUATION = "ev_stream"
+FIRST = ["event: end", "data: succeeded", "before\u2028after-ls", "before\x85after-nel",
+         "before\x0cafter-ff"]
+RECORD = {"evaluation_id": EVALUATION, "status": "failed", "kind": "script",
+          "model_id": "tiny-gpt2", "priority": 0, "tags": {}, "created_at": "2026-01-01T00:00:00Z",
+          "config": {}, "updated_at": "2026-01-01T00:00:01Z", "error": "RuntimeError: real"}
+
+
+def _log(event_id: str, text: str) -> bytes:
+    data = json.dumps({"text": text, "phase": "run", "source": "job"}, ensure_ascii=False)
+    return f"id: {event_id}\r\nevent: log\r\ndata: {data}\r\n\r\n".encode()
+
+
+class ScriptedServer:
+    def __init__(self) -> None:
+        self.last_event_ids: list[str | None] = []
+        self.url = ""
+
+    async def logs(self, request: web.Request) -> web.StreamResponse:
+        last = request.headers.get("Last-Event-ID")
+        self.last_event_ids.append(last)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if last is None:
+            for i, text in enumerate(FIRST, 1):
+                await response.write(_log(f"{i}-0", text))
+            return response  # cut before the end: the client must resume after 5-0
+        await response.write(_log("6-0", "still running"))
+        # The stream's own end says succeeded; the record says failed.
+        await response.write(b"event: end\r\ndata: succeeded\r\n\r\n")
+        return response
+
+    async def status(self, _request: web.Request) -> web.Response:
+        return web.json_response({"evaluation_id": EVALUATION, "status": "failed"})
+
+    async def record(self, _request: web.Request) -> web.Response:
+        return web.json_response(RECORD)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    app = web.Application()
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/logs", scripted.logs)
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/status", scripted.status)
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", scripted.record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    scripted.url = f"http://127.0.0.1:{port}"
+    yield scripted
+    await runner.cleanup()
+
+
+async def test_stream_logs_resumes_after_a_cut_and_keeps_every_character(
+    server: ScriptedServer,
+) -> None:
+    async with AsyncClient(server.url, "ep_test") as client:
+        events = [e async for e in client.stream_logs(EVALUATION)]
+    lines = [e.line() for e in events if e.event == "log"]
+    # Every character arrives as sent; the CLI neutralises them when it shows them.
+    assert [line.text for line in lines if line] == [*FIRST, "still running"]
+    assert server.last_event_ids == [None, "5-0"]
+    assert events[-1].event == "end"
+
+
+async def test_the_cli_prints_the_record_status_not_the_stream_s(server: ScriptedServer) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": server.url, "EVALPOD_API_KEY": "ep_test"}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "logs", EVALUATION,
+         "--follow"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    out = result.stdout.splitlines()
+    assert out[:6] == ["event: end", "data: succeeded", "before\\u2028after-ls",
+                       "before\\x85after-nel", "before\u240cafter-ff", "still running"]
+    assert f"== {EVALUATION}: failed" in out and "error: RuntimeError: real" in out
+    assert "succeeded" not in result.stdout.replace("data: succeeded", "")
+
+
+async def test_a_stream_that_keeps_closing_early_ends_in_server_unreachable() -> None:
+    async def closes(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/api/v1/evaluations/ev_x/logs", closes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with AsyncClient(f"http://127.0.0.1:{port}", "ep_test") as client:
+            with pytest.raises(ServerUnreachable) as failed:
+                _: list[Any] = [e async for e in client.stream_logs("ev_x", max_reconnects=2)]
+    finally:
+        await runner.cleanup()
+    assert "kept closing" in failed.value.reason

@@ -78,6 +78,10 @@ def submit(
     idempotency_key: Annotated[str | None, typer.Option(
         metavar="KEY", help="Repeat a submit safely (default: a fresh key).",
         show_default=False)] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", metavar="NAME@VERSION",
+        help="Mount a dataset version for evaluate_model(model, data) (repeatable).",
+        show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a script (or lm-eval tasks); prints the evaluation id."""
@@ -93,7 +97,7 @@ def submit(
             script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
             timeout_s=timeout, gpus=gpus, memory_mb=memory_mb, priority=priority,
             tags=_parse_tags(tag or []), callback_url=callback_url,
-            idempotency_key=idempotency_key)
+            idempotency_key=idempotency_key, datasets=dataset)
     evaluation_id = accepted.evaluation_id
     if as_json and not follow:
         print_json(accepted)

@@ -178,12 +178,13 @@ def validator() -> None:
 
 
 def orchestrator() -> None:
-    """The orchestrator worker alone."""
+    """The orchestrator worker alone (with the dataset checker: both run sandboxes)."""
+    from evalpod.datasets.checking import create_worker as dataset_worker
     from evalpod.runner import configure_logging, run_components, worker_component
     from orchestrator.worker import create_worker
 
     configure_logging()
-    _run(run_components([worker_component(create_worker)]))
+    _run(run_components([worker_component(create_worker), worker_component(dataset_worker)]))
 
 
 def monitor() -> None:

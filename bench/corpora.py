@@ -90,12 +90,12 @@ def tiny_model(explicit: Path | None) -> Path:
     return dest
 
 
-async def run_in_sandbox(outcome: Outcome, model_path: Path) -> None:
+async def run_in_sandbox(outcome: Outcome, model_path: Path, timeout_s: float) -> None:
     from orchestrator.sandbox import ResourceLimits, SandboxJob, get_backend
 
     job = SandboxJob(job_id=f"corpus-{uuid.uuid4().hex[:12]}", script=outcome.case.text(),
                      model_id="tiny-gpt2", model_path=model_path,
-                     limits=ResourceLimits(timeout_s=120, memory_mb=4096, disk_mb=256))
+                     limits=ResourceLimits(timeout_s=timeout_s, memory_mb=4096, disk_mb=256))
 
     async def ignore(line: str) -> None:
         return None
@@ -175,6 +175,8 @@ async def main() -> None:
     parser.add_argument("--model-path", type=Path, default=None,
                         help="save_pretrained directory to run against (default tiny-gpt2)")
     parser.add_argument("--jobs", type=int, default=1, help="sandbox runs at a time")
+    parser.add_argument("--run-timeout", type=float, default=300.0,
+                        help="wall-clock limit of each sandbox run, seconds")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     sandbox = args.sandbox or args.all_in_sandbox
@@ -186,7 +188,7 @@ async def main() -> None:
 
         async def run(outcome: Outcome) -> None:
             async with slots:
-                await run_in_sandbox(outcome, model_path)
+                await run_in_sandbox(outcome, model_path, args.run_timeout)
             print(f"{outcome.case.name}: {outcome.sandbox} {outcome.sandbox_detail}"[:200],
                   file=sys.stderr, flush=True)
 

@@ -134,6 +134,8 @@ CAUGHT = [
     ("setattr(P, '__match_args__', names)", "EP202"),
     # format methods taken as values, or fetched by name; templates built at run time
     ("fmt = str.format\nfmt('{0.' + name + '}', obj)", "EP202"),
+    ("str.format('{0.' + name + '}', obj)", "EP202"),
+    ("str.format_map(*parts)", "EP202"),
     ("import functools\nfunctools.partial(str.format, t)", "EP202"),
     ("render = template.format_map", "EP202"),
     ("f = getattr(template, 'format')", "EP202"),
@@ -209,6 +211,7 @@ ALLOWED = [
     "TEMPLATES = {'qa': 'Q: {q}', 'mc': 'Pick: {q}'}\n"
     "def render(kind, q):\n    return TEMPLATES[kind].format(q=q)",
     "SHOTS = ['A: {a}', 'B: {b}']\nSHOTS[0].format(a=1)",
+    "str.format('{0} {1}', 1, 2)",
     "T = {'a': 'Q: {q}'}\ndef f(kind):\n    template = T[kind]\n    return template.format(q=1)",
     "def f():\n    '''Reads __dict__ through __getattr__, like tb_frame does.'''\n"
     "    return 'The prompt mentions __dict__ and __getattr__.'",

@@ -78,7 +78,14 @@ class DynamicChecker(Checker):
         if "builtins.type" in callee:
             self._type(ctx, node)
         receiver = _format_receiver(node)
-        if receiver is not None:
+        if receiver is not None and "builtins.str" in ctx.resolve(receiver):
+            # `str.format(template, ...)`: the template is the first argument.
+            first = node.args[0] if node.args else None
+            if first is None or isinstance(first, ast.Starred):
+                ctx.report("EP202", node, "`str.format` without a visible template")
+            else:
+                _check_template(ctx, node, first)
+        elif receiver is not None:
             _check_template(ctx, node, receiver)
 
     def module_end(self, ctx: Context, module: ast.Module) -> None:

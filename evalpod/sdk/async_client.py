@@ -93,14 +93,19 @@ class AsyncClient:
             datasets=datasets)
         return await self._send(_core.submit(body))
 
-    async def validate(self, script: str | os.PathLike[str], *, model: str, deep: bool = False,
-                 gpus: int | None = None, timeout_s: int | None = None,
-                 memory_mb: int | None = None) -> sdk_models.ValidationReport:
-        """Dry-run the submit checks (`deep`: also the full static analysis); stores nothing."""
+    async def validate(self, script: str | os.PathLike[str] | None = None, *, model: str,
+                 tasks: Sequence[str] | None = None, num_fewshot: int = 0,
+                 limit: int | None = None, deep: bool = False, gpus: int | None = None,
+                 timeout_s: int | None = None, memory_mb: int | None = None
+                 ) -> sdk_models.ValidationReport:
+        """Dry-run the submit checks (`deep`: also the full static analysis); stores nothing.
+
+        Give a script, or lm-eval `tasks` (their names and few-shot/limit are checked).
+        """
         body = _core.submit_body(
-            script, model=model, tasks=None, num_fewshot=0, limit=None, timeout_s=timeout_s,
-            gpus=gpus, memory_mb=memory_mb, cpus=None, priority=0, tags=None,
-            callback_url=None, idempotency_key=None)
+            script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
+            timeout_s=timeout_s, gpus=gpus, memory_mb=memory_mb, cpus=None, priority=0,
+            tags=None, callback_url=None, idempotency_key=None)
         return await self._send(_core.validate(body, deep))
 
     async def get(self, evaluation_id: str) -> sdk_models.Evaluation:

@@ -139,6 +139,16 @@ async def test_validate_cancel_registries_and_tenant(make_sdk: SdkFactory) -> No
     assert rotated.callback_secret.startswith("whsec_") and rotated.previous_valid_until
 
 
+async def test_lm_eval_submit_needs_no_script(make_sdk: SdkFactory) -> None:
+    sdk = await make_sdk()
+    task = (await sdk.lm_eval_tasks())[0].name
+    accepted = await sdk.submit(model="tiny-gpt2", tasks=[task], num_fewshot=0, limit=5)
+    record = await sdk.get(accepted.evaluation_id)
+    assert (record.kind, record.tasks) == ("lm_eval", [task])
+    unknown = await sdk.validate(model="tiny-gpt2", tasks=["no-such-task-anywhere"], deep=True)
+    assert not unknown.valid and "no-such-task-anywhere" in str(unknown.errors)
+
+
 def test_a_server_that_is_not_there_is_its_own_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with Client(url, "ep_any", max_retries=1) as sdk, pytest.raises(ServerUnreachable) as down:

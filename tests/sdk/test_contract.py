@@ -107,3 +107,15 @@ def _subclasses(cls: type[server_errors.EvalpodError]
     for sub in list(found):
         found |= _subclasses(sub)
     return found
+
+
+def test_the_sdk_loads_no_server_code() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys; from evalpod import Client, AsyncClient; "
+             "print(sorted(m for m in ('api', 'arq', 'fastapi', 'redis', 'sqlalchemy', 'torch',"
+             " 'validator', 'orchestrator') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True).stdout.strip()
+    assert loaded == "[]"

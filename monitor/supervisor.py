@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from evalpod.display import neutralise
 from monitor.limits import OutputMeter, TailBuffer, usage_violation
 from orchestrator.sandbox import (
+    GUARD_RECORD_LOST_EXIT,
     LineSink,
     ResultRejected,
+    SandboxError,
     SandboxOutcome,
     SandboxProcess,
     Violation,
@@ -93,6 +95,14 @@ async def _drain(pump: asyncio.Task[Violation | None]) -> Violation | None:
         return None
 
 
+async def _guard_violation(process: SandboxProcess) -> Violation | None:
+    try:
+        result = await process.collect_result()
+    except SandboxError:
+        return None
+    return result.violation.violation() if result.violation is not None else None
+
+
 async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
     base = SandboxOutcome(
         status="failed",
@@ -104,12 +114,22 @@ async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
         return base.model_copy(update={"status": "cancelled"})
     violation = watch.violation or await process.observed_violation()
     if violation is not None:
+        # A runtime guard denial is the cause; a limit hit afterwards (a script that
+        # caught the denial and spun) must not hide it.
+        violation = await _guard_violation(process) or violation
         return base.model_copy(update={"status": "killed", "violation": violation})
     try:
         result = await process.collect_result()
     except ResultRejected as exc:
+        if watch.exit_code == GUARD_RECORD_LOST_EXIT:
+            lost = Violation(kind=ViolationKind.policy, detail="runtime guard record tampered with")
+            return base.model_copy(update={"status": "killed", "violation": lost})
         error = f"exit code {watch.exit_code}" if watch.exit_code else str(exc)
         return base.model_copy(update={"error": error})
+    if result.violation is not None:
+        # The runtime guard denied an operation: killed, whatever the script did next.
+        return base.model_copy(update={
+            "status": "killed", "violation": result.violation.violation(), "error": result.error})
     if watch.exit_code == 0 and result.ok:
         return base.model_copy(update={"status": "succeeded", "result": result.metrics or {}})
     return base.model_copy(update={"error": result.error or f"exit code {watch.exit_code}"})

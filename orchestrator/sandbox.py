@@ -15,7 +15,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 
 class ViolationKind(StrEnum):
@@ -26,13 +32,29 @@ class ViolationKind(StrEnum):
     disk = "disk"
     network = "network"
     syscall = "syscall"
+    policy = "policy"  # the runtime guard (harness audit hook) denied an operation
 
 
 class Violation(BaseModel):
-    """Why a job was killed; stored on the evaluation as `violation`."""
+    """Why a job was killed; stored on the evaluation as `violation`.
+
+    `line` and `target` (a `policy` violation only): the script line that made the denied
+    call and what it asked for (a path, a module); left out of the dump when unknown, so
+    other kinds keep the `{kind, detail}` shape.
+    """
 
     kind: ViolationKind
     detail: str
+    line: int | None = None
+    target: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unknowns(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("line", "target"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class ResourceLimits(BaseModel):
@@ -86,6 +108,9 @@ class SandboxJob(BaseModel):
         default=False, description="model_path is the model's shadow (a validation trial).")
     limits: ResourceLimits
     seed: int = 1234
+    guard: bool = Field(
+        default=True, description="Arm the harness's runtime guard (off only for operators "
+        "testing the sandbox's own layers: `evalpod sandbox run --no-guard`).")
     mounts: list[DataMount] = Field(default_factory=list)
     datasets: dict[str, str] = Field(
         default_factory=dict,
@@ -113,18 +138,48 @@ class HarnessSpec(BaseModel):
     limit: int | None = None
     seed: int = 1234
     device: Literal["cpu", "cuda"] = "cpu"
+    guard: bool = True
     datasets: dict[str, str] = Field(default_factory=dict)
     data_row_limit: int | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+# The harness exits with this code when the runtime guard's record was tampered with
+# (its fd closed or replaced): a `policy` violation whose event is unknown.
+GUARD_RECORD_LOST_EXIT = 86
+
+
+class GuardDenial(BaseModel):
+    """One operation the runtime guard denied, as the harness records it."""
+
+    event: str = Field(max_length=200)
+    detail: str = Field(max_length=300)
+    line: int | None = None
+    target: str | None = Field(
+        default=None, max_length=200, description="The path, module or pid asked for.")
+
+    def violation(self) -> Violation:
+        return Violation(
+            kind=ViolationKind.policy, detail=self.detail, line=self.line, target=self.target)
+
+
 class HarnessResult(BaseModel):
-    """What the harness writes to `result_path`; the host parses it size-capped."""
+    """What the harness writes to `result_path`; the host parses it size-capped.
+
+    `violation`: the runtime guard's first denial. It is also in a record file the
+    harness opened before the script ran (`GUARD_RECORD_NAME`), which the host reads
+    too: a script that catches the denial cannot hide it.
+    """
 
     ok: bool
     metrics: dict[str, Any] | None = None
     error: str | None = None
     error_type: str | None = None
+    error_line: int | None = None
+    violation: GuardDenial | None = None
+
+
+GUARD_RECORD_NAME = "violation.json"
 
 
 class ResourceUsage(BaseModel):

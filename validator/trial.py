@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -36,7 +37,7 @@ class TrialReport(BaseModel):
     passed: bool
     status: str
     duration_s: float
-    violation: dict[str, str] | None = None
+    violation: dict[str, Any] | None = None
     error: str | None = None
     log: str = ""
 
@@ -141,6 +142,22 @@ async def run_trial(
     )
 
 
+def _guard_finding(violation: dict[str, Any]) -> Finding:
+    """The runtime guard denied an operation during the trial: name it and its line."""
+    line = violation.get("line")
+    target = violation.get("target")
+    what = f"{violation['detail']}" + (f" ({target})" if target else "")
+    where = f" at line {line}" if isinstance(line, int) else ""
+    return Finding(
+        rule="TRIAL-POLICY",
+        message=f"the runtime guard stopped the trial run: {what}{where}",
+        hint="Scripts run without processes, network, native code, frame or code "
+             "introspection, and read only the model, data and their own work directory "
+             "(see docs/scripts.md, 'The runtime guard').",
+        line=line if isinstance(line, int) else None,
+    )
+
+
 def trial_findings(report: TrialReport) -> list[Finding]:
     if report.passed:
         return []
@@ -153,6 +170,8 @@ def trial_findings(report: TrialReport) -> list[Finding]:
                  "20 s by default); its output is the trial section of `evalpod logs ID`. "
                  "Bound the work a script does regardless of the model (see docs/validation.md).",
         )]
+    if report.violation and report.violation["kind"] == "policy":
+        return [_guard_finding(report.violation)]
     if report.violation:
         return [Finding(
             rule=f"TRIAL-{report.violation['kind'].upper()}",

@@ -429,6 +429,7 @@ class LocalBackend(SandboxBackend):
             datasets=job.datasets,
             data_row_limit=job.data_row_limit,
             options=job.options,
+            guard=job.guard,
         ).model_dump_json()
 
     def _plan(self, job: SandboxJob, report: DoctorReport) -> bwrap.BwrapPlan:

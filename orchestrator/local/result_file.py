@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.sandbox import HarnessResult, ResultRejected
+from orchestrator.sandbox import GUARD_RECORD_NAME, GuardDenial, HarnessResult, ResultRejected
 
 RESULT_NAME = "result.json"
+# The guard writes at most a few dozen short lines; anything bigger is not its record.
+MAX_GUARD_RECORD_BYTES = 64 * 1024
 
 
 def read_result_bytes(dir_fd: int, max_bytes: int, name: str = RESULT_NAME) -> bytes:
@@ -37,13 +41,62 @@ def read_result_bytes(dir_fd: int, max_bytes: int, name: str = RESULT_NAME) -> b
     return data
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_result(data: bytes) -> HarnessResult:
+    """Strict JSON (no NaN/Infinity, which the harness never writes) into a result.
+
+    Raises `ResultRejected`.
+    """
     try:
-        return HarnessResult.model_validate_json(data)
-    except ValidationError as exc:
-        reason = exc.errors()[0]["msg"]
+        raw = json.loads(data, parse_constant=_no_constants)
+        return HarnessResult.model_validate(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and ValidationError too
+        if isinstance(exc, ValidationError):
+            reason = exc.errors()[0]["msg"]
+        else:
+            reason = str(exc).splitlines()[0][:200]
         raise ResultRejected(f"result file is not a valid result: {reason}") from exc
 
 
+def read_guard_record(dir_fd: int) -> GuardDenial | None:
+    """The runtime guard's first denial, from the record the harness opened before the
+    script ran; None when there is no record or it is empty.
+
+    A record that exists but cannot be read as the guard writes it is still a denial:
+    only the script could have shaped it, and it only does so to hide one.
+    """
+    try:
+        data = read_result_bytes(dir_fd, MAX_GUARD_RECORD_BYTES, GUARD_RECORD_NAME)
+    except ResultRejected as exc:
+        if "no result file" in str(exc):
+            return None
+        return GuardDenial(event="unknown", detail=f"runtime guard record unreadable: {exc}")
+    first = data.split(b"\n", 1)[0].strip()
+    if not first:
+        return None
+    try:
+        return GuardDenial.model_validate(json.loads(first, parse_constant=_no_constants))
+    except (ValueError, RecursionError):
+        return GuardDenial(event="unknown", detail="runtime guard record malformed")
+
+
 def read_result(dir_fd: int, max_bytes: int) -> HarnessResult:
-    return parse_result(read_result_bytes(dir_fd, max_bytes))
+    """The job's result with the guard's record folded in.
+
+    The record wins over whatever `result.json` says: a job that was denied anything
+    did not succeed, even if it wrote a result or exited before writing one. Raises
+    `ResultRejected` when there is neither a valid result nor a denial.
+    """
+    denial = read_guard_record(dir_fd)
+    try:
+        result = parse_result(read_result_bytes(dir_fd, max_bytes))
+    except ResultRejected as exc:
+        if denial is None:
+            raise
+        return HarnessResult(ok=False, error=str(exc), violation=denial)
+    if denial is not None:
+        return result.model_copy(update={"ok": False, "metrics": None, "violation": denial})
+    return result

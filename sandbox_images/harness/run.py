@@ -1,9 +1,10 @@
 """In-sandbox entry point: `python -I run.py /job/spec.json`.
 
-Loads the model (or the stub), runs the job, writes a `HarnessResult`-shaped JSON
-to the spec's result path. Exit code 0 only when the job succeeded, 1 when it failed,
-2 when the spec itself is unreadable. Runs with `-I`, so it puts its own directory on
-sys.path and imports nothing of evalpod.
+Loads the model (or the stub), arms the runtime guard (`guard.py`), runs the job, writes a
+`HarnessResult`-shaped JSON to the spec's result path. Exit code 0 only when the job
+succeeded, 1 when it failed, 2 when the spec itself is unreadable, 86 when the guard's
+record was tampered with. Runs with `-I`, so it puts its own directory on sys.path and
+imports nothing of evalpod.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ import json
 import math
 import os
 import sys
+import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HARNESS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(HARNESS_DIR))
+
+import script_module  # noqa: E402
+from guard import RECORD_NAME, GuardHandle, arm, build_policy  # noqa: E402
 
 # Set before any Hugging Face import: the sandbox has no network, and a library that
 # tried to reach the hub would hang until its timeout instead of failing fast.
@@ -31,6 +38,10 @@ OFFLINE_ENV = {
     "TQDM_DISABLE": "1",
 }
 MAX_ERROR_CHARS = 4000
+# Kinds that run code from a submission: the runtime guard is armed for them.
+GUARDED_KINDS = ("script", "lm_eval")
+SCRATCH_DIRS = ("/work", "/tmp", "/dev/shm")
+DATA_DIR = "/data"
 # orchestrator.sandbox.HarnessSpec's defaults; the harness cannot import it.
 SPEC_DEFAULTS: dict[str, Any] = {
     "kind": "script",
@@ -48,7 +59,9 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "datasets": {},
     "data_row_limit": None,
     "options": {},
+    "guard": True,
 }
+ArmGuard = Callable[[], None]
 
 
 def _log(message: str) -> None:
@@ -57,23 +70,41 @@ def _log(message: str) -> None:
 
 def _write_result(path: str, payload: dict[str, Any]) -> None:
     tmp = path + ".tmp"
+    text = json.dumps(payload, allow_nan=False)
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, allow_nan=False)
+        handle.write(text)
     os.replace(tmp, path)
 
 
+def _error_payload(exc: BaseException, stage: str | None = None) -> dict[str, Any]:
+    message = f"{type(exc).__name__}: {exc}"
+    if stage is not None:
+        message += f" (while {stage})"
+    return {"ok": False, "error": message[:MAX_ERROR_CHARS], "error_type": type(exc).__name__}
+
+
 def to_json_value(value: Any, where: str = "metrics") -> Any:
-    """A JSON-safe copy of `value`: NaN/inf become null, numpy/torch scalars plain numbers."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
+    """A JSON-safe copy of `value` built of exact builtin types (subclasses are read
+    through their base type, never their own methods): NaN/inf become null,
+    numpy/torch scalars plain numbers. Raises TypeError for anything else."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else value is True
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__index__(value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        number = float.__float__(value)
+        return number if math.isfinite(number) else None
     if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
+        items = list(dict.items(value))
+        if not all(isinstance(key, str) for key, _ in items):
             raise TypeError(f"{where} has a non-string key")
-        return {key: to_json_value(item, f"{where}.{key}") for key, item in value.items()}
+        plain = [(str.__str__(key), item) for key, item in items]
+        return {key: to_json_value(item, f"{where}.{key}") for key, item in plain}
     if isinstance(value, list | tuple):
-        return [to_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        items = list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value))
+        return [to_json_value(item, f"{where}[{i}]") for i, item in enumerate(items)]
     scalar = getattr(value, "item", None)
     if callable(scalar):
         try:
@@ -103,18 +134,23 @@ def _load_model(spec: dict[str, Any]) -> Any:
     return handle
 
 
-def _run_script(spec: dict[str, Any]) -> dict[str, Any]:
-    source = Path(spec["script_path"]).read_text(encoding="utf-8")
-    namespace: dict[str, Any] = {"__name__": "evaluation"}
-    exec(compile(source, "evaluation.py", "exec"), namespace)
-    evaluate = namespace.get("evaluate_model")
-    if not callable(evaluate):
-        raise TypeError("the script does not define evaluate_model(model)")
+def _run_script(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
+    code = script_module.compile_script(Path(spec["script_path"]).read_text(encoding="utf-8"))
     model = _load_model(spec)
-    if _takes_data(evaluate):
+    data: dict[str, Any] | None = None
+    if spec.get("datasets"):
         from data_loader import load_data
 
-        metrics = evaluate(model, load_data(spec))
+        data = load_data(spec)
+    module = script_module.new_module()
+    # Everything above is the harness's own work; from here on the script's code runs.
+    arm_guard()
+    exec(code, module.__dict__)
+    evaluate = module.__dict__.get("evaluate_model")
+    if not callable(evaluate):
+        raise TypeError("the script does not define evaluate_model(model)")
+    if _takes_data(evaluate):
+        metrics = evaluate(model, data if data is not None else {})
     else:
         metrics = evaluate(model)
     if not isinstance(metrics, dict):
@@ -135,12 +171,16 @@ def _takes_data(function: Any) -> bool:
     return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
 
 
-def _run(spec: dict[str, Any]) -> dict[str, Any]:
+def _run(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
     kind = spec.get("kind", "script")
     if kind == "lm_eval":
-        from lm_eval_job import run_lm_eval
+        from lm_eval_job import load_lm, run_lm_eval
 
-        return dict(to_json_value(run_lm_eval(spec)))
+        lm = load_lm(spec)
+        # lm-eval and its tasks are the operator's code, but a task may carry Python
+        # (`!function`): guarded as well.
+        arm_guard()
+        return dict(to_json_value(run_lm_eval(spec, lm)))
     if kind == "dataset_check":
         from dataset_check import describe, run_check
 
@@ -151,7 +191,67 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
         from scorer import run_scorer
 
         return dict(to_json_value(run_scorer(spec)))
-    return _run_script(spec)
+    return _run_script(spec, arm_guard)
+
+
+def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, list[GuardHandle]]:
+    """A function that arms the guard for this job (once), and where its handle lands.
+
+    The record file is opened now, before anything of the job runs.
+    """
+    armed: list[GuardHandle] = []
+    if not spec.get("guard", True) or spec.get("kind", "script") not in GUARDED_KINDS:
+        return (lambda: None), armed
+    out_dir = os.path.dirname(os.path.abspath(result_path))
+    record_path = os.path.join(out_dir, RECORD_NAME)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+    record_fd = os.open(record_path, flags, 0o644)
+    data_dirs = [os.path.dirname(str(p)) for p in (spec.get("datasets") or {}).values()]
+    include = spec.get("task_include_path")
+    policy = build_policy(
+        harness_dir=HARNESS_DIR,
+        model_dir=spec.get("model_path"),
+        data_dir=DATA_DIR,
+        task_dirs=[*([include] if isinstance(include, str) else include or []), *data_dirs],
+        out_dir=out_dir,
+        script_filename=script_module.FILENAME,
+        scratch_dirs=[*SCRATCH_DIRS, os.getcwd(), tempfile.gettempdir()],
+    )
+
+    def arm_guard() -> None:
+        if not armed:
+            armed.append(arm(policy, record_fd))
+            _log("runtime guard armed")
+
+    return arm_guard, armed
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """Print the script's view of `exc` to the log and build the failed result."""
+    text = script_module.script_traceback(exc)
+    sys.stderr.write(text if text.strip() else "".join(traceback.format_exception_only(exc)))
+    sys.stderr.flush()
+    payload = _error_payload(exc)
+    line = script_module.script_line(exc)
+    if line is not None:
+        payload["error_line"] = line
+    return payload
+
+
+def _finish(result_path: str, payload: dict[str, Any], armed: list[GuardHandle]) -> int:
+    """Write the result (with the guard's first denial, if any); the exit code."""
+    if armed and armed[0].denials:
+        payload = {**payload, "ok": False, "violation": armed[0].denials[0]}
+        payload.pop("metrics", None)
+    try:
+        _write_result(result_path, payload)
+    except Exception as exc:  # the script's values could not be written as JSON
+        _log(f"the result could not be written: {type(exc).__name__}: {exc}")
+        fallback = {**_error_payload(exc, "writing the result"),
+                    **({"violation": payload["violation"]} if "violation" in payload else {})}
+        _write_result(result_path, fallback)
+        return 1
+    return 0 if payload.get("ok") else 1
 
 
 def main(argv: list[str]) -> int:
@@ -166,21 +266,15 @@ def main(argv: list[str]) -> int:
         _log(f"unreadable job spec: {exc}")
         return 2
     try:
-        metrics = _run(spec)
+        arm_guard, armed = _guard_arming(spec, result_path)
+    except OSError as exc:
+        _log(f"cannot open the runtime guard's record: {exc}")
+        return 2
+    try:
+        payload: dict[str, Any] = {"ok": True, "metrics": _run(spec, arm_guard)}
     except BaseException as exc:
-        traceback.print_exc()
-        sys.stderr.flush()
-        _write_result(
-            result_path,
-            {
-                "ok": False,
-                "error": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS],
-                "error_type": type(exc).__name__,
-            },
-        )
-        return 1
-    _write_result(result_path, {"ok": True, "metrics": metrics})
-    return 0
+        payload = _failure(exc)
+    return _finish(result_path, payload, armed)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,542 @@
+"""The runtime guard: a PEP 578 audit hook that denies the script process, network,
+foreign-file and code-loading operations once the harness has armed it.
+
+The harness arms it after its own imports and the model load, just before the script's
+module runs; an audit hook cannot be removed. A denial raises `PermissionError` where the
+operation was attempted, and is also written at once, before the script gets control
+back, as one JSON line to a record file the harness opened before arming (the host reads
+it next to the result file), so a script that catches the exception cannot hide it.
+
+What counts as the script: a frame whose code was not loaded from the runtime's own
+files (the interpreter's prefixes, the harness, frozen stdlib modules). The script's
+module, and any code generated at run time (dataclasses, templates, `Timer(stmt=...)`),
+is untrusted. Operations the runtime itself performs lazily while the script runs (a
+compile in `dataclasses`, a frame read in `logging`, a `.pyc` unmarshalled by an import)
+are allowed when no untrusted frame is among the nearest `PROXIMITY` frames of the call,
+so a script cannot reach them through a thin wrapper (`inspect.currentframe()`).
+
+Not a boundary on its own (PEP 578 says as much): the sandbox (namespaces, seccomp,
+cgroups) still holds if the guard is bypassed. The hook is written so that nothing the
+script can reach changes its decisions: every helper and builtin it uses is bound in a
+closure at arming time, its policy is immutable, and it never calls the script's objects
+(paths must be `str`, `bytes`, an fd, or a stdlib path object).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+RECORD_NAME = "violation.json"
+# The record could not be written (its fd was closed or replaced): the process ends with
+# this code and the host reports a `policy` violation without detail.
+RECORD_LOST_EXIT = 86
+PROXIMITY = 3
+MAX_STACK = 512
+MAX_SYMLINKS = 40
+
+# Always denied, whoever asks: nothing legitimate in an evaluation needs them.
+DENIED_EVENTS = frozenset({
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.startfile", "subprocess.Popen", "pty.spawn", "sys.addaudithook", "sys.settrace",
+    "sys.setprofile", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "marshal.load", "resource.setrlimit", "resource.prlimit", "sqlite3.load_extension",
+    "sqlite3.enable_load_extension", "builtins.breakpoint", "os.mkfifo", "os.mknod",
+    "sys.remote_exec",
+})
+# Every event of these modules (network clients, native code, process spawning).
+DENIED_PREFIXES = frozenset({
+    "socket", "http", "urllib", "ftplib", "smtplib", "poplib", "imaplib", "nntplib",
+    "telnetlib", "webbrowser", "syslog", "subprocess", "pty", "winreg", "_winapi", "msvcrt",
+})
+# Allowed to the runtime (lazy work while the script runs), denied near the script.
+NEAR_SCRIPT_EVENTS = frozenset({
+    "sys._getframe", "sys._current_frames", "object.__getattr__", "code.__new__",
+    "function.__new__", "exec", "sys._current_exceptions",
+})
+PATH_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "os.listxattr", "os.getxattr"})
+PATH_WRITE_EVENTS = frozenset({
+    "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.utime", "os.setxattr",
+    "os.removexattr", "os.truncate", "os.chflags", "os.lchflags",
+})
+# A module of these (or a submodule) is never imported for the first time after arming.
+DENIED_MODULES = frozenset({
+    "subprocess", "_posixsubprocess", "socket", "_socket", "ssl", "_ssl", "select",
+    "selectors", "asyncio", "multiprocessing", "_multiprocessing", "concurrent.futures.process",
+    "pty", "tty", "termios", "fcntl", "ctypes", "_ctypes", "cffi", "_cffi_backend", "mmap",
+    "code", "codeop", "pdb", "bdb", "trace", "cProfile", "profile", "webbrowser", "http",
+    "urllib.request", "ftplib", "smtplib", "poplib", "imaplib", "nntplib", "telnetlib",
+    "xmlrpc", "socketserver", "requests", "urllib3", "httpx", "aiohttp", "paramiko",
+    "pexpect", "sh", "plumbum", "resource", "pickletools", "runpy", "zipimport",
+})
+# (module, name) pairs unpickling may resolve: plain data, tensors and arrays.
+PICKLE_ALLOWED = frozenset({
+    *(("builtins", name) for name in (
+        "dict", "list", "set", "frozenset", "tuple", "str", "bytes", "bytearray", "int",
+        "float", "complex", "bool", "slice", "range")),
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("collections", "deque"),
+    ("collections", "Counter"), ("datetime", "date"), ("datetime", "datetime"),
+    ("datetime", "timedelta"), ("datetime", "timezone"), ("decimal", "Decimal"),
+    ("fractions", "Fraction"), ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
+    ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
+    ("torch", "FloatStorage"), ("torch", "LongStorage"), ("torch", "HalfStorage"),
+    ("torch", "BFloat16Storage"), ("torch", "IntStorage"), ("torch", "BoolStorage"),
+    ("torch", "Size"), ("torch", "float32"), ("torch", "float16"), ("torch", "bfloat16"),
+    ("torch", "int64"),
+})
+# Frozen importlib: the only caller that may compile code under a runtime file name and
+# unmarshal bytecode (a lazy import of a runtime module).
+IMPORTLIB_FILES = (
+    "'<frozen importlib._bootstrap>'", "'<frozen importlib._bootstrap_external>'",
+    "'<frozen zipimport>'",
+)
+SAFE_EVENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/")
+# What a record's `target` (the path, module or pid asked for) may hold; at most this long.
+SAFE_TARGET_CHARS = SAFE_EVENT_CHARS | frozenset("-+=:@,~ ")
+MAX_TARGET_CHARS = 120
+MAX_RECORDED = 16
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full")
+# Facts about the job's own process and the machine that libraries read at import time
+# (torch: maps, mountinfo, boot_id); `{pid}` is the harness's pid.
+PROCESS_FILES = (
+    "/proc/{pid}/maps", "/proc/{pid}/mountinfo", "/proc/{pid}/status", "/proc/{pid}/stat",
+    "/proc/{pid}/statm", "/proc/{pid}/cgroup", "/proc/cpuinfo", "/proc/meminfo",
+    "/proc/sys/kernel/random/boot_id", "/proc/sys/kernel/random/uuid",
+)
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """Where the script may read and write, and whose code is the runtime's.
+
+    Every path is absolute and already resolved (no symlinks).
+    """
+
+    runtime_roots: tuple[str, ...]
+    read_roots: tuple[str, ...]
+    write_roots: tuple[str, ...]
+    import_roots: tuple[str, ...]
+    harness_write_roots: tuple[str, ...] = ()
+    script_filename: str = "evaluation.py"
+    denied_modules: frozenset[str] = DENIED_MODULES
+    # Where the denied modules' code lives (sources, bytecode, package dirs): an import
+    # that raises no `import` event (importlib.import_module) still has to read them.
+    denied_module_paths: tuple[str, ...] = ()
+    pickle_allowed: frozenset[tuple[str, str]] = PICKLE_ALLOWED
+    device_files: tuple[str, ...] = DEVICE_FILES
+
+
+@dataclass
+class GuardHandle:
+    """What `arm` gives back to the harness (and to nobody else)."""
+
+    denials: list[dict[str, Any]] = field(default_factory=list)
+    armed: bool = False
+
+
+def _resolved_roots(paths: Iterable[str | os.PathLike[str] | None]) -> tuple[str, ...]:
+    roots: dict[str, None] = {}
+    for path in paths:
+        if path:
+            roots[os.path.realpath(os.fspath(path))] = None
+    return tuple(roots)
+
+
+def runtime_roots(harness_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The interpreter's prefixes and the harness: code from here is the runtime's."""
+    return _resolved_roots([
+        sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+        *(p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)),
+        harness_dir,
+    ])
+
+
+def module_paths(names: Iterable[str]) -> tuple[str, ...]:
+    """The files and package directories the modules `names` would be loaded from."""
+    import importlib.util
+
+    found: dict[str, None] = {}
+    for name in sorted(names):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        for location in spec.submodule_search_locations or ():
+            found[os.path.realpath(location)] = None
+        origin = spec.origin
+        if spec.submodule_search_locations is None and origin and os.path.isabs(origin):
+            found[os.path.realpath(origin)] = None
+            if origin.endswith(".py"):
+                found[os.path.realpath(importlib.util.cache_from_source(origin))] = None
+    return tuple(found)
+
+
+def build_policy(
+    *,
+    harness_dir: str | os.PathLike[str],
+    model_dir: str | None,
+    data_dir: str | None,
+    task_dirs: Iterable[str],
+    out_dir: str,
+    script_filename: str,
+    scratch_dirs: Iterable[str],
+) -> GuardPolicy:
+    """The policy of one job: read the runtime, model, data, tasks and scratch dirs;
+    write only the scratch dirs (and `out_dir`, for the harness alone)."""
+    runtime = runtime_roots(harness_dir)
+    tasks = _resolved_roots(task_dirs)
+    scratch = _resolved_roots(scratch_dirs)
+    return GuardPolicy(
+        runtime_roots=runtime,
+        read_roots=_resolved_roots([*runtime, model_dir, data_dir, *tasks, *scratch]),
+        write_roots=scratch,
+        import_roots=_resolved_roots([*runtime, *tasks]),
+        harness_write_roots=_resolved_roots([out_dir]),
+        script_filename=script_filename,
+        denied_module_paths=module_paths(DENIED_MODULES),
+    )
+
+
+def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True) -> GuardHandle:
+    """Install the audit hook for the rest of the process's life.
+
+    `record_fd`: an fd open for writing (append) on the record file; each denial is one
+    JSON line `{"event", "detail", "line"}` there. `enforce=False` records without
+    raising (to survey what a workload would need). Raises nothing itself; a denied
+    operation raises `PermissionError("evalpod runtime guard: <event> denied")`.
+    """
+    handle = GuardHandle()
+    hook = _make_hook(policy, record_fd, enforce, handle.denials)
+    sys.addaudithook(hook)
+    handle.armed = True
+    return handle
+
+
+def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachable by name
+    policy: GuardPolicy, record_fd: int, enforce: bool, denials: list[dict[str, Any]]
+) -> Callable[[str, tuple[Any, ...]], None]:
+    # Everything the hook uses is bound here: the script may rebind module attributes
+    # and builtins later, and must not change what the hook decides.
+    _getframe, _repr, _type, _len, _int = sys._getframe, repr, type, len, int
+    _issubclass, _range = issubclass, range
+    _str_add, _bytes_add, _decode = str.__add__, bytes.__add__, bytes.decode
+    _lstat, _readlink, _getcwd, _islink = os.lstat, os.readlink, os.getcwd, stat.S_ISLNK
+    _write, _fstat, _exit = os.write, os.fstat, os._exit
+    _ident, _permission_error, _os_error = threading.get_ident, PermissionError, OSError
+    denied_events, denied_prefixes = DENIED_EVENTS, DENIED_PREFIXES
+    near_script_events, safe_chars = NEAR_SCRIPT_EVENTS, SAFE_EVENT_CHARS
+    target_chars, max_target, max_recorded = SAFE_TARGET_CHARS, MAX_TARGET_CHARS, MAX_RECORDED
+    read_events, write_events = PATH_READ_EVENTS, PATH_WRITE_EVENTS
+    importlib_files, write_flags = IMPORTLIB_FILES, WRITE_FLAGS
+    proximity, max_stack, max_symlinks = PROXIMITY, MAX_STACK, MAX_SYMLINKS
+    lost_exit = RECORD_LOST_EXIT
+    system_libs = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib")
+    own_pid = os.getpid()
+    read_files = (*policy.device_files, *(name.format(pid=own_pid) for name in PROCESS_FILES))
+    record_stat = _fstat(record_fd)
+    record_id = (record_stat.st_dev, record_stat.st_ino)
+    trusted_prefixes = ("'<frozen ", *("'" + root + "/" for root in policy.runtime_roots))
+    script_prefix = "'" + policy.script_filename + "'"
+    own_prefix = _repr(_make_hook.__code__.co_filename)
+    busy: set[int] = set()
+
+    def file_of(frame: Any) -> str:
+        # repr(frame) names the code's file without the audited `f_code` read.
+        text: str = _repr(frame)
+        start = text.find(", file ")
+        return text[start + 7 :] if start >= 0 else ""
+
+    def trusted(frame: Any) -> bool:
+        return file_of(frame).startswith(trusted_prefixes)
+
+    def caller() -> Any:
+        """The innermost frame outside this module: where the audited call was made."""
+        me = _ident()
+        busy.add(me)
+        try:
+            frame: Any = _getframe(1)
+        finally:
+            busy.discard(me)
+        while frame is not None and file_of(frame).startswith(own_prefix):
+            frame = frame.f_back
+        return frame
+
+    def near_script(frame: Any) -> bool:
+        for _ in _range(proximity):
+            if frame is None:
+                return False
+            if not trusted(frame):
+                return True
+            frame = frame.f_back
+        return False
+
+    def script_on_stack(frame: Any) -> bool:
+        for _ in _range(max_stack):
+            if frame is None:
+                return False
+            if not trusted(frame):
+                return True
+            frame = frame.f_back
+        return True
+
+    def importing(frame: Any) -> bool:
+        return file_of(frame).startswith(importlib_files)
+
+    def script_line(frame: Any) -> int | None:
+        for _ in _range(max_stack):
+            if frame is None:
+                return None
+            if file_of(frame).startswith(script_prefix):
+                return _int(frame.f_lineno)
+            frame = frame.f_back
+        return None
+
+    def printable(text: str, allowed: frozenset[str]) -> str:
+        kept = [char if char in allowed else "?" for char in text[:max_target]]
+        return "".join(kept)
+
+    def target_of(event: str, args: tuple[Any, ...]) -> str:
+        if not args:
+            return ""
+        first = args[0]
+        if event == "pickle.find_class" and _len(args) > 1:
+            module, name = as_text(first), as_text(args[1])
+            return "" if module is None or name is None else module + "." + name
+        if _type(first) is _int:
+            return f"{first:d}"
+        return as_text(first) or ""
+
+    def deny(event: str, frame: Any, args: tuple[Any, ...] = ()) -> None:
+        name = event
+        for char in event:
+            if char not in safe_chars:
+                name = "audit event"
+                break
+        line = script_line(frame)
+        target = printable(target_of(event, args), target_chars)
+        denials.append({"event": name, "detail": name + " denied", "line": line,
+                        "target": target or None})
+        if _len(denials) > max_recorded:
+            if enforce:  # recorded enough: a loop of denials must not fill the host's disk
+                raise _permission_error("evalpod runtime guard: " + name + " denied")
+            return
+        number = "null" if line is None else f"{line:d}"
+        quoted = "null" if not target else f'"{target}"'
+        record = (f'{{"event": "{name}", "detail": "{name} denied", "line": {number}, '
+                  f'"target": {quoted}}}\n')
+        where = "" if line is None else f" at script line {line:d}"
+        what = f" ({target})" if target else ""
+        try:
+            now = _fstat(record_fd)
+            if (now.st_dev, now.st_ino) != record_id:
+                _exit(lost_exit)
+            _write(record_fd, record.encode())
+            _write(2, f"[evalpod] runtime guard: {name}{what} denied{where}\n".encode())
+        except _os_error:
+            _exit(lost_exit)
+        if enforce:
+            raise _permission_error("evalpod runtime guard: " + name + " denied")
+
+    def as_text(path: Any) -> str | None:
+        """`path` as an exact str; None for anything else (never calls its methods)."""
+        kind = _type(path)
+        if kind is str:
+            return path  # type: ignore[no-any-return]
+        if _issubclass(kind, str):
+            return _str_add("", path)
+        if _issubclass(kind, bytes):
+            raw = _bytes_add(b"", path)
+            return _decode(raw, "utf-8", "surrogateescape")
+        return None
+
+    def resolve(path: str) -> str | None:
+        """Absolute, symlink-free form of `path` (components not yet existing kept)."""
+        if not path.startswith("/"):
+            path = _getcwd() + "/" + path
+        parts = [p for p in path.split("/") if p and p != "."]
+        done: list[str] = []
+        links = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            candidate = "/" + "/".join([*done, part])
+            try:
+                info = _lstat(candidate)
+            except _os_error:
+                done.append(part)
+                continue
+            if _islink(info.st_mode):
+                links += 1
+                if links > max_symlinks:
+                    return None
+                target = _readlink(candidate)
+                if target.startswith("/"):
+                    done = []
+                parts = [p for p in target.split("/") if p and p != "."] + parts
+                continue
+            done.append(part)
+        return "/" + "/".join(done)
+
+    def under(path: str, roots: tuple[str, ...]) -> bool:
+        for root in roots:  # noqa: SIM110 - any() is a builtin the script could rebind
+            if path == root or path.startswith(root + "/"):
+                return True
+        return False
+
+    def real_path(path: Any) -> str | None:
+        text = as_text(path)
+        return None if text is None else resolve(text)
+
+    def readable(path: Any) -> bool:
+        if _type(path) is int:
+            return True
+        real = real_path(path)
+        return real is not None and (under(real, policy.read_roots) or real in read_files)
+
+    def writable(path: Any, frame: Any) -> bool:
+        real = real_path(path)
+        if real is None:
+            return False
+        if under(real, policy.write_roots) or real in policy.device_files:
+            return True
+        return under(real, policy.harness_write_roots) and not script_on_stack(frame)
+
+    def check_open(args: tuple[Any, ...]) -> bool:
+        path, flags = args[0], args[2]
+        if path is None or _type(path) is int:
+            return True  # an fd already open: it was checked when it was opened
+        frame = caller()
+        if importing(frame):
+            # Code is imported from the runtime and the task directories only, and a
+            # denied module not for the script.
+            real = real_path(path)
+            if real is None or not under(real, policy.import_roots):
+                return False
+            return not (under(real, policy.denied_module_paths)
+                        and near_script(importer(frame)))
+        if _type(flags) is int and flags & write_flags:
+            return writable(path, frame)
+        return readable(path)
+
+    def importer(frame: Any) -> Any:
+        """The frame that asked for an import: the first one outside frozen importlib."""
+        for _ in _range(max_stack):
+            if frame is None or not importing(frame):
+                return frame
+            frame = frame.f_back
+        return frame
+
+    def check_import(args: tuple[Any, ...]) -> bool:
+        module, filename = args[0], args[1]
+        if _type(module) is not str:
+            return False
+        if filename is not None:
+            real = real_path(filename)
+            if real is None or not under(real, policy.import_roots):
+                return False
+        # A denied module may still be imported by the runtime for itself (torch imports
+        # ctypes); not by the script, directly or through a thin wrapper.
+        top = module
+        while True:
+            if top in policy.denied_modules:
+                return not near_script(importer(caller()))
+            dot = top.rfind(".")
+            if dot < 0:
+                return True
+            top = top[:dot]
+
+    def check_compile(args: tuple[Any, ...]) -> bool:
+        frame = caller()
+        if near_script(frame):
+            return False
+        filename = as_text(args[1]) if _len(args) > 1 else None
+        if filename is None:
+            return True
+        if importing(frame):
+            real = resolve(filename) if filename.startswith("/") else None
+            return real is not None and under(real, policy.import_roots)
+        # The runtime parsing or compiling its own text (ast.parse of a module, a
+        # generated __init__) is allowed: the result runs with the script's rights
+        # unless it names a runtime file, and only the runtime's own frames get here.
+        return True
+
+    def check_ctypes() -> bool:
+        # Only while a runtime module is being imported (torch loading its libraries).
+        frame = caller()
+        if near_script(frame):
+            return False
+        for _ in _range(max_stack):
+            if frame is None:
+                return False
+            if importing(frame):
+                return True
+            frame = frame.f_back
+        return False
+
+    def check_dlopen(args: tuple[Any, ...]) -> bool:
+        if not check_ctypes():
+            return False
+        name = as_text(args[0]) if args else None
+        if name is None or "/" not in name:
+            return True  # the process itself, or a name the loader finds in system dirs
+        real = resolve(name)
+        return real is not None and (
+            under(real, policy.runtime_roots) or under(real, system_libs))
+
+    def allowed(event: str, args: tuple[Any, ...]) -> bool:  # noqa: C901
+        if event == "open":
+            return check_open(args)
+        if event == "import":
+            return check_import(args)
+        if event == "compile":
+            return check_compile(args)
+        if event in near_script_events:
+            return not near_script(caller())
+        if event == "object.__setattr__":
+            return not (_len(args) > 1 and args[1] == "__code__" and near_script(caller()))
+        if event == "marshal.loads":
+            frame = caller()
+            return importing(frame) and not near_script(frame)
+        if event == "ctypes.dlopen":
+            return check_dlopen(args)
+        if event.startswith("ctypes."):
+            return check_ctypes()
+        if event == "pickle.find_class":
+            return _len(args) > 1 and (args[0], args[1]) in policy.pickle_allowed
+        if event in ("os.kill", "os.killpg"):
+            return event == "os.kill" and args[0] == own_pid
+        if event in read_events:
+            return not args or args[0] is None or readable(args[0])
+        if event in write_events:
+            return _type(args[0]) is not int and writable(args[0], caller())
+        if event in ("os.rename", "os.link", "os.symlink"):
+            frame = caller()
+            source_ok = event == "os.symlink" or writable(args[0], frame)
+            return source_ok and writable(args[1], frame)
+        if event == "sqlite3.connect":
+            return args[0] == ":memory:" or writable(args[0], caller())
+        return True
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in near_script_events and _ident() in busy:
+            return  # the guard's own look at the stack
+        if event in denied_events or event.partition(".")[0] in denied_prefixes:
+            deny(event, caller(), args)
+            return
+        if not allowed(event, args):
+            deny(event, caller(), args)
+
+    return hook

@@ -102,8 +102,12 @@ class EvaluationStatusOut(BaseModel):
 
 
 class ViolationOut(BaseModel):
-    kind: str
+    kind: str = Field(description="timeout, memory, output, processes, disk, network, syscall "
+                      "or policy (the runtime guard denied an operation).")
     detail: str
+    line: int | None = Field(default=None, description="policy: the script line that asked.")
+    target: str | None = Field(default=None,
+                               description="policy: the path, module or pid asked for.")
 
 
 class TransitionOut(BaseModel):

@@ -130,8 +130,8 @@ def _follow(client: Client, evaluation_id: str, *, wait_for_run: bool) -> int:
     with reporting_errors(on_interrupt=interrupted):
         if wait_for_run:
             _await_run(client, evaluation_id)
-        if client.status(evaluation_id).status in RAN:
-            _print_log(client, evaluation_id, follow=True)
+        # The log holds the trial's lines, then the run's; it ends once the status is final.
+        _print_log(client, evaluation_id, follow=True)
         record = client.get(evaluation_id)
     _print_outcome(record)
     return 0 if record.status == "succeeded" else EXIT_ERROR

@@ -102,7 +102,9 @@ def retry_delay(error: Exception, attempt: int, replayable: bool) -> float | Non
         return backoff  # nothing was sent
     if isinstance(error, httpx.TransportError):
         return backoff if replayable else None
-    if isinstance(error, ApiError) and error.code in RETRY_CODES:
+    # A rate-limited request was refused before anything ran; a 503 only when replayable.
+    if isinstance(error, ApiError) and error.code in RETRY_CODES and (
+            replayable or error.code == "RATE_LIMITED"):
         wait: float = error.retry_after_s if error.retry_after_s is not None else backoff
         return float(wait) if wait <= MAX_RETRY_AFTER_S else None
     return None

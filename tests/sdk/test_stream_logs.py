@@ -56,7 +56,8 @@ class ScriptedServer:
         return response
 
     async def status(self, _request: web.Request) -> web.Response:
-        return web.json_response({"evaluation_id": EVALUATION, "status": "failed"})
+        # Still validating when `logs --follow` starts: it must follow from the trial on.
+        return web.json_response({"evaluation_id": EVALUATION, "status": "pending_validation"})
 
     async def record(self, _request: web.Request) -> web.Response:
         return web.json_response(RECORD)

@@ -8,22 +8,89 @@ import signal
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import typer
+
+if TYPE_CHECKING:
+    from orchestrator.sandbox import ResourceLimits, SandboxJob
 
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run scripts straight in the sandbox.")
 
 
+class ModelChoice(NamedTuple):
+    """The model a CLI run loads: a registered model's directory, or its shadow."""
+
+    model_id: str
+    path: Path
+    shadow: bool
+
+
+class ModelUnavailable(Exception):
+    """The named model is not registered, its files changed, or it has no shadow."""
+
+
+async def resolve_model(model_id: str, shadow: bool) -> ModelChoice:
+    """The registered model `model_id` (its files checked against the registered
+    checksum, as before a real run) or, with `shadow`, its shadow (built if missing).
+
+    Raises `ModelUnavailable` with a one-line reason.
+    """
+    from evalpod.db import dispose_all, get_database
+    from evalpod.model_files import directory_checksum
+    from evalpod.orm import Model
+    from evalpod.settings import get_settings
+    from evalpod.shadow import ShadowBuildError, ensure_shadow
+
+    try:
+        async with get_database().session() as session:
+            row = await session.get(Model, model_id)
+            found = None if row is None else (Path(row.storage_path), row.checksum)
+    finally:
+        await dispose_all()
+    if found is None:
+        raise ModelUnavailable(f"model {model_id!r} is not registered (evalpod models list)")
+    path, checksum = found
+    if shadow:
+        try:
+            return ModelChoice(model_id, await ensure_shadow(get_settings(), model_id, path,
+                                                              checksum), True)
+        except ShadowBuildError as exc:
+            raise ModelUnavailable(f"no shadow of {model_id!r}: {exc}") from exc
+    try:
+        actual = await asyncio.to_thread(directory_checksum, path)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"model files of {model_id!r} unreadable: {exc}") from exc
+    if actual != checksum:
+        raise ModelUnavailable(f"model {model_id!r} changed on disk since it was registered "
+                               "(register it again with evalpod models add)")
+    return ModelChoice(model_id, path, False)
+
+
+def cli_job(
+    script: str, limits: ResourceLimits, model: ModelChoice | None
+) -> SandboxJob:
+    """The job of one `evalpod sandbox run`: no model (the stub) unless one is named."""
+    from orchestrator.sandbox import SandboxJob
+
+    job_id = f"cli-{uuid.uuid4().hex[:12]}"
+    if model is None:
+        return SandboxJob(job_id=job_id, script=script, limits=limits)
+    return SandboxJob(job_id=job_id, script=script, limits=limits,
+                      model_id=model.model_id, model_path=model.path, shadow=model.shadow)
+
+
 async def _run_script(
-    script: str, timeout: float, memory_mb: int, disk_mb: int, gpus: int, live: bool
+    script: str, timeout: float, memory_mb: int, disk_mb: int, gpus: int, live: bool,
+    model: ModelChoice | None = None,
 ) -> dict[str, object]:
-    from orchestrator.sandbox import ResourceLimits, SandboxJob, get_backend
+    from orchestrator.sandbox import ResourceLimits, get_backend
 
     indices = _gpu_indices(gpus)
     limits = ResourceLimits(
         timeout_s=timeout, memory_mb=memory_mb, disk_mb=disk_mb, gpu_indices=indices
     )
-    job = SandboxJob(job_id=f"cli-{uuid.uuid4().hex[:12]}", script=script, limits=limits)
+    job = cli_job(script, limits, model)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -67,16 +134,30 @@ def run(
     disk_mb: int = typer.Option(512, "--disk-mb", help="Size of the writable work dir."),
     gpus: int = typer.Option(0, "--gpus", help="GPUs to assign (from EVALPOD_GPU_DEVICES)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no live log."),
+    model_id: str | None = typer.Option(
+        None, "--model", help="A registered model to load (its checksum is checked first)."),
+    shadow: bool = typer.Option(
+        False, "--shadow", help="Load --model's shadow instead: what a validation trial sees."),
 ) -> None:
-    """Run FILE in the configured sandbox with the stub model; no static analysis."""
+    """Run FILE in the configured sandbox; no static analysis. With --model the script gets
+    that registered model (or, with --shadow, its shadow, as in a validation trial);
+    without, a torch-free stub stands in, for runs where no model is involved."""
     from orchestrator.sandbox import SandboxUnavailable
 
+    if shadow and model_id is None:
+        raise typer.BadParameter("--shadow needs --model", param_hint="--shadow")
+
+    async def go() -> dict[str, object]:
+        model = None if model_id is None else await resolve_model(model_id, shadow)
+        return await _run_script(
+            file.read_text(encoding="utf-8"), timeout, memory_mb, disk_mb, gpus, not as_json,
+            model=model)
+
     try:
-        report = asyncio.run(
-            _run_script(
-                file.read_text(encoding="utf-8"), timeout, memory_mb, disk_mb, gpus, not as_json
-            )
-        )
+        report = asyncio.run(go())
+    except ModelUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except SandboxUnavailable as exc:
         typer.echo(f"sandbox unavailable: {exc}", err=True)
         raise typer.Exit(3) from exc

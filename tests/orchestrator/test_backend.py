@@ -84,9 +84,12 @@ async def test_timeout_kills_daemons_everywhere(local: LocalBackend) -> None:
         "        os._exit(0)\n"
         "    time.sleep(99)\n"
     )
-    job = make_job(script, timeout_s=1.0)
+    job = make_job(script, timeout_s=4.0)
     process = await local.launch(job)
-    await asyncio.sleep(0.5)
+    for _ in range(250):  # well within the timeout, even on a loaded host
+        if host_processes_with(TOKEN):
+            break
+        await asyncio.sleep(0.01)
     assert host_processes_with(TOKEN)
     outcome = await supervise(process, discard, asyncio.Event())
     assert outcome.status == "killed" and outcome.violation is not None
@@ -187,4 +190,37 @@ async def test_a_refused_fork_is_a_violation_even_after_a_quick_exit(local: Loca
     )
     outcome = await local.run(make_job(script, max_processes=32), discard)
     assert outcome.status == "killed", outcome
+    assert outcome.violation is not None and outcome.violation.kind == "processes", outcome
+
+
+RLIMITS_SCRIPT = (
+    "import resource\n"
+    "def evaluate_model(model):\n"
+    "    names = ('RLIMIT_CORE', 'RLIMIT_NOFILE', 'RLIMIT_FSIZE', 'RLIMIT_CPU')\n"
+    "    return {n: list(resource.getrlimit(getattr(resource, n))) for n in names}\n"
+)
+
+
+@pytest.mark.parametrize("spawn", ["sh+prlimit", "preexec_fn"])
+async def test_limits_hold_whichever_way_bwrap_is_spawned(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch, spawn: str
+) -> None:
+    """The cheap spawn (no fork of the service) and its fallback set the same limits."""
+    if spawn == "preexec_fn":
+        monkeypatch.setattr(backend_module, "_spawn_helpers", lambda: None)
+    elif backend_module._spawn_helpers() is None:
+        pytest.skip("sh or prlimit missing on this host")
+    job = make_job(RLIMITS_SCRIPT, timeout_s=5.0, disk_mb=64, max_result_bytes=1024 * 1024)
+    outcome = await local.run(job, discard)
+    assert outcome.status == "succeeded", outcome
+    fsize = 64 * 1024 * 1024 + 1024 * 1024
+    assert outcome.result == {
+        "RLIMIT_CORE": [0, 0],
+        "RLIMIT_NOFILE": [4096, 4096],
+        "RLIMIT_FSIZE": [fsize, fsize],
+        "RLIMIT_CPU": [15, 20],
+    }
+    # And the job ran inside its cgroup: a fork past pids.max is refused there.
+    bomb = "import os\ndef evaluate_model(model):\n    while True:\n        os.fork()\n"
+    outcome = await local.run(make_job(bomb, max_processes=16), discard)
     assert outcome.violation is not None and outcome.violation.kind == "processes", outcome

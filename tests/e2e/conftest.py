@@ -19,6 +19,8 @@ def e2e_dsn(request: pytest.FixtureRequest, pg_factory: Callable[[str], str],
 
 @pytest.fixture(scope="session")
 async def stack(e2e_dsn: str, tiny_model_dir: Path) -> AsyncIterator[Stack]:
-    settings = stack_settings(e2e_dsn, callback_allow_private=True)
+    # The trial loads the model's shadow (torch, transformers) within its cap: a loaded
+    # test machine can need more than the default 20 s for that alone.
+    settings = stack_settings(e2e_dsn, callback_allow_private=True, trial_timeout_s=120)
     async with running_stack(settings, tiny_model_dir) as running:
         yield running

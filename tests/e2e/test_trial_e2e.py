@@ -1,0 +1,88 @@
+"""The trial runs on the model's shadow, through the real validator and sandbox (#11).
+
+Scripts the stub-model trial used to reject (the documented `model.model` and
+`model.tokenizer` used directly, an annotated dataclass) pass validation; a script
+slow for its own reasons gets a finding that names the trial's cap and where its log is.
+"""
+
+from __future__ import annotations
+
+from evalpod.db import get_database
+from orchestrator.sandbox import get_backend
+from tests.stack import Stack
+from validator.trial import run_trial, trial_findings
+
+# Validation passed (the real run is other tests' business).
+PASSED = {"validated", "executing", "succeeded"}
+
+# The issue's examples: tokenizer called directly, logits and a loss from the model itself.
+DIRECT_USE = '''
+import torch
+
+
+def evaluate_model(model):
+    tok = model.tokenizer
+    texts = ["The capital of France is Paris.", "Two plus two is four."]
+    enc = tok(texts, return_tensors="pt", padding=True)
+    model.model.eval()
+    with torch.no_grad():
+        logits = model.model(**enc).logits
+        ids = tok(texts[0], return_tensors="pt").input_ids
+        loss = model.model(ids, labels=ids).loss
+    scores = model.loglikelihood([("The capital of France is", " Paris")])
+    answer = model.generate(["The capital of France is"], max_new_tokens=3)
+    return {"vocab_logits": int(logits.shape[-1]), "loss": float(loss),
+            "ll": scores[0][0], "answer_chars": len(answer[0])}
+'''
+
+DATACLASS = '''
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Example:
+    prompt: str
+    answer: str
+    tags: list[str] = field(default_factory=list)
+
+
+def evaluate_model(model):
+    examples = [Example("The capital of France is", " Paris"), Example("Two plus two is", " four")]
+    scores = model.loglikelihood([(e.prompt, e.answer) for e in examples])
+    return {"mean_ll": sum(s for s, _ in scores) / len(scores)}
+'''
+
+SLOW = '''
+def evaluate_model(model):
+    total = 0
+    for i in range(10 ** 12):
+        total += i % 7
+    return {"total": total}
+'''
+
+
+async def test_direct_model_and_tokenizer_use_passes_the_trial_and_runs(stack: Stack) -> None:
+    response = await stack.submit(DIRECT_USE)
+    assert response.status_code == 202, response.text
+    record = await stack.wait_for(response.json()["evaluation_id"], PASSED, timeout_s=300)
+    assert record["findings"] == []
+    assert record["validation"]["trial"]["passed"] is True
+
+
+async def test_annotated_dataclass_passes_the_trial(stack: Stack) -> None:
+    response = await stack.submit(DATACLASS)
+    assert response.status_code == 202, response.text
+    record = await stack.wait_for(response.json()["evaluation_id"], PASSED, timeout_s=300)
+    assert record["validation"]["trial"]["passed"] is True
+
+
+async def test_a_slow_script_gets_a_finding_naming_the_trial_cap(stack: Stack) -> None:
+    # The real trial (validator.trial) on the real shadow and sandbox, under a short cap.
+    settings = stack.settings.model_copy(update={"trial_timeout_s": 8})
+    report = await run_trial(get_backend("local"), "slow-trial", SLOW, settings,
+                             model_id="tiny-gpt2", db=get_database(settings.database_dsn()))
+    assert report.violation is not None and report.violation["kind"] == "timeout"
+    [finding] = trial_findings(report)
+    assert finding.rule == "TRIAL-TIMEOUT"
+    assert "8 s" in finding.message
+    assert "EVALPOD_TRIAL_TIMEOUT_S" in finding.hint and "evalpod logs" in finding.hint

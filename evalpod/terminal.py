@@ -28,9 +28,12 @@ class HasServices(Protocol):
 
 async def on_terminal(services: HasServices, evaluation_id: str,
                       status: EvaluationStatus) -> None:
-    """Close the log (SSE readers get `end`), give the tenant's live slot back, queue
-    the callback and archive the log. Never raises: the status is already saved, readers
+    """Archive the log, close it (SSE readers get `end`), give the tenant's live slot back
+    and queue the callback. Never raises: the status is already saved, readers
     fall back to the database, and the reconciler's resync repairs a slot not given back."""
+    # The log is archived before `end` is published: a reader that saw `end` (or a
+    # restart of `evalpod up` right after it) finds the whole log in the database.
+    await archive_job_log(services, evaluation_id)
     try:
         await close_stream(services.redis, evaluation_id, status.value,
                            ttl_s=services.settings.log_stream_ttl_s)
@@ -48,7 +51,6 @@ async def on_terminal(services: HasServices, evaluation_id: str,
                 _job_id=f"callback:{evaluation_id}")
     except Exception:
         log.warning("terminal hooks of %s failed", evaluation_id, exc_info=True)
-    await archive_job_log(services, evaluation_id)
 
 
 async def archive_job_log(services: HasServices, evaluation_id: str) -> None:

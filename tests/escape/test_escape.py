@@ -1,8 +1,12 @@
 """Hostile scripts through the real `evalpod sandbox run --json`, each with a host-side proof.
 
-Every case names the observables that must stay clean after the sandboxed run. Where it
-is safe, the same script also runs unsandboxed (the harness straight under `python`) and
-the same observables must then trip: that proves each observable can see the escape.
+Every case names the observables that must stay clean after the sandboxed run. Each runs
+twice: with the runtime guard armed (the normal case; where the guard has a rule for the
+attempt the job must end `killed` with a `policy` violation) and with `--no-guard`, so
+the sandbox's own layers (namespaces, seccomp, cgroups) are proven to hold alone. Where
+it is safe, the same script also runs unsandboxed and unguarded (the harness straight
+under `python`) and the same observables must then trip: that proves each observable can
+see the escape.
 """
 
 from __future__ import annotations
@@ -34,51 +38,78 @@ class Case:
     observables: tuple[str, ...]
     unsandboxed: str | None = None  # None: run it unsandboxed too; else why not
     statuses: tuple[str, ...] = ("succeeded", "failed", "killed")
-    violation: str | None = None
+    violation: str | None = None  # without the guard
+    guard_event: str | None = None  # the guard's denial, when it has a rule for this
+    timeout_s: float = 2.0
 
 
 DESTRUCTIVE = "destructive or unbounded on the host"
 CASES: dict[str, Case] = {
-    "tcp_egress": Case(("tcp",)),
-    "udp_egress": Case(("udp",)),
-    "ipv6_egress": Case(("udp",)),
-    "dns_lookup": Case(("udp",)),
-    "metadata_service": Case(("tcp",)),
-    "raw_socket_syscall": Case(("tcp",)),
+    "tcp_egress": Case(("tcp",), guard_event="import"),
+    "udp_egress": Case(("udp",), guard_event="import"),
+    "ipv6_egress": Case(("udp",), guard_event="import"),
+    "dns_lookup": Case(("udp",), guard_event="import"),
+    "metadata_service": Case(("tcp",), guard_event="import"),
+    "raw_socket_syscall": Case(("tcp",), guard_event="import"),
     "read_home_secret": Case(("token",)),
-    "read_proc1_environ": Case(("token",), statuses=("succeeded", "failed")),
+    "read_proc1_environ": Case(("token",), statuses=("succeeded", "failed"), guard_event="open"),
     "read_other_job": Case(("token",)),
     "read_database": Case(("token",)),
     "read_admin_key": Case(("token",)),
-    "scan_filesystem": Case(("token",), statuses=("succeeded",)),
-    "proc_host_root": Case(("token",), statuses=("succeeded",)),
-    "proc_sys_write": Case(("token",), statuses=("succeeded",)),
-    "write_outside": Case(("marker",), statuses=("succeeded",)),
+    # Walks the whole runtime (bound under /opt): more than the usual 2 s on a busy host.
+    "scan_filesystem": Case(
+        ("token",), statuses=("succeeded",), guard_event="os.scandir", timeout_s=30
+    ),
+    "proc_host_root": Case(("token",), statuses=("succeeded",), guard_event="os.listdir"),
+    "proc_sys_write": Case(("token",), statuses=("succeeded",), guard_event="open"),
+    "write_outside": Case(("marker",), statuses=("succeeded",), guard_event="open"),
     "overwrite_host_file": Case(("victim_file",)),
-    "overwrite_harness": Case(("token", "harness"), unsandboxed="would modify the repo"),
-    "dev_access": Case(("token", "marker")),
-    "result_symlink": Case(("token",), statuses=("failed",)),
-    "result_hardlink": Case(("token",), "host-side check only", ("failed",)),
+    "overwrite_harness": Case(
+        ("token", "harness"), unsandboxed="would modify the repo", guard_event="open"
+    ),
+    "dev_access": Case(("token", "marker"), guard_event="open"),
+    "result_symlink": Case(("token",), statuses=("failed",), guard_event="os.symlink"),
+    "result_hardlink": Case(("token",), "host-side check only", ("failed",), guard_event="os.link"),
     "result_fifo": Case((), "host-side check only", ("failed",)),
-    "result_oversize": Case((), "host-side check only", ("failed",)),
-    "fork_bomb": Case(("survivors",), DESTRUCTIVE, ("killed",), "processes"),
+    # Refused by the host's size check (failed) or, with /out capped, as a `disk` kill.
+    "result_oversize": Case(
+        (), "host-side check only", ("failed", "killed"), guard_event="open"
+    ),
+    "fork_bomb": Case(("survivors",), DESTRUCTIVE, ("killed",), "processes", guard_event="os.fork"),
     "memory_bomb": Case((), DESTRUCTIVE, ("killed",), "memory"),
     "disk_fill": Case((), DESTRUCTIVE, ("killed",), "disk"),
     "output_flood": Case((), DESTRUCTIVE, ("killed",), "output"),
     "cpu_spin": Case((), DESTRUCTIVE, ("killed",), "timeout"),
     "sleep_past_timeout": Case((), "only waits", ("killed",), "timeout"),
-    "double_fork_daemon": Case(("survivors",), statuses=("succeeded",)),
-    "signal_host_process": Case(("victim_pid",)),
-    "kill_all_signal": Case(("victim_pid",), "kill(-1) would take the host down"),
-    "ctypes_raw_syscalls": Case(("victim_pid", "token")),
-    "ptrace_attach": Case(("victim_pid", "token"), statuses=("killed",), violation="syscall"),
-    "process_vm_readv": Case(("token",), statuses=("killed",), violation="syscall"),
-    "mount_tmpfs": Case(("token",), "would mount over a host path", ("killed",), "syscall"),
-    "unshare_userns": Case(("token",), statuses=("killed",), violation="syscall"),
-    "setns_host": Case(("token",), statuses=("killed",), violation="syscall"),
-    "bpf_syscall": Case(("token",), "needs a valid bpf_attr to succeed", ("killed",), "syscall"),
-    "native_shared_object": Case(("marker",), statuses=("succeeded", "failed")),
-    "pickle_payload": Case(("marker",), statuses=("succeeded", "failed")),
+    "double_fork_daemon": Case(("survivors",), statuses=("succeeded",), guard_event="os.fork"),
+    "signal_host_process": Case(("victim_pid",), guard_event="os.kill"),
+    "kill_all_signal": Case(
+        ("victim_pid",), "kill(-1) would take the host down", guard_event="os.kill"
+    ),
+    "ctypes_raw_syscalls": Case(("victim_pid", "token"), guard_event="import"),
+    "ptrace_attach": Case(
+        ("victim_pid", "token"), statuses=("killed",), violation="syscall", guard_event="import"
+    ),
+    "process_vm_readv": Case(
+        ("token",), statuses=("killed",), violation="syscall", guard_event="import"
+    ),
+    "mount_tmpfs": Case(
+        ("token",), "would mount over a host path", ("killed",), "syscall", guard_event="import"
+    ),
+    "unshare_userns": Case(
+        ("token",), statuses=("killed",), violation="syscall", guard_event="import"
+    ),
+    "setns_host": Case(("token",), statuses=("killed",), violation="syscall", guard_event="import"),
+    "bpf_syscall": Case(
+        ("token",), "needs a valid bpf_attr to succeed", ("killed",), "syscall",
+        guard_event="import",
+    ),
+    "native_shared_object": Case(
+        ("marker",), statuses=("succeeded", "failed"), guard_event="import"
+    ),
+    "pickle_payload": Case(
+        ("marker",), statuses=("succeeded", "failed"), guard_event="pickle.find_class"
+    ),
 }
 
 
@@ -236,7 +267,9 @@ def world(tmp_path: Path, listener: Listener) -> Iterator[World]:
     victim.wait()
 
 
-def run_sandboxed(world: World, script: Path) -> tuple[dict[str, Any], str]:
+def run_sandboxed(
+    world: World, script: Path, guard: bool = True, timeout_s: float = 2.0
+) -> tuple[dict[str, Any], str]:
     argv = [
         sys.executable,
         "-c",
@@ -246,11 +279,12 @@ def run_sandboxed(world: World, script: Path) -> tuple[dict[str, Any], str]:
         str(script),
         "--json",
         "--timeout",
-        "2",
+        str(timeout_s),
         "--memory-mb",
         "256",
         "--disk-mb",
         "32",
+        *([] if guard else ["--no-guard"]),
     ]
     done = subprocess.run(argv, capture_output=True, text=True, env=world.env(), timeout=60)
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -266,6 +300,7 @@ def run_unsandboxed(world: World, script: Path) -> str:
         "script_path": str(script),
         "model_path": None,
         "result_path": str(out / "result.json"),
+        "guard": False,
     }
     spec_path = world.scratch / "spec.json"
     spec_path.write_text(json.dumps(spec))
@@ -295,16 +330,36 @@ def with_suppress_kill(pgid: int) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_contained(name: str, world: World) -> None:
+def test_contained_without_guard(name: str, world: World) -> None:
+    """The sandbox's own layers hold with the runtime guard off."""
     case = CASES[name]
-    report, output = run_sandboxed(world, world.render(name))
+    report, output = run_sandboxed(world, world.render(name), False, case.timeout_s)
     assert report["status"] in case.statuses, report
     if case.violation is not None:
         assert report["violation"] is not None, report
         assert report["violation"]["kind"] == case.violation, report
     found = breaches(world, output)
     assert not found, (found, report)
-    assert float(str(report["duration_s"])) < 10
+    assert float(str(report["duration_s"])) < case.timeout_s + 8
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_contained_with_guard(name: str, world: World) -> None:
+    """As every job runs: where the guard has a rule, it stops the attempt first."""
+    case = CASES[name]
+    report, output = run_sandboxed(world, world.render(name), True, case.timeout_s)
+    if case.guard_event is not None:
+        assert report["status"] == "killed", report
+        assert report["violation"]["kind"] == "policy", report
+        assert report["violation"]["detail"] == f"{case.guard_event} denied", report
+        assert isinstance(report["violation"]["line"], int), report
+    else:
+        assert report["status"] in case.statuses, report
+        if case.violation is not None:
+            assert report["violation"]["kind"] == case.violation, report
+    found = breaches(world, output)
+    assert not found, (found, report)
+    assert float(str(report["duration_s"])) < case.timeout_s + 8
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if c.unsandboxed is None))

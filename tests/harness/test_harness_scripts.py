@@ -97,6 +97,7 @@ def test_raising_script_fails_with_traceback(run_harness: RunHarness) -> None:
         "ok": False,
         "error": "ValueError: boom at step 3",
         "error_type": "ValueError",
+        "error_line": 2,
     }
     assert "Traceback" in run.stderr and 'evaluation.py", line 2' in run.stderr
 

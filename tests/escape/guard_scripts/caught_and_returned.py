@@ -1,0 +1,13 @@
+"""A denial caught by the script, which returns metrics as if nothing happened.
+expect: import"""
+import sys
+
+
+def evaluate_model(model):
+    try:
+        import socket
+
+        socket.socket()
+    except PermissionError:
+        pass
+    return {"accuracy": 1.0}

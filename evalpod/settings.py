@@ -45,7 +45,14 @@ class Settings(BaseSettings):
     max_timeout_s: int = Field(default=3600, description="Largest timeout a submit may ask for.")
     default_memory_mb: int = Field(default=4096, description="Memory limit when config omits it.")
     max_memory_mb: int = Field(default=65536, description="Largest memory limit a submit may ask.")
-    trial_timeout_s: int = Field(default=20, description="Wall limit of the validation trial run.")
+    trial_timeout_s: int = Field(
+        default=20, gt=0,
+        description="Wall limit of the validation trial's script, counted from the moment "
+        "its model (the shadow) is loaded.")
+    trial_startup_s: int = Field(
+        default=60, ge=0,
+        description="Time the trial allows, on top of trial_timeout_s, for the interpreter "
+        "to start and the shadow to load: a busy host's start-up is not the script's.")
     trial_memory_mb: int = Field(default=1024, description="Memory limit of the trial run.")
     log_stream_maxlen: int = Field(
         default=100_000, ge=1000,

@@ -29,6 +29,9 @@ from orchestrator.sandbox import (
 from validator.findings import Finding
 
 MAX_LOG_CHARS = 64 * 1024
+# The harness prints this right after loading the model, before the script runs: the
+# script's own cap starts here (sandbox_images/harness/run.py, _load_model).
+MODEL_LOADED_MARK = "[evalpod] model loaded"
 # TrialReport.status when no trial could run because the model has no usable shadow.
 NO_TRIAL_MODEL = "no_trial_model"
 
@@ -39,6 +42,7 @@ class TrialReport(BaseModel):
     duration_s: float
     violation: dict[str, Any] | None = None
     error: str | None = None
+    startup_s: float | None = None  # launch to the model loaded (None: it never loaded)
     log: str = ""
 
 
@@ -81,8 +85,10 @@ async def trial_model(db: Database, settings: Settings, model_id: str) -> TrialM
 def trial_job(
     evaluation_id: str, script: str, settings: Settings, model: TrialModel | None = None
 ) -> SandboxJob:
-    """The sandbox job of a trial: `settings.trial_timeout_s` wall time (EVALPOD_TRIAL_TIMEOUT_S),
-    `settings.trial_memory_mb`, one CPU, 64 MiB of work dir, 1 MiB of output.
+    """The sandbox job of a trial: `settings.trial_memory_mb`, one CPU, 64 MiB of work dir,
+    1 MiB of output, and a wall limit of `trial_startup_s + trial_timeout_s` with a model
+    (`run_trial` stops the script itself `trial_timeout_s` after the model loaded), or
+    `trial_timeout_s` without.
 
     `model` None runs with no model (the torch-free stub): only benchmarks of the sandbox
     itself do that; the validator always passes the evaluation's shadow.
@@ -95,7 +101,7 @@ def trial_job(
         model_path=model.shadow_path if model else None,
         shadow=model is not None,
         limits=ResourceLimits(
-            timeout_s=settings.trial_timeout_s,
+            timeout_s=settings.trial_timeout_s + (settings.trial_startup_s if model else 0),
             memory_mb=settings.trial_memory_mb,
             cpus=1.0,
             max_processes=64,
@@ -124,22 +130,85 @@ async def run_trial(
             return TrialReport(passed=False, status=NO_TRIAL_MODEL, duration_s=0.0,
                                error=str(exc))
     log = _CappedLog(MAX_LOG_CHARS)
+    clock = _ScriptClock(settings, cancel, timed=model is not None)
 
     async def sink(line: str) -> None:
+        clock.see(line)
         await log.write(line)
         if on_line is not None:
             await on_line(line)
 
-    outcome: SandboxOutcome = await backend.run(
-        trial_job(evaluation_id, script, settings, model), sink, cancel)
+    try:
+        outcome: SandboxOutcome = await backend.run(
+            trial_job(evaluation_id, script, settings, model), sink, clock.stop)
+    finally:
+        clock.close()
+    violation = outcome.violation.model_dump(mode="json") if outcome.violation else None
+    status: str = outcome.status
+    if clock.expired and status == "cancelled" and not (cancel and cancel.is_set()):
+        status, violation = "killed", clock.violation()
+    elif violation and violation["kind"] == "timeout" and model is not None:
+        violation = clock.startup_violation(violation)
     return TrialReport(
-        passed=outcome.status == "succeeded",
-        status=outcome.status,
+        passed=status == "succeeded",
+        status=status,
         duration_s=outcome.duration_s,
-        violation=outcome.violation.model_dump(mode="json") if outcome.violation else None,
+        violation=violation,
         error=outcome.error,
+        startup_s=None if clock.loaded_after_s is None else round(clock.loaded_after_s, 3),
         log=log.text(),
     )
+
+
+class _ScriptClock:
+    """The trial's cap on the script alone: `trial_timeout_s` from the harness's
+    MODEL_LOADED_MARK line, so a busy host's slow start-up is not held against the script.
+
+    `stop` is what the backend watches: set by the caller's `cancel` or by the deadline.
+    """
+
+    def __init__(self, settings: Settings, cancel: asyncio.Event | None, timed: bool) -> None:
+        self.settings = settings
+        self.stop = asyncio.Event()
+        self.expired = False
+        self.loaded_after_s: float | None = None
+        self._started = asyncio.get_running_loop().time()
+        self._tasks: list[asyncio.Task[None]] = []
+        if cancel is not None:
+            self._tasks.append(asyncio.create_task(self._relay(cancel)))
+        self._timed = timed
+
+    async def _relay(self, cancel: asyncio.Event) -> None:
+        await cancel.wait()
+        self.stop.set()
+
+    async def _deadline(self) -> None:
+        await asyncio.sleep(self.settings.trial_timeout_s)
+        self.expired = True
+        self.stop.set()
+
+    def see(self, line: str) -> None:
+        if self._timed and self.loaded_after_s is None and line.startswith(MODEL_LOADED_MARK):
+            self.loaded_after_s = asyncio.get_running_loop().time() - self._started
+            self._tasks.append(asyncio.create_task(self._deadline()))
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def violation(self) -> dict[str, Any]:
+        loaded = f"{self.loaded_after_s:.1f}" if self.loaded_after_s is not None else "?"
+        return {"kind": "timeout",
+                "detail": f"the script ran past the trial's {self.settings.trial_timeout_s} s "
+                          f"(the model had loaded after {loaded} s)"}
+
+    def startup_violation(self, violation: dict[str, Any]) -> dict[str, Any]:
+        """The sandbox's own wall limit hit: before the model loaded, say so."""
+        if self.loaded_after_s is not None:
+            return violation
+        limit = self.settings.trial_startup_s + self.settings.trial_timeout_s
+        return {"kind": "timeout",
+                "detail": f"the trial's model did not load within {limit} s (a busy host?)"}
 
 
 def _guard_finding(violation: dict[str, Any]) -> Finding:
@@ -164,11 +233,12 @@ def trial_findings(report: TrialReport) -> list[Finding]:
     if report.violation and report.violation["kind"] == "timeout":
         return [Finding(
             rule="TRIAL-TIMEOUT",
-            message=f"the trial run was stopped: {report.violation['detail']} (the trial's cap)",
+            message=f"the trial run was stopped: {report.violation['detail']}",
             hint="The trial runs evaluate_model once on the model's shadow (tiny random "
-                 "weights, one CPU) under a short wall-clock cap (EVALPOD_TRIAL_TIMEOUT_S, "
-                 "20 s by default); its output is the trial section of `evalpod logs ID`. "
-                 "Bound the work a script does regardless of the model (see docs/validation.md).",
+                 "weights, one CPU) with a short cap on the script, counted once the model "
+                 "is loaded (EVALPOD_TRIAL_TIMEOUT_S, 20 s by default); its output is the "
+                 "trial part of `evalpod logs ID`. Bound the work a script does regardless "
+                 "of the model (see docs/scripts.md, 'Validation trial runs').",
         )]
     if report.violation and report.violation["kind"] == "policy":
         return [_guard_finding(report.violation)]

@@ -223,6 +223,7 @@ def create_worker() -> Any:
     settings = get_settings()
     return build_worker(
         "validator", validate_evaluation, queue.VALIDATE_QUEUE, settings.validator_concurrency,
-        job_timeout_s=settings.trial_timeout_s + 120, settings=settings,
+        job_timeout_s=settings.trial_timeout_s + settings.trial_startup_s + 120,
+        settings=settings,
         on_start=warm_up, on_stop=shutdown,
     )

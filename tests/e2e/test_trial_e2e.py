@@ -52,6 +52,11 @@ def evaluate_model(model):
     return {"mean_ll": sum(s for s, _ in scores) / len(scores)}
 '''
 
+QUICK = '''
+def evaluate_model(model):
+    return {"n": len(model.tokenizer("hello world").input_ids)}
+'''
+
 SLOW = '''
 def evaluate_model(model):
     total = 0
@@ -84,5 +89,17 @@ async def test_a_slow_script_gets_a_finding_naming_the_trial_cap(stack: Stack) -
     assert report.violation is not None and report.violation["kind"] == "timeout"
     [finding] = trial_findings(report)
     assert finding.rule == "TRIAL-TIMEOUT"
-    assert "8 s" in finding.message
+    assert "8 s" in finding.message and "the model had loaded after" in finding.message
     assert "EVALPOD_TRIAL_TIMEOUT_S" in finding.hint and "evalpod logs" in finding.hint
+
+
+async def test_the_cap_counts_from_the_model_load_not_from_launch(stack: Stack) -> None:
+    # Start-up (interpreter, torch, the shadow) takes about as long as the whole 5 s cap:
+    # counted from launch, the quick script would be rejected on a busy host.
+    settings = stack.settings.model_copy(update={"trial_timeout_s": 5, "trial_startup_s": 300})
+    report = await run_trial(get_backend("local"), "quick-trial", QUICK, settings,
+                             model_id="tiny-gpt2", db=get_database(settings.database_dsn()))
+    assert report.passed, report
+    assert report.startup_s is not None and 0 < report.startup_s < report.duration_s
+    assert report.duration_s > settings.trial_timeout_s
+    print(f"trial: {report.duration_s:.1f} s, of which start-up {report.startup_s:.1f} s")

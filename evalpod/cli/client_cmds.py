@@ -56,7 +56,8 @@ def submit(
                                        help="Registered model id.")] = "",
     lm_eval: Annotated[str | None, typer.Option(
         "--lm-eval", metavar="TASKS",
-        help="Run lm-eval tasks (comma-separated) instead of a script.")] = None,
+        help="Run lm-eval tasks (comma-separated; see `evalpod lm-eval tasks`) instead of "
+        "a script.")] = None,
     num_fewshot: Annotated[int, typer.Option(metavar="N", help="lm-eval: few-shot examples."
                                              )] = 0,
     limit: Annotated[int | None, typer.Option(metavar="N", help="lm-eval: rows per task.",
@@ -347,6 +348,23 @@ def models_list(
          m.parent_id or ""] for m in items])
 
 
+lm_eval_app = typer.Typer(help="lm-eval tasks (for `evalpod submit --lm-eval`).",
+                          no_args_is_help=True)
+
+
+@lm_eval_app.command("tasks")
+def lm_eval_tasks(as_json: JsonOpt = False) -> None:
+    """The lm-eval tasks this server can run."""
+    with reporting_errors():
+        tasks = connect().lm_eval_tasks()
+    if as_json:
+        print_json(tasks)
+        return
+    print_table(["TASK", "TYPE", "ROWS", "DESCRIPTION"], [
+        [t.name, t.output_type or "", "" if t.num_rows is None else str(t.num_rows),
+         one_line(t.description or "")[:60]] for t in tasks])
+
+
 def register(app: typer.Typer) -> None:
     from evalpod.cli.models_cmds import models_app
 
@@ -359,3 +377,4 @@ def register(app: typer.Typer) -> None:
     app.command("list")(list_evaluations)
     app.command()(validate)
     app.add_typer(tenant_app, name="tenant")
+    app.add_typer(lm_eval_app, name="lm-eval")

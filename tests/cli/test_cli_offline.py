@@ -58,6 +58,8 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     ["validate", "{script}"],
     ["models", "list"],
     ["tenant", "show"],
+    ["lm-eval", "tasks"],
+    ["submit", "--lm-eval", "arith", "--model", "tiny-gpt2"],
 ], ids=lambda c: " ".join(c).replace("{script}", "FILE"))
 def test_an_absent_server_is_one_line_saying_where_and_what_to_run(
     env: dict[str, str], script: Path, command: list[str]

@@ -100,7 +100,13 @@ async def run_in_sandbox(outcome: Outcome, model_path: Path, timeout_s: float) -
     async def ignore(line: str) -> None:
         return None
 
-    result = await get_backend().run(job, ignore, asyncio.Event())
+    cancel = asyncio.Event()
+    try:  # the backend enforces the limit; this only guards the bench against a stuck run
+        result = await asyncio.wait_for(get_backend().run(job, ignore, cancel), timeout_s + 120)
+    except TimeoutError:
+        cancel.set()
+        outcome.sandbox, outcome.sandbox_detail = "failed", "bench: the run never returned"
+        return
     violation = result.violation
     if result.status == "succeeded":
         outcome.sandbox = "let_through"
@@ -118,6 +124,8 @@ def summarise(outcomes: list[Outcome], sandbox: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for corpus, direction in CORPORA.items():
         mine = [o for o in outcomes if o.case.corpus == corpus]
+        if not mine:
+            continue
         row: dict[str, Any] = {"corpus": corpus, "direction": direction, "cases": len(mine)}
         if direction == "accept":
             rejected = [o for o in mine if o.static_stage != "passed"]
@@ -177,10 +185,13 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="sandbox runs at a time")
     parser.add_argument("--run-timeout", type=float, default=300.0,
                         help="wall-clock limit of each sandbox run, seconds")
+    parser.add_argument("--corpus", action="append", choices=sorted(CORPORA),
+                        help="only these corpora (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     sandbox = args.sandbox or args.all_in_sandbox
-    outcomes = [static_stages(case) for case in load_corpora()]
+    cases = [c for c in load_corpora() if not args.corpus or c.corpus in args.corpus]
+    outcomes = [static_stages(case) for case in cases]
     analysis.shutdown()
     if sandbox:
         model_path = tiny_model(args.model_path)

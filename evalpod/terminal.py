@@ -19,6 +19,8 @@ from evalpod.settings import Settings
 
 log = logging.getLogger("evalpod.terminal")
 
+PENDING_ARCHIVE_KEY = "evalpod:logs:pending-archive"
+
 
 class HasServices(Protocol):
     settings: Settings
@@ -57,10 +59,33 @@ async def archive_job_log(services: HasServices, evaluation_id: str) -> None:
     """Copy what the log stream holds and the archive lacks into the database.
 
     Called when a job ends (the trial, the run, any terminal status). Never raises:
-    a log that could not be archived now is archived by the next call, if the stream
-    still holds it."""
+    a log that could not be archived now is marked pending, and the monitor's pass
+    (`archive_pending_logs`) tries again while the stream still holds it."""
     try:
         await archive_log(services.db, services.redis, evaluation_id,
                           max_bytes=services.settings.log_archive_max_bytes)
     except Exception:
         log.warning("archiving the log of %s failed", evaluation_id, exc_info=True)
+        try:
+            await services.redis.sadd(PENDING_ARCHIVE_KEY, evaluation_id)  # type: ignore[misc]
+        except Exception:
+            log.warning("could not mark the log of %s pending", evaluation_id, exc_info=True)
+
+
+async def archive_pending_logs(services: HasServices, *, batch: int = 100) -> int:
+    """Retry the archives that failed (a database blip at a job's end); how many are done.
+
+    Raises Redis errors; a log that fails again stays pending for the next pass."""
+    done = 0
+    pending = await services.redis.srandmember(PENDING_ARCHIVE_KEY, batch)  # type: ignore[misc]
+    for member in pending or []:
+        evaluation_id = member.decode() if isinstance(member, bytes) else str(member)
+        try:
+            await archive_log(services.db, services.redis, evaluation_id,
+                              max_bytes=services.settings.log_archive_max_bytes)
+        except Exception:
+            log.warning("archiving the log of %s failed again", evaluation_id, exc_info=True)
+            continue
+        await services.redis.srem(PENDING_ARCHIVE_KEY, evaluation_id)  # type: ignore[misc]
+        done += 1
+    return done

@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
 
 from evalpod import queue
-from evalpod.db import get_database
+from evalpod.db import Database, get_database
 from evalpod.reconciler import reconcile_once
 from evalpod.settings import Settings
+from evalpod.terminal import archive_pending_logs
 from evalpod.workers import new_worker_id
 
 log = logging.getLogger("evalpod.monitor")
 
 
+@dataclass
+class _Services:
+    settings: Settings
+    db: Database
+    redis: ArqRedis
+
+
 async def run_monitor(settings: Settings, stop: asyncio.Event) -> None:
-    """Reconcile until `stop`; callbacks are delivered by a worker running beside it."""
+    """Reconcile (and retry failed log archives) until `stop`; callbacks are delivered by
+    a worker running beside it."""
     from evalpod.callbacks import create_worker
 
     actor = new_worker_id("monitor")
@@ -32,6 +44,7 @@ async def run_monitor(settings: Settings, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await reconcile_once(db, redis, settings, actor=actor)
+                await archive_pending_logs(_Services(settings, db, redis))
                 if settings.backend == "kubernetes":
                     await _clean_kubernetes_orphans(db)
             except Exception:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from evalpod.db import get_database
+from evalpod.db import Database, get_database
 from evalpod.keys import ensure_tenant
 from evalpod.logs.archive import LogChunk, archive_log, archived_after
 from evalpod.logs.stream import START, LogEntry, StreamId, close_stream, stream_key
 from evalpod.orm import Evaluation, Model, new_id
+from evalpod.settings import Settings, get_settings
+from evalpod.terminal import PENDING_ARCHIVE_KEY, archive_job_log, archive_pending_logs
 from monitor.logs import LogWriter
 from orchestrator.sandbox import OutputLine
 
@@ -100,3 +104,32 @@ async def test_concurrent_archivers_copy_each_entry_once(
         chunks = await session.scalar(select(func.count()).select_from(LogChunk)
                                       .where(LogChunk.evaluation_id == evaluation_id))
     assert chunks == 1
+
+
+@dataclass
+class _Services:
+    settings: Settings
+    db: Database
+    redis: ArqRedis
+
+
+async def test_an_archive_that_fails_at_the_end_is_retried_by_the_monitor_pass(
+    any_dsn: str, redis_client: ArqRedis,
+) -> None:
+    evaluation_id = await _evaluation(any_dsn)
+    writer = LogWriter(redis_client, evaluation_id, maxlen=1000)
+    await writer.write("kept through a database outage")
+    await writer.aclose()
+    down = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        await archive_job_log(_Services(get_settings(), down, redis_client), evaluation_id)
+    finally:
+        await down.dispose()
+    assert await _archived(any_dsn, evaluation_id) == []
+    assert await redis_client.sismember(PENDING_ARCHIVE_KEY, evaluation_id)  # type: ignore[misc]
+    services = _Services(get_settings(), get_database(any_dsn), redis_client)
+    assert await archive_pending_logs(services) >= 1
+    assert [e.text for e in await _archived(any_dsn, evaluation_id)] == [
+        "kept through a database outage"]
+    assert not await redis_client.sismember(  # type: ignore[misc]
+        PENDING_ARCHIVE_KEY, evaluation_id)

@@ -1,4 +1,9 @@
-"""A torch-free stand-in for ModelHandle, used by validation trial runs: same API, instant."""
+"""A torch-free stand-in for ModelHandle where no model is involved at all.
+
+Only `evalpod sandbox run` without `--model` (operators testing isolation) and sandbox
+benchmarks use it; validation trials run on the model's shadow (`evalpod.shadow`).
+Same method names and return types as ModelHandle; its tokenizer is not callable.
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
 
 from evalpod.errors import InvalidConfig
 
@@ -122,3 +122,26 @@ TagFilter = Annotated[str | None, Query(
     description="`key` (has the tag) or `key:value` (the tag has this value).")]
 ModelIdFilter = Annotated[str | None, Query(
     pattern=r"^[A-Za-z0-9_.:/-]{1,128}$", description="Only evaluations of this model.")]
+
+
+# JSON numbers as JSON Schema reads them: an integer is any number with no fraction (so
+# 3.0 is one), and neither a boolean nor a numeric string is a number. Pydantic's lax mode
+# would take `false` and "3"; its strict mode would refuse 3.0.
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a JSON integer (no fraction)")
+        return int(value)
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+JsonFloat = Annotated[float, BeforeValidator(_json_number)]

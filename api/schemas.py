@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from api.bounded import JsonFloat, JsonInt
 from validator.findings import Finding
 
 
@@ -16,7 +17,7 @@ def _no_nul(value: str) -> str:
     return value
 
 
-SafeStr = Annotated[str, AfterValidator(_no_nul)]
+SafeStr = Annotated[str, AfterValidator(_no_nul), Field(pattern=r"^[^\x00]*$")]
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -30,7 +31,22 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# What `evalpod.callbacks` accepts, as a pattern: http(s), a host name or IPv4 address (no
+# credentials), an optional port, a path without spaces or control characters. Whether
+# the host resolves to public addresses (and plain http at all) is checked at submit.
+CallbackUrl = Annotated[str, Field(
+    min_length=1, max_length=2048,
+    pattern=rf"^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9._~-]+(:{_PORT})?([/?#][^\x00-\x20\x7f]*)?$",
+    description="Called with the evaluation's summary on every terminal status: https, "
+    "resolving only to public addresses (where the operator allows private callbacks, "
+    "plain http and private addresses are accepted too).")]
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags), WithJsonSchema({
+    "type": "object", "maxProperties": 20,
+    "propertyNames": {"type": "string", "minLength": 1, "maxLength": 64,
+                      "pattern": "^[^\u0000]*$"},
+    "additionalProperties": {"type": "string", "maxLength": 256, "pattern": "^[^\u0000]*$"},
+})]
 ModelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 TaskName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -38,42 +54,53 @@ TaskName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z
 class RunConfig(BaseModel):
     """Resources of one run; bounded further by server settings at submit."""
 
+    # JSON numbers only: `"gpus": true` or `"timeout_s": "60"` are refused, not coerced.
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: int = Field(default=300, ge=1, le=86_400, description="Wall-clock limit.")
-    gpus: int = Field(default=0, ge=0, le=16, description="GPUs to assign.")
-    memory_mb: int = Field(default=4096, ge=64, le=1_048_576, description="Memory limit.")
-    cpus: float = Field(default=1.0, gt=0, le=64, description="CPU quota in cores.")
+    timeout_s: JsonInt = Field(default=300, ge=1, le=86_400, description="Wall-clock limit.")
+    gpus: JsonInt = Field(default=0, ge=0, le=16, description="GPUs to assign.")
+    memory_mb: JsonInt = Field(default=4096, ge=64, le=1_048_576, description="Memory limit.")
+    cpus: JsonFloat = Field(default=1.0, gt=0, le=64, description="CPU quota in cores.")
+
+
+def _kind_rules(schema: dict[str, Any]) -> None:
+    """The rule `_kind_fields` enforces, stated in the schema: a script job has a script,
+    an lm_eval job names `kind` and at least one task and has no script."""
+    schema["examples"] = [{
+        "model_id": "tiny-gpt2",
+        "script": "def evaluate_model(model):\n    return {\"accuracy\": 1.0}\n",
+        "config": {"timeout_s": 300, "gpus": 0, "memory_mb": 4096},
+        "tags": {"team": "nlp"},
+    }]
+    schema["anyOf"] = [
+        {"properties": {"kind": {"const": "script"}, "script": {"type": "string"}},
+         "required": ["script"]},
+        {"properties": {"kind": {"const": "lm_eval"}, "script": {"type": "null"},
+                        "tasks": {"type": "array", "minItems": 1}},
+         "required": ["kind", "tasks"]},
+    ]
 
 
 class EvaluationCreate(BaseModel):
     """Body of POST /evaluations (and of the dry-run validate)."""
 
+    # Numbers are JSON numbers: `"priority": false` or `"limit": "5"` are refused.
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "model_id": "tiny-gpt2",
-                    "script": "def evaluate_model(model):\n    return {\"accuracy\": 1.0}\n",
-                    "config": {"timeout_s": 300, "gpus": 0, "memory_mb": 4096},
-                    "tags": {"team": "nlp"},
-                }
-            ]
-        },
+        json_schema_extra=lambda schema, _cls: _kind_rules(schema),
     )
 
     kind: Literal["script", "lm_eval"] = "script"
     model_id: ModelId
     script: str | None = Field(default=None, description="Python defining evaluate_model(model).")
     tasks: list[TaskName] | None = Field(default=None, max_length=32)
-    num_fewshot: int = Field(default=0, ge=0, le=32)
-    limit: int | None = Field(default=None, ge=1, le=100_000)
+    num_fewshot: JsonInt = Field(default=0, ge=0, le=32)
+    limit: JsonInt | None = Field(default=None, ge=1, le=100_000)
     config: RunConfig = Field(default_factory=RunConfig)
     idempotency_key: SafeStr | None = Field(default=None, min_length=1, max_length=200)
-    priority: int = Field(default=0, ge=-100, le=100)
+    priority: JsonInt = Field(default=0, ge=-100, le=100)
     tags: Tags = Field(default_factory=dict)
-    callback_url: SafeStr | None = Field(default=None, max_length=2048)
+    callback_url: CallbackUrl | None = None
     datasets: list[Annotated[str, Field(min_length=3, max_length=200)]] | None = Field(
         default=None, max_length=16,
         description="Dataset versions (name@version) mounted read-only at /data and passed "
@@ -179,7 +206,7 @@ class CancelResponse(BaseModel):
 class PriorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    priority: int = Field(ge=-100, le=100)
+    priority: JsonInt = Field(ge=-100, le=100)
 
 
 class CallbackAttemptOut(BaseModel):

@@ -136,3 +136,28 @@ async def test_any_last_event_id_resumes_or_is_ignored(
         assert response.status_code == 200
         text = (await response.aread()).decode()
     assert "event: end" in text, text[-500:]
+
+
+@pytest.mark.parametrize("change", [
+    {"priority": False}, {"priority": "5"}, {"priority": 1.5}, {"config": {"timeout_s": True}},
+    {"config": {"gpus": "0"}}, {"config": {"cpus": True}}, {"num_fewshot": None},
+    {"callback_url": ""}, {"callback_url": "ftp://example.com/x"},
+    {"callback_url": "https://user:pw@example.com/"}, {"tags": {"": "x"}},
+    {"tags": {"k": "v" * 257}}, {"script": None},
+], ids=repr)
+async def test_submit_refuses_coercions_and_unstated_rules(
+    client: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
+    """The issue's coercions (`"priority": false`...) and rules now stated in the schema."""
+    body = {"model_id": "tiny-gpt2", "script": SCRIPT, **change}
+    for path in ("/evaluations", "/evaluations/validate"):
+        response = await client.post(path, json=body)
+        assert response.status_code == 422, (path, change, response.text)
+        assert response.json()["error"]["code"] == "INVALID_CONFIG"
+
+
+async def test_json_integers_with_a_zero_fraction_are_integers(client: httpx.AsyncClient
+                                                               ) -> None:
+    body = {"model_id": "tiny-gpt2", "script": SCRIPT, "priority": 0.0,
+            "config": {"timeout_s": 60.0, "cpus": 1}}
+    assert (await client.post("/evaluations/validate", json=body)).status_code == 200

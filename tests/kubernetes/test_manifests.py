@@ -252,6 +252,19 @@ def test_model_subpath_per_model_and_missing_pvc() -> None:
         build_manifests(make_job(model=True), ManifestOptions())
 
 
+def test_a_trial_mounts_the_shadow_never_the_model() -> None:
+    # Even with a sub-path mapped for the model, the trial gets shadows/<id> of the volume.
+    options = ManifestOptions.model_validate(OPTION_SETS["model-pvc"])
+    trial = make_job(model=True).model_copy(update={"shadow": True})
+    manifests = build_manifests(trial, options)
+    spec = pod_spec(manifests.job)
+    (model_mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "model"]
+    assert model_mount["subPath"] == "shadows/llama"
+    files = {k: base64.b64decode(v).decode() for k, v in manifests.secret["data"].items()}
+    harness = HarnessSpec.model_validate_json(files["spec.json"])
+    assert harness.shadow is True and harness.model_id == "llama"
+
+
 @pytest.mark.parametrize("job_id", ["A_B.c", "x" * 64, "Upper.Case_ID-1", "-weird-"])
 def test_names_and_labels_are_valid_for_any_job_id(job_id: str) -> None:
     name = object_name(job_id)

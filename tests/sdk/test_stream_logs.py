@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -55,6 +56,16 @@ class ScriptedServer:
         await response.write(b"event: end\r\ndata: succeeded\r\n\r\n")
         return response
 
+    async def endless(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(_log("1-0", "tick 1"))
+        for _ in range(600):  # the job runs on until the client goes away
+            await asyncio.sleep(0.1)
+            if request.transport is None or request.transport.is_closing():
+                break
+        return response
+
     async def status(self, _request: web.Request) -> web.Response:
         # Still validating when `logs --follow` starts: it must follow from the trial on.
         return web.json_response({"evaluation_id": EVALUATION, "status": "pending_validation"})
@@ -69,6 +80,8 @@ async def server() -> AsyncIterator[ScriptedServer]:
     app = web.Application()
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/logs", scripted.logs)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/status", scripted.status)
+    app.router.add_get("/api/v1/evaluations/ev_slow/logs", scripted.endless)
+    app.router.add_get("/api/v1/evaluations/ev_slow/status", scripted.status)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", scripted.record)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -104,6 +117,25 @@ async def test_the_cli_prints_the_record_status_not_the_stream_s(server: Scripte
                        "before\\x85after-nel", "before\u240cafter-ff", "still running"]
     assert f"== {EVALUATION}: failed" in out and "error: RuntimeError: real" in out
     assert "succeeded" not in result.stdout.replace("data: succeeded", "")
+
+
+async def test_ctrl_c_while_following_says_the_job_continues_and_how_to_return(
+    server: ScriptedServer,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": server.url, "EVALPOD_API_KEY": "ep_test"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "logs", "ev_slow",
+         "--follow"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = await asyncio.to_thread(process.stdout.readline)  # following now
+    process.send_signal(signal.SIGINT)
+    rest, stderr = await asyncio.to_thread(process.communicate, timeout=30)
+    assert first == "tick 1\n" and rest == ""
+    assert process.returncode == 130
+    assert stderr.strip() == (
+        "stopped following; ev_slow continues on the server. Reattach: evalpod logs ev_slow "
+        "--follow   Cancel: evalpod cancel ev_slow")
 
 
 async def test_a_stream_that_keeps_closing_early_ends_in_server_unreachable() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.bounded import JsonInt
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
@@ -38,7 +39,7 @@ class TenantSettingsOut(BaseModel):
 class SecretRotation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grace_s: int = Field(
+    grace_s: JsonInt = Field(
         default=86_400, ge=0, le=MAX_SECRET_GRACE_S,
         description="Seconds the old secret keeps signing (X-Evalpod-Signature-Previous); "
         "0 drops it at once.")

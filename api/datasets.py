@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from api.deps import PrincipalDep, UnitOfWorkDep
@@ -220,7 +222,9 @@ async def upload_version(
 
     row = await service.receive_version(uow.db, principal, dataset, fields, body(),
                                         _settings(request))
-    await checking.enqueue_check(uow.redis, row.id)
+    if row.queue_job_id:
+        with contextlib.suppress(RedisError, OSError):  # the worker's reconcile re-sends it
+            await checking.enqueue_check(uow.redis, row.id, row.queue_job_id)
     return version_out(row)
 
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from arq.connections import ArqRedis
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select, update
 
+from evalpod import queue
 from evalpod.datasets import storage
-from evalpod.datasets.service import VersionStatus, finish_version
+from evalpod.datasets.service import VersionStatus, check_job_id, finish_version
 from evalpod.model_files import directory_checksum
-from evalpod.orm import DatasetVersion
+from evalpod.orm import DatasetVersion, utcnow
 from evalpod.settings import Settings
 from evalpod.workers import WorkerState, build_worker
 from orchestrator.sandbox import (
@@ -37,6 +39,8 @@ DATASET_QUEUE = "evalpod:queue:datasets"
 CHECK_FUNCTION = "check_dataset_version"
 MIB = 1024 * 1024
 LOG_LINES = 200
+# A processing version younger than this may still be between commit and enqueue.
+RECHECK_GRACE = timedelta(seconds=30)
 
 
 class Finding(BaseModel):
@@ -156,18 +160,66 @@ async def check_dataset_version(ctx: dict[str, Any], version_id: str) -> str:
     return status.value
 
 
-async def enqueue_check(redis: ArqRedis, version_id: str) -> str:
-    job_id = f"check:{version_id}:{uuid.uuid4().hex[:8]}"
+async def enqueue_check(redis: ArqRedis, version_id: str, job_id: str) -> None:
+    """Send the check of `version_id` as arq job `job_id` (a no-op if arq knows the id)."""
     await redis.enqueue_job(CHECK_FUNCTION, version_id, _job_id=job_id,
                             _queue_name=DATASET_QUEUE)
-    return job_id
+
+
+async def requeue_lost_checks(state: WorkerState, grace: timedelta = RECHECK_GRACE) -> int:
+    """Send again the check of every `processing` version whose arq job is gone (the API
+    died between commit and enqueue, Redis lost it, a worker died mid-check). The
+    database is the truth; a duplicate check changes nothing (`finish_version`)."""
+    cutoff = utcnow() - grace
+    async with state.db.session() as session:
+        rows = list(await session.execute(
+            select(DatasetVersion.id, DatasetVersion.queue_job_id)
+            .where(DatasetVersion.status == VersionStatus.processing.value,
+                   DatasetVersion.created_at < cutoff).limit(100)))
+    sent = 0
+    for version_id, job_id in rows:
+        if await queue.is_pending(state.redis, job_id):
+            continue
+        fresh = check_job_id(version_id)
+        async with state.db.session() as session:
+            moved = await session.execute(
+                update(DatasetVersion)
+                .where(DatasetVersion.id == version_id,
+                       DatasetVersion.status == VersionStatus.processing.value,
+                       DatasetVersion.queue_job_id == job_id)
+                .values(queue_job_id=fresh))
+        if getattr(moved, "rowcount", 0):
+            await enqueue_check(state.redis, version_id, fresh)
+            log.warning("re-sent the lost check of dataset version %s", version_id)
+            sent += 1
+    return sent
+
+
+async def _reconcile_forever(state: WorkerState) -> None:
+    while True:
+        try:
+            await requeue_lost_checks(state)
+        except Exception:
+            log.warning("dataset check reconcile pass failed", exc_info=True)
+        await asyncio.sleep(state.settings.reconcile_interval_s)
 
 
 def create_worker(settings: Settings | None = None) -> Any:
-    """The arq worker that checks uploads (run beside the orchestrator: it needs a sandbox)."""
+    """The arq worker that checks uploads (run beside the orchestrator: it needs a sandbox),
+    with its own reconcile loop for lost check jobs."""
     from evalpod.settings import get_settings
 
     settings = settings or get_settings()
-    return build_worker("datasets", check_dataset_version, DATASET_QUEUE, 1,
-                        job_timeout_s=settings.dataset_check_timeout_s + 300,
-                        settings=settings, reconcile=False)
+    worker = build_worker("datasets", check_dataset_version, DATASET_QUEUE, 1,
+                          job_timeout_s=settings.dataset_check_timeout_s + 300,
+                          settings=settings, reconcile=False)
+    started = worker.on_startup
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        if started is not None:
+            await started(ctx)
+        state: WorkerState = ctx["state"]
+        state.tasks.append(asyncio.create_task(_reconcile_forever(state)))
+
+    worker.on_startup = on_startup
+    return worker

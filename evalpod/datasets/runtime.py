@@ -123,6 +123,10 @@ class DataBackend(SandboxBackend):
 
     async def run(self, job: SandboxJob, on_line: LineSink,
                   cancel: asyncio.Event | None = None) -> SandboxOutcome:
+        if self.data.versions and self.inner.name != "local":
+            # Only the local backend binds host directories; a pod would see no /data.
+            return SandboxOutcome(status="failed", error="datasets are mounted only by the "
+                                  f"local backend, not {self.inner.name!r}")
         problem = await asyncio.to_thread(verify_versions, self.data.versions)
         if problem is not None:
             return SandboxOutcome(status="failed", error=problem)

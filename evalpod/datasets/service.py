@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -164,6 +165,11 @@ async def prepare_upload(session: AsyncSession, principal: Principal, ref: str,
     return dataset, allowance
 
 
+def check_job_id(version_id: str) -> str:
+    """A fresh arq job id for one check of `version_id` (arq runs each id once)."""
+    return f"check:{version_id}:{uuid.uuid4().hex[:8]}"
+
+
 def _exists(dataset: Dataset, version: str) -> DatasetVersionExists:
     return DatasetVersionExists(f"{dataset.name}@{version} already exists",
                                 detail={"dataset": dataset.name, "version": version})
@@ -176,7 +182,9 @@ async def receive_version(
     """Stream an upload into storage and record its version as `processing`.
 
     Raises `DatasetNotFoundHttp`, `DatasetVersionExists` (also when a concurrent upload
-    of the same version won), or `StorageFull`. The caller enqueues the check.
+    of the same version won), or `StorageFull`. The caller enqueues the check as
+    `row.queue_job_id` after this returns; if that is lost, the dataset worker's
+    reconcile pass sends it again.
     """
     async with db.session() as session:
         dataset, allowance = await prepare_upload(session, principal, ref, fields, settings)
@@ -198,7 +206,8 @@ async def receive_version(
                 hidden_columns=fields.hidden_columns,
                 storage_path=str(storage.version_dir(settings, principal.tenant_id,
                                                      version_id)),
-                created_by=principal.key_id, created_at=utcnow())
+                queue_job_id=check_job_id(version_id), created_by=principal.key_id,
+                created_at=utcnow())
             try:
                 async with session.begin_nested():
                     session.add(row)

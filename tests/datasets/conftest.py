@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,36 @@ import httpx
 import pytest
 
 from evalpod.datasets.checking import create_worker
+from evalpod.settings import get_settings
 from tests.stack import Stack, running_stack, stack_settings
 
 TERMINAL_VERSION = {"ready", "failed"}
+# Redis DBs outside the suites' fixed ones (9-15), handed out one per test session: two
+# sessions of this suite at once (engineers share the machine) must not share a DB, or
+# each stack's workers would take the other's jobs.
+FREE_REDIS_DBS = range(1, 7)
+LEASE_S = 4 * 3600
+
+
+@contextlib.contextmanager
+def redis_db_lease(base_url: str) -> Iterator[int]:
+    """A Redis DB no other session holds, flushed, for as long as the block runs."""
+    import redis
+
+    registry = redis.Redis.from_url(f"{base_url}/0")
+    token = uuid.uuid4().hex
+    for db in FREE_REDIS_DBS:
+        key = f"evalpod:test-redis-db:{db}"
+        if registry.set(key, token, nx=True, ex=LEASE_S):
+            break
+    else:
+        raise RuntimeError("every spare Redis DB is leased by another test session")
+    try:
+        redis.Redis.from_url(f"{base_url}/{db}").flushdb()
+        yield db
+    finally:
+        if registry.get(key) == token.encode():
+            registry.delete(key)
 
 
 class DataStack:
@@ -78,10 +106,27 @@ def datasets_dsn(pg_factory: Callable[[str], str]) -> str:
     return pg_factory("datasets")
 
 
+# tests/benchmarks re-exports these fixtures: one stack per session whichever asks first,
+# torn down by the last (two stacks on one Redis DB would take each other's jobs).
+_shared: dict[str, Any] = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 async def datastack(datasets_dsn: str, tiny_model_dir: Path) -> AsyncIterator[DataStack]:
-    # The trial also loads `datasets` (pyarrow, fsspec): room for a loaded 2-core machine
-    # (8 engineers share it: loading torch alone took 50 s).
-    settings = stack_settings(datasets_dsn, redis_db=12, trial_timeout_s=300)
-    async with data_stack(settings, tiny_model_dir) as running:
-        yield running
+    if _shared["users"] == 0:
+        # The trial also loads `datasets` (pyarrow, fsspec), and 8 engineers share 2 cores
+        # (loading torch alone took 50 s): room for the trial and for missed heartbeats.
+        lease = redis_db_lease(get_settings().redis_dsn().rsplit("/", 1)[0])
+        settings = stack_settings(datasets_dsn, redis_db=lease.__enter__(), trial_timeout_s=300,
+                                  worker_liveness_ttl_s=30, worker_heartbeat_s=1)
+        _shared["lease"] = lease
+        _shared["context"] = data_stack(settings, tiny_model_dir)
+        _shared["stack"] = await _shared["context"].__aenter__()
+    _shared["users"] += 1
+    try:
+        yield _shared["stack"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            await _shared.pop("context").__aexit__(None, None, None)
+            _shared.pop("lease").__exit__(None, None, None)

@@ -111,10 +111,10 @@ async def test_script_receives_datasets_and_old_signature_still_works(datastack:
     evaluation_id = response.json()["evaluation_id"]
     try:
         record = await datastack.stack.wait_for(evaluation_id, {"succeeded"}, timeout_s=900)
-    except AssertionError:
+    except AssertionError as exc:
         logs = await datastack.http.get(f"/evaluations/{evaluation_id}/logs",
                                         headers={"Accept": "text/event-stream"})
-        raise AssertionError(logs.text[-3000:]) from None
+        raise AssertionError(f"{exc}\n--- log ---\n{logs.text[-6000:]}") from None
     assert record["result"] == {"rows": 5, "columns": ["id", "question"],
                                 "first": "question 0", "kind": "Dataset"}
     plain = await datastack.stack.submit("def evaluate_model(model):\n    return {'ok': 1}\n")

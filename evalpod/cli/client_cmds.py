@@ -170,7 +170,9 @@ def _print_outcome(record: Evaluation) -> None:
     if record.result is not None:
         typer.echo(neutralise(json.dumps(record.result, indent=2, sort_keys=True)))
     if record.violation is not None:
-        typer.echo(f"violation: {record.violation.kind}: {one_line(record.violation.detail)}")
+        where = f" (line {record.violation.line})" if record.violation.line else ""
+        typer.echo(f"violation: {record.violation.kind}: "
+                   f"{one_line(record.violation.detail)}{where}")
     if record.error and record.status != "succeeded":
         typer.echo(f"error: {one_line(record.error)}")
     for finding in record.findings:

@@ -47,7 +47,7 @@ class AsyncClient:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+                       tb: TracebackType | None) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -94,10 +94,10 @@ class AsyncClient:
         return await self._send(_core.submit(body))
 
     async def validate(self, script: str | os.PathLike[str] | None = None, *, model: str,
-                 tasks: Sequence[str] | None = None, num_fewshot: int = 0,
-                 limit: int | None = None, deep: bool = False, gpus: int | None = None,
-                 timeout_s: int | None = None, memory_mb: int | None = None
-                 ) -> sdk_models.ValidationReport:
+                       tasks: Sequence[str] | None = None, num_fewshot: int = 0,
+                       limit: int | None = None, deep: bool = False, gpus: int | None = None,
+                       timeout_s: int | None = None, memory_mb: int | None = None
+                       ) -> sdk_models.ValidationReport:
         """Dry-run the submit checks (`deep`: also the full static analysis); stores nothing.
 
         Give a script, or lm-eval `tasks` (their names and few-shot/limit are checked).
@@ -120,7 +120,7 @@ class AsyncClient:
         return await self._send(_core.cancel(evaluation_id))
 
     async def wait(self, evaluation_id: str, *, timeout_s: float | None = None,
-             poll_interval_s: float = 1.0) -> sdk_models.Evaluation:
+                   poll_interval_s: float = 1.0) -> sdk_models.Evaluation:
         """Poll until the evaluation is terminal; return its full record.
 
         Raises `WaitTimeout` after `timeout_s` seconds (the evaluation keeps running).
@@ -136,9 +136,9 @@ class AsyncClient:
             await asyncio.sleep(poll_interval_s)
 
     async def list(self, *, status: str | None = None, model_id: str | None = None,
-             tag: str | None = None, created_after: datetime | None = None,
-             created_before: datetime | None = None, page_size: int = 100
-             ) -> AsyncIterator[sdk_models.EvaluationSummary]:
+                   tag: str | None = None, created_after: datetime | None = None,
+                   created_before: datetime | None = None, page_size: int = 100
+                   ) -> AsyncIterator[sdk_models.EvaluationSummary]:
         """Your evaluations, newest first, fetching pages as you iterate.
 
         `tag` is `key` or `key:value`.
@@ -154,8 +154,8 @@ class AsyncClient:
             cursor = page.next_cursor
 
     async def stream_logs(self, evaluation_id: str, *, follow: bool = True,
-                    last_event_id: str | None = None, idle_timeout_s: float = 2.0,
-                    max_reconnects: int = 5) -> AsyncIterator[sdk_models.LogEvent]:
+                          last_event_id: str | None = None, idle_timeout_s: float = 2.0,
+                          max_reconnects: int = 5) -> AsyncIterator[sdk_models.LogEvent]:
         """The log as `LogEvent`s (see docs/api.md for types), ending after the `end` event.
 
         A dropped stream is resumed with `Last-Event-ID`, so no line is lost or repeated;
@@ -172,7 +172,7 @@ class AsyncClient:
             error: Exception
             try:
                 async with aconnect_sse(self._http, "GET", _core.logs_path(evaluation_id),
-                                 headers=headers, timeout=timeout) as source:
+                                        headers=headers, timeout=timeout) as source:
                     if source.response.status_code >= 400:
                         await source.response.aread()
                         raise ApiError.from_response(source.response)
@@ -203,7 +203,8 @@ class AsyncClient:
     # -- registries and the tenant ----------------------------------------------------------
 
     async def models(self, *, stage: str | None = None, family: str | None = None,
-               q: str | None = None, page_size: int = 100) -> AsyncIterator[sdk_models.Model]:
+                     q: str | None = None, page_size: int = 100
+                     ) -> AsyncIterator[sdk_models.Model]:
         """Registered models by id, fetching pages as you iterate."""
         cursor: str | None = None
         filters: dict[str, Any] = {"stage": stage, "family": family, "q": q}
@@ -231,7 +232,7 @@ class AsyncClient:
         return list((await self._send(_core.keys(all_tenants))).items)
 
     async def rotate_callback_secret(self, tenant_id: str | None = None, *,
-                               grace_s: int = 86_400) -> sdk_models.CallbackSecret:
+                                     grace_s: int = 86_400) -> sdk_models.CallbackSecret:
         """New callback signing secret (admin), shown once; the old one signs too for `grace_s`."""
         target = tenant_id or (await self.tenant()).tenant_id
         return await self._send(_core.rotate_callback_secret(target, grace_s))

@@ -85,8 +85,13 @@ class Finding(ApiModel):
 
 
 class Violation(ApiModel):
+    """Why a run was killed: `kind` (timeout, memory, output, processes, disk, network,
+    syscall, policy) and `detail`; for `policy`, the script `line` and the `target` asked for."""
+
     kind: str
     detail: str
+    line: int | None = None
+    target: str | None = None
 
 
 class Transition(ApiModel):

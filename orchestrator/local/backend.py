@@ -11,11 +11,12 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -311,7 +312,8 @@ class LocalProcess(SandboxProcess):
         """
         deadline = time.monotonic() + timeout_s
         while self._child_pid is not None and self._proc.returncode is None:
-            self._mounts = _open_sandbox_mounts(self._child_pid)
+            exports = {m.target: m.source for m in self.job.mounts if m.writable}
+            self._mounts = _open_sandbox_mounts(self._child_pid, exports)
             if self._mounts is not None:
                 self._release()
                 return True
@@ -365,8 +367,13 @@ class LocalProcess(SandboxProcess):
         return None
 
     async def collect_result(self) -> HarnessResult:
+        """The result file; first, what the job wrote to writable data mounts is copied
+        to their host directories (regular files and directories only, never followed)."""
         if self._mounts is None:
             raise ResultRejected("no result file was written (the sandbox never started)")
+        for host_dir, fd in self._mounts.exports.items():
+            cap = self.job.limits.disk_mb * MIB
+            await asyncio.to_thread(copy_out_tree, fd, host_dir, cap)
         return read_result(self._mounts.out, self.job.limits.max_result_bytes)
 
     async def cleanup(self) -> None:
@@ -399,8 +406,42 @@ class _Launch:
 class _SandboxMounts:
     """Host fds on the sandbox's writable mounts (all tmpfs), opened before the job ran."""
 
-    scratch: tuple[int, ...]
+    scratch: tuple[int, ...]  # /work, /tmp, /dev/shm and writable data mounts
     out: int
+    exports: dict[Path, int] = field(default_factory=dict)  # host dir -> its tmpfs
+
+
+def copy_out_tree(src_fd: int, dest: Path, max_bytes: int, depth: int = 4) -> int:
+    """Copy a sandbox-written tree (an fd on its tmpfs) into the host directory `dest`.
+
+    Every name is opened with O_NOFOLLOW relative to a directory fd; symlinks, devices
+    and FIFOs are skipped, the tree at most `depth` levels deep and `max_bytes` in all
+    (the tmpfs cap already bounds it). `dest` is the host's own: the sandbox never saw
+    it. Returns the bytes copied.
+    """
+    copied = 0
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    for entry in os.scandir(src_fd):
+        try:
+            fd = os.open(entry.name, flags, dir_fd=src_fd)
+        except OSError:  # ELOOP: a symlink; ENXIO: a socket
+            continue
+        try:
+            info = os.fstat(fd)
+            target = dest / entry.name
+            if stat.S_ISDIR(info.st_mode) and depth > 1:
+                target.mkdir(mode=0o755, exist_ok=True)
+                copied += copy_out_tree(fd, target, max_bytes - copied, depth - 1)
+            elif stat.S_ISREG(info.st_mode):
+                if copied + info.st_size > max_bytes:
+                    raise ResultRejected(f"the job's exports exceed {max_bytes} bytes")
+                with open(target, "wb") as sink:
+                    while chunk := os.read(fd, READ_CHUNK * 16):
+                        sink.write(chunk)
+                copied += info.st_size
+        finally:
+            os.close(fd)
+    return copied
 
 
 def _used_bytes(fd: int) -> int:
@@ -566,10 +607,6 @@ class LocalBackend(SandboxBackend):
     async def launch(self, job: SandboxJob) -> SandboxProcess:
         report = await asyncio.to_thread(self._check_host)  # cached after the first call
         plan = self._plan(job, report)
-        if plan.setpriv is not None:  # the job runs as host uid 65534: hand it /export
-            for mount in job.mounts:
-                if mount.writable:
-                    os.chown(mount.source, bwrap.SANDBOX_UID, bwrap.SANDBOX_GID)
         cgroup: JobCgroup | None = None
         launch: _Launch | None = None
         try:
@@ -617,7 +654,9 @@ def _sweep_once() -> None:
         log.info("removed %d job cgroups left by an earlier run", count)
 
 
-def _open_sandbox_mounts(child_pid: int) -> _SandboxMounts | None:
+def _open_sandbox_mounts(
+    child_pid: int, exports: dict[str, Path] | None = None
+) -> _SandboxMounts | None:
     """fds of the sandbox's writable mounts, or None while bwrap is still building its root.
 
     Until bwrap chroots, the child's root is the host's (same inode as ours) or bwrap's
@@ -634,11 +673,13 @@ def _open_sandbox_mounts(child_pid: int) -> _SandboxMounts | None:
         mine, theirs = os.stat("/"), os.fstat(root)
         if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino):
             return None
-        for name in (*bwrap.SCRATCH_MOUNTS, bwrap.OUT_DIR):
+        exports = exports or {}
+        for name in (*bwrap.SCRATCH_MOUNTS, *exports, bwrap.OUT_DIR):
             fds.append(os.open(name.lstrip("/"), flags, dir_fd=root))
             if os.fstat(fds[-1]).st_dev == theirs.st_dev:
                 raise OSError(f"{name} is not a mount of its own")
-        return _SandboxMounts(scratch=tuple(fds[:-1]), out=fds[-1])
+        export_fds = dict(zip(exports.values(), fds[len(bwrap.SCRATCH_MOUNTS) : -1], strict=True))
+        return _SandboxMounts(scratch=tuple(fds[:-1]), out=fds[-1], exports=export_fds)
     except OSError:
         for fd in fds:
             os.close(fd)

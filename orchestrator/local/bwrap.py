@@ -206,7 +206,9 @@ def _data_mount_args(plan: BwrapPlan) -> list[str]:
     for parent in parents:  # made 0755: bwrap would create them 0700 in privileged mode
         args += ["--perms", "0755", "--dir", parent]
     for source, target, writable in plan.data_mounts:
-        args += ["--bind" if writable else "--ro-bind", str(source), target]
+        # A writable one is a capped tmpfs the host copies out after the job: a bind of
+        # the host directory would let the job fill the host disk.
+        args += _sized_tmpfs(plan, target) if writable else ["--ro-bind", str(source), target]
     return args
 
 

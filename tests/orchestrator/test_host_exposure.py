@@ -157,3 +157,60 @@ async def test_a_result_just_under_its_cap_still_counts(local: LocalBackend) -> 
     outcome = await run(local, make_job(script))
     assert outcome.status == "succeeded", (outcome.status, outcome.error, outcome.violation)
     assert len((outcome.result or {})["pad"]) == 900_000
+
+
+EXPORTER = """
+import os
+def evaluate_model(model):
+    os.makedirs("/export/public")
+    with open("/export/public/part.arrow", "wb") as sink:
+        sink.write(b"a" * 1000)
+    os.symlink("/etc/passwd", "/export/public/link")
+    os.mkfifo("/export/pipe")
+    return {"mountinfo": open("/proc/self/mountinfo").read()}
+"""
+
+
+async def test_a_writable_data_mount_is_a_capped_tmpfs_copied_out(
+    local: LocalBackend, tmp_path: Path
+) -> None:
+    from orchestrator.sandbox import DataMount
+
+    export = tmp_path / "export"
+    export.mkdir()
+    job = make_job(EXPORTER, disk_mb=64).model_copy(
+        update={"mounts": [DataMount(source=export, target="/export", writable=True)]}
+    )
+    outcome = await run(local, job)
+    assert outcome.status == "succeeded", outcome
+    mountinfo = (outcome.result or {})["mountinfo"]
+    seen = {point: (fstype, sup) for _, point, _, fstype, sup in mounts(mountinfo)}
+    assert seen["/export"][0] == "tmpfs" and "size=65536k" in seen["/export"][1]
+    # Regular files and directories come out; the symlink and the FIFO do not.
+    assert sorted(p.relative_to(export).as_posix() for p in export.rglob("*")) == [
+        "public", "public/part.arrow",
+    ]  # fmt: skip
+    assert (export / "public" / "part.arrow").read_bytes() == b"a" * 1000
+
+
+async def test_filling_a_writable_data_mount_is_a_disk_violation(
+    local: LocalBackend, tmp_path: Path
+) -> None:
+    from orchestrator.sandbox import DataMount
+
+    export = tmp_path / "export"
+    export.mkdir()
+    script = (
+        "def evaluate_model(model):\n"
+        "    for index in range(100):\n"
+        "        with open(f'/export/f{index}', 'wb') as sink:\n"
+        "            sink.write(b'x' * 8_000_000)\n"
+    )
+    job = make_job(script, disk_mb=64).model_copy(
+        update={"mounts": [DataMount(source=export, target="/export", writable=True)]}
+    )
+    outcome = await run(local, job)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None and outcome.violation.kind == "disk", outcome
+    # 800 MB attempted; the host holds at most the mount's cap.
+    assert sum(p.stat().st_size for p in export.iterdir()) <= 64 * 1024 * 1024

@@ -114,17 +114,22 @@ def main(runs: int, lines: int, gap_ms: float) -> None:
     # The trial is not measured here; on a loaded machine importing torch alone can pass
     # the default 20 s trial cap.
     env["EVALPOD_TRIAL_TIMEOUT_S"] = "180"
+    output = (home / "up.log").open("wb")
     server = subprocess.Popen([sys.executable, "-c", "from evalpod.cli import main; main()",
-                               "up", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               "up", "--port", str(port)], env=env, stdout=output,
+                              stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/api/v1"
     script = SCRIPT.format(lines=lines, gap_s=gap_ms / 1000)
     try:
-        for _ in range(1200):
+        deadline = time.monotonic() + 300
+        while True:
             try:
                 if httpx.get(url + "/health").status_code == 200:
                     break
             except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("evalpod up did not start:\n" +
+                                     (home / "up.log").read_text()[-3000:]) from None
                 time.sleep(0.1)
         key = (home / "admin.key").read_text().strip()
         client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # run` and the server commands start faster without them.
 RAN = {"executing", "succeeded", "failed", "killed"}
 STATUS_POLL_S = 0.25
+MAX_REFOLLOWS = 10
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Evaluation id (ev_…).")]
@@ -132,8 +133,16 @@ def _follow(client: Client, evaluation_id: str, *, wait_for_run: bool) -> int:
         if wait_for_run:
             _await_run(client, evaluation_id)
         # The log holds the trial's lines, then the run's; it ends once the status is final.
-        _print_log(client, evaluation_id, follow=True)
+        # Should it end while the record is not final (a run handed back for another
+        # attempt), keep following after the last line shown.
+        last = _print_log(client, evaluation_id, follow=True)
         record = client.get(evaluation_id)
+        for _ in range(MAX_REFOLLOWS):
+            if record.terminal:
+                break
+            typer.echo(f"-- {record.status}; following on", err=True)
+            last = _print_log(client, evaluation_id, follow=True, after=last)
+            record = client.get(evaluation_id)
     _print_outcome(record)
     return 0 if record.status == "succeeded" else EXIT_ERROR
 
@@ -148,21 +157,22 @@ def _await_run(client: Client, evaluation_id: str) -> None:
         time.sleep(STATUS_POLL_S)
 
 
-def _print_log(client: Client, evaluation_id: str, *, follow: bool) -> bool:
-    """Print each `log` line as it comes; True if the stream reached its `end` event.
+def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str | None = None
+               ) -> str | None:
+    """Print each `log` line (after event id `after`) as it comes; the last event id seen.
 
     A line a job printed is data of a `log` event whatever it looks like, so a printed
     "event: end" ends nothing; the outcome is read from the record, never from the stream.
     """
     joining = False  # inside a line over 64 KiB, sent as pieces
-    for event in client.stream_logs(evaluation_id, follow=follow):
+    last = after
+    for event in client.stream_logs(evaluation_id, follow=follow, last_event_id=after):
         if event.event == "log":
+            last = event.id or last
             line = parse_log_data(event.data)
             typer.echo(neutralise(line.text) if joining else render(line), nl=not line.continues)
             joining = line.continues
-        elif event.event == "end":
-            return True
-    return False
+    return last
 
 
 def _print_outcome(record: Evaluation) -> None:
@@ -213,10 +223,12 @@ def logs(
         client.status(evaluation_id)  # an unknown id or a dead server fails here, clearly
     if follow:
         raise typer.Exit(_follow(client, evaluation_id, wait_for_run=False))
+    from evalpod.sdk.models import TERMINAL_STATUSES
+
     with reporting_errors():
-        ended = _print_log(client, evaluation_id, follow=False)
+        _print_log(client, evaluation_id, follow=False)
         current = client.status(evaluation_id).status
-    if ended:
+    if current in TERMINAL_STATUSES:
         typer.echo(f"-- {evaluation_id}: {current}", err=True)
     else:
         typer.echo(f"-- {evaluation_id} is {current}; more may come: evalpod logs "

@@ -140,18 +140,19 @@ async def test_logs_is_an_sse_client_and_the_outcome_comes_from_the_record(
 async def test_ctrl_c_on_follow_leaves_the_job_running_and_says_how_to_return(
     stack: Stack, env: dict[str, str], cli: Run, tmp_path: Path
 ) -> None:
+    tag = f"ctrl-c-{os.getpid()}-{id(tmp_path)}"
     process = subprocess.Popen(
         [*CLI, "submit", _script(tmp_path, SLOW), "--model", "tiny-gpt2", "--follow",
-         "--timeout", "120"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+         "--timeout", "120", "--tag", f"run={tag}"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
     try:
-        ids = await stack.http.get("/evaluations", params={"limit": 1})
-        evaluation_id = ids.json()["items"][0]["evaluation_id"]
-        for _ in range(600):
-            listed = (await stack.http.get("/evaluations", params={"limit": 1})).json()
-            evaluation_id = listed["items"][0]["evaluation_id"]
-            if listed["items"][0]["status"] == "executing":
-                break
+        evaluation_id = ""
+        for _ in range(1800):
+            listed = (await stack.http.get("/evaluations", params={"tag": f"run:{tag}"})).json()
+            if listed["items"]:
+                evaluation_id = listed["items"][0]["evaluation_id"]
+                if listed["items"][0]["status"] == "executing":
+                    break
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.5)  # the CLI is streaming the log now
         process.send_signal(signal.SIGINT)

@@ -41,6 +41,7 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.last_event_ids: list[str | None] = []
         self.url = ""
+        self.retried_done = False
 
     async def logs(self, request: web.Request) -> web.StreamResponse:
         last = request.headers.get("Last-Event-ID")
@@ -66,6 +67,25 @@ class ScriptedServer:
                 break
         return response
 
+    async def retried_logs(self, request: web.Request) -> web.StreamResponse:
+        """The first attempt's log ends, then the run is handed back and a second one runs."""
+        last = request.headers.get("Last-Event-ID")
+        self.last_event_ids.append(last)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if last is None:
+            await response.write(_log("1-0", "attempt 1"))
+        else:
+            await response.write(_log("2-0", "attempt 2"))
+            self.retried_done = True
+        await response.write(b"event: end\r\ndata: failed\r\n\r\n")
+        return response
+
+    async def retried_record(self, _request: web.Request) -> web.Response:
+        status = "succeeded" if self.retried_done else "validated"
+        return web.json_response({**RECORD, "evaluation_id": "ev_retry", "status": status,
+                                  "error": None})
+
     async def status(self, _request: web.Request) -> web.Response:
         # Still validating when `logs --follow` starts: it must follow from the trial on.
         return web.json_response({"evaluation_id": EVALUATION, "status": "pending_validation"})
@@ -82,6 +102,9 @@ async def server() -> AsyncIterator[ScriptedServer]:
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/status", scripted.status)
     app.router.add_get("/api/v1/evaluations/ev_slow/logs", scripted.endless)
     app.router.add_get("/api/v1/evaluations/ev_slow/status", scripted.status)
+    app.router.add_get("/api/v1/evaluations/ev_retry/logs", scripted.retried_logs)
+    app.router.add_get("/api/v1/evaluations/ev_retry/status", scripted.status)
+    app.router.add_get("/api/v1/evaluations/ev_retry", scripted.retried_record)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", scripted.record)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -136,6 +159,20 @@ async def test_ctrl_c_while_following_says_the_job_continues_and_how_to_return(
     assert stderr.strip() == (
         "stopped following; ev_slow continues on the server. Reattach: evalpod logs ev_slow "
         "--follow   Cancel: evalpod cancel ev_slow")
+
+
+async def test_follow_goes_on_while_the_record_is_not_final(server: ScriptedServer) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": server.url, "EVALPOD_API_KEY": "ep_test"}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "logs", "ev_retry",
+         "--follow"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:3] == ["attempt 1", "attempt 2",
+                                              "== ev_retry: succeeded"]
+    assert "-- validated; following on" in result.stderr
+    assert server.last_event_ids == [None, "1-0"]
 
 
 async def test_a_stream_that_keeps_closing_early_ends_in_server_unreachable() -> None:

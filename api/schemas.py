@@ -37,10 +37,10 @@ _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|
 # the host resolves to public addresses (and plain http at all) is checked at submit.
 CallbackUrl = Annotated[str, Field(
     min_length=1, max_length=2048,
-    pattern=rf"^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9._~-]+(:{_PORT})?([/?#][^\x00-\x20\x7f]*)?$",
-    description="Called with the evaluation's summary on every terminal status: https, "
-    "resolving only to public addresses (where the operator allows private callbacks, "
-    "plain http and private addresses are accepted too).")]
+    pattern=rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+(:{_PORT})?([/?#][^\x00-\x20\x7f]*)?$",
+    description="Called with the evaluation's summary on every terminal status. Unless the "
+    "operator allows private callbacks, it must be https and resolve only to public "
+    "addresses (refused with INVALID_CONFIG on `callback_url` otherwise).")]
 Tags = Annotated[dict[str, str], AfterValidator(_check_tags), WithJsonSchema({
     "type": "object", "maxProperties": 20,
     "propertyNames": {"type": "string", "minLength": 1, "maxLength": 64,

@@ -201,7 +201,7 @@ def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, lis
     """
     armed: list[GuardHandle] = []
     if not spec.get("guard", True) or spec.get("kind", "script") not in GUARDED_KINDS:
-        return (lambda: None), armed
+        return (lambda: _log("runtime guard off")), armed
     out_dir = os.path.dirname(os.path.abspath(result_path))
     record_path = os.path.join(out_dir, RECORD_NAME)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW

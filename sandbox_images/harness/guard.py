@@ -248,6 +248,12 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     trusted_prefixes = ("'<frozen ", *("'" + root + "/" for root in policy.runtime_roots))
     script_prefix = "'" + policy.script_filename + "'"
     own_prefix = _repr(_make_hook.__code__.co_filename)
+    # The policy's values, copied: the hook never reads an object someone else holds.
+    runtime_roots_, read_roots, write_roots = (
+        policy.runtime_roots, policy.read_roots, policy.write_roots)
+    import_roots, harness_write_roots = policy.import_roots, policy.harness_write_roots
+    denied_modules, denied_module_paths = policy.denied_modules, policy.denied_module_paths
+    pickle_allowed, device_files = policy.pickle_allowed, policy.device_files
     busy: set[int] = set()
 
     def file_of(frame: Any) -> str:
@@ -404,15 +410,15 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         if _type(path) is int:
             return True
         real = real_path(path)
-        return real is not None and (under(real, policy.read_roots) or real in read_files)
+        return real is not None and (under(real, read_roots) or real in read_files)
 
     def writable(path: Any, frame: Any) -> bool:
         real = real_path(path)
         if real is None:
             return False
-        if under(real, policy.write_roots) or real in policy.device_files:
+        if under(real, write_roots) or real in device_files:
             return True
-        return under(real, policy.harness_write_roots) and not script_on_stack(frame)
+        return under(real, harness_write_roots) and not script_on_stack(frame)
 
     def check_open(args: tuple[Any, ...]) -> bool:
         path, flags = args[0], args[2]
@@ -423,9 +429,9 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             # Code is imported from the runtime and the task directories only, and a
             # denied module not for the script.
             real = real_path(path)
-            if real is None or not under(real, policy.import_roots):
+            if real is None or not under(real, import_roots):
                 return False
-            return not (under(real, policy.denied_module_paths)
+            return not (under(real, denied_module_paths)
                         and near_script(importer(frame)))
         if _type(flags) is int and flags & write_flags:
             return writable(path, frame)
@@ -445,13 +451,13 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return False
         if filename is not None:
             real = real_path(filename)
-            if real is None or not under(real, policy.import_roots):
+            if real is None or not under(real, import_roots):
                 return False
         # A denied module may still be imported by the runtime for itself (torch imports
         # ctypes); not by the script, directly or through a thin wrapper.
         top = module
         while True:
-            if top in policy.denied_modules:
+            if top in denied_modules:
                 return not near_script(importer(caller()))
             dot = top.rfind(".")
             if dot < 0:
@@ -467,7 +473,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return True
         if importing(frame):
             real = resolve(filename) if filename.startswith("/") else None
-            return real is not None and under(real, policy.import_roots)
+            return real is not None and under(real, import_roots)
         # The runtime parsing or compiling its own text (ast.parse of a module, a
         # generated __init__) is allowed: the result runs with the script's rights
         # unless it names a runtime file, and only the runtime's own frames get here.
@@ -494,7 +500,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return True  # the process itself, or a name the loader finds in system dirs
         real = resolve(name)
         return real is not None and (
-            under(real, policy.runtime_roots) or under(real, system_libs))
+            under(real, runtime_roots_) or under(real, system_libs))
 
     def allowed(event: str, args: tuple[Any, ...]) -> bool:  # noqa: C901
         if event == "open":
@@ -506,7 +512,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         if event in near_script_events:
             return not near_script(caller())
         if event == "object.__setattr__":
-            return not (_len(args) > 1 and args[1] == "__code__" and near_script(caller()))
+            name = as_text(args[1]) if _len(args) > 1 else ""
+            return not (name == "__code__" and near_script(caller()))
         if event == "marshal.loads":
             frame = caller()
             return importing(frame) and not near_script(frame)
@@ -515,9 +522,11 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         if event.startswith("ctypes."):
             return check_ctypes()
         if event == "pickle.find_class":
-            return _len(args) > 1 and (args[0], args[1]) in policy.pickle_allowed
+            if _len(args) < 2 or _type(args[0]) is not str or _type(args[1]) is not str:
+                return False  # a str subclass could answer == for anything
+            return (args[0], args[1]) in pickle_allowed
         if event in ("os.kill", "os.killpg"):
-            return event == "os.kill" and args[0] == own_pid
+            return event == "os.kill" and _type(args[0]) is _int and args[0] == own_pid
         if event in read_events:
             return not args or args[0] is None or readable(args[0])
         if event in write_events:
@@ -527,7 +536,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             source_ok = event == "os.symlink" or writable(args[0], frame)
             return source_ok and writable(args[1], frame)
         if event == "sqlite3.connect":
-            return args[0] == ":memory:" or writable(args[0], caller())
+            return as_text(args[0]) == ":memory:" or writable(args[0], caller())
         return True
 
     def hook(event: str, args: tuple[Any, ...]) -> None:

@@ -17,7 +17,8 @@ async def _execute(dsn: str, sql: str, **params: object) -> list[tuple[object, .
     try:
         async with db.session() as session:
             result = await session.execute(text(sql), params)
-            return [tuple(row) for row in result] if result.returns_rows else []
+            return [tuple(row) for row in result] if sql.lstrip().upper().startswith(
+                "SELECT") else []
     finally:
         await db.dispose()
 

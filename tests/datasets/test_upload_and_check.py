@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,7 +23,7 @@ QA_ROWS = [{"id": f"q{i}", "question": f"What is {i} plus {i}?", "answer": str(2
            for i in range(6)]
 
 
-def jsonl(rows: list[dict[str, object]]) -> bytes:
+def jsonl(rows: Sequence[Mapping[str, object]]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
 

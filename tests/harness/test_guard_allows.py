@@ -1,0 +1,100 @@
+"""What the runtime guard must let through (the harness, unsandboxed, guard armed), and
+how it reports what it denies: the record the host reads, and tampering with it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import RunHarness
+
+EVERYDAY = '''
+import difflib, inspect, json, logging, re, statistics, threading, traceback, warnings
+from collections import Counter
+from pathlib import Path
+
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("eval")
+
+
+def helper(a, b=2):
+    return a + b
+
+
+def evaluate_model(model):
+    Path("notes.txt").write_text("scratch")          # the work dir is writable
+    assert open("notes.txt").read() == "scratch"
+    Path("/tmp/t.json").write_text(json.dumps({"a": 1}))
+    log.info("logging finds its caller through frames")
+    with warnings.catch_warnings(record=True):
+        warnings.warn("fine")
+    try:
+        raise ValueError("handled")
+    except ValueError:
+        text = traceback.format_exc()
+    done = []
+    worker = threading.Thread(target=lambda: done.append(statistics.mean([1, 2, 3])))
+    worker.start()
+    worker.join()
+    return {
+        "params": list(inspect.signature(helper).parameters),
+        "ratio": difflib.SequenceMatcher(None, "abc", "abd").ratio(),
+        "words": Counter(re.findall(r"\\w+", "a b a"))["a"],
+        "traceback_ok": "handled" in text,
+        "thread": done,
+    }
+'''
+
+
+def test_everyday_code_runs_under_the_guard(run_harness: RunHarness) -> None:
+    run = run_harness(EVERYDAY, model_path=None)
+    assert run.returncode == 0, run.stderr
+    assert "runtime guard armed" in run.stderr
+    assert run.result is not None and run.result["metrics"] == {
+        "params": ["a", "b"], "ratio": 2 / 3, "words": 2, "traceback_ok": True, "thread": [2],
+    }
+
+
+def test_denial_is_recorded_before_the_script_can_hide_it(
+    run_harness: RunHarness, tmp_path: Path
+) -> None:
+    script = (
+        "import os\n"
+        "def evaluate_model(model):\n"
+        "    try:\n"
+        "        os.system('true')\n"
+        "    except PermissionError:\n"
+        "        pass\n"
+        "    os._exit(0)\n"
+    )
+    run = run_harness(script, model_path=None)
+    assert run.returncode == 0  # the script exited on its own terms...
+    assert run.result is None  # ...before the harness wrote a result
+    record = (tmp_path / "violation.json").read_text().splitlines()
+    assert json.loads(record[0]) == {
+        "event": "os.system", "detail": "os.system denied", "line": 4, "target": "true"}
+    assert "[evalpod] runtime guard: os.system (true) denied at script line 4" in run.stderr
+
+
+def test_closing_the_record_makes_the_harness_exit_86(run_harness: RunHarness) -> None:
+    script = (
+        "import os\n"
+        "def evaluate_model(model):\n"
+        "    for fd in range(3, 64):\n"
+        "        try:\n"
+        "            os.close(fd)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    os.system('true')\n"
+        "    return {}\n"
+    )
+    run = run_harness(script, model_path=None)
+    assert run.returncode == 86, run.stderr
+
+
+def test_guard_off_when_the_spec_says_so(run_harness: RunHarness) -> None:
+    run = run_harness("def evaluate_model(model):\n    return {'x': eval('1 + 1')}\n",
+                      model_path=None, guard=False)
+    assert run.returncode == 0, run.stderr
+    assert "runtime guard off" in run.stderr
+    assert run.result == {"ok": True, "metrics": {"x": 2}}

@@ -32,7 +32,15 @@ from evalpod.datasets.errors import (
 from evalpod.db import Database
 from evalpod.errors import InvalidConfig
 from evalpod.keys import Principal
-from evalpod.orm import Dataset, DatasetVersion, Evaluation, Tenant, new_id, utcnow
+from evalpod.orm import (
+    Benchmark,
+    Dataset,
+    DatasetVersion,
+    Evaluation,
+    Tenant,
+    new_id,
+    utcnow,
+)
 from evalpod.settings import Settings
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -295,10 +303,14 @@ async def list_datasets(
 
 
 async def _used_by_evaluations(session: AsyncSession, version_id: str) -> bool:
-    # dataset_versions is JSON: match in Python over the evaluations that name any.
+    """Whether an evaluation or a benchmark version (whose future runs need it) names it."""
+    # dataset_versions is JSON: match in Python over the rows that name any.
     rows = await session.scalars(select(Evaluation.dataset_versions)
                                  .where(Evaluation.dataset_versions.is_not(None)))
-    return any(version_id in (ids or []) for ids in rows)
+    if any(version_id in (ids or []) for ids in rows):
+        return True
+    benchmarks = await session.scalars(select(Benchmark.dataset_versions))
+    return any(version_id in (ids or []) for ids in benchmarks)
 
 
 async def delete_version(session: AsyncSession, principal: Principal, dataset: Dataset,

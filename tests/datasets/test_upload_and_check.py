@@ -157,3 +157,30 @@ async def test_another_tenant_cannot_see_a_private_dataset(datastack: DataStack,
         upload = await other.post(f"/datasets/{name}/versions", content=b"{}\n",
                                   params={"format": "jsonl"})
         assert upload.status_code == 404
+
+
+async def test_delete_keeps_files_a_benchmark_or_evaluation_needs(datastack: DataStack) -> None:
+    import httpx
+
+    from evalpod.db import get_database
+    from evalpod.keys import Role, create_key
+
+    async with get_database(datastack.settings.database_dsn()).session() as session:
+        _, key = await create_key(session, "acme", Role.admin)
+    kept, dropped = unique("kept"), unique("dropped")
+    kept_version = await datastack.ready(kept, jsonl(QA_ROWS), hidden_column="answer")
+    dropped_version = await datastack.ready(dropped, jsonl(QA_ROWS))
+    async with httpx.AsyncClient(base_url=datastack.stack.url + "/api/v1", timeout=60,
+                                 headers={"Authorization": f"Bearer {key}"}) as admin:
+        created = await admin.post("/benchmarks", json={
+            "name": unique("bench"), "datasets": [f"{kept}@1"], "primary_metric": "f1",
+            "script": "def evaluate_model(model, data):\n    return {'predictions': {}}\n",
+            "scorer": {"metric": "f1", "dataset": kept, "column": "answer"}})
+        assert created.status_code == 201, created.text
+        for name in (kept, dropped):
+            assert (await admin.delete(f"/datasets/{name}/versions/1")).status_code == 204
+    root = storage.datasets_root(datastack.settings)
+    assert list(root.glob(f"*/{kept_version['id']}/public/test.arrow"))
+    assert not list(root.glob(f"*/{dropped_version['id']}"))
+    gone = await datastack.http.get(f"/datasets/{kept}/versions/1")
+    assert gone.status_code == 404

@@ -52,7 +52,7 @@ async def _orphaned(redis: ArqRedis, evaluation: Evaluation, grace: timedelta) -
 
 async def _requeue(
     db: Database, redis: ArqRedis, evaluation: Evaluation, settings: Settings, actor: str,
-    cause: str | None = None,
+    cause: str | None = None, delay: timedelta = timedelta(0),
 ) -> None:
     current = S(evaluation.status)
     stage: queue.Stage = "validate" if current == S.pending_validation else "execute"
@@ -91,21 +91,22 @@ async def _requeue(
             values={"owner": None, "queue_job_id": job.job_id},
             guard={"owner": evaluation.owner, "queue_job_id": evaluation.queue_job_id},
         )
-    await queue.send(redis, job)
+    await queue.send(redis, job, delay=delay)
     log.warning("re-queued %s (%s → %s)", evaluation.id, current, target)
 
 
 async def hand_back(db: Database, redis: ArqRedis, settings: Settings, evaluation_id: str,
-                    *, owner: str, cause: str) -> None:
+                    *, owner: str, cause: str, delay: timedelta = timedelta(0)) -> None:
     """A worker gives up a job it claimed (`owner`) after an unexpected failure: the job is
     re-queued, or failed once the stage's attempts are spent, exactly as the reconciler
-    would once the worker stopped holding it, with `cause` in the recorded reason.
-    Raises what the database raises; `IllegalTransition` if the job moved on meanwhile."""
+    would once the worker stopped holding it, with `cause` in the recorded reason; the
+    re-queued job waits `delay` first. Raises what the database raises;
+    `IllegalTransition` if the job moved on meanwhile."""
     async with db.session() as session:
         evaluation = await session.get(Evaluation, evaluation_id)
     if evaluation is None or evaluation.owner != owner or evaluation.status not in LIVE_VALUES:
         return  # finished, or already taken over
-    await _requeue(db, redis, evaluation, settings, owner, cause=cause)
+    await _requeue(db, redis, evaluation, settings, owner, cause=cause, delay=delay)
 
 
 async def _redis_uptime_s(redis: ArqRedis) -> float:

@@ -116,11 +116,22 @@ def worker_component(factory: Callable[[], Any]) -> Component:
     async def run(stop: asyncio.Event) -> None:
         worker = factory()
         task = asyncio.create_task(worker.async_run())
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the worker loop failed")
         await worker.close()
+        if not stop.is_set():
+            # The worker's loop ended by itself: end the process (run_components stops the
+            # rest) so its supervisor starts a fresh one, rather than leave a process whose
+            # heartbeat says alive but that takes no jobs.
+            raise RuntimeError("the worker loop ended on its own")
 
     return run
 
@@ -146,9 +157,13 @@ async def run_components(components: list[Component]) -> None:
                                  return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
+    failed = False
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             log.error("component failed: %r", result)
+            failed = True
     from evalpod.db import dispose_all
 
     await dispose_all()
+    if failed:
+        raise SystemExit(1)  # a supervisor restarts what failed, not what was asked to stop

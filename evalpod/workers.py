@@ -100,7 +100,21 @@ class CancelWatcher:
     async def start(self) -> None:
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(CANCEL_CHANNEL)
-        self._task = asyncio.create_task(self._listen(pubsub))
+        self._task = asyncio.create_task(self._listen_forever(pubsub))
+
+    async def _listen_forever(self, pubsub: Any) -> None:
+        """Subscribe again after Redis goes away (a restart drops every subscription)."""
+        while True:
+            try:
+                await self._listen(pubsub)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("cancel subscription lost (%s); subscribing again", exc)
+            await asyncio.sleep(1.0)
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            pubsub = self._redis.pubsub()
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await pubsub.subscribe(CANCEL_CHANNEL)
 
     async def _listen(self, pubsub: Any) -> None:
         async for message in pubsub.listen():
@@ -206,6 +220,21 @@ async def _reconcile_forever(state: WorkerState) -> None:
         await asyncio.sleep(state.settings.reconcile_interval_s)
 
 
+class ResilientWorker(Worker):
+    """arq's worker, except that a Redis error while polling the queue is waited out.
+
+    arq ends its poll loop on the first Redis error, which leaves a process whose heartbeat
+    still says "alive" but that takes no more jobs; a Redis restart did that to every
+    worker. Jobs already running carry on either way (the database is the truth)."""
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("polling %s failed (%s); again in 1 s", self.queue_name, exc)
+            await asyncio.sleep(1.0)
+
+
 def build_worker(
     role: str,
     function: Callable[..., Awaitable[Any]],
@@ -218,7 +247,7 @@ def build_worker(
     max_tries: int = 1,
     on_start: Callable[[], None] | None = None,
     on_stop: Callable[[], None] | None = None,
-) -> Worker:
+) -> ResilientWorker:
     """An arq worker whose jobs receive a `WorkerState`; heartbeat and reconciler run beside it."""
     settings = settings or get_settings()
 
@@ -250,7 +279,7 @@ def build_worker(
         if on_stop is not None:
             on_stop()
 
-    return Worker(
+    return ResilientWorker(
         functions=[func(function, name=function.__name__,  # type: ignore[arg-type]
                         timeout=job_timeout_s, max_tries=max_tries)],
         queue_name=queue_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from validator.policy.config import Policy
 from validator.trial import TrialReport, run_trial, trial_findings
 
 log = logging.getLogger("evalpod.validator")
+UNAVAILABLE_BACKOFF = timedelta(seconds=15)
 S = EvaluationStatus
 
 
@@ -201,12 +203,12 @@ async def _validate_claimed(state: WorkerState, job: ValidationInput) -> str:
     try:
         report = await validate(state, state.backend, job)
     except SandboxUnavailable as exc:
-        # The host cannot sandbox right now: leave it queued for the reconciler, don't reject.
+        # Not the script's fault: queue it again after a pause, counted like a lost
+        # validation, so a host that stays unable to sandbox fails it in the end.
         log.error("sandbox unavailable while validating %s: %s", evaluation_id, exc)
-        async with state.db.session() as session:
-            await lifecycle.set_fields(session, evaluation_id, expected=S.pending_validation,
-                                       values={"owner": None, "queue_job_id": None},
-                                       guard={"owner": state.worker_id})
+        await hand_back(state.db, state.redis, state.settings, evaluation_id,
+                        owner=state.worker_id, cause=f"sandbox unavailable: {exc}"[:500],
+                        delay=UNAVAILABLE_BACKOFF)
         return "sandbox-unavailable"
     try:
         await _record(state, job, report)

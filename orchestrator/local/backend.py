@@ -503,6 +503,11 @@ class LocalBackend(SandboxBackend):
 
     def _check_host(self) -> DoctorReport:
         report = self.doctor()
+        if not report.ok:
+            # The probes are cached; a failed one may have been transient (a cgroup probe
+            # racing another process's sweep), so probe afresh before refusing the job.
+            probe.cache_clear()
+            report = self.doctor()
         _sweep_once()
         if report.bwrap_path is None:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed")

@@ -10,7 +10,6 @@ import signal
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 
 from orchestrator.sandbox import ResourceLimits
@@ -127,12 +126,21 @@ def _set_parent_weight(path: Path, per_cpu: int, most: int) -> None:
         log.warning("could not set the CPU weight of %s: %s", path.parent, exc)
 
 
-@lru_cache(maxsize=1)
+_usable_layout: CgroupLayout | None = None
+
+
 def detect_layout() -> CgroupLayout:
-    """Probe once per process: v2 when /sys/fs/cgroup is unified, else v1 controllers."""
-    if (CGROUP_ROOT / "cgroup.controllers").exists():
-        return _detect_v2()
-    return _detect_v1()
+    """v2 when /sys/fs/cgroup is unified, else v1 controllers. A usable layout is probed
+    once per process; an unusable one is probed again on the next call, so a probe that
+    fails once (another process sweeping job cgroups at that moment) does not leave a
+    long-running worker unable to sandbox until it restarts."""
+    global _usable_layout
+    if _usable_layout is not None:
+        return _usable_layout
+    layout = _detect_v2() if (CGROUP_ROOT / "cgroup.controllers").exists() else _detect_v1()
+    if layout.usable:
+        _usable_layout = layout
+    return layout
 
 
 @dataclass

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,11 @@ from orchestrator.sandbox import (
     SandboxJob,
     SandboxOutcome,
     SandboxProcess,
+    SandboxUnavailable,
 )
 from orchestrator.worker import execute_evaluation
 from tests.stack import stack_settings
+from validator import worker as validator_worker
 from validator.worker import validate_evaluation
 
 PRINTS_NUL = '''
@@ -161,7 +164,7 @@ async def _submit(db: Database, script: str | None) -> str:
         tenant = await ensure_tenant(session, "faults")
         row = lifecycle.evaluation_row(
             id=evaluation_id, tenant_id=tenant.id, model_id="tiny-gpt2", **kind,
-            config={"timeout_s": 60}, status=S.pending_validation.value,
+            config={"timeout_s": 300}, status=S.pending_validation.value,
             created_at=utcnow(), updated_at=utcnow())
         await lifecycle.insert_submitted(session, row, actor="test")
     return evaluation_id
@@ -238,7 +241,8 @@ async def test_sandbox_text_with_nul_reaches_a_terminal_status(
     if not validate:
         await _skip_validation(workers.db, evaluation_id)
     evaluation = await _drive(workers, evaluation_id)
-    assert evaluation.status == status, (evaluation.error, evaluation.findings)
+    assert evaluation.status == status, (evaluation.error, evaluation.violation,
+                                         evaluation.findings)
     chain = await _chain(workers.db, evaluation_id)
     assert chain[-1][1] == status
     if status == S.succeeded:
@@ -278,3 +282,36 @@ async def test_a_failed_write_at_any_point_leaves_nothing_stuck(
             assert point > 2, "the injection never fired"
             break
         point += 1
+
+
+class UnavailableBackend(CannedBackend):
+    """A host that cannot sandbox at all (no cgroups, bwrap gone)."""
+
+    async def run(self, job: SandboxJob, on_line: LineSink,
+                  cancel: asyncio.Event | None = None) -> SandboxOutcome:
+        raise SandboxUnavailable("isolation features missing on this host: cgroups")
+
+
+async def test_a_host_that_cannot_sandbox_fails_the_validation_in_the_end(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not re-queued forever: each refusal counts as a lost validation (max_attempts)."""
+    monkeypatch.setattr(validator_worker, "UNAVAILABLE_BACKOFF", timedelta(0))
+    workers.validator["state"]._backend = UnavailableBackend()
+    try:
+        evaluation_id = await _submit(workers.db, PRINTS_NUL)
+        evaluation = await _drive(workers, evaluation_id)
+    finally:
+        workers.validator["state"]._backend = None
+    assert evaluation.status == S.failed, evaluation.status
+    assert "sandbox unavailable" in (evaluation.error or "") + " ".join(
+        reason for reason in await _reasons(workers.db, evaluation_id))
+    chain = await _chain(workers.db, evaluation_id)
+    assert chain.count(("pending_validation", "pending_validation")) == \
+        workers.settings.max_attempts - 1
+
+
+async def _reasons(db: Database, evaluation_id: str) -> list[str]:
+    async with db.session() as session:
+        return list(await session.scalars(select(EvaluationTransition.reason).where(
+            EvaluationTransition.evaluation_id == evaluation_id)))

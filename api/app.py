@@ -22,6 +22,7 @@ from api import (
     logs,
     metrics,
     models,
+    preflight,
     tenant,
 )
 from api.evaluation_service import KnownModels
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ObserveRequests, max_script_bytes=app.state.settings.max_script_bytes)
     v1 = APIRouter(prefix="/api/v1", responses=errors.responses(
         Unauthorized, RateLimited, InvalidConfig, PayloadTooLarge, EvalpodError))
+    v1.include_router(preflight.router)  # before /evaluations/{id} routes
     v1.include_router(evaluations.router)
     v1.include_router(logs.router)
     v1.include_router(health.router)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from api import (
     activity,
     admin,
+    batch,
     benchmarks,
     datasets,
     errors,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(prefix="/api/v1", responses=errors.responses(
         Unauthorized, RateLimited, InvalidConfig, PayloadTooLarge, EvalpodError))
     v1.include_router(preflight.router)  # before /evaluations/{id} routes
+    v1.include_router(batch.router)
     v1.include_router(evaluations.router)
     v1.include_router(logs.router)
     v1.include_router(health.router)

@@ -47,8 +47,10 @@ class Stack:
         body = {"model_id": "tiny-gpt2", "script": script, **extra}
         return await self.http.post("/evaluations", json=body)
 
-    async def wait_for(self, evaluation_id: str, statuses: set[str], timeout_s: float = 120
+    async def wait_for(self, evaluation_id: str, statuses: set[str], timeout_s: float = 300
                        ) -> dict[str, Any]:
+        # Generous: each trial and each run loads torch and a model, and a loaded test
+        # machine has taken over a minute for that alone.
         deadline = time.monotonic() + timeout_s
         while True:
             record: dict[str, Any] = (await self.http.get(f"/evaluations/{evaluation_id}")).json()

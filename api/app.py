@@ -24,7 +24,9 @@ from api import (
     metrics,
     models,
     preflight,
+    session,
     tenant,
+    web,
 )
 from api.evaluation_service import KnownModels
 from api.observe import ObserveRequests
@@ -131,7 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(datasets.router)
     v1.include_router(benchmarks.router)
     v1.include_router(tenant.router)
+    v1.include_router(session.router)
     app.include_router(v1)
     app.include_router(metrics.router)
+    web.install(app)
     _envelope_everywhere(app)
     return app

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import session as browser_session
 from api.limits import count_request
 from api.principal_cache import PrincipalCache
 from evalpod import queue
@@ -87,9 +88,24 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+async def _caller_digest(request: Request) -> str:
+    """The digest of the caller's key: from the bearer header, else from the session cookie
+    (a state-changing request with the cookie must carry its CSRF token)."""
+    token = request.cookies.get(browser_session.COOKIE)
+    if "authorization" in request.headers or not token:
+        return hash_key(_bearer(request))
+    session = await browser_session.read_session(request.app.state.redis, token)
+    if session is None:
+        raise Unauthorized("session expired or signed out",
+                           hint="Sign in again with POST /api/v1/session.")
+    browser_session.require_csrf(request, session)
+    return session.key_digest
+
+
 async def get_principal(request: Request) -> Principal:
-    """The caller, from the principal cache or the database, counted against its rate."""
-    digest = hash_key(_bearer(request))
+    """The caller, from the bearer key or the browser session cookie, looked up in the
+    principal cache or the database, and counted against its rate."""
+    digest = await _caller_digest(request)
     state = request.app.state
     cache: PrincipalCache = state.principal_cache
     cached = cache.get(digest)

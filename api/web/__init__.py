@@ -1,0 +1,39 @@
+"""The web dashboard: one page at `/` and its static files, run by the browser against /api/v1.
+
+No build step: plain HTML, CSS and one script. Every value from the API is inserted as
+text (never parsed as HTML), and the Content-Security-Policy allows only this origin's
+scripts and styles, so a log line or a tag cannot run code in the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=HEADERS)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the dashboard at `/` and its files under `/static`."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,427 @@
+// The evalpod dashboard: a hash-routed page over /api/v1, signed in with the session cookie.
+// Values from the API are always inserted with textContent: a log line is text, never HTML.
+"use strict";
+
+const API = "/api/v1";
+const TERMINAL = new Set(["validation_failed", "succeeded", "failed", "killed", "cancelled"]);
+const STATUSES = ["pending_validation", "validation_failed", "validated", "executing",
+  "succeeded", "failed", "killed", "cancelled"];
+const POLL_MS = 2000;
+const EXAMPLE = `def evaluate_model(model):
+    answer = model.generate(["2 + 2 ="], max_new_tokens=4)[0]
+    print("model said:", answer)
+    return {"accuracy": 1.0 if "4" in answer else 0.0}
+`;
+
+let me = null;           // GET /session: tenant_id, role, csrf_token
+let cleanup = [];        // stops the current view's timers and streams
+const $view = () => document.getElementById("view");
+
+class ApiError extends Error {
+  constructor(status, envelope) {
+    super(envelope ? envelope.message : `HTTP ${status}`);
+    this.status = status;
+    this.envelope = envelope || {};
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && me) headers["X-CSRF-Token"] = me.csrf_token;
+  const response = await fetch(API + path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new ApiError(response.status, data && data.error);
+    if (response.status === 401 && path !== "/session") signedOut();
+    throw error;
+  }
+  return data;
+}
+
+// h("a", {href: "#/x", class: "y", onclick: f}, "text", child, ...): an element, text as text.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const statusBadge = (status) => h("span", { class: `status ${status}`, "data-status": status }, status);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+function errorBox(error) {
+  const env = error.envelope || {};
+  const lines = [h("strong", {}, env.code ? `${env.code}: ` : "", error.message)];
+  if (env.hint) lines.push(h("div", {}, env.hint));
+  if (env.detail && Object.keys(env.detail).length) {
+    lines.push(h("pre", {}, JSON.stringify(env.detail, null, 2)));
+  }
+  return h("div", { class: "error", role: "alert" }, lines);
+}
+
+function every(ms, fn) {
+  const id = setInterval(fn, ms);
+  cleanup.push(() => clearInterval(id));
+}
+
+// ---------- session ----------
+
+function signedOut() {
+  me = null;
+  document.getElementById("nav").hidden = true;
+  document.getElementById("signout").hidden = true;
+  document.getElementById("who").textContent = "";
+  if (!location.hash.startsWith("#/signin")) location.hash = "#/signin";
+}
+
+function signedIn(session) {
+  me = session;
+  document.getElementById("nav").hidden = false;
+  document.getElementById("signout").hidden = false;
+  document.getElementById("who").textContent = `${session.tenant_id} · ${session.role}`;
+}
+
+function viewSignin() {
+  const key = h("input", { type: "password", name: "api_key", autocomplete: "off",
+    placeholder: "ep_…", required: true, "aria-label": "API key" });
+  const message = h("div");
+  const form = h("form", { class: "card signin", onsubmit: async (event) => {
+    event.preventDefault();
+    message.replaceChildren();
+    try {
+      const session = await api("/session", { method: "POST", body: { api_key: key.value } });
+      key.value = "";  // the key is not kept in the page: the HttpOnly cookie carries the session
+      signedIn(session);
+      location.hash = "#/evaluations";
+    } catch (error) {
+      message.replaceChildren(errorBox(error));
+    }
+  } },
+  h("h1", {}, "Sign in"),
+  h("p", { class: "muted" }, "Your API key is exchanged for a session cookie and not kept in the page."),
+  h("label", {}, "API key", key), h("p"), h("button", { type: "submit" }, "Sign in"), message);
+  $view().replaceChildren(form);
+  key.focus();
+}
+
+// ---------- evaluations ----------
+
+function viewEvaluations(params) {
+  const status = h("select", { name: "status" }, h("option", { value: "" }, "any status"),
+    STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, s)));
+  const model = h("input", { name: "model_id", value: params.get("model_id") || "", placeholder: "model id" });
+  const tag = h("input", { name: "tag", value: params.get("tag") || "", placeholder: "key or key:value" });
+  const form = h("form", { class: "filters", onsubmit: (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const input of [status, model, tag]) if (input.value) query.set(input.name, input.value);
+    location.hash = `#/evaluations?${query}`;
+  } }, h("label", {}, "Status", status), h("label", {}, "Model", model),
+  h("label", {}, "Tag", tag), h("button", { type: "submit" }, "Filter"));
+  const body = h("tbody");
+  const note = h("div");
+  const more = h("button", { type: "button", class: "secondary", hidden: true });
+  let cursor = null;
+  let shown = 50;
+
+  const query = () => {
+    const q = new URLSearchParams();
+    for (const name of ["status", "model_id", "tag"]) if (params.get(name)) q.set(name, params.get(name));
+    q.set("limit", String(shown));
+    return q;
+  };
+  const refresh = async () => {
+    try {
+      const page = await api(`/evaluations?${query()}`);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      note.replaceChildren(page.items.length ? "" : h("p", { class: "muted" }, "No evaluations yet."));
+      body.replaceChildren(...page.items.map((e) => h("tr", { "data-id": e.evaluation_id },
+        h("td", {}, h("a", { href: `#/evaluations/${e.evaluation_id}` }, e.evaluation_id)),
+        h("td", {}, statusBadge(e.status)), h("td", {}, e.model_id), h("td", {}, e.kind),
+        h("td", {}, Object.entries(e.tags || {}).map(([k, v]) => `${k}:${v}`).join(" ")),
+        h("td", {}, when(e.created_at)))));
+    } catch (error) {
+      if (error.status !== 401) note.replaceChildren(errorBox(error));
+    }
+  };
+  more.textContent = "Show more";
+  more.addEventListener("click", () => { shown = Math.min(shown + 50, 200); refresh(); });
+  $view().replaceChildren(h("h1", {}, "Evaluations"), form,
+    h("table", { id: "evaluations" }, h("thead", {}, h("tr", {}, ["Id", "Status", "Model", "Kind", "Tags", "Created"]
+      .map((t) => h("th", {}, t)))), body), note, more);
+  refresh();
+  every(POLL_MS, refresh);  // live status: the list is cheap and small
+}
+
+function findingList(findings, onLine) {
+  if (!findings || !findings.length) return h("p", { class: "muted" }, "No findings.");
+  return h("ul", { class: "findings" }, findings.map((f) => h("li", { "data-line": f.line ?? "" },
+    h("span", { class: `status ${f.severity === "error" ? "failed" : ""}` }, f.severity), " ",
+    f.line ? (onLine ? h("button", { type: "button", class: "secondary", onclick: () => onLine(f.line) },
+      `line ${f.line}${f.column ? `:${f.column}` : ""}`) : h("strong", {}, `line ${f.line}${f.column ? `:${f.column}` : ""}`)) : "",
+    " ", h("code", {}, f.rule), " ", f.message, f.hint ? h("div", { class: "muted" }, f.hint) : "")));
+}
+
+function viewEvaluation(id) {
+  const header = h("div", { class: "row" });
+  const timeline = h("ol", { class: "timeline" });
+  const findings = h("div");
+  const outcome = h("div");
+  const log = h("pre", { class: "log", id: "log" });
+  const streamState = h("span", { class: "muted", id: "stream-state" }, "connecting…");
+  const message = h("div");
+  let status = null;
+
+  const cancel = h("button", { type: "button", class: "danger", id: "cancel", disabled: true, onclick: async () => {
+    cancel.disabled = true;
+    try {
+      await api(`/evaluations/${id}/cancel`, { method: "POST" });
+      await load();
+    } catch (error) {
+      message.replaceChildren(errorBox(error));
+    }
+  } }, "Cancel");
+
+  const load = async () => {
+    let record;
+    try {
+      record = await api(`/evaluations/${id}`);
+    } catch (error) {
+      if (error.status !== 401) $view().replaceChildren(h("h1", {}, id), errorBox(error));
+      cleanup.forEach((f) => f()); cleanup = [];
+      return;
+    }
+    status = record.status;
+    cancel.disabled = TERMINAL.has(status);
+    header.replaceChildren(h("span", {}, "Status "), statusBadge(status),
+      h("span", { class: "muted" }, `model ${record.model_id} · ${record.kind} · created ${when(record.created_at)}`), cancel);
+    timeline.replaceChildren(...record.transitions.map((t) => h("li", {},
+      h("span", { class: "muted" }, when(t.at)), " ", t.from_status || "·", " → ", statusBadge(t.to_status),
+      " ", h("span", { class: "muted" }, `${t.actor}: ${t.reason}`))));
+    findings.replaceChildren(findingList(record.findings));
+    const parts = [];
+    if (record.violation) {
+      const v = record.violation;
+      parts.push(h("div", { class: "error" }, `Killed (${v.kind}): ${v.detail}`,
+        v.line ? ` at line ${v.line}` : ""));
+    }
+    if (record.error) parts.push(h("div", { class: "error" }, record.error));
+    if (record.result) parts.push(h("pre", { id: "result" }, JSON.stringify(record.result, null, 2)));
+    if (!parts.length) parts.push(h("p", { class: "muted" }, TERMINAL.has(status) ? "No result." : "Not finished yet."));
+    outcome.replaceChildren(...parts);
+  };
+
+  // EventSource sends Last-Event-ID itself when it reconnects, so a dropped connection
+  // resumes after the last line shown instead of repeating the log.
+  const source = new EventSource(`${API}/evaluations/${id}/logs`, { withCredentials: true });
+  cleanup.push(() => source.close());
+  source.onopen = () => { streamState.textContent = "live"; };
+  source.addEventListener("log", (event) => {
+    const line = JSON.parse(event.data);
+    const classes = [line.source === "evalpod" ? "evalpod" : "", line.phase === "trial" ? "trial" : ""].join(" ");
+    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(h("span", { class: classes.trim() || undefined }, line.text + (line.continues ? "" : "\n")));
+    if (stick) log.scrollTop = log.scrollHeight;
+  });
+  source.addEventListener("end", (event) => {
+    source.close();
+    streamState.textContent = `ended: ${event.data}`;
+    load();
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) streamState.textContent = "disconnected";
+    else streamState.textContent = "reconnecting…";
+  };
+
+  $view().replaceChildren(h("h1", {}, "Evaluation ", h("code", {}, id)), header, message,
+    h("h2", {}, "Log ", streamState), log, h("h2", {}, "Result"), outcome,
+    h("h2", {}, "Findings"), findings, h("h2", {}, "Timeline"), timeline);
+  load();
+  every(POLL_MS, () => { if (!TERMINAL.has(status)) load(); });
+}
+
+// ---------- submit ----------
+
+async function viewSubmit() {
+  const model = h("select", { name: "model_id", required: true });
+  const timeout = h("input", { type: "number", name: "timeout_s", value: 300, min: 1, max: 86400 });
+  const script = h("textarea", { class: "code", name: "script", spellcheck: "false" });
+  script.value = sessionStorage.getItem("evalpod.draft") || EXAMPLE;
+  script.addEventListener("input", () => sessionStorage.setItem("evalpod.draft", script.value));
+  const findings = h("div", { id: "findings" });
+  const message = h("div");
+  const body = () => ({ model_id: model.value, script: script.value,
+    config: { timeout_s: Number(timeout.value) } });
+  const goToLine = (line) => {
+    const lines = script.value.split("\n");
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    script.focus();
+    script.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  };
+  const check = async () => {
+    message.replaceChildren();
+    try {
+      const verdict = await api("/evaluations/validate?deep=true", { method: "POST", body: body() });
+      findings.replaceChildren(
+        h("p", { class: verdict.valid ? "ok" : "error", id: "verdict" }, verdict.valid ? "Valid: no blocking findings." : "Not valid."),
+        findingList([...verdict.errors, ...(verdict.warnings || [])], goToLine));
+    } catch (error) {
+      findings.replaceChildren(errorBox(error));
+    }
+  };
+  const form = h("form", { onsubmit: async (event) => {
+    event.preventDefault();
+    message.replaceChildren();
+    try {
+      const accepted = await api("/evaluations", { method: "POST", body: body() });
+      sessionStorage.removeItem("evalpod.draft");
+      location.hash = `#/evaluations/${accepted.evaluation_id}`;
+    } catch (error) {
+      message.replaceChildren(errorBox(error));
+    }
+  } },
+  h("div", { class: "row" }, h("label", {}, "Model", model), h("label", {}, "Timeout (s)", timeout)),
+  h("label", {}, "Script", script), h("p"),
+  h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "check", onclick: check }, "Check"),
+    h("button", { type: "submit", id: "submit" }, "Submit")), message, findings);
+  $view().replaceChildren(h("h1", {}, "Submit a script"), form);
+  try {
+    const page = await api("/models?limit=200");
+    model.replaceChildren(...page.items.map((m) => h("option", { value: m.id }, `${m.name} (${m.stage})`)));
+  } catch (error) {
+    message.replaceChildren(errorBox(error));
+  }
+}
+
+// ---------- models ----------
+
+async function viewModels() {
+  const body = h("tbody");
+  $view().replaceChildren(h("h1", {}, "Models"), h("table", {}, h("thead", {}, h("tr", {},
+    ["Name", "Stage", "Family", "Parent", "Parameters", "Updated"].map((t) => h("th", {}, t)))), body));
+  const page = await api("/models?limit=200");
+  body.replaceChildren(...page.items.map((m) => h("tr", {},
+    h("td", {}, h("a", { href: `#/models/${encodeURIComponent(m.id)}` }, m.name)), h("td", {}, m.stage),
+    h("td", {}, m.family || ""), h("td", {}, m.parent_id || ""), h("td", {}, m.parameters ?? ""),
+    h("td", {}, when(m.updated_at)))));
+}
+
+async function viewModel(id) {
+  const m = await api(`/models/${encodeURIComponent(id)}`);
+  const ref = (r) => h("a", { href: `#/models/${encodeURIComponent(r.id)}` }, `${r.name} (${r.stage})`);
+  $view().replaceChildren(h("h1", {}, m.name, " ", h("span", { class: "status" }, m.stage)),
+    h("p", { class: "muted" }, `${m.family || "unknown family"} · ${m.parameters ?? "?"} parameters · ${m.dtype || ""}`),
+    h("h2", {}, "Lineage"),
+    h("p", {}, "Parents: ", m.parents.length ? m.parents.map(ref).flatMap((a, i) => (i ? [" ← ", a] : [a])) : "none"),
+    h("p", {}, "Children: ", m.children.length ? m.children.map(ref).flatMap((a, i) => (i ? [", ", a] : [a])) : "none"),
+    h("h2", {}, "Stage history"),
+    m.stage_history.length ? h("ol", { class: "timeline" }, m.stage_history.map((s) => h("li", {},
+      h("span", { class: "muted" }, when(s.at)), ` ${s.from_stage} → ${s.to_stage} by ${s.actor}: ${s.reason}`)))
+      : h("p", { class: "muted" }, "Never promoted."),
+    h("h2", {}, "Your evaluations"),
+    h("ul", {}, m.evaluations.map((e) => h("li", {}, h("a", { href: `#/evaluations/${e.evaluation_id}` }, e.evaluation_id),
+      " ", statusBadge(e.status), " ", h("code", {}, JSON.stringify(e.metrics))))));
+}
+
+// ---------- activity ----------
+
+let seenActivity = null;  // the newest event id already considered for a notification
+
+async function pollActivity() {
+  if (!me) return;
+  let page;
+  try {
+    page = await api("/activity?limit=20");
+  } catch {
+    return;
+  }
+  const badge = document.getElementById("unread");
+  badge.hidden = !page.unread_count;
+  badge.textContent = String(page.unread_count);
+  const newest = page.items.length ? page.items[0].id : 0;
+  if (seenActivity !== null && "Notification" in window && Notification.permission === "granted") {
+    for (const item of page.items.filter((i) => i.id > seenActivity).reverse()) {
+      if (item.event_type === "evaluation.finished" || item.event_type === "evaluation.killed"
+          || item.event_type === "evaluation.rejected") {
+        new Notification(`evalpod: ${item.data.status || item.event_type}`, { body: item.entity_id });
+      }
+    }
+  }
+  seenActivity = Math.max(seenActivity || 0, newest);
+}
+
+async function viewActivity() {
+  const list = h("tbody");
+  const notify = h("button", { type: "button", class: "secondary", onclick: async () => {
+    await Notification.requestPermission();
+    notify.hidden = Notification.permission !== "default";
+  } }, "Notify me when evaluations finish");
+  notify.hidden = !("Notification" in window) || Notification.permission !== "default";
+  const markAll = h("button", { type: "button", onclick: async () => {
+    await api("/activity/read", { method: "POST", body: { all: true } });
+    await render(); pollActivity();
+  } }, "Mark all read");
+  $view().replaceChildren(h("h1", {}, "Activity"), h("div", { class: "row" }, markAll, notify),
+    h("table", {}, h("thead", {}, h("tr", {}, ["When", "Event", "Entity", "Actor", ""].map((t) => h("th", {}, t)))), list));
+  const render = async () => {
+    const page = await api("/activity?limit=100");
+    list.replaceChildren(...page.items.map((i) => h("tr", {},
+      h("td", {}, when(i.created_at)), h("td", {}, i.read_at ? i.event_type : h("strong", {}, i.event_type)),
+      h("td", {}, i.entity_type === "evaluation" ? h("a", { href: `#/evaluations/${i.entity_id}` }, i.entity_id)
+        : `${i.entity_type} ${i.entity_id}`),
+      h("td", {}, i.actor), h("td", {}, i.data.status || ""))));
+  };
+  await render();
+}
+
+// ---------- router ----------
+
+async function route() {
+  cleanup.forEach((f) => f());
+  cleanup = [];
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (!me && parts[0] !== "signin") {
+    try {
+      signedIn(await api("/session"));
+    } catch {
+      signedOut();
+      return;
+    }
+  }
+  try {
+    if (parts[0] === "signin") viewSignin();
+    else if (parts[0] === "evaluations" && parts[1]) viewEvaluation(parts[1]);
+    else if (parts[0] === "submit") await viewSubmit();
+    else if (parts[0] === "models" && parts[1]) await viewModel(parts[1]);
+    else if (parts[0] === "models") await viewModels();
+    else if (parts[0] === "activity") await viewActivity();
+    else viewEvaluations(new URLSearchParams(query));
+  } catch (error) {
+    if (error.status !== 401) $view().replaceChildren(errorBox(error));
+  }
+}
+
+document.getElementById("signout").addEventListener("click", async () => {
+  try {
+    await api("/session", { method: "DELETE" });
+  } finally {
+    signedOut();
+  }
+});
+window.addEventListener("hashchange", route);
+setInterval(pollActivity, 10000);
+route().then(pollActivity);

@@ -103,3 +103,14 @@ async def test_the_cap_counts_from_the_model_load_not_from_launch(stack: Stack) 
     assert report.startup_s is not None and 0 < report.startup_s < report.duration_s
     assert report.duration_s > settings.trial_timeout_s
     print(f"trial: {report.duration_s:.1f} s, of which start-up {report.startup_s:.1f} s")
+
+
+async def test_a_model_that_never_loads_is_a_timeout_that_says_so(stack: Stack) -> None:
+    # No start-up allowance and a 1 s cap: torch alone takes longer to import.
+    settings = stack.settings.model_copy(update={"trial_timeout_s": 1, "trial_startup_s": 0})
+    report = await run_trial(get_backend("local"), "unloaded-trial", QUICK, settings,
+                             model_id="tiny-gpt2", db=get_database(settings.database_dsn()))
+    assert report.startup_s is None
+    [finding] = trial_findings(report)
+    assert finding.rule == "TRIAL-TIMEOUT"
+    assert "the trial's model did not load within 1 s" in finding.message

@@ -99,7 +99,8 @@ async def test_any_evaluation_id_is_refused_or_not_found(
     for path in ("", "/status", "/logs"):
         response = await client.get(f"/evaluations/{quote(evaluation_id, safe='')}{path}")
         assert_refused_or_served(response)
-        assert response.status_code in (400, 404, 422), response.text
+        # 307: an id that decodes to "/" makes a path the router redirects (no slash)
+        assert response.status_code in (307, 400, 404, 422), response.text
 
 
 @FUZZ

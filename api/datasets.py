@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
-from evalpod import errors
+from evalpod import errors, promotion
 from evalpod.datasets import checking, service
 from evalpod.datasets.errors import (
     DatasetExists,
@@ -24,6 +24,7 @@ from evalpod.datasets.errors import (
 )
 from evalpod.datasets.service import DatasetFields, VersionFields, Visibility
 from evalpod.orm import Dataset, DatasetVersion
+from evalpod.registry_errors import ModelNotFoundHttp
 from evalpod.settings import Settings
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -76,6 +77,12 @@ class VersionOut(BaseModel):
     finished_at: datetime | None
 
 
+class Compatibility(BaseModel):
+    compatible: bool
+    warnings: list[str]
+    errors: list[str]
+
+
 class DatasetOut(BaseModel):
     id: str
     name: str
@@ -87,6 +94,9 @@ class DatasetOut(BaseModel):
     owner: str = Field(description="The owning tenant's id.")
     created_at: datetime
     versions: list[VersionOut]
+    compatibility: Compatibility | None = Field(
+        default=None, description="With ?compatible_with_model=: modality and context "
+        "length (longest example, estimated in tokens) against that model.")
 
 
 class DatasetPage(BaseModel):
@@ -133,7 +143,7 @@ async def create_dataset(body: DatasetCreate, principal: PrincipalDep, uow: Unit
 
 
 @router.get("", response_model=DatasetPage,
-            responses=responses(*AUTH_ERRORS, errors.InvalidConfig),
+            responses=responses(*AUTH_ERRORS, errors.InvalidConfig, ModelNotFoundHttp),
             summary="Datasets you can use: your tenant's and the public ones")
 async def list_datasets(
     principal: PrincipalDep, uow: UnitOfWorkDep,
@@ -143,11 +153,23 @@ async def list_datasets(
     owner: Annotated[str | None, Query(max_length=64, description="Owning tenant id")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    compatible_with_model: Annotated[str | None, Query(
+        max_length=128, description="Add {compatible, warnings, errors} for this model")] = None,
 ) -> DatasetPage:
     async with uow.begin() as session:
+        model = None
+        if compatible_with_model:
+            model = await promotion.get_model(session, compatible_with_model)
         page, total, next_cursor = await service.list_datasets(
             session, principal, modality=modality, q=q, owner=owner, limit=limit, cursor=cursor)
-        items = [dataset_out(d, await service.versions_of(session, d.id)) for d in page]
+        items = []
+        for dataset in page:
+            versions = await service.versions_of(session, dataset.id)
+            item = dataset_out(dataset, versions)
+            if model is not None:
+                item.compatibility = Compatibility.model_validate(service.compatibility(
+                    dataset, versions, "text", model.context_length))
+            items.append(item)
     return DatasetPage(items=items, total=total, next_cursor=next_cursor)
 
 

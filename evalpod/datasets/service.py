@@ -383,3 +383,26 @@ async def resolve_refs(session: AsyncSession, principal: Principal, refs: Sequen
         raise InvalidConfig("each dataset may be named once", detail={"errors": [
             {"field": "datasets", "message": "two versions of one dataset"}]})
     return resolved
+
+
+CHARS_PER_TOKEN = 4  # a rough English average: the API never loads a tokenizer
+
+
+def compatibility(dataset: Dataset, versions: Sequence[DatasetVersion], modality: str,
+                  context_length: int | None) -> dict[str, Any]:
+    """{compatible, warnings, errors} of a dataset for a model: modality, and its ready
+    versions' longest example (in estimated tokens) against the model's context."""
+    warnings: list[str] = []
+    errors: list[str] = []
+    if dataset.modality != modality:
+        errors.append(f"the dataset is {dataset.modality}; the model takes {modality}")
+    ready = [v for v in versions if v.status == VersionStatus.ready]
+    if not ready:
+        warnings.append("no ready version")
+    for version in ready:
+        longest = int((version.statistics or {}).get("longest_text_chars") or 0)
+        tokens = longest // CHARS_PER_TOKEN
+        if context_length and tokens > context_length:
+            warnings.append(f"version {version.version}: its longest example (~{tokens} "
+                            f"tokens) is over the model's context of {context_length}")
+    return {"compatible": not errors, "warnings": warnings, "errors": errors}

@@ -184,3 +184,19 @@ async def test_delete_keeps_files_a_benchmark_or_evaluation_needs(datastack: Dat
     assert not list(root.glob(f"*/{dropped_version['id']}"))
     gone = await datastack.http.get(f"/datasets/{kept}/versions/1")
     assert gone.status_code == 404
+
+
+async def test_listing_says_what_fits_a_model(datastack: DataStack) -> None:
+    tag = uuid.uuid4().hex[:6]
+    await datastack.ready(f"fit-{tag}-text", jsonl(QA_ROWS))
+    await datastack.dataset(f"fit-{tag}-image", modality="image")
+    long_text = "word " * 2000  # ~10k characters: past tiny-gpt2's context when tokenised
+    await datastack.ready(f"fit-{tag}-long", jsonl([{"id": "1", "text": long_text}]))
+    page = (await datastack.http.get("/datasets", params={
+        "q": f"fit-{tag}", "compatible_with_model": "tiny-gpt2"})).json()
+    verdicts = {d["name"].rsplit("-", 1)[1]: d["compatibility"] for d in page["items"]}
+    assert verdicts["text"] == {"compatible": True, "warnings": [], "errors": []}
+    assert not verdicts["image"]["compatible"] and "image" in verdicts["image"]["errors"][0]
+    assert verdicts["long"]["compatible"] and "context" in verdicts["long"]["warnings"][0]
+    unknown = await datastack.http.get("/datasets", params={"compatible_with_model": "nope"})
+    assert unknown.status_code == 404

@@ -1,0 +1,123 @@
+"""The dashboard in a real browser (#14.1): sign in with a key, dry-run a script and see its
+findings at their lines, submit, watch the log stream live, cancel, sign out; a screenshot
+of each page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests.stack import Stack
+
+# True only in the real run: tiny-gpt2 is 96 wide, its shadow (the trial's model) 64.
+REAL_RUN = "model.model.config.n_embd == 96"
+SLOW = f"""import time
+
+def evaluate_model(model):
+    for i in range(600 if {REAL_RUN} else 1):
+        print("tick", i, flush=True)
+        time.sleep(0.1)
+    return {{"done": 1}}
+"""
+FORBIDDEN = """import subprocess
+
+def evaluate_model(model):
+    subprocess.run(["ls"])
+    return {}
+"""
+TIMEOUT_MS = 240_000  # a trial and a run each load torch and a model: slow on a busy host
+
+
+async def test_sign_in_submit_watch_the_log_cancel_sign_out(
+    web_stack: Stack, chromium: Any, screens: Path,
+) -> None:
+    context = await chromium.new_context(base_url=web_stack.url, viewport={
+        "width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    await page.goto("/")
+    await expect(page).to_have_url(re.compile(r"#/signin$"))
+    await page.screenshot(path=screens / "signin.png")
+    await page.get_by_label("API key").fill("ep_wrong")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("UNAUTHORIZED")
+    await page.get_by_label("API key").fill(web_stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+
+    # The key is nowhere in the page or its storage; the cookie is HttpOnly and Strict.
+    assert web_stack.key not in await page.content()
+    stored = await page.evaluate("JSON.stringify([{...localStorage}, {...sessionStorage}, "
+                                 "document.cookie])")
+    assert web_stack.key not in stored and "evalpod_session" not in stored
+    (cookie,) = [c for c in await context.cookies() if c["name"] == "evalpod_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # Dry run: the finding names its line, and clicking it selects that line in the editor.
+    await page.get_by_role("link", name="Submit").click()
+    editor = page.locator("textarea[name=script]")
+    await editor.fill(FORBIDDEN)
+    await page.locator("#check").click()
+    await expect(page.locator("#verdict")).to_have_text("Not valid.")
+    finding = page.locator("#findings li[data-line='1']").first
+    await expect(finding).to_contain_text("subprocess")
+    await page.screenshot(path=screens / "submit-findings.png", full_page=True)
+    await finding.get_by_role("button").click()
+    selected = await editor.evaluate("e => e.value.slice(e.selectionStart, e.selectionEnd)")
+    assert selected == "import subprocess"
+
+    await editor.fill(SLOW)
+    await page.locator("#check").click()
+    await expect(page.locator("#verdict")).to_have_text("Valid: no blocking findings.")
+    await page.locator("#submit").click()
+    await expect(page).to_have_url(re.compile(r"#/evaluations/[^/]+$"))
+    evaluation_id = page.url.rsplit("/", 1)[1]
+
+    # Lines arrive over EventSource while the job runs, and the status follows live.
+    log = page.locator("#log")
+    await expect(log).to_contain_text("tick 5", timeout=TIMEOUT_MS)
+    await expect(page.locator(".row .status")).to_have_text("executing")
+    await expect(page.locator("#stream-state")).to_have_text("live")
+    await page.screenshot(path=screens / "evaluation-running.png", full_page=True)
+
+    await page.locator("#cancel").click()
+    await expect(page.locator(".row .status")).to_have_text("cancelled")
+    await expect(page.locator("#stream-state")).to_have_text("ended: cancelled")
+    await expect(page.locator("ol.timeline")).to_contain_text("cancelled")
+    assert (await web_stack.http.get(f"/evaluations/{evaluation_id}/status")).json()[
+        "status"] == "cancelled"
+    await page.screenshot(path=screens / "evaluation-cancelled.png", full_page=True)
+
+    # The list shows it with its status; filtering by another status hides it.
+    await page.get_by_role("link", name="Evaluations").click()
+    row = page.locator(f"tr[data-id='{evaluation_id}']")
+    await expect(row.locator(".status")).to_have_text("cancelled")
+    await page.screenshot(path=screens / "evaluations.png", full_page=True)
+    await page.locator("select[name=status]").select_option("succeeded")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(row).to_have_count(0)
+
+    await page.get_by_role("link", name="Models").click()
+    await page.get_by_role("link", name="tiny-gpt2").click()
+    await expect(page.get_by_role("heading", name="Stage history")).to_be_visible()
+    await expect(page.locator(f"a[href='#/evaluations/{evaluation_id}']")).to_be_visible()
+    await page.screenshot(path=screens / "model.png", full_page=True)
+
+    await page.get_by_role("link", name=re.compile("^Activity")).click()
+    await expect(page.get_by_role("link", name=evaluation_id).first).to_be_visible()
+    await page.screenshot(path=screens / "activity.png", full_page=True)
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(re.compile(r"#/signin$"))
+    assert not [c for c in await context.cookies() if c["name"] == "evalpod_session"]
+    # Signed out for real: the API refuses the browser now.
+    response = await page.request.get("/api/v1/evaluations")
+    assert response.status == 401
+    assert errors == []
+    await context.close()

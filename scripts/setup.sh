@@ -29,6 +29,16 @@ if ! command -v promtool >/dev/null 2>&1; then
     || echo "   promtool unavailable; the metrics format check will be skipped"
 fi
 
+# Debian's Chromium for the dashboard's browser tests (tests/web, dev extra only):
+# Playwright drives it and never downloads a browser. Optional: without it they skip.
+if [[ ",${EVALPOD_EXTRAS:-runtime,dev}," == *",dev,"* ]] && ! command -v chromium >/dev/null 2>&1
+then
+  echo "== apt-get install chromium (for the dashboard's browser tests)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends chromium >/dev/null; } \
+    || echo "   chromium unavailable; the dashboard's browser tests will be skipped"
+fi
+
 venv=".venv"
 py="$venv/bin/python"
 if [ ! -x "$py" ]; then

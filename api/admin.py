@@ -27,6 +27,10 @@ class TenantLimits(BaseModel):
     burst_per_second: int | None = Field(default=None, ge=1, le=10_000)
     max_live_evaluations: int | None = Field(default=None, ge=1, le=100_000)
     gpu_seconds_per_day: int | None = Field(default=None, ge=0)
+    fair_share: float | None = Field(
+        default=None, gt=0, le=1000, allow_inf_nan=False,
+        description="Weight of this tenant in the fair-share queue (default 1): a tenant "
+        "with 2 gets two jobs started for every one of a tenant with 1 while both wait.")
 
 
 class TenantSettingsOut(BaseModel):

@@ -167,7 +167,7 @@ async def run_benchmark(benchmark: str, body: RunsCreate, admin: AdminDep,
     async with uow.begin() as session:
         found = await service.find_benchmark(session, benchmark)
         created = await service.create_runs(session, admin, found, body.models, body.priority)
-        for job in service.queued_jobs(created, body.priority):
+        for job in service.queued_jobs(created, body.priority, tenant_id=admin.tenant_id):
             uow.enqueue(job)
         label = service.label(found)
     return RunsOut(benchmark=label,

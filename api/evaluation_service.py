@@ -237,7 +237,8 @@ async def submit(
     await _require_model(session, body.model_id, known_models or KnownModels(ttl_s=0))
     await take_live_slot(uow.redis, principal, settings)
     uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
-    job = queue.new_job("validate", row["id"], row["priority"])
+    job = queue.new_job("validate", row["id"], row["priority"], tenant_id=principal.tenant_id,
+                        share=principal.limits.get("fair_share"))
     row["queue_job_id"] = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)

@@ -57,7 +57,8 @@ async def _requeue(
     current = S(evaluation.status)
     stage: queue.Stage = "validate" if current == S.pending_validation else "execute"
     target = S.pending_validation if stage == "validate" else S.validated
-    job = queue.new_job(stage, evaluation.id, evaluation.priority)
+    job = queue.new_job(stage, evaluation.id, evaluation.priority,
+                        tenant_id=evaluation.tenant_id)
     lost_run = current == S.executing
     async with db.session() as session:
         lost_validations = 0

@@ -216,6 +216,7 @@ async def execute_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
     doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
     or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
     state: WorkerState = ctx["state"]
+    await queue.started(state.redis, "execute", ctx.get("job_id"))
     async with state.holding(evaluation_id):
         try:
             run = await _claim(state, evaluation_id)

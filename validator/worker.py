@@ -42,6 +42,7 @@ class ValidationInput(BaseModel):
     limit: int | None
     priority: int
     policy: dict[str, Any] | None
+    tenant_id: str | None = None
 
 
 class ValidationReport(BaseModel):
@@ -74,7 +75,7 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
             script=evaluation.script,
             tasks=list(evaluation.tasks or []), num_fewshot=evaluation.num_fewshot,
             limit=evaluation.task_limit, priority=evaluation.priority,
-            policy=tenant.policy if tenant else None,
+            policy=tenant.policy if tenant else None, tenant_id=evaluation.tenant_id,
         )
 
 
@@ -140,7 +141,8 @@ async def _record(state: WorkerState, job: ValidationInput, report: ValidationRe
         "validation_log": report.trial.log if report.trial else None,
     }
     if report.passed:
-        next_job = queue.new_job("execute", job.evaluation_id, job.priority)
+        next_job = queue.new_job("execute", job.evaluation_id, job.priority,
+                                 tenant_id=job.tenant_id)
 
         async def passed() -> None:
             async with state.db.session() as session:
@@ -176,6 +178,7 @@ async def validate_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
     doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
     or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
     state: WorkerState = ctx["state"]
+    await queue.started(state.redis, "validate", ctx.get("job_id"))
     async with state.holding(evaluation_id):
         try:
             job = await _claim(state, evaluation_id)

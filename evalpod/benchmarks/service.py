@@ -182,8 +182,10 @@ async def create_runs(session: AsyncSession, principal: Principal, benchmark: Be
     return created
 
 
-def queued_jobs(created: list[tuple[str, str]], priority: int) -> list[queue.QueuedJob]:
-    return [queue.new_job("validate", evaluation_id, priority) for _, evaluation_id in created]
+def queued_jobs(created: list[tuple[str, str]], priority: int,
+                tenant_id: str | None = None) -> list[queue.QueuedJob]:
+    return [queue.new_job("validate", evaluation_id, priority, tenant_id=tenant_id)
+            for _, evaluation_id in created]
 
 
 async def stored_analysis(session: AsyncSession, evaluation_id: str

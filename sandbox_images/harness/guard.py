@@ -54,6 +54,8 @@ DENIED_PREFIXES = frozenset({
     "socket", "http", "urllib", "ftplib", "smtplib", "poplib", "imaplib", "nntplib",
     "telnetlib", "webbrowser", "syslog", "subprocess", "pty", "winreg", "_winapi", "msvcrt",
 })
+# Frequent and harmless: answered first (id() alone is most events of an lm-eval job).
+PASSTHROUGH_EVENTS = frozenset({"builtins.id"})
 # Allowed to the runtime (lazy work while the script runs), denied near the script.
 NEAR_SCRIPT_EVENTS = frozenset({
     "sys._getframe", "sys._current_frames", "object.__getattr__", "code.__new__",
@@ -240,6 +242,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     importlib_files, write_flags = IMPORTLIB_FILES, WRITE_FLAGS
     proximity, max_stack, max_symlinks = PROXIMITY, MAX_STACK, MAX_SYMLINKS
     lost_exit = RECORD_LOST_EXIT
+    passthrough = PASSTHROUGH_EVENTS
     system_libs = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib")
     own_pid = os.getpid()
     read_files = (*policy.device_files, *(name.format(pid=own_pid) for name in PROCESS_FILES))
@@ -540,6 +543,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         return True
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in passthrough:
+            return
         if event in near_script_events and _ident() in busy:
             return  # the guard's own look at the stack
         if event in denied_events or event.partition(".")[0] in denied_prefixes:

@@ -1,15 +1,19 @@
 """The dashboard in a real browser (#14.1): sign in with a key, dry-run a script and see its
 findings at their lines, submit, watch the log stream live, cancel, sign out; a screenshot
-of each page."""
+of each page, and the leaderboard of a benchmark run."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import expect
 
+from evalpod.db import get_database
+from evalpod.keys import Role, create_key
 from tests.stack import Stack
 
 # True only in the real run: tiny-gpt2 is 96 wide, its shadow (the trial's model) 64.
@@ -120,4 +124,36 @@ async def test_sign_in_submit_watch_the_log_cancel_sign_out(
     response = await page.request.get("/api/v1/evaluations")
     assert response.status == 401
     assert errors == []
+    await context.close()
+
+
+async def test_the_leaderboard_ranks_a_benchmark_run(
+    web_stack: Stack, chromium: Any, screens: Path,
+) -> None:
+    async with get_database(web_stack.settings.database_dsn()).session() as session:
+        _, admin_key = await create_key(session, "acme", Role.admin)
+    name = f"web-bench-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=web_stack.url + "/api/v1", timeout=60,
+                                 headers={"Authorization": f"Bearer {admin_key}"}) as admin:
+        created = await admin.post("/benchmarks", json={
+            "name": name, "primary_metric": "accuracy",
+            "script": "def evaluate_model(model):\n    return {'accuracy': 0.75, 'f1': 0.5}\n"})
+        assert created.status_code == 201, created.text
+        runs = await admin.post(f"/benchmarks/{name}/runs", json={"models": ["tiny-gpt2"]})
+        assert runs.status_code == 202, runs.text
+    (run,) = runs.json()["runs"]
+    await web_stack.wait_for(run["evaluation_id"], {"succeeded"})
+
+    context = await chromium.new_context(base_url=web_stack.url)
+    page = await context.new_page()
+    await page.goto("/#/signin")
+    await page.get_by_label("API key").fill(web_stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="Benchmarks").click()
+    await page.get_by_role("link", name=name).click()
+    row = page.locator("#leaderboard tr[data-model='tiny-gpt2']")
+    await expect(row.locator("td").first).to_have_text("1")
+    await expect(row.locator(".score")).to_have_text("0.7500")
+    await expect(page.locator("#leaderboard thead")).to_contain_text("f1")
+    await page.screenshot(path=screens / "leaderboard.png", full_page=True)
     await context.close()

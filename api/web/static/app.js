@@ -387,6 +387,39 @@ async function viewActivity() {
   await render();
 }
 
+// ---------- benchmarks ----------
+
+async function viewBenchmarks() {
+  const body = h("tbody");
+  $view().replaceChildren(h("h1", {}, "Benchmarks"), h("table", { id: "benchmarks" }, h("thead", {}, h("tr", {},
+    ["Name", "Version", "Kind", "Primary metric", "Created"].map((t) => h("th", {}, t)))), body));
+  const benchmarks = await api("/benchmarks");
+  body.replaceChildren(...benchmarks.map((b) => h("tr", {},
+    h("td", {}, h("a", { href: `#/benchmarks/${encodeURIComponent(`${b.name}@${b.version}`)}` }, b.name)),
+    h("td", {}, b.version), h("td", {}, b.kind),
+    h("td", {}, `${b.primary_metric} (${b.direction} is better)`), h("td", {}, when(b.created_at)))));
+  if (!benchmarks.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No benchmarks yet.")));
+}
+
+async function viewLeaderboard(name) {
+  const board = await api(`/benchmarks/${encodeURIComponent(name)}/leaderboard`);
+  const metrics = [...new Set(board.rows.flatMap((r) => Object.keys(r.metrics)))]
+    .filter((m) => m !== board.primary_metric).sort();
+  const fmt = (x) => (x === null || x === undefined ? "" : Number(x).toFixed(4));
+  $view().replaceChildren(h("h1", {}, "Leaderboard ", h("code", {}, board.benchmark)),
+    h("p", { class: "muted" }, `Ranked by ${board.primary_metric}, ${board.direction} is better; `
+      + "each model's latest succeeded run."),
+    h("table", { id: "leaderboard" }, h("thead", {}, h("tr", {},
+      ["Rank", "Model", board.primary_metric, "± stderr", ...metrics, "Evaluation", "Finished"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, board.rows.map((r) => h("tr", { "data-model": r.model_id },
+      h("td", {}, r.rank ?? "–"), h("td", {}, h("a", { href: `#/models/${encodeURIComponent(r.model_id)}` }, r.model_id)),
+      h("td", { class: "score" }, fmt(r.score)), h("td", {}, fmt(r.stderr)),
+      metrics.map((m) => h("td", {}, fmt(r.metrics[m]))),
+      h("td", {}, h("a", { href: `#/evaluations/${r.evaluation_id}` }, r.evaluation_id)),
+      h("td", {}, when(r.finished_at)))))),
+    board.rows.length ? "" : h("p", { class: "muted" }, "No finished runs yet."));
+}
+
 // ---------- router ----------
 
 async function route() {
@@ -409,6 +442,8 @@ async function route() {
     else if (parts[0] === "models" && parts[1]) await viewModel(parts[1]);
     else if (parts[0] === "models") await viewModels();
     else if (parts[0] === "activity") await viewActivity();
+    else if (parts[0] === "benchmarks" && parts[1]) await viewLeaderboard(parts[1]);
+    else if (parts[0] === "benchmarks") await viewBenchmarks();
     else viewEvaluations(new URLSearchParams(query));
   } catch (error) {
     if (error.status !== 401) $view().replaceChildren(errorBox(error));

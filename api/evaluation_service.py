@@ -238,7 +238,7 @@ async def submit(
     await take_live_slot(uow.redis, principal, settings)
     uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
     job = queue.new_job("validate", row["id"], row["priority"], tenant_id=principal.tenant_id,
-                        share=principal.limits.get("fair_share"))
+                        share=queue.fair_share_of(principal.limits))
     row["queue_job_id"] = job.job_id
     gpu_seconds = body.config.gpus * body.config.timeout_s
     await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)

@@ -72,6 +72,14 @@ def new_job(stage: Stage, evaluation_id: str, priority: int, tenant_id: str | No
                      priority, tenant_id, share)
 
 
+def fair_share_of(limits: dict[str, object] | None) -> float | None:
+    """A tenant's `fair_share` from its stored limits; None when unset or unusable."""
+    value = (limits or {}).get("fair_share")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
 def fair_key(stage: Stage) -> str:
     return FAIR_KEY_PREFIX + stage
 

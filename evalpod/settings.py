@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     k8s_priority_class: str | None = Field(
         default=None, description="priorityClassName of evaluation pods."
     )
+    k8s_kueue_cluster_queue: str | None = Field(
+        default=None,
+        description="Kueue ClusterQueue that admits evaluation Jobs (fair sharing across "
+        "tenants: one LocalQueue per tenant, weighted by its fair_share). Unset: evalpod "
+        "resumes its Jobs itself and Kueue is not used.",
+    )
     k8s_in_cluster: bool | None = Field(
         default=None,
         description="Use the pod's service account; unset means try in-cluster, then kubeconfig.",

@@ -96,6 +96,10 @@ class SandboxJob(BaseModel):
 
     job_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     kind: JobKind = "script"
+    tenant_id: str | None = Field(
+        default=None, description="Whose job: its fair-share queue on Kubernetes (Kueue).")
+    fair_share: float | None = Field(
+        default=None, gt=0, description="The tenant's fair-share weight; None means 1.")
     script: str | None = None
     tasks: list[str] = Field(default_factory=list)
     num_fewshot: int = 0

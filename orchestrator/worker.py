@@ -19,7 +19,7 @@ from evalpod.datasets.runtime import with_evaluation_data
 from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.model_files import directory_checksum
-from evalpod.orm import Evaluation, Model
+from evalpod.orm import Evaluation, Model, Tenant
 from evalpod.reconciler import hand_back
 from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker, retrying
@@ -58,6 +58,7 @@ async def _claim(state: WorkerState, evaluation_id: str) -> RunInput | None:
         if evaluation is None or evaluation.status != S.validated:
             return None
         model = await session.get(Model, evaluation.model_id)
+        tenant = await session.get(Tenant, evaluation.tenant_id)
         await lifecycle.transition(
             session, evaluation_id, S.executing, actor=state.worker_id, expected=S.validated,
             reason=f"claimed by {state.worker_id}",
@@ -67,6 +68,8 @@ async def _claim(state: WorkerState, evaluation_id: str) -> RunInput | None:
         job = SandboxJob(
             job_id=evaluation.id,
             kind="lm_eval" if evaluation.kind == "lm_eval" else "script",
+            tenant_id=evaluation.tenant_id,
+            fair_share=queue.fair_share_of(tenant.limits if tenant else None),
             script=evaluation.script,
             tasks=list(evaluation.tasks or []),
             num_fewshot=evaluation.num_fewshot,

@@ -83,7 +83,8 @@ async def trial_model(db: Database, settings: Settings, model_id: str) -> TrialM
 
 
 def trial_job(
-    evaluation_id: str, script: str, settings: Settings, model: TrialModel | None = None
+    evaluation_id: str, script: str, settings: Settings, model: TrialModel | None = None,
+    *, tenant_id: str | None = None, fair_share: float | None = None,
 ) -> SandboxJob:
     """The sandbox job of a trial: `settings.trial_memory_mb`, one CPU, 64 MiB of work dir,
     1 MiB of output, and a wall limit of `trial_startup_s + trial_timeout_s` with a model
@@ -96,6 +97,8 @@ def trial_job(
     return SandboxJob(
         job_id=f"{evaluation_id}-trial",
         kind="script",
+        tenant_id=tenant_id,
+        fair_share=fair_share,
         script=script,
         model_id=model.model_id if model else "stub",
         model_path=model.shadow_path if model else None,
@@ -115,6 +118,7 @@ async def run_trial(
     backend: SandboxBackend, evaluation_id: str, script: str, settings: Settings,
     cancel: asyncio.Event | None = None, *, model_id: str | None = None,
     db: Database | None = None, on_line: LineSink | None = None,
+    tenant_id: str | None = None, fair_share: float | None = None,
 ) -> TrialReport:
     """Run `script` on the shadow of `model_id` (looked up in `db`), or with no model when
     `model_id` is None. A model without a usable shadow gives a failed report with status
@@ -140,7 +144,8 @@ async def run_trial(
 
     try:
         outcome: SandboxOutcome = await backend.run(
-            trial_job(evaluation_id, script, settings, model), sink, clock.stop)
+            trial_job(evaluation_id, script, settings, model, tenant_id=tenant_id,
+                      fair_share=fair_share), sink, clock.stop)
     finally:
         clock.close()
     violation = outcome.violation.model_dump(mode="json") if outcome.violation else None

@@ -43,6 +43,7 @@ class ValidationInput(BaseModel):
     priority: int
     policy: dict[str, Any] | None
     tenant_id: str | None = None
+    fair_share: float | None = None
 
 
 class ValidationReport(BaseModel):
@@ -76,6 +77,7 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
             tasks=list(evaluation.tasks or []), num_fewshot=evaluation.num_fewshot,
             limit=evaluation.task_limit, priority=evaluation.priority,
             policy=tenant.policy if tenant else None, tenant_id=evaluation.tenant_id,
+            fair_share=queue.fair_share_of(tenant.limits if tenant else None),
         )
 
 
@@ -114,7 +116,8 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
                                  f"at most {state.settings.trial_timeout_s} s")
             trial = await run_trial(backend, job.evaluation_id, job.script, state.settings,
                                     cancel, model_id=job.model_id, db=state.db,
-                                    on_line=trial_log.write)
+                                    on_line=trial_log.write, tenant_id=job.tenant_id,
+                                    fair_share=job.fair_share)
             await trial_log.note(end_note("trial", trial.status, trial.duration_s,
                                           _trial_detail(trial)))
     finally:

@@ -24,7 +24,9 @@ from orchestrator.kubernetes.manifests import (
     ManifestOptions,
     MissingModelVolume,
     active_deadline_s,
+    build_local_queue,
     build_manifests,
+    kueue_labels,
     label_selector,
     object_name,
     with_owner,
@@ -368,7 +370,7 @@ class KubernetesBackend(SandboxBackend):
         except MissingModelVolume as exc:
             raise SandboxUnavailable(str(exc)) from exc
         try:
-            await self._apply(manifests)
+            await self._apply(manifests, job)
         except ApiException as exc:
             raise SandboxUnavailable(
                 f"Kubernetes refused the evaluation: {exc.status} {exc.reason}: {_api_message(exc)}"
@@ -381,8 +383,15 @@ class KubernetesBackend(SandboxBackend):
             kill_timeout_s=self._kill_timeout_s,
         )
 
-    async def _apply(self, manifests: EvaluationManifests) -> None:
-        """Job first (suspended) for its uid, then the owned objects, then resume it."""
+    async def _apply(self, manifests: EvaluationManifests, job: SandboxJob) -> None:
+        """Job first (suspended) for its uid, then the owned objects, then resume it.
+
+        With Kueue, the Job is handed to the tenant's LocalQueue instead of resumed: the
+        queue-name label is added only now, so Kueue cannot admit it before its Secret and
+        NetworkPolicy exist."""
+        queue_labels = kueue_labels(job, self.options)
+        if queue_labels:
+            await self.cluster.ensure_local_queue(build_local_queue(job, self.options))
         created = await self.cluster.create(Kind.job, manifests.job)
         name: str = created["metadata"]["name"]
         try:
@@ -391,7 +400,10 @@ class KubernetesBackend(SandboxBackend):
             await self.cluster.create(
                 Kind.network_policy, with_owner(manifests.network_policy, name, uid)
             )
-            await self.cluster.resume_job(name)
+            if queue_labels:
+                await self.cluster.label_job(name, queue_labels)
+            else:
+                await self.cluster.resume_job(name)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.cluster.delete(Kind.job, name)

@@ -81,6 +81,7 @@ class KubeCluster:
         self.core = k8s.CoreV1Api(api_client)
         self.batch = k8s.BatchV1Api(api_client)
         self.networking = k8s.NetworkingV1Api(api_client)
+        self.custom = k8s.CustomObjectsApi(api_client)
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]
@@ -178,6 +179,30 @@ class KubeCluster:
                 return False
             raise
         return True
+
+    async def ensure_local_queue(self, body: dict[str, Any]) -> None:
+        """Create the tenant's Kueue LocalQueue unless it exists (its weight is then kept:
+        an operator may have tuned it)."""
+        group, version = body["apiVersion"].split("/")
+        try:
+            await self._call(self.custom.create_namespaced_custom_object, group, version,
+                             self.namespace, "localqueues", body, idempotent=False,
+                             _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    async def label_job(self, name: str, labels: dict[str, str]) -> None:
+        """Add labels to a Job (handing a suspended Job to Kueue, which then admits it)."""
+        await self._call(
+            self.batch.patch_namespaced_job,
+            name,
+            self.namespace,
+            {"metadata": {"labels": labels}},
+            _content_type="application/merge-patch+json",
+            idempotent=False,
+            _preload_content=False,
+        )
 
     async def resume_job(self, name: str) -> None:
         await self._call(

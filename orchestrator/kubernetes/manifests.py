@@ -1,4 +1,5 @@
-"""Pure builders of the Secret, Job and NetworkPolicy that run one evaluation."""
+"""Pure builders of the Secret, Job and NetworkPolicy that run one evaluation, and of the
+tenant's Kueue LocalQueue when Kueue admits evaluation Jobs."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ SPEC_PATH = "/job/spec.json"
 RESULT_PATH = "/out/result.json"
 MODEL_DIR = "/model"
 GPU_RESOURCE = "nvidia.com/gpu"
+KUEUE_API_VERSION = "kueue.x-k8s.io/v1beta1"
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+TENANT_LABEL = "evalpod.dev/tenant"
 
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
@@ -71,6 +75,7 @@ class ManifestOptions(BaseModel):
     model_pvc: str | None = None
     model_subpaths: dict[str, str] = Field(default_factory=dict)
     priority_class: str | None = None
+    kueue_cluster_queue: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ManifestOptions:
@@ -96,6 +101,7 @@ class ManifestOptions(BaseModel):
             model_pvc=settings.k8s_model_pvc,
             model_subpaths=settings.k8s_model_subpaths,
             priority_class=settings.k8s_priority_class,
+            kueue_cluster_queue=settings.k8s_kueue_cluster_queue,
         )
 
 
@@ -124,6 +130,46 @@ def object_name(job_id: str) -> str:
 def evaluation_label(job_id: str) -> str:
     """The job id when it is a valid label value, else the object name (the annotation keeps it)."""
     return job_id if _LABEL_VALUE.match(job_id) else object_name(job_id)
+
+
+def local_queue_name(tenant_id: str | None) -> str:
+    """The tenant's Kueue LocalQueue: a DNS-1123 name, unique per tenant id."""
+    return object_name(f"tenant-{tenant_id or 'none'}").replace("evalpod-", "evalpod-q-", 1)
+
+
+def build_local_queue(job: SandboxJob, options: ManifestOptions) -> Manifest:
+    """The tenant's LocalQueue in the jobs namespace, pointing at the shared ClusterQueue.
+
+    Its `fairSharing.weight` is the tenant's share: with the ClusterQueue's
+    `admissionScope.admissionMode: UsageBasedAdmissionFairSharing`, Kueue admits the
+    workloads of the LocalQueue with the least weighted recent usage first.
+    Raises ValueError when Kueue is not configured.
+    """
+    if options.kueue_cluster_queue is None:
+        raise ValueError("Kueue is not configured (EVALPOD_K8S_KUEUE_CLUSTER_QUEUE)")
+    weight = job.fair_share if job.fair_share is not None else 1.0
+    return {
+        "apiVersion": KUEUE_API_VERSION,
+        "kind": "LocalQueue",
+        "metadata": {
+            "name": local_queue_name(job.tenant_id),
+            "namespace": options.namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: "tenant-queue",
+                       **({TENANT_LABEL: job.tenant_id}
+                          if job.tenant_id and _LABEL_VALUE.match(job.tenant_id) else {})},
+        },
+        "spec": {
+            "clusterQueue": options.kueue_cluster_queue,
+            "fairSharing": {"weight": f"{weight:g}"},
+        },
+    }
+
+
+def kueue_labels(job: SandboxJob, options: ManifestOptions) -> dict[str, str]:
+    """Labels that hand a suspended Job to Kueue; empty when Kueue is not used."""
+    if options.kueue_cluster_queue is None:
+        return {}
+    return {KUEUE_QUEUE_LABEL: local_queue_name(job.tenant_id)}
 
 
 def gpu_count(job: SandboxJob) -> int:

@@ -24,14 +24,18 @@ from urllib.parse import parse_qs, urlsplit
 Obj = dict[str, Any]
 
 _ROUTE = re.compile(
-    r"^/(?:api/v1|apis/batch/v1|apis/networking\.k8s\.io/v1)/namespaces/(?P<ns>[^/]+)/"
-    r"(?P<kind>jobs|secrets|networkpolicies|pods)(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
+    r"^/(?:api/v1|apis/batch/v1|apis/networking\.k8s\.io/v1|apis/kueue\.x-k8s\.io/v1beta1)"
+    r"/namespaces/(?P<ns>[^/]+)/"
+    r"(?P<kind>jobs|secrets|networkpolicies|pods|localqueues)(?:/(?P<name>[^/]+))?"
+    r"(?:/(?P<sub>log))?$"
 )
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 _LIST_KIND = {
     "jobs": ("batch/v1", "JobList"),
     "secrets": ("v1", "SecretList"),
     "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicyList"),
     "pods": ("v1", "PodList"),
+    "localqueues": ("kueue.x-k8s.io/v1beta1", "LocalQueueList"),
 }
 RESULT_MARKER = "EVALPOD_RESULT "
 
@@ -116,6 +120,8 @@ class FakeKubeAPI:
         self._server: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
         self.on_request: Callable[[RecordedRequest], None] | None = None
+        self.admitted: list[str] = []  # Jobs the simulated Kueue unsuspended
+        self.kueue_capacity: int | None = None
 
     # -- server lifecycle -------------------------------------------------------------
 
@@ -188,9 +194,20 @@ class FakeKubeAPI:
                 return 404, _status(404, "NotFound", f"{kind} {name} not found")
             was_suspended = obj.get("spec", {}).get("suspend", False)
             _merge(obj, patch)
+            if kind == "jobs" and was_suspended and self._kueue_admits(namespace, obj):
+                obj["spec"]["suspend"] = False
+                self.admitted.append(obj["metadata"]["name"])
             if kind == "jobs" and was_suspended and not obj["spec"].get("suspend"):
                 self._start_job(obj)
             return 200, copy.deepcopy(obj)
+
+    def _kueue_admits(self, namespace: str, job: Obj) -> bool:
+        """Kueue's part, reduced to what evalpod relies on: a suspended Job labelled with an
+        existing LocalQueue is admitted (unsuspended) while `kueue_capacity` allows."""
+        queue = (job["metadata"].get("labels") or {}).get(KUEUE_QUEUE_LABEL)
+        if queue is None or ("localqueues", namespace, queue) not in self.objects:
+            return False
+        return self.kueue_capacity is None or len(self.admitted) < self.kueue_capacity
 
     def delete(self, kind: str, namespace: str, name: str) -> tuple[int, Obj]:
         with self.cond:

@@ -238,3 +238,40 @@ def test_rendered_settings_reach_the_backend(monkeypatch: pytest.MonkeyPatch) ->
     assert options.tmp_size_mb == 128
     (runtime_class,) = by_kind(documents, "RuntimeClass")
     assert runtime_class["handler"] == "runsc"
+
+
+def test_kueue_mode_renders_its_queue_rbac_and_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kueue's own objects are checked by shape (its CRDs are not in the validator's
+    schemas); everything else still validates against Kubernetes' schemas."""
+    values = values_for("defaults") | {"evaluations": {"kueue": {
+        "enabled": True, "clusterQueue": "evals",
+        "quota": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "2"}}}}
+    report = helm.lint(str(CHART), values, strict=True, kube_version="v1.30.0")
+    assert report["errors"] == []
+    documents = render(values)
+    kueue = [d for d in documents if d["apiVersion"].startswith("kueue.x-k8s.io/")]
+    for document in documents:
+        if document not in kueue:
+            kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+    (flavor,) = by_kind(kueue, "ResourceFlavor")
+    (queue,) = by_kind(kueue, "ClusterQueue")
+    assert queue["metadata"]["name"] == "evals"
+    assert queue["spec"]["admissionScope"] == {"admissionMode": "UsageBasedAdmissionFairSharing"}
+    assert queue["spec"]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "evalpod-jobs"}
+    (group,) = queue["spec"]["resourceGroups"]
+    assert group["coveredResources"] == ["cpu", "memory", "nvidia.com/gpu"]
+    (flavor_quota,) = group["flavors"]
+    assert flavor_quota["name"] == flavor["metadata"]["name"]
+    assert {r["name"]: r["nominalQuota"] for r in flavor_quota["resources"]} == {
+        "cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "2"}
+    launcher = {r["metadata"]["name"]: r for r in by_kind(documents, "Role")}[
+        "evalpod-sandbox-launcher"]
+    assert {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues"],
+            "verbs": ["create", "get"]} in launcher["rules"]
+    (orchestrator,) = [d for d in by_kind(documents, "Deployment")
+                       if d["metadata"]["name"] == "evalpod-orchestrator"]
+    for item in orchestrator["spec"]["template"]["spec"]["containers"][0]["env"]:
+        if "value" in item:
+            monkeypatch.setenv(item["name"], item["value"])
+    assert ManifestOptions.from_settings(Settings()).kueue_cluster_queue == "evals"

@@ -111,6 +111,10 @@ app.kubernetes.io/component: {{ .component }}
 - name: EVALPOD_K8S_PRIORITY_CLASS
   value: {{ . | quote }}
 {{- end }}
+{{- if .Values.evaluations.kueue.enabled }}
+- name: EVALPOD_K8S_KUEUE_CLUSTER_QUEUE
+  value: {{ .Values.evaluations.kueue.clusterQueue | quote }}
+{{- end }}
 {{- range $name, $value := .Values.config }}
 - name: {{ $name }}
   value: {{ $value | quote }}

@@ -157,3 +157,52 @@ async def test_the_leaderboard_ranks_a_benchmark_run(
     await expect(page.locator("#leaderboard thead")).to_contain_text("f1")
     await page.screenshot(path=screens / "leaderboard.png", full_page=True)
     await context.close()
+
+
+# Records the page's notifications instead of showing them (headless has no desktop).
+FAKE_NOTIFICATIONS = """
+window.__notifications = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notifications.push([title, options.body]); }
+};
+"""
+
+
+async def test_finished_and_failed_evaluations_notify_and_badge_the_feed(
+    web_stack: Stack, chromium: Any, screens: Path,
+) -> None:
+    context = await chromium.new_context(base_url=web_stack.url)
+    await context.add_init_script(FAKE_NOTIFICATIONS)
+    page = await context.new_page()
+    await page.goto("/#/signin")
+    await page.get_by_label("API key").fill(web_stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+    await page.get_by_role("link", name=re.compile("^Activity")).click()
+    await page.get_by_role("button", name="Mark all read").click()
+    await expect(page.locator("#unread")).to_be_hidden()
+
+    good = await web_stack.submit("def evaluate_model(model):\n    return {'ok': 1}\n")
+    bad = await web_stack.submit(
+        f"def evaluate_model(model):\n    return {{'ok': 1 / (0 if {REAL_RUN} else 1)}}\n")
+    good_id, bad_id = good.json()["evaluation_id"], bad.json()["evaluation_id"]
+    await web_stack.wait_for(good_id, {"succeeded"})
+    await web_stack.wait_for(bad_id, {"failed"})
+
+    expected = [["evalpod: evaluation succeeded", good_id], ["evalpod: evaluation failed", bad_id]]
+    for _ in range(60):
+        shown = await page.evaluate("window.__notifications")
+        if len(shown) >= 2:
+            break
+        await page.wait_for_timeout(500)
+    assert sorted(shown) == sorted(expected)
+    badge = page.locator("#unread")
+    await expect(badge).to_be_visible()
+    assert int(await badge.inner_text()) >= 4  # submitted, validated and finished, each
+    await page.reload()
+    await page.screenshot(path=screens / "activity-unread.png", full_page=True)
+    await page.get_by_role("button", name="Mark all read").click()
+    await expect(badge).to_be_hidden()
+    await context.close()

@@ -80,6 +80,7 @@ function every(ms, fn) {
 
 function signedOut() {
   me = null;
+  seenActivity = null;
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
   document.getElementById("who").textContent = "";
@@ -338,6 +339,9 @@ async function viewModel(id) {
 
 // ---------- activity ----------
 
+// Completion and failure are worth a notification; a cancel is the user's own doing.
+const NOTIFY = new Set(["succeeded", "failed", "killed", "validation_failed"]);
+const ACTIVITY_POLL_MS = 5000;
 let seenActivity = null;  // the newest event id already considered for a notification
 
 async function pollActivity() {
@@ -354,9 +358,8 @@ async function pollActivity() {
   const newest = page.items.length ? page.items[0].id : 0;
   if (seenActivity !== null && "Notification" in window && Notification.permission === "granted") {
     for (const item of page.items.filter((i) => i.id > seenActivity).reverse()) {
-      if (item.event_type === "evaluation.finished" || item.event_type === "evaluation.killed"
-          || item.event_type === "evaluation.rejected") {
-        new Notification(`evalpod: ${item.data.status || item.event_type}`, { body: item.entity_id });
+      if (item.entity_type === "evaluation" && NOTIFY.has(item.data.status)) {
+        new Notification(`evalpod: evaluation ${item.data.status}`, { body: item.entity_id, tag: item.entity_id });
       }
     }
   }
@@ -458,5 +461,5 @@ document.getElementById("signout").addEventListener("click", async () => {
   }
 });
 window.addEventListener("hashchange", route);
-setInterval(pollActivity, 10000);
+setInterval(pollActivity, ACTIVITY_POLL_MS);
 route().then(pollActivity);

@@ -257,6 +257,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     import_roots, harness_write_roots = policy.import_roots, policy.harness_write_roots
     denied_modules, denied_module_paths = policy.denied_modules, policy.denied_module_paths
     pickle_allowed, device_files = policy.pickle_allowed, policy.device_files
+    namedtuple_file, namedtuple_suffix = "/collections/__init__.py', line ", ", code namedtuple>"
+    generator_events = frozenset({"compile", "exec", "sys._getframe"})
     busy: set[int] = set()
 
     def file_of(frame: Any) -> str:
@@ -267,6 +269,16 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
 
     def trusted(frame: Any) -> bool:
         return file_of(frame).startswith(trusted_prefixes)
+
+    def safe_code_generator(frame: Any) -> bool:
+        """`collections.namedtuple` (and so `typing.NamedTuple`) evals a lambda built only
+        from names it has checked are real `str` identifiers, in a namespace of its own,
+        and reads `__name__` from its caller's frame without handing the frame out:
+        nothing the script passes can become code, so its compile, exec and
+        `sys._getframe` are allowed even right under the script."""
+        where = file_of(frame)
+        return (where.startswith(trusted_prefixes)
+                and where.endswith(namedtuple_suffix) and namedtuple_file in where)
 
     def caller() -> Any:
         """The innermost frame outside this module: where the audited call was made."""
@@ -506,6 +518,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             under(real, runtime_roots_) or under(real, system_libs))
 
     def allowed(event: str, args: tuple[Any, ...]) -> bool:  # noqa: C901
+        if event in generator_events and safe_code_generator(caller()):
+            return True
         if event == "open":
             return check_open(args)
         if event == "import":

@@ -98,3 +98,63 @@ def test_guard_off_when_the_spec_says_so(run_harness: RunHarness) -> None:
     assert run.returncode == 0, run.stderr
     assert "runtime guard off" in run.stderr
     assert run.result == {"ok": True, "metrics": {"x": 2}}
+
+
+NAMED_TUPLES = '''
+from collections import namedtuple
+from typing import NamedTuple
+
+Record = namedtuple("Record", ["question", "answer"], defaults=[""])
+
+
+class Scored(NamedTuple):
+    text: str
+    score: float = 0.0
+
+
+def evaluate_model(model):
+    rows = [Record("2+2", "4"), Record("capital of France")]
+    best = max([Scored("a", 0.2), Scored("b", 0.7)], key=lambda s: s.score)
+    return {"answers": [r.answer for r in rows], "best": best.text}
+'''
+
+
+def test_namedtuples_run_under_the_guard(run_harness: RunHarness) -> None:
+    """namedtuple builds its class with eval: allowed, since only checked identifiers reach
+    the generated source (found by the corpus benchmark: benign/match_records)."""
+    run = run_harness(NAMED_TUPLES, model_path=None)
+    assert run.returncode == 0, run.stderr
+    assert run.result is not None and run.result["metrics"] == {"answers": ["4", ""], "best": "b"}
+
+
+NAMEDTUPLE_INJECTION = '''
+from collections import namedtuple
+
+
+def evaluate_model(model):
+    outcome = {}
+    for name in ["a=__import__('os').system('true')", "a, b): pass\\nimport os#", "class"]:
+        try:
+            namedtuple("T", [name])
+            outcome[name] = "built"
+        except ValueError:
+            outcome[name] = "refused"
+    try:
+        eval("1 + 1")
+        outcome["eval"] = "ran"
+    except PermissionError:
+        outcome["eval"] = "denied"
+    return outcome
+'''
+
+
+def test_the_namedtuple_exemption_runs_no_script_text(
+    run_harness: RunHarness, tmp_path: Path
+) -> None:
+    run = run_harness(NAMEDTUPLE_INJECTION, model_path=None)
+    # Crafted field names never become code (namedtuple refuses them before its eval, so
+    # nothing is recorded for lines 7-12); the script's own eval is still denied.
+    records = [json.loads(line)
+               for line in (tmp_path / "violation.json").read_text().splitlines()]
+    assert [(r["event"], r["line"]) for r in records] == [("compile", 14)]
+    assert run.result is not None and run.result["ok"] is False

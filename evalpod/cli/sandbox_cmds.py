@@ -68,21 +68,21 @@ async def resolve_model(model_id: str, shadow: bool) -> ModelChoice:
 
 
 def cli_job(
-    script: str, limits: ResourceLimits, model: ModelChoice | None
+    script: str, limits: ResourceLimits, guard: bool, model: ModelChoice | None
 ) -> SandboxJob:
     """The job of one `evalpod sandbox run`: no model (the stub) unless one is named."""
     from orchestrator.sandbox import SandboxJob
 
     job_id = f"cli-{uuid.uuid4().hex[:12]}"
     if model is None:
-        return SandboxJob(job_id=job_id, script=script, limits=limits)
-    return SandboxJob(job_id=job_id, script=script, limits=limits,
+        return SandboxJob(job_id=job_id, script=script, limits=limits, guard=guard)
+    return SandboxJob(job_id=job_id, script=script, limits=limits, guard=guard,
                       model_id=model.model_id, model_path=model.path, shadow=model.shadow)
 
 
 async def _run_script(
     script: str, timeout: float, memory_mb: int, disk_mb: int, gpus: int, live: bool,
-    model: ModelChoice | None = None,
+    guard: bool = True, model: ModelChoice | None = None,
 ) -> dict[str, object]:
     from orchestrator.sandbox import ResourceLimits, get_backend
 
@@ -90,7 +90,7 @@ async def _run_script(
     limits = ResourceLimits(
         timeout_s=timeout, memory_mb=memory_mb, disk_mb=disk_mb, gpu_indices=indices
     )
-    job = cli_job(script, limits, model)
+    job = cli_job(script, limits, guard, model)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -134,6 +134,9 @@ def run(
     disk_mb: int = typer.Option(512, "--disk-mb", help="Size of the writable work dir."),
     gpus: int = typer.Option(0, "--gpus", help="GPUs to assign (from EVALPOD_GPU_DEVICES)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no live log."),
+    no_guard: bool = typer.Option(
+        False, "--no-guard",
+        help="Leave the runtime guard unarmed, to test the sandbox's own layers alone."),
     model_id: str | None = typer.Option(
         None, "--model", help="A registered model to load (its checksum is checked first)."),
     shadow: bool = typer.Option(
@@ -151,7 +154,7 @@ def run(
         model = None if model_id is None else await resolve_model(model_id, shadow)
         return await _run_script(
             file.read_text(encoding="utf-8"), timeout, memory_mb, disk_mb, gpus, not as_json,
-            model=model)
+            guard=not no_guard, model=model)
 
     try:
         report = asyncio.run(go())

@@ -6,7 +6,11 @@ const API = "/api/v1";
 const TERMINAL = new Set(["validation_failed", "succeeded", "failed", "killed", "cancelled"]);
 const STATUSES = ["pending_validation", "validation_failed", "validated", "executing",
   "succeeded", "failed", "killed", "cancelled"];
-const POLL_MS = 2000;
+// Polls share the key's rate limit (100 requests a minute by default) with its other
+// clients: a page costs about 16 a minute, and pauses all polling when told to slow down.
+const POLL_MS = 5000;
+const ACTIVITY_POLL_MS = 15000;
+let quietUntil = 0;      // after a 429: no polling before this (Date.now() ms)
 const EXAMPLE = `def evaluate_model(model):
     answer = model.generate(["2 + 2 ="], max_new_tokens=4)[0]
     print("model said:", answer)
@@ -15,6 +19,8 @@ const EXAMPLE = `def evaluate_model(model):
 
 let me = null;           // GET /session: tenant_id, role, csrf_token
 let cleanup = [];        // stops the current view's timers and streams
+let generation = 0;      // bumped per navigation: a view that awaited checks it is still shown
+const stale = (mine) => mine !== generation;
 const $view = () => document.getElementById("view");
 
 class ApiError extends Error {
@@ -34,6 +40,9 @@ async function api(path, { method = "GET", body } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 429) {
+    quietUntil = Date.now() + 1000 * Number(response.headers.get("Retry-After") || 10);
+  }
   if (!response.ok) {
     const error = new ApiError(response.status, data && data.error);
     if (response.status === 401 && path !== "/session") signedOut();
@@ -72,7 +81,7 @@ function errorBox(error) {
 }
 
 function every(ms, fn) {
-  const id = setInterval(fn, ms);
+  const id = setInterval(() => { if (!document.hidden && Date.now() >= quietUntil) fn(); }, ms);
   cleanup.push(() => clearInterval(id));
 }
 
@@ -177,6 +186,7 @@ function findingList(findings, onLine) {
 }
 
 function viewEvaluation(id) {
+  const mine = generation;
   const header = h("div", { class: "row" });
   const timeline = h("ol", { class: "timeline" });
   const findings = h("div");
@@ -201,7 +211,7 @@ function viewEvaluation(id) {
     try {
       record = await api(`/evaluations/${id}`);
     } catch (error) {
-      if (error.status !== 401) $view().replaceChildren(h("h1", {}, id), errorBox(error));
+      if (error.status !== 401 && !stale(mine)) $view().replaceChildren(h("h1", {}, id), errorBox(error));
       cleanup.forEach((f) => f()); cleanup = [];
       return;
     }
@@ -251,7 +261,11 @@ function viewEvaluation(id) {
     h("h2", {}, "Log ", streamState), log, h("h2", {}, "Result"), outcome,
     h("h2", {}, "Findings"), findings, h("h2", {}, "Timeline"), timeline);
   load();
-  every(POLL_MS, () => { if (!TERMINAL.has(status)) load(); });
+  every(POLL_MS, async () => {
+    if (TERMINAL.has(status)) return;
+    const now = await api(`/evaluations/${id}/status`).catch(() => null);
+    if (now && now.status !== status) load();
+  });
 }
 
 // ---------- submit ----------
@@ -321,7 +335,9 @@ async function viewModels() {
 }
 
 async function viewModel(id) {
+  const mine = generation;
   const m = await api(`/models/${encodeURIComponent(id)}`);
+  if (stale(mine)) return;
   const ref = (r) => h("a", { href: `#/models/${encodeURIComponent(r.id)}` }, `${r.name} (${r.stage})`);
   $view().replaceChildren(h("h1", {}, m.name, " ", h("span", { class: "status" }, m.stage)),
     h("p", { class: "muted" }, `${m.family || "unknown family"} · ${m.parameters ?? "?"} parameters · ${m.dtype || ""}`),
@@ -341,11 +357,10 @@ async function viewModel(id) {
 
 // Completion and failure are worth a notification; a cancel is the user's own doing.
 const NOTIFY = new Set(["succeeded", "failed", "killed", "validation_failed"]);
-const ACTIVITY_POLL_MS = 5000;
 let seenActivity = null;  // the newest event id already considered for a notification
 
 async function pollActivity() {
-  if (!me) return;
+  if (!me || document.hidden || Date.now() < quietUntil) return;
   let page;
   try {
     page = await api("/activity?limit=20");
@@ -405,7 +420,9 @@ async function viewBenchmarks() {
 }
 
 async function viewLeaderboard(name) {
+  const mine = generation;
   const board = await api(`/benchmarks/${encodeURIComponent(name)}/leaderboard`);
+  if (stale(mine)) return;
   const metrics = [...new Set(board.rows.flatMap((r) => Object.keys(r.metrics)))]
     .filter((m) => m !== board.primary_metric).sort();
   const fmt = (x) => (x === null || x === undefined ? "" : Number(x).toFixed(4));
@@ -428,6 +445,7 @@ async function viewLeaderboard(name) {
 async function route() {
   cleanup.forEach((f) => f());
   cleanup = [];
+  const mine = ++generation;
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (!me && parts[0] !== "signin") {
@@ -437,6 +455,7 @@ async function route() {
       signedOut();
       return;
     }
+    if (stale(mine)) return;
   }
   try {
     if (parts[0] === "signin") viewSignin();
@@ -449,7 +468,7 @@ async function route() {
     else if (parts[0] === "benchmarks") await viewBenchmarks();
     else viewEvaluations(new URLSearchParams(query));
   } catch (error) {
-    if (error.status !== 401) $view().replaceChildren(errorBox(error));
+    if (error.status !== 401 && !stale(mine)) $view().replaceChildren(errorBox(error));
   }
 }
 

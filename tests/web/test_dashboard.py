@@ -208,3 +208,35 @@ async def test_finished_and_failed_evaluations_notify_and_badge_the_feed(
     await page.get_by_role("button", name="Mark all read").click()
     await expect(badge).to_be_hidden()
     await context.close()
+
+
+async def test_a_429_pauses_the_page_polling_for_its_retry_after(
+    web_stack: Stack, chromium: Any,
+) -> None:
+    """The server is stood in for (page.route) so the 429 comes on cue."""
+    context = await chromium.new_context(base_url=web_stack.url)
+    page = await context.new_page()
+    await page.goto("/#/signin")
+    await page.get_by_label("API key").fill(web_stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+
+    record = {"evaluation_id": "ev_x", "status": "executing", "model_id": "tiny-gpt2",
+              "kind": "script", "created_at": "2026-01-01T00:00:00Z", "transitions": [],
+              "findings": []}
+    status_polls: list[float] = []
+
+    async def status(route: Any) -> None:
+        status_polls.append(1)
+        await route.fulfill(status=429, headers={"Retry-After": "60"}, json={"error": {
+            "code": "RATE_LIMITED", "message": "slow down", "hint": "", "detail": {},
+            "timestamp": "2026-01-01T00:00:00Z"}})
+
+    await page.route("**/api/v1/evaluations/ev_x/status", status)
+    await page.route("**/api/v1/evaluations/ev_x", lambda route: route.fulfill(json=record))
+    await page.goto("/#/evaluations/ev_x")
+    await expect(page.locator(".row .status")).to_have_text("executing")
+    # The first status poll (at 5 s) is told to wait 60 s; the ones at 10 and 15 s do not go.
+    await page.wait_for_timeout(16_000)
+    assert len(status_polls) == 1
+    await context.close()

@@ -24,6 +24,7 @@ closure at arming time, its policy is immutable, and it never calls the script's
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -47,8 +48,13 @@ DENIED_EVENTS = frozenset({
     "sys.setprofile", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
     "marshal.load", "resource.setrlimit", "resource.prlimit", "sqlite3.load_extension",
     "sqlite3.enable_load_extension", "builtins.breakpoint", "os.mkfifo", "os.mknod",
-    "sys.remote_exec",
+    "sys.remote_exec", "_posixsubprocess.fork_exec",
 })
+# Syscalls that start another program. No audit event covers every path to them
+# (`_posixsubprocess.fork_exec`, used by `multiprocessing.util.spawnv_passfds`, raises
+# none), so once armed the process also gets a seccomp filter failing them with EPERM:
+# whatever Python reaches, no new program ever runs.
+EXEC_SYSCALLS = ("execve", "execveat")
 # Every event of these modules (network clients, native code, process spawning).
 DENIED_PREFIXES = frozenset({
     "socket", "http", "urllib", "ftplib", "smtplib", "poplib", "imaplib", "nntplib",
@@ -219,9 +225,49 @@ def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True) -> GuardHa
     """
     handle = GuardHandle()
     hook = _make_hook(policy, record_fd, enforce, handle.denials)
+    if enforce:
+        block_exec()
+        _audit_native_spawn()
     sys.addaudithook(hook)
     handle.armed = True
     return handle
+
+
+class ExecFilterUnavailable(RuntimeError):
+    """The seccomp filter against starting programs could not be installed: the harness
+    then refuses to run the script (fail closed)."""
+
+
+def block_exec() -> None:
+    """Install, for this process and all it forks, a seccomp filter failing `execve` and
+    `execveat` with EPERM (libseccomp through `pyseccomp`; the sandbox has already set
+    no_new_privs). Raises `ExecFilterUnavailable` if it cannot."""
+    try:
+        import pyseccomp as sc
+
+        rules = sc.SyscallFilter(sc.ALLOW)
+        for name in EXEC_SYSCALLS:
+            rules.add_rule(sc.ERRNO(errno.EPERM), name)
+        rules.load()
+    except Exception as exc:  # ImportError, a missing libseccomp, a refused prctl
+        raise ExecFilterUnavailable(f"cannot block exec: {type(exc).__name__}: {exc}") from exc
+
+
+def _audit_native_spawn() -> None:
+    """Route `_posixsubprocess.fork_exec` (no audit event of its own) through one the hook
+    denies, so an attempt is reported as a `policy` violation and not only failed by the
+    exec filter."""
+    try:
+        import _posixsubprocess
+    except ImportError:
+        return
+    audit = sys.audit
+
+    def fork_exec(*args: Any) -> int:
+        audit("_posixsubprocess.fork_exec", args[0] if args else None)
+        raise PermissionError("evalpod runtime guard: _posixsubprocess.fork_exec denied")
+
+    _posixsubprocess.fork_exec = fork_exec
 
 
 def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachable by name

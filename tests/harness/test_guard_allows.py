@@ -4,6 +4,8 @@ how it reports what it denies: the record the host reads, and tampering with it.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from .conftest import RunHarness
@@ -158,3 +160,31 @@ def test_the_namedtuple_exemption_runs_no_script_text(
                for line in (tmp_path / "violation.json").read_text().splitlines()]
     assert [(r["event"], r["line"]) for r in records] == [("compile", 14)]
     assert run.result is not None and run.result["ok"] is False
+
+
+def test_exec_is_blocked_below_python() -> None:
+    """The seccomp wall under the audit hook: once installed, no path to execve works,
+    audited or not (here a plain os.execv with no hook at all), in forked children too."""
+    harness = Path(__file__).resolve().parents[2] / "sandbox_images" / "harness"
+    code = (
+        "import errno, os, sys\n"
+        f"sys.path.insert(0, {str(harness)!r})\n"
+        "import guard\n"
+        "guard.block_exec()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    try:\n"
+        "        os.execv('/bin/true', ['true'])\n"
+        "    except PermissionError:\n"
+        "        os._exit(42)\n"
+        "    os._exit(1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+        "try:\n"
+        "    os.execv('/bin/true', ['true'])\n"
+        "except OSError as exc:\n"
+        "    print(errno.errorcode[exc.errno])\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.split() == ["42", "EPERM"], done.stderr

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import expect
+import pytest
 
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key
 from tests.stack import Stack
+
+expect = pytest.importorskip(
+    "playwright.async_api", reason="the playwright package is not installed "
+    "(pip install -e '.[dev]')").expect
 
 # True only in the real run: tiny-gpt2 is 96 wide, its shadow (the trial's model) 64.
 REAL_RUN = "model.model.config.n_embd == 96"
@@ -38,7 +42,7 @@ expect.set_options(timeout=20_000)
 
 
 async def test_sign_in_submit_watch_the_log_cancel_sign_out(
-    web_stack: Stack, chromium: Any, screens: Path,
+    chromium: Any, web_stack: Stack, screens: Path,
 ) -> None:
     context = await chromium.new_context(base_url=web_stack.url, viewport={
         "width": 1280, "height": 900})
@@ -130,7 +134,7 @@ async def test_sign_in_submit_watch_the_log_cancel_sign_out(
 
 
 async def test_the_leaderboard_ranks_a_benchmark_run(
-    web_stack: Stack, chromium: Any, screens: Path,
+    chromium: Any, web_stack: Stack, screens: Path,
 ) -> None:
     async with get_database(web_stack.settings.database_dsn()).session() as session:
         _, admin_key = await create_key(session, "acme", Role.admin)
@@ -173,7 +177,7 @@ window.Notification = class {
 
 
 async def test_finished_and_failed_evaluations_notify_and_badge_the_feed(
-    web_stack: Stack, chromium: Any, screens: Path,
+    chromium: Any, web_stack: Stack, screens: Path,
 ) -> None:
     context = await chromium.new_context(base_url=web_stack.url)
     await context.add_init_script(FAKE_NOTIFICATIONS)
@@ -211,7 +215,7 @@ async def test_finished_and_failed_evaluations_notify_and_badge_the_feed(
 
 
 async def test_a_429_pauses_the_page_polling_for_its_retry_after(
-    web_stack: Stack, chromium: Any,
+    chromium: Any, web_stack: Stack,
 ) -> None:
     """The server is stood in for (page.route) so the 429 comes on cue."""
     context = await chromium.new_context(base_url=web_stack.url)

@@ -21,6 +21,9 @@ from typing import Any
 
 HARNESS_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(HARNESS_DIR))
+# `-I` ignores PYTHONDONTWRITEBYTECODE: without this, importing a task's helper module
+# tries to create __pycache__ in a read-only mount, which the guard reports as a denial.
+sys.dont_write_bytecode = True
 
 import script_module  # noqa: E402
 from guard import RECORD_NAME, GuardHandle, arm, build_policy  # noqa: E402

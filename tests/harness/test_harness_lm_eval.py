@@ -63,3 +63,27 @@ def test_an_lm_eval_job_without_a_model_fails_cleanly(run_harness: RunHarness) -
     assert run.returncode == 1
     assert run.result is not None
     assert run.result["error"] == "ValueError: an lm_eval job needs a model"
+
+
+def test_a_read_only_task_dir_without_bytecode_runs(
+    run_harness: RunHarness, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A fresh clone has no __pycache__ beside the tasks' helper module, and the sandbox
+    mounts the tasks read-only: importing the helper must not try to write bytecode (the
+    guard used to report that mkdir as a policy violation and kill every lm-eval job)."""
+    import shutil
+
+    tasks = tmp_path / "tasks"
+    shutil.copytree(TASK_DIR, tasks, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [tasks, *tasks.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        spec = _lm_eval_spec(str(tiny_model_dir), num_fewshot=0)
+        run = run_harness(**{**spec, "task_include_path": str(tasks), "tasks": ["evalpod_arith"],
+                             "limit": 2})
+        assert run.returncode == 0, run.stderr[-4000:]
+        assert run.result is not None and run.result["ok"] is True, run.result
+        assert not list(tasks.rglob("__pycache__"))
+    finally:
+        for path in [tasks, *tasks.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)

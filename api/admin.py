@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.bounded import JsonFloat, JsonInt
+from api.bounded import JsonInt
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
@@ -23,11 +23,11 @@ ADMIN_ERRORS = (errors.Unauthorized, errors.Forbidden, errors.NotFound, errors.I
 class TenantLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_minute: JsonInt | None = Field(default=None, ge=1, le=100_000)
-    burst_per_second: JsonInt | None = Field(default=None, ge=1, le=10_000)
-    max_live_evaluations: JsonInt | None = Field(default=None, ge=1, le=100_000)
-    gpu_seconds_per_day: JsonInt | None = Field(default=None, ge=0)
-    fair_share: JsonFloat | None = Field(
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    burst_per_second: int | None = Field(default=None, ge=1, le=10_000)
+    max_live_evaluations: int | None = Field(default=None, ge=1, le=100_000)
+    gpu_seconds_per_day: int | None = Field(default=None, ge=0)
+    fair_share: float | None = Field(
         default=None, gt=0, le=1000, allow_inf_nan=False,
         description="Weight of this tenant in the fair-share queue (default 1): a tenant "
         "with 2 gets two jobs started for every one of a tenant with 1 while both wait.")

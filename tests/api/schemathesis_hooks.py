@@ -27,6 +27,8 @@ KNOWN_DISAGREEMENTS: dict[str, set[str]] = {
     "POST /api/v1/activity/read": {"positive_data_acceptance"},
     # "a script benchmark needs a script" is not in the schema
     "POST /api/v1/benchmarks": {"positive_data_acceptance"},
+    # limits are lax ints (`false` is taken as 0)
+    "PUT /api/v1/admin/tenants/{tenant_id}/limits": {"negative_data_rejection"},
 }
 
 

@@ -40,7 +40,24 @@ done
 cat "$log"
 echo "== submitting examples/qa_exact_match.py to tiny-gpt2"
 .venv/bin/evalpod submit examples/qa_exact_match.py --model tiny-gpt2 --follow
+cat <<EOF
+== what you just saw
+The script passed the static checks, ran once as a trial on tiny-gpt2's shadow (same
+architecture and tokenizer, random weights), then ran for real in the sandbox under the
+runtime guard, its log streamed live. tiny-gpt2 is a 297,600-parameter model with random
+weights built on this machine (no model hub here), so it answers nonsense and exact_match
+and f1 of 0.0 are the expected scores: the numbers show the pipeline worked, not that the
+model knows anything. Register a real model with 'evalpod models add DIR --name N'.
+EOF
 if [ "${EVALPOD_KEEP_RUNNING:-0}" = 1 ]; then
-  echo "== evalpod is still up at $EVALPOD_URL (Ctrl-C to stop)"
+  cat <<EOF
+== evalpod is still up at $EVALPOD_URL (Ctrl-C to stop). In another shell:
+   export EVALPOD_URL=$EVALPOD_URL EVALPOD_HOME=$EVALPOD_HOME
+   .venv/bin/evalpod list          # your evaluations
+   .venv/bin/evalpod submit examples/perplexity.py --model tiny-gpt2 --follow
+   dashboard: $EVALPOD_URL/  (sign in with the key in $EVALPOD_HOME/admin.key)
+EOF
   wait $up_pid
+else
+  echo "== done; EVALPOD_KEEP_RUNNING=1 bash scripts/quickstart.sh keeps the server up"
 fi

@@ -118,10 +118,20 @@ def collection_deferred() -> Iterator[None]:
 def build_report(
     findings: list[Finding], policy: Policy, started: float, timings: dict[str, float]
 ) -> StaticReport:
-    unique: dict[tuple[str, int | None, int | None], Finding] = {}
-    for finding in findings:
-        unique.setdefault((finding.rule, finding.line, finding.column), finding)
-    kept = sorted(apply_policy(list(unique.values()), policy), key=_position)
+    # One rule at one place is one finding; so is one rule with one message on one line
+    # (the submit screen and the policy engine may report a construct at two columns:
+    # the statement and its alias). The first column is kept.
+    unique: list[Finding] = []
+    places: set[tuple[str, int | None, int | None]] = set()
+    messages: set[tuple[str, int | None, str]] = set()
+    for finding in sorted(findings, key=_position):
+        place = (finding.rule, finding.line, finding.column)
+        message = (finding.rule, finding.line, finding.message)
+        if place not in places and message not in messages:
+            unique.append(finding)
+        places.add(place)
+        messages.add(message)
+    kept = sorted(apply_policy(unique, policy), key=_position)
     return StaticReport(
         findings=kept,
         blocked=bool(blocking(kept)),

@@ -131,3 +131,11 @@ def test_garbled_worker_reply_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     report = analyse_script(OK)
     assert report.blocked and _rules(report) == {"EP900"}
     assert not worker.alive()
+
+
+def test_one_construct_is_one_finding() -> None:
+    """`import os` was reported twice (the screen at the statement, the policy engine at
+    the alias); the same rule and message on one line is one finding, the first column."""
+    report = analyse_script("import os\n\ndef evaluate_model(model):\n    return {}\n", Policy())
+    denied = [f for f in report.findings if f.rule == "EP102"]
+    assert [(f.line, f.column) for f in denied] == [(1, 1)]

@@ -94,14 +94,15 @@ async def test_a_slow_script_gets_a_finding_naming_the_trial_cap(stack: Stack) -
 
 
 async def test_the_cap_counts_from_the_model_load_not_from_launch(stack: Stack) -> None:
-    # Start-up (interpreter, torch, the shadow) takes about as long as the whole 5 s cap:
-    # counted from launch, the quick script would be rejected on a busy host.
-    settings = stack.settings.model_copy(update={"trial_timeout_s": 5, "trial_startup_s": 300})
+    # Start-up (interpreter, torch, the shadow) takes longer than a 1 s cap on any host:
+    # counted from launch, the quick script would be rejected.
+    settings = stack.settings.model_copy(update={"trial_timeout_s": 1, "trial_startup_s": 300})
     report = await run_trial(get_backend("local"), "quick-trial", QUICK, settings,
                              model_id="tiny-gpt2", db=get_database(settings.database_dsn()))
     assert report.passed, report
-    assert report.startup_s is not None and 0 < report.startup_s < report.duration_s
-    assert report.duration_s > settings.trial_timeout_s
+    assert report.startup_s is not None and report.startup_s > settings.trial_timeout_s
+    # Two clocks (the model-loaded line, the sandbox's run): equal within a few ms.
+    assert report.startup_s <= report.duration_s + 0.05
     print(f"trial: {report.duration_s:.1f} s, of which start-up {report.startup_s:.1f} s")
 
 

@@ -44,13 +44,18 @@ class Case:
 
 
 DESTRUCTIVE = "destructive or unbounded on the host"
+# ctypes is in sys.modules before the script runs (the guard's own seccomp setup, or torch,
+# imports it), so the script's `import ctypes` raises no import event: the first denied
+# ctypes operation is loading the library.
+CTYPES = "ctypes.dlopen"
+
 CASES: dict[str, Case] = {
     "tcp_egress": Case(("tcp",), guard_event="import"),
     "udp_egress": Case(("udp",), guard_event="import"),
     "ipv6_egress": Case(("udp",), guard_event="import"),
     "dns_lookup": Case(("udp",), guard_event="import"),
     "metadata_service": Case(("tcp",), guard_event="import"),
-    "raw_socket_syscall": Case(("tcp",), guard_event="import"),
+    "raw_socket_syscall": Case(("tcp",), guard_event=CTYPES),
     "read_home_secret": Case(("token",)),
     "read_proc1_environ": Case(("token",), statuses=("succeeded", "failed"), guard_event="open"),
     "read_other_job": Case(("token",)),
@@ -86,26 +91,26 @@ CASES: dict[str, Case] = {
     "kill_all_signal": Case(
         ("victim_pid",), "kill(-1) would take the host down", guard_event="os.kill"
     ),
-    "ctypes_raw_syscalls": Case(("victim_pid", "token"), guard_event="import"),
+    "ctypes_raw_syscalls": Case(("victim_pid", "token"), guard_event=CTYPES),
     "ptrace_attach": Case(
-        ("victim_pid", "token"), statuses=("killed",), violation="syscall", guard_event="import"
+        ("victim_pid", "token"), statuses=("killed",), violation="syscall", guard_event=CTYPES
     ),
     "process_vm_readv": Case(
-        ("token",), statuses=("killed",), violation="syscall", guard_event="import"
+        ("token",), statuses=("killed",), violation="syscall", guard_event=CTYPES
     ),
     "mount_tmpfs": Case(
-        ("token",), "would mount over a host path", ("killed",), "syscall", guard_event="import"
+        ("token",), "would mount over a host path", ("killed",), "syscall", guard_event=CTYPES
     ),
     "unshare_userns": Case(
-        ("token",), statuses=("killed",), violation="syscall", guard_event="import"
+        ("token",), statuses=("killed",), violation="syscall", guard_event=CTYPES
     ),
-    "setns_host": Case(("token",), statuses=("killed",), violation="syscall", guard_event="import"),
+    "setns_host": Case(("token",), statuses=("killed",), violation="syscall", guard_event=CTYPES),
     "bpf_syscall": Case(
         ("token",), "needs a valid bpf_attr to succeed", ("killed",), "syscall",
-        guard_event="import",
+        guard_event=CTYPES,
     ),
     "native_shared_object": Case(
-        ("marker",), statuses=("succeeded", "failed"), guard_event="import"
+        ("marker",), statuses=("succeeded", "failed"), guard_event="subprocess.Popen"
     ),
     "pickle_payload": Case(
         ("marker",), statuses=("succeeded", "failed"), guard_event="pickle.find_class"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +18,17 @@ def test_lists_the_shipped_tasks() -> None:
     assert tasks["evalpod_arith"].num_rows == 40
     assert tasks["evalpod_capitals"].num_rows == 30
     assert all(t.description and t.source == str(DEFAULT_TASK_DIR) for t in tasks.values())
-    assert "lm_eval" not in sys.modules
+
+
+def test_listing_tasks_imports_no_lm_eval() -> None:
+    """The service never imports lm-eval; checked in a fresh interpreter, since other tests
+    of this process (lm-eval identity) import it on purpose."""
+    code = ("import sys\nfrom sandbox_images.lm_eval_registry import list_tasks\n"
+            "assert list_tasks()\nassert 'lm_eval' not in sys.modules, 'lm_eval imported'\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_operator_dirs_are_merged_and_groups_skipped(tmp_path: Path) -> None:

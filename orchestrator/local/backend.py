@@ -506,7 +506,9 @@ class LocalBackend(SandboxBackend):
         if not report.ok:
             # The probes are cached; a failed one may have been transient (a cgroup probe
             # racing another process's sweep), so probe afresh before refusing the job.
-            probe.cache_clear()
+            clear = getattr(probe, "cache_clear", None)
+            if clear is not None:
+                clear()
             report = self.doctor()
         _sweep_once()
         if report.bwrap_path is None:

@@ -102,9 +102,12 @@ async def test_policy_is_admin_only_and_validated(registry: Registry) -> None:
         assert missing.json()["error"]["code"] == "MODEL_NOT_FOUND"
         saved = await admin.put(f"/models/{model}/policy", json=policy)
         assert saved.status_code == 200
-        assert saved.json()["evaluation_policy"] == policy
+        # A legacy `{"name": X}` requirement is stored as the lm-eval task it now means.
+        stored = {"required": [{"benchmark": None, "lm_eval_task": "qa",
+                                "min_scores": {"accuracy": 0.8}}]}
+        assert saved.json()["evaluation_policy"] == stored
         shown = (await admin.get(f"/models/{model}")).json()
-        assert shown["evaluation_policy"] == policy
+        assert shown["evaluation_policy"] == stored
 
 
 async def test_lm_eval_task_registry_lists_shipped_tasks(registry: Registry) -> None:

@@ -228,6 +228,7 @@ def harness_spec(job: SandboxJob) -> HarnessSpec:
         limit=job.limit,
         seed=job.seed,
         device="cuda" if gpu_count(job) > 0 else "cpu",
+        guard=job.guard,
     )
 
 

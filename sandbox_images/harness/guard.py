@@ -55,6 +55,11 @@ DENIED_EVENTS = frozenset({
 # none), so once armed the process also gets a seccomp filter failing them with EPERM:
 # whatever Python reaches, no new program ever runs.
 EXEC_SYSCALLS = ("execve", "execveat")
+# machine -> (AUDIT_ARCH_*, syscall numbers of EXEC_SYSCALLS), from the kernel's uapi headers.
+EXEC_FILTER_ARCH: dict[str, tuple[int, tuple[int, ...]]] = {
+    "x86_64": (0xC000003E, (59, 322)),
+    "aarch64": (0xC00000B7, (221, 281)),
+}
 # Every event of these modules (network clients, native code, process spawning).
 DENIED_PREFIXES = frozenset({
     "socket", "http", "urllib", "ftplib", "smtplib", "poplib", "imaplib", "nntplib",
@@ -240,17 +245,47 @@ class ExecFilterUnavailable(RuntimeError):
 
 def block_exec() -> None:
     """Install, for this process and all it forks, a seccomp filter failing `execve` and
-    `execveat` with EPERM (libseccomp through `pyseccomp`; the sandbox has already set
-    no_new_privs). Raises `ExecFilterUnavailable` if it cannot."""
-    try:
-        import pyseccomp as sc
+    `execveat` with EPERM. A classic-BPF program loaded with prctl through ctypes (no
+    libseccomp needed, so every runtime image can do it); x86_64 and aarch64.
+    Raises `ExecFilterUnavailable` if it cannot."""
+    import ctypes
+    import platform
 
-        rules = sc.SyscallFilter(sc.ALLOW)
-        for name in EXEC_SYSCALLS:
-            rules.add_rule(sc.ERRNO(errno.EPERM), name)
-        rules.load()
-    except Exception as exc:  # ImportError, a missing libseccomp, a refused prctl
-        raise ExecFilterUnavailable(f"cannot block exec: {type(exc).__name__}: {exc}") from exc
+    machine = platform.machine()
+    if machine not in EXEC_FILTER_ARCH:
+        raise ExecFilterUnavailable(f"cannot block exec: no filter for {machine}")
+    audit_arch, numbers = EXEC_FILTER_ARCH[machine]
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte),
+                    ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    ld_w_abs, jeq_k, ret_k, jge_k = 0x20, 0x15, 0x06, 0x35
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, _ERRNO
+    kill = 0x80000000  # SECCOMP_RET_KILL_PROCESS: a foreign architecture
+    program = [
+        (ld_w_abs, 0, 0, 4),  # seccomp_data.arch
+        (jeq_k, 1, 0, audit_arch),
+        (ret_k, 0, 0, kill),
+        (ld_w_abs, 0, 0, 0),  # seccomp_data.nr
+        (jge_k, 2 + len(numbers), 0, 0x40000000),  # x32 numbers: deny as well
+    ]
+    for index, number in enumerate(numbers):
+        program.append((jeq_k, len(numbers) - index, 0, number))
+    program += [(ret_k, 0, 0, allow), (ret_k, 0, 0, deny)]
+    # A jump over the allow lands on deny: jt offsets count from the next instruction.
+    program[4] = (jge_k, len(numbers) + 1, 0, 0x40000000)
+    filters = (SockFilter * len(program))(*(SockFilter(*op) for op in program))
+    fprog = SockFprog(len(program), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or libc.prctl(
+            pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) != 0:
+        code = ctypes.get_errno()
+        raise ExecFilterUnavailable(f"cannot block exec: prctl: {os.strerror(code)}")
 
 
 def _audit_native_spawn() -> None:

@@ -32,10 +32,7 @@ if TYPE_CHECKING:
 # httpx and the SDK are imported only by the commands that talk to the API: `evalpod sandbox
 # run` and the server commands start faster without them.
 RAN = {"executing", "succeeded", "failed", "killed"}
-# Waiting for a run polls /status from every 0.5 s up to every 5 s: a job queued for
-# minutes must not spend the key's requests-per-minute limit (100 by default).
-STATUS_POLL_S = 0.5
-STATUS_POLL_MAX_S = 5.0
+STATUS_POLL_S = 0.25
 MAX_REFOLLOWS = 10
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
@@ -151,14 +148,13 @@ def _follow(client: Client, evaluation_id: str, *, wait_for_run: bool) -> int:
 
 
 def _await_run(client: Client, evaluation_id: str) -> None:
-    status, shown, pause = "", "", STATUS_POLL_S
+    status, shown = "", ""
     while status not in RAN and status not in {"validation_failed", "cancelled"}:
         status = client.status(evaluation_id).status
         if status != shown:
             typer.echo(f"-- {status}", err=True)
             shown = status
-        time.sleep(pause)
-        pause = min(pause * 1.5, STATUS_POLL_MAX_S)
+        time.sleep(STATUS_POLL_S)
 
 
 def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str | None = None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import os
 import sys
 import time
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--shared-postgres", action="store_true",
                         help="a new database on EVALPOD_TEST_PG's server (never restarted) "
                              "instead of a private cluster")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     config = ChaosConfig(
         submissions=args.submissions, submit_interval_s=args.submit_interval_s,
@@ -83,7 +86,14 @@ def main() -> None:
     report = asyncio.run(run_chaos(config, _tiny_model(), dsn=dsn))
     print(f"chaos run: {config}")
     print(report.figures())
+    print(report.table(config))
     print(f"wall {time.monotonic() - began:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "config": dataclasses.asdict(config), "accepted": report.accepted,
+            "by_kind": report.by_kind, "kills": report.kills,
+            "crash_restarts": report.crash_restarts, "to_terminal_s": report.to_terminal_s,
+            "problems": report.problems, "logs": report.logs}, indent=1))
     sys.exit(1 if report.problems else 0)
 
 

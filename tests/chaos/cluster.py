@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import random
 import shutil
@@ -196,6 +197,10 @@ class Report:
     kills: Counter[str] = field(default_factory=Counter)
     crash_restarts: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    by_kind: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> status -> n
+    lost: int = 0  # accepted but not in the database
+    double_completions: int = 0  # evaluations with more than one terminal transition
+    transitions: int = 0  # transition rows checked for an unbroken chain
     lost_runs_failed: int = 0
     requeues: int = 0
     hand_backs: int = 0
@@ -205,6 +210,40 @@ class Report:
     logs: str = ""
     problems: list[str] = field(default_factory=list)
 
+    def p95_s(self) -> float:
+        spans = sorted(self.to_terminal_s) or [0.0]
+        return spans[min(len(spans) - 1, math.ceil(0.95 * len(spans)) - 1)]
+
+    def table(self, config: ChaosConfig) -> str:
+        """The figures as a Markdown table (for a closing note)."""
+        spans = sorted(self.to_terminal_s) or [0.0]
+        kinds = "; ".join(f"{kind}: " + ", ".join(f"{n} {status}"
+                                                   for status, n in sorted(counts.items()))
+                          for kind, counts in sorted(self.by_kind.items()))
+        rows = [
+            ("submissions (accepted / sent)", f"{len(self.accepted)} / {self.submitted}"),
+            ("outcomes per kind", kinds),
+            ("outcomes", ", ".join(f"{n} {s}" for s, n in sorted(self.outcomes.items()))),
+            ("SIGKILLs per process", ", ".join(f"{role} {self.kills[role]}" for role in ROLES)),
+            ("Redis / PostgreSQL restarts",
+             f"{self.kills['redis']} / {self.kills['postgres']}"),
+            ("crash restarts (supervisor)",
+             ", ".join(f"{r} {n}" for r, n in sorted(self.crash_restarts.items())) or "0"),
+            ("DB write fault probability", f"{config.write_fault_p:g}"),
+            ("re-queues / worker hand-backs / failed as lost",
+             f"{self.requeues} / {self.hand_backs} / {self.lost_runs_failed}"),
+            ("accept→terminal s: median / p95 / max (bound)",
+             f"{statistics.median(spans):.0f} / {self.p95_s():.0f} / {spans[-1]:.0f} "
+             f"({config.terminal_bound_s:.0f} after the chaos)"),
+            ("chaos / settle s", f"{self.chaos_s:.0f} / {self.settle_s:.0f}"),
+            ("lost", str(self.lost)),
+            ("double completions", str(self.double_completions)),
+            ("transitions verified", str(self.transitions)),
+            ("problems", str(len(self.problems))),
+        ]
+        return "\n".join(["| figure | value |", "|---|---|",
+                          *(f"| {name} | {value} |" for name, value in rows)])
+
     def figures(self) -> str:
         spans = sorted(self.to_terminal_s) or [0.0]
         return "\n".join([
@@ -213,7 +252,10 @@ class Report:
             f"kills {dict(self.kills)}, crash restarts {dict(self.crash_restarts)}",
             f"re-queues {self.requeues}, worker hand-backs {self.hand_backs}, "
             f"failed as lost {self.lost_runs_failed}",
-            f"accept→terminal s: median {statistics.median(spans):.1f}, max {spans[-1]:.1f}; "
+            f"lost {self.lost}, double completions {self.double_completions}, "
+            f"transitions verified {self.transitions}",
+            f"accept→terminal s: median {statistics.median(spans):.1f}, "
+            f"p95 {self.p95_s():.1f}, max {spans[-1]:.1f}; "
             f"chaos {self.chaos_s:.0f} s, settled {self.settle_s:.0f} s after it",
             f"problems: {len(self.problems)}" + "".join(f"\n  - {p}" for p in self.problems),
             f"process logs: {self.logs}",
@@ -433,6 +475,7 @@ async def check_database(db: Database, report: Report, max_attempts: int) -> Non
         by_evaluation.setdefault(row.evaluation_id, []).append(row)
     stored = {e.id for e in evaluations}
     for missing in set(report.accepted) - stored:
+        report.lost += 1
         report.problems.append(f"{missing}: accepted but not in the database (lost)")
     for extra in stored - set(report.accepted):
         report.problems.append(f"{extra}: in the database but never accepted (duplicate?)")
@@ -440,6 +483,9 @@ async def check_database(db: Database, report: Report, max_attempts: int) -> Non
         kind = report.accepted.get(evaluation.id, "?")
         chain = by_evaluation.get(evaluation.id, [])
         report.outcomes[evaluation.status] += 1
+        report.by_kind.setdefault(kind, Counter())[evaluation.status] += 1
+        report.transitions += len(chain)
+        report.double_completions += sum(r.to_status in TERMINAL for r in chain) > 1
         report.requeues += sum(r.reason.startswith("re-queued") for r in chain)
         report.hand_backs += sum("error:" in r.reason for r in chain)
         problems = _chain_problems(evaluation.status, chain)

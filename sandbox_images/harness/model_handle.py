@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import evalpod_progress
 import torch
 import transformers
 from common import batches, check_generate_args, require_list, truncate_at_stop
@@ -86,6 +87,11 @@ class ModelHandle:
         self.max_length = int(self.lm.max_length)
         # What an empty context is conditioned on: BOS if the tokenizer has one, else EOS.
         self._prefix_id = int(self.lm.prefix_token_id)
+
+    def progress(self, done: Any, total: Any = None, description: Any = None) -> None:
+        """Report progress (`done` of `total` units) to the job's live view:
+        `evalpod_progress.progress`."""
+        evalpod_progress.progress(done, total, description)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", seed: int = 1234) -> ModelHandle:

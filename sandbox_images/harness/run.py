@@ -37,8 +37,6 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TOKENIZERS_PARALLELISM": "false",
-    # lm-eval's rolling scoring draws progress bars that no setting turns off.
-    "TQDM_DISABLE": "1",
 }
 MAX_ERROR_CHARS = 4000
 # Kinds that run code from a submission: the runtime guard is armed for them.
@@ -262,6 +260,10 @@ def main(argv: list[str]) -> int:
         os.environ.setdefault(key, value)
     # Piped stdout is block-buffered by default; the job log must be live.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # tqdm bars (the script's, lm-eval's) become progress reports, not `\r`-drawn lines.
+    import evalpod_progress
+
+    evalpod_progress.install()
     try:
         spec = SPEC_DEFAULTS | json.loads(Path(argv[1]).read_text(encoding="utf-8"))
         result_path = str(spec["result_path"])

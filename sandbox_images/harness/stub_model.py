@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import zlib
 from pathlib import Path
+from typing import Any
 
+import evalpod_progress
 from common import check_generate_args, require_list, truncate_at_stop
 
 STUB_MAX_LENGTH = 256
@@ -49,6 +51,11 @@ class StubModel:
         self.device = "cpu"
         self.seed = seed
         self.max_length = STUB_MAX_LENGTH
+
+    def progress(self, done: Any, total: Any = None, description: Any = None) -> None:
+        """Report progress (`done` of `total` units) to the job's live view:
+        `evalpod_progress.progress`."""
+        evalpod_progress.progress(done, total, description)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", seed: int = 1234) -> StubModel:

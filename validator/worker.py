@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -22,10 +21,11 @@ from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker, holds, retrying
 from monitor.logs import end_note, job_log
 from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
-from validator.analysis import analyse_script, shutdown, warm_up
+from validator.analysis import shutdown, warm_up
 from validator.findings import Finding, blocking
 from validator.policy.config import Policy
 from validator.trial import TrialReport, run_trial, trial_findings
+from validator.verdicts import Verdict, static_verdict
 
 log = logging.getLogger("evalpod.validator")
 UNAVAILABLE_BACKOFF = timedelta(seconds=15)
@@ -50,6 +50,9 @@ class ValidationReport(BaseModel):
     findings: list[Finding]
     static_ms: float | None = None
     analysers_ms: dict[str, float] = {}
+    # True when the static verdict is an identical earlier script's (`validator.verdicts`):
+    # static_ms and analysers_ms are then that analysis's.
+    static_reused: bool = False
     trial: TrialReport | None = None
     duration_s: float
 
@@ -81,11 +84,10 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
         )
 
 
-async def _static(source: str, policy: dict[str, Any] | None) -> tuple[list[Finding], Any]:
-    report = await asyncio.to_thread(
-        analyse_script, source, Policy.model_validate(policy or {})
-    )
-    return list(report.findings), report
+async def _static(state: WorkerState, job: ValidationInput, source: str) -> Verdict:
+    """The static analysis, or the verdict of an identical earlier script (`verdicts`)."""
+    return await static_verdict(state.redis, job.tenant_id, source,
+                                Policy.model_validate(job.policy or {}))
 
 
 async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationInput
@@ -100,9 +102,12 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
         findings = check_lm_eval_request(job.tasks, job.num_fewshot, job.limit, state.settings)
         return ValidationReport(findings=findings, duration_s=time.perf_counter() - started)
     assert job.script is not None
-    findings, static = await _static(job.script, job.policy)
+    verdict = await _static(state, job, job.script)
+    static = verdict.report
+    findings = list(static.findings)
     report = ValidationReport(findings=findings, static_ms=static.duration_ms,
                               analysers_ms=dict(static.analysers),
+                              static_reused=verdict.reused,
                               duration_s=time.perf_counter() - started)
     if blocking(findings):
         return report

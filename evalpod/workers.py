@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from evalpod import queue
 from evalpod.db import Database, get_database
+from evalpod.errors import IllegalTransition
 from evalpod.settings import Settings, get_settings
 from evalpod.signals import CANCEL_CHANNEL
 from orchestrator.gpus import GpuAllocator, detect_gpus
@@ -37,6 +38,7 @@ from orchestrator.sandbox import SandboxBackend, get_backend
 log = logging.getLogger("evalpod.worker")
 LIVENESS_PREFIX = "evalpod:worker:"
 T = TypeVar("T")
+J = TypeVar("J")
 # Failures worth a second try: the connection, not the statement (a lost race is final).
 TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, OSError, RedisConnectionError,
                                               RedisTimeoutError)
@@ -55,6 +57,54 @@ async def retrying(write: Callable[[], Awaitable[T]], *, what: str,
             log.warning("%s failed; again in %.1fs", what, delay, exc_info=True)
         await asyncio.sleep(delay)
     return await write()
+
+
+async def run_claimed(
+    ctx: dict[str, Any], stage: queue.Stage, evaluation_id: str,
+    claim: Callable[[WorkerState, str], Awaitable[J | None]],
+    run: Callable[[WorkerState, J], Awaitable[str]],
+) -> str:
+    """The claim / run / hand-back skeleton every arq job of a worker shares.
+
+    The evaluation is held (`WorkerState.holding`) from before the claim until after the
+    last write. A claim that fails or loses its race ("claim-failed", "skipped") leaves
+    the evaluation as it was: its queued job or the reconciler brings it back. Whatever
+    fails after the claim, the evaluation is not left owned by a live worker doing
+    nothing: it is handed back (re-queued, or failed once its attempts are spent,
+    "handed-back"), or, if even that write fails, released with the held set for the
+    reconciler.
+
+    `claim(state, evaluation_id)` takes the evaluation in one transaction (owner = this
+    worker) and returns what `run` needs, or None when there is nothing to do; `run(state,
+    job)` does the stage's work, records its outcome and returns a word for arq's result,
+    which `run_claimed` returns. Never raises an `Exception` (cancellation, such as arq's
+    job timeout, passes through: the held set is released and the reconciler takes over)."""
+    from evalpod.reconciler import hand_back  # the reconciler imports `holds` from here
+
+    state: WorkerState = ctx["state"]
+    await queue.started(state.redis, stage, ctx.get("job_id"))
+    async with state.holding(evaluation_id):
+        try:
+            job = await claim(state, evaluation_id)
+        except IllegalTransition:
+            return "skipped"  # another worker's claim won the race: expected, nothing to do
+        except Exception:
+            # Nothing was claimed (the transaction rolled back); the reconciler re-queues.
+            log.exception("claiming %s (%s) failed", evaluation_id, stage)
+            return "claim-failed"
+        if job is None:
+            return "skipped"
+        try:
+            return await run(state, job)
+        except Exception as exc:
+            log.exception("%s of %s failed after its claim", stage, evaluation_id)
+            cause = f"{state.role} error: {type(exc).__name__}: {exc}"[:500]
+            try:
+                await hand_back(state.db, state.redis, state.settings, evaluation_id,
+                                owner=state.worker_id, cause=cause)
+            except Exception:
+                log.exception("handing %s back failed; the reconciler will", evaluation_id)
+            return "handed-back"
 
 
 def new_worker_id(role: str) -> str:

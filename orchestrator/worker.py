@@ -20,9 +20,8 @@ from evalpod.errors import IllegalTransition
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.model_files import directory_checksum
 from evalpod.orm import Evaluation, Model, Tenant
-from evalpod.reconciler import hand_back
 from evalpod.terminal import on_terminal
-from evalpod.workers import WorkerState, build_worker, retrying
+from evalpod.workers import WorkerState, build_worker, retrying, run_claimed
 from monitor.logs import LogWriter, logged
 from orchestrator.gpus import GpuRequestTooLarge, GpuWaitStopped
 from orchestrator.sandbox import (
@@ -213,35 +212,9 @@ async def _requeue_unavailable(state: WorkerState, run: RunInput, reason: str) -
 
 
 async def execute_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
-    """arq job: run one validated evaluation to a terminal status.
-
-    Whatever fails after the claim, the evaluation is not left owned by a live worker
-    doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
-    or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
-    state: WorkerState = ctx["state"]
-    await queue.started(state.redis, "execute", ctx.get("job_id"))
-    async with state.holding(evaluation_id):
-        try:
-            run = await _claim(state, evaluation_id)
-        except IllegalTransition:
-            return "skipped"
-        except Exception:
-            # Nothing was claimed (the transaction rolled back); the reconciler re-queues.
-            log.exception("claiming %s failed", evaluation_id)
-            return "claim-failed"
-        if run is None:
-            return "skipped"
-        try:
-            return await _run_claimed(state, run)
-        except Exception as exc:
-            log.exception("running %s failed after its claim", evaluation_id)
-            cause = f"orchestrator error: {type(exc).__name__}: {exc}"[:500]
-            try:
-                await hand_back(state.db, state.redis, state.settings, evaluation_id,
-                                owner=state.worker_id, cause=cause)
-            except Exception:
-                log.exception("handing %s back failed; the reconciler will", evaluation_id)
-            return "handed-back"
+    """arq job: run one validated evaluation to a terminal status; safe to run twice.
+    A failure after the claim hands the evaluation back (`evalpod.workers.run_claimed`)."""
+    return await run_claimed(ctx, "execute", evaluation_id, _claim, _run_claimed)
 
 
 async def _run_claimed(state: WorkerState, run: RunInput) -> str:

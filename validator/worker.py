@@ -18,7 +18,7 @@ from evalpod.orm import Evaluation, Tenant
 from evalpod.reconciler import hand_back
 from evalpod.task_registry import check_lm_eval_request
 from evalpod.terminal import on_terminal
-from evalpod.workers import WorkerState, build_worker, holds, retrying
+from evalpod.workers import WorkerState, build_worker, holds, retrying, run_claimed
 from monitor.logs import end_note, job_log
 from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
 from validator.analysis import shutdown, warm_up
@@ -181,32 +181,8 @@ async def _record(state: WorkerState, job: ValidationInput, report: ValidationRe
 
 async def validate_evaluation(ctx: dict[str, Any], evaluation_id: str) -> str:
     """arq job: validate one evaluation; safe to run twice (the second finds nothing to do).
-
-    Whatever fails after the claim, the evaluation is not left owned by a live worker
-    doing nothing: it is handed back (re-queued, or failed once its attempts are spent),
-    or, if even that write fails, released for the reconciler (`evalpod.workers`)."""
-    state: WorkerState = ctx["state"]
-    await queue.started(state.redis, "validate", ctx.get("job_id"))
-    async with state.holding(evaluation_id):
-        try:
-            job = await _claim(state, evaluation_id)
-        except Exception:
-            # Nothing was claimed (the transaction rolled back); the reconciler re-queues.
-            log.exception("claiming %s for validation failed", evaluation_id)
-            return "claim-failed"
-        if job is None:
-            return "skipped"
-        try:
-            return await _validate_claimed(state, job)
-        except Exception as exc:
-            log.exception("validating %s failed after its claim", evaluation_id)
-            cause = f"validator error: {type(exc).__name__}: {exc}"[:500]
-            try:
-                await hand_back(state.db, state.redis, state.settings, evaluation_id,
-                                owner=state.worker_id, cause=cause)
-            except Exception:
-                log.exception("handing %s back failed; the reconciler will", evaluation_id)
-            return "handed-back"
+    A failure after the claim hands the evaluation back (`evalpod.workers.run_claimed`)."""
+    return await run_claimed(ctx, "validate", evaluation_id, _claim, _validate_claimed)
 
 
 async def _validate_claimed(state: WorkerState, job: ValidationInput) -> str:

@@ -1,8 +1,11 @@
-"""GET /evaluations/{id}/logs: Server-Sent Events from the log archive, then the live stream.
+"""GET /evaluations/{id}/logs: Server-Sent Events from the log archive, then the live stream;
+and GET /evaluations/{id}/script, the source those lines come from.
 
 Events (documented in docs/api.md):
 - `log`, `id:` the stream id, `data:` one JSON object (`evalpod.logs.events.LogLine`);
   its `text` has control characters neutralised (`evalpod.display`).
+- `progress`, `id:` the stream id, `data:` one JSON object (`evalpod.logs.progress.Progress`):
+  a bar's done/total, rate and estimate, as the job reported it (bounded, neutralised).
 - `end`, `data:` the terminal status; the last event.
 
 A reader is woken by each new entry (XREAD BLOCK), not by a poll. The database decides
@@ -17,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from sse_starlette.sse import EventSourceResponse
 
@@ -29,6 +33,7 @@ from evalpod.display import neutralise
 from evalpod.lifecycle import TERMINAL, EvaluationStatus
 from evalpod.logs.archive import archived_after
 from evalpod.logs.events import LogLine
+from evalpod.logs.progress import Progress, ProgressReport
 from evalpod.logs.stream import START, LogEntry, StreamId, read_after
 from evalpod.orm import Evaluation
 
@@ -47,9 +52,20 @@ async def _terminal_status(db: Database, evaluation_id: str) -> str | None:
     return evaluation.status if EvaluationStatus(evaluation.status) in TERMINAL else None
 
 
+def _progress_data(entry: LogEntry) -> str:
+    # Validated when written; read again as what it is, untrusted data from the job.
+    try:
+        report = ProgressReport.model_validate_json(entry.text)
+    except ValueError:
+        report = ProgressReport(done=0)
+    return Progress(**report.model_dump(), phase=entry.phase).to_data()
+
+
 def _event(entry: LogEntry) -> dict[str, Any]:
     if entry.kind == "end":
         event: dict[str, Any] = {"event": "end", "data": entry.text}
+    elif entry.kind == "progress":
+        event = {"event": "progress", "data": _progress_data(entry)}
     else:
         event = {"event": "log", "data": LogLine(
             text=neutralise(entry.text), phase=entry.phase, source=entry.source,
@@ -131,8 +147,11 @@ async def _events(request: Request, evaluation_id: str, after: StreamId
 @router.get(
     "/{evaluation_id}/logs",
     responses={
-        200: {"content": {"text/event-stream": {}},
-              "description": "`log` events (data: a JSON object) and a final `end` event"},
+        200: {"content": {"text/event-stream": {"x-events": {
+                  "log": LogLine.model_json_schema(), "progress": Progress.model_json_schema(),
+                  "end": {"type": "string", "description": "the terminal status"}}}},
+              "description": "`log` events (data: a JSON `LogLine`), `progress` events "
+                             "(data: a JSON `Progress`) and a final `end` event"},
         **responses(errors.Unauthorized, errors.JobNotFound),
     },
     response_class=EventSourceResponse,
@@ -153,3 +172,27 @@ async def stream_logs(
         await service.get_owned(session, principal, evaluation_id)
     after = StreamId.parse(last_event_id) or START
     return EventSourceResponse(_events(request, evaluation_id, after), ping=15)
+
+
+class ScriptOut(BaseModel):
+    """GET /evaluations/{id}/script: the source the evaluation runs, for reading its
+    findings' and violation's line numbers against (line 1 is the first line)."""
+
+    evaluation_id: str
+    kind: str = Field(description="`script` or `lm_eval` (which has no script).")
+    script: str | None = Field(description="The submitted script exactly as stored; null "
+                               "for an lm_eval job.")
+
+
+@router.get(
+    "/{evaluation_id}/script",
+    response_model=ScriptOut,
+    responses=responses(errors.Unauthorized, errors.JobNotFound),
+    summary="The evaluation's own script (the caller's tenant only)",
+)
+async def get_script(evaluation_id: str, principal: PrincipalDep, uow: UnitOfWorkDep
+                     ) -> ScriptOut:
+    async with uow.begin() as session:
+        evaluation = await service.get_owned(session, principal, evaluation_id)
+        return ScriptOut(evaluation_id=evaluation.id, kind=evaluation.kind,
+                         script=evaluation.script)

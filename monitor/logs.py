@@ -3,6 +3,11 @@
 The writer sends each line as soon as the previous send is done: an idle writer sends
 a line at once, a busy one sends everything that queued up meanwhile in one pipeline,
 and no line ever waits for the next print.
+
+A progress report the job printed (a marker line, `evalpod.logs.progress`) becomes a
+`progress` entry instead of a line, at most one per bar every `PROGRESS_INTERVAL_S`
+(a bar's final report always): the harness already sends at most five a second, and a
+script printing marker lines itself cannot fill the stream with them.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
 
 from redis.asyncio import Redis
 
+from evalpod.logs.progress import MARKER, parse_report
 from evalpod.logs.stream import (
     LogEntry,
     Phase,
@@ -41,6 +48,7 @@ log = logging.getLogger("evalpod.monitor.logs")
 MAX_BATCH = 500
 SEND_ATTEMPTS = 3
 RETRY_S = 0.05
+PROGRESS_INTERVAL_S = 0.15
 
 
 class LogWriter:
@@ -61,22 +69,38 @@ class LogWriter:
         self._phase: Phase = phase
         self._buffer: list[dict[str, str]] = []
         self._sender: asyncio.Task[None] | None = None
+        self._progress_sent: dict[int, float] = {}
 
     @property
     def phase(self) -> Phase:
         return self._phase
 
     async def write(self, line: str) -> None:
-        """Queue one line the job printed (an `OutputLine` may mark `continues`)."""
-        self._queue(line, "job", continues=bool(getattr(line, "continues", False)))
+        """Queue one line the job printed (an `OutputLine` may mark `continues`); a
+        progress report's marker line becomes a `progress` entry (or nothing, when its
+        bar reported less than `PROGRESS_INTERVAL_S` ago)."""
+        continues = bool(getattr(line, "continues", False))
+        if not continues and line.startswith(MARKER):
+            report = parse_report(line)
+            if report is not None:
+                now = time.monotonic()
+                last = self._progress_sent.get(report.bar)
+                if report.final or last is None or now - last >= PROGRESS_INTERVAL_S:
+                    self._progress_sent[report.bar] = now
+                    self._append(LogEntry("*", "progress", report.model_dump_json(),
+                                          phase=self._phase))
+                return
+        self._queue(line, "job", continues=continues)
 
     async def note(self, text: str) -> None:
         """Queue a line of evalpod's own about this job (start, end, limits)."""
         self._queue(text, "evalpod", continues=False)
 
     def _queue(self, text: str, source: Source, *, continues: bool) -> None:
-        entry = LogEntry("*", "log", text, phase=self._phase, source=source,
-                         continues=continues)
+        self._append(LogEntry("*", "log", text, phase=self._phase, source=source,
+                              continues=continues))
+
+    def _append(self, entry: LogEntry) -> None:
         self._buffer.append(entry.fields())
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_all())

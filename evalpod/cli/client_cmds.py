@@ -22,8 +22,9 @@ from evalpod.cli.output import (
     print_table,
     reporting_errors,
 )
+from evalpod.cli.progress import LogPrinter
 from evalpod.display import neutralise
-from evalpod.logs.events import parse_log_data, render
+from evalpod.logs.events import parse_log_data
 
 if TYPE_CHECKING:
     from evalpod.sdk import Client
@@ -164,14 +165,16 @@ def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str |
     A line a job printed is data of a `log` event whatever it looks like, so a printed
     "event: end" ends nothing; the outcome is read from the record, never from the stream.
     """
-    joining = False  # inside a line over 64 KiB, sent as pieces
     last = after
-    for event in client.stream_logs(evaluation_id, follow=follow, last_event_id=after):
-        if event.event == "log":
-            last = event.id or last
-            line = parse_log_data(event.data)
-            typer.echo(neutralise(line.text) if joining else render(line), nl=not line.continues)
-            joining = line.continues
+    # Lines as they come; progress events as bars on a terminal (evalpod/cli/progress.py).
+    with LogPrinter() as printer:
+        for event in client.stream_logs(evaluation_id, follow=follow, last_event_id=after):
+            if event.event in ("log", "progress"):
+                last = event.id or last
+            if event.event == "log":
+                printer.line(parse_log_data(event.data))
+            elif (progress := event.progress()) is not None:
+                printer.progress(progress)
     return last
 
 

@@ -11,6 +11,10 @@ Caps, per archived job (the trial, and each run attempt): the stream keeps the l
 `log_stream_maxlen` entries and the archive at most `log_archive_max_bytes` of line
 text; when a job's log is over, its tail is kept and the chunk records how many lines
 and bytes were dropped from its start (readers get an `evalpod` line saying so).
+
+Progress reports (`progress` entries) are live state, not history: a job's chunk keeps
+only the last report of each bar (its final state), so a replayed log shows where each
+bar ended without thousands of intermediate reports.
 """
 
 from __future__ import annotations
@@ -103,7 +107,32 @@ async def _unarchived(redis: Redis, evaluation_id: str, after: StreamId) -> list
     return entries
 
 
+def _bar_of(entry: LogEntry) -> object:
+    try:
+        report = json.loads(entry.text)
+    except ValueError:
+        return None
+    return report.get("bar") if isinstance(report, dict) else None
+
+
+def _last_reports_only(entries: list[LogEntry]) -> list[LogEntry]:
+    """`entries` with each bar's progress reports but the last left out (the last entry,
+    whatever it is, is always kept: the next archive pass starts after it)."""
+    seen: set[tuple[str, object]] = set()
+    kept: list[LogEntry] = []
+    for entry in reversed(entries):
+        if entry.kind == "progress":
+            bar = (entry.phase, _bar_of(entry))
+            if bar in seen:
+                continue
+            seen.add(bar)
+        kept.append(entry)
+    kept.reverse()
+    return kept
+
+
 def _chunk(evaluation_id: str, entries: list[LogEntry], max_bytes: int) -> LogChunk:
+    entries = _last_reports_only(entries)
     start = _keep_tail(entries, max_bytes)
     kept, dropped = entries[start:], entries[:start]
     compressor = zlib.compressobj(1)  # 3x faster than the default, 15 % larger

@@ -1,6 +1,8 @@
 """The live log of one evaluation: a Redis stream shared by its trial and its run.
 
-Each entry is one line (`t=log`) or the final `t=end` carrying the terminal status.
+Each entry is one line (`t=log`), a progress report (`t=progress`, field `data` the JSON of
+`evalpod.logs.progress.ProgressReport`, validated when written) or the final `t=end`
+carrying the terminal status.
 A line's fields: `line` (the text as the job printed it, control characters and all),
 `p` the phase (`trial` or `run`), `s` the source (`job`: anything the sandbox printed,
 harness included; `evalpod`: a line the host wrote, which no job can forge) and `c=1`
@@ -20,7 +22,7 @@ MAX_STREAM_PART = 2**64 - 1
 
 Phase = Literal["trial", "run"]
 Source = Literal["job", "evalpod"]
-EntryKind = Literal["log", "end"]
+EntryKind = Literal["log", "progress", "end"]
 
 
 def stream_key(evaluation_id: str) -> str:
@@ -58,7 +60,8 @@ START = StreamId(0, 0)
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One entry of the log; for `end`, `text` is the terminal status."""
+    """One entry of the log; for `end`, `text` is the terminal status; for `progress`, the
+    report's JSON."""
 
     id: str
     kind: EntryKind
@@ -76,6 +79,8 @@ class LogEntry:
         """The stream entry's fields (what XADD writes)."""
         if self.kind == "end":
             return {"t": "end", "status": self.text}
+        if self.kind == "progress":
+            return {"t": "progress", "data": self.text, "p": self.phase}
         fields = {"t": "log", "line": self.text, "p": self.phase, "s": self.source}
         if self.continues:
             fields["c"] = "1"
@@ -90,6 +95,9 @@ def entry_from_stream(entry_id: Any, raw: dict[Any, Any]) -> LogEntry:
     fields = {_text(k): _text(v) for k, v in raw.items()}
     if fields.get("t") == "end":
         return LogEntry(_text(entry_id), "end", fields.get("status", ""))
+    if fields.get("t") == "progress":
+        return LogEntry(_text(entry_id), "progress", fields.get("data", ""),
+                        phase="trial" if fields.get("p") == "trial" else "run")
     return LogEntry(
         _text(entry_id), "log", fields.get("line", ""),
         phase="trial" if fields.get("p") == "trial" else "run",

@@ -8,6 +8,7 @@
 See docs/sdk.md.
 """
 
+from evalpod.logs.progress import Progress
 from evalpod.sdk import errors, models
 from evalpod.sdk.async_client import AsyncClient
 from evalpod.sdk.client import Client
@@ -18,6 +19,7 @@ from evalpod.sdk.errors import (
     ServerUnreachable,
     WaitTimeout,
 )
+from evalpod.sdk.models import LogEvent
 
-__all__ = ["ApiError", "AsyncClient", "Client", "MissingApiKey", "SdkError",
-           "ServerUnreachable", "WaitTimeout", "errors", "models"]
+__all__ = ["ApiError", "AsyncClient", "Client", "LogEvent", "MissingApiKey", "Progress",
+           "SdkError", "ServerUnreachable", "WaitTimeout", "errors", "models"]

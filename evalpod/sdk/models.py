@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalpod.logs.events import LogLine, parse_log_data
+from evalpod.logs.progress import Progress, parse_progress_data
 
 EvaluationStatus = Literal["pending_validation", "validation_failed", "validated", "executing",
                            "succeeded", "failed", "killed", "cancelled"]
@@ -188,9 +189,10 @@ class CancelResult(ApiModel):
 class LogEvent(ApiModel):
     """One Server-Sent Event of GET /evaluations/{id}/logs.
 
-    `event` is `log` (`data` is a JSON `LogLine`: read it with `line()`), `end` (`data` is
-    the terminal status the stream saw; read the record for the outcome), or another type
-    the server documents (docs/api.md).
+    `event` is `log` (`data` is a JSON `LogLine`: read it with `line()`), `progress`
+    (`data` is a JSON `Progress`: read it with `progress()`), `end` (`data` is the
+    terminal status the stream saw; read the record for the outcome), or another type the
+    server documents (docs/api.md).
     """
 
     event: str
@@ -200,6 +202,11 @@ class LogEvent(ApiModel):
     def line(self) -> LogLine | None:
         """A `log` event's line (text, phase, source, continues); None for other events."""
         return parse_log_data(self.data) if self.event == "log" else None
+
+    def progress(self) -> Progress | None:
+        """A `progress` event's report (bar, done, total, description, rate, eta_s,
+        elapsed_s, phase); None for other events and for data that is not a report."""
+        return parse_progress_data(self.data) if self.event == "progress" else None
 
 
 # -- models -----------------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Printing a followed log: its lines, and its progress events as bars.
+
+On a terminal, the job's progress reports (`progress` events, `evalpod.logs.progress`)
+are drawn as live bars with rate and time left by rich's `Progress` (rich comes with
+typer), below the log lines, which scroll above them. Elsewhere (a pipe, a file, CI)
+a bar is one plain line when it starts, each time it crosses another tenth, and when it
+ends, so a log that is saved or grepped is not flooded by reports.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import IO, Any
+
+import typer
+
+from evalpod.display import neutralise
+from evalpod.logs.events import LogLine, render
+from evalpod.logs.progress import Progress, clock, describe
+
+PLAIN_STEPS = 10
+
+
+class LogPrinter:
+    """Prints `log` lines and `progress` events of one log; use as a context manager.
+
+    `live`: draw bars (default: whether `file` is a terminal). Lines cut in pieces
+    (`continues`) are joined before they are printed.
+    """
+
+    def __init__(self, file: IO[str] | None = None, *, live: bool | None = None) -> None:
+        self._file = file or sys.stdout
+        self._live = self._file.isatty() if live is None else live
+        self._joining = False
+        self._pending = ""
+        self._progress: Any = None  # rich.progress.Progress once a bar is drawn
+        self._tasks: dict[tuple[str, int], Any] = {}
+        self._plain_step: dict[tuple[str, int], int] = {}
+
+    def __enter__(self) -> LogPrinter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop drawing (the bars stay as last drawn) and print any unfinished line."""
+        if self._pending:
+            self._print(self._pending)
+            self._pending = ""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def line(self, line: LogLine) -> None:
+        """One `log` event's line (or piece of one)."""
+        text = neutralise(line.text) if self._joining else render(line)
+        self._joining = line.continues
+        if not self._live:
+            typer.echo(text, nl=not line.continues, file=self._file)
+            return
+        # Under a live display only whole lines can be printed above the bars.
+        self._pending += text
+        if not line.continues:
+            self._print(self._pending)
+            self._pending = ""
+
+    def progress(self, progress: Progress) -> None:
+        """One `progress` event: a bar drawn, or (not live) a plain line when it matters."""
+        key = (progress.phase, progress.bar)
+        if not self._live:
+            step = self._step(progress)
+            if self._plain_step.get(key) != step:
+                self._plain_step[key] = step
+                typer.echo(describe(progress), file=self._file)
+            return
+        self._draw(key, progress)
+
+    @staticmethod
+    def _step(progress: Progress) -> int:
+        if progress.final:
+            return PLAIN_STEPS + 1
+        fraction = progress.fraction
+        # Unknown total: only its first report is printed until it ends.
+        return -1 if fraction is None else int(fraction * PLAIN_STEPS)
+
+    def _print(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False,
+                                         emoji=False, soft_wrap=True)
+        else:
+            typer.echo(text, file=self._file)
+
+    def _draw(self, key: tuple[str, int], progress: Progress) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        if self._progress is None:
+            self._progress = RichProgress(
+                TextColumn("{task.description}", markup=False), BarColumn(),
+                TaskProgressColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[eta]}"),
+                console=Console(file=self._file), transient=False, auto_refresh=True,
+                refresh_per_second=5)
+            self._progress.start()
+        label = (("trial | " if progress.phase == "trial" else "")
+                 + (progress.description or f"bar {progress.bar}"))
+        # The job's own numbers: its rate and estimate, measured in the sandbox.
+        rate = f"{progress.rate:,.2f}/s" if progress.rate else ""
+        eta = ("done" if progress.final else
+               f"eta {clock(progress.eta_s)}" if progress.eta_s is not None else "")
+        task = self._tasks.get(key)
+        if task is None or self._progress.tasks[task].completed > progress.done:
+            # A new bar, or the bar's slot taken by the next loop: a fresh bar below.
+            task = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta)
+            self._tasks[key] = task
+        self._progress.update(task, description=label, total=progress.total,
+                              completed=progress.done, rate=rate, eta=eta)

@@ -56,7 +56,9 @@ async def submit_evaluation(
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
 ) -> EvaluationAccepted:
-    async with uow.begin() as session:
+    # Without a key (no savepoint, no twin lookup) or datasets, submit writes once.
+    single = body.idempotency_key is None and not body.datasets
+    async with uow.begin(single_statement=single) as session:
         submitted = await service.submit(
             uow, session, principal, body, _settings(request), request.app.state.gpu_count,
             request.app.state.known_models,

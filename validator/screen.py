@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from validator.findings import Finding
 from validator.policy.config import Policy, apply_policy
 from validator.policy.names import (
+    CLASS_NAME_ATTRS,
     DENIED_MODULES,
     DYNAMIC_CODE_BUILTINS,
     FRAME_ATTRS,
     INTERACTIVE_BUILTINS,
     NAMESPACE_BUILTINS,
+    RESTRICTED_MODULES,
     denied_api,
     is_escape_dunder,
     nfkc,
+    restricted_use,
     root_module,
 )
 from validator.policy.rules import rule
@@ -86,6 +89,7 @@ _MENTIONS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     *((name, re.compile(rf"{name}\b"), False)
       for name in sorted(_BUILTIN_RULES) if not is_escape_dunder(name)),
     *((attr, re.compile(rf"{attr}\b"), True) for attr in sorted(FRAME_ATTRS)),
+    *((name, re.compile(rf"{name}\b"), False) for name in sorted(RESTRICTED_MODULES)),
 )
 # A literal prefix keeps this a fast scan; it over-matches (`x__y__`), which only costs time.
 _DUNDER_RE = re.compile(r"__\w+__")
@@ -149,6 +153,7 @@ def _screened_and_bound(tree: ast.Module) -> tuple[list[ast.AST], set[str]]:
     variable is not the builtin."""
     screened: list[ast.AST] = []
     bound: set[str] = set()
+    class_names: set[int] = set()  # `x.__class__` read as `x.__class__.__name__`: a string
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
@@ -158,7 +163,9 @@ def _screened_and_bound(tree: ast.Module) -> tuple[list[ast.AST], set[str]]:
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                 bound.add(nfkc(node.id))  # type: ignore[attr-defined]
             continue
-        if kind in _SCREENED:
+        if kind is ast.Attribute and _reads_class_name(node):
+            class_names.add(id(node.value))  # type: ignore[attr-defined]
+        if kind in _SCREENED and id(node) not in class_names:
             screened.append(node)
         elif kind is ast.arg:
             bound.add(nfkc(node.arg))  # type: ignore[attr-defined]
@@ -173,6 +180,13 @@ def _screened_and_bound(tree: ast.Module) -> tuple[list[ast.AST], set[str]]:
             elif isinstance(value, ast.AST):
                 stack.append(value)
     return screened, bound
+
+
+def _reads_class_name(node: ast.AST) -> bool:
+    value = getattr(node, "value", None)
+    return (nfkc(getattr(node, "attr", "")) in CLASS_NAME_ATTRS
+            and isinstance(getattr(node, "ctx", None), ast.Load)
+            and isinstance(value, ast.Attribute) and nfkc(value.attr) == "__class__")
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -205,13 +219,20 @@ def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:
         module = nfkc(node.module)
         yield from _module_findings(module, node)
         for alias in node.names:
-            api = denied_api(f"{module}.{nfkc(alias.name)}")
+            qualified = f"{module}.{nfkc(alias.name)}"
+            api = denied_api(qualified) or restricted_use(qualified)
             if api:
                 yield _at("EP104", node, f"import of denied API `{api}`")
     elif isinstance(node, ast.Name):
         yield from _name_findings(node, bound)
     elif isinstance(node, ast.Attribute):
         yield from _attribute_findings(node, nfkc(node.attr))
+        base = node.value
+        if isinstance(base, ast.Name) and nfkc(base.id) in RESTRICTED_MODULES.keys() & bound:
+            # `import sys` then `sys.modules`: only the module's listed values are allowed.
+            api = restricted_use(f"{nfkc(base.id)}.{nfkc(node.attr)}")
+            if api:
+                yield _at("EP104", node, f"use of denied API `{api}`")
     elif isinstance(node, ast.MatchClass):
         # `case C(attr=p)` reads `subject.attr` like an attribute access does.
         for attr in node.kwd_attrs:
@@ -226,6 +247,8 @@ def _attribute_findings(node: ast.AST, attr: str) -> Iterator[Finding]:
 
 
 def _module_findings(module: str, node: ast.AST) -> Iterator[Finding]:
+    if module in RESTRICTED_MODULES:
+        return  # `import sys`: deep analysis allows only its listed values
     if root_module(module) in DENIED_MODULES:
         yield _at("EP102", node, f"import of denied module `{module}`")
     elif denied_api(module):

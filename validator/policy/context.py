@@ -19,6 +19,15 @@ _MAX_QUERY_NODES = 50_000
 _MAX_REPEAT = 4096
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _UNFOLDED: Final = object()
+_DISPLAYS: Final = (ast.Tuple, ast.List, ast.Set)
+# Builtins that read a collection passed to them and never change it.
+_READING_BUILTINS: Final = frozenset(
+    {
+        "all", "any", "enumerate", "frozenset", "len", "list", "max", "min", "reversed",
+        "set", "sorted", "sum", "tuple", "zip",
+    }
+)
+_NAME_GETTERS: Final = frozenset({"builtins.getattr", "builtins.hasattr"})
 
 
 class AliasChainTooDeepError(RecursionError):
@@ -42,6 +51,19 @@ class Context:
         self.item_values: dict[str, list[ast.expr]] = {}
         # Loop and comprehension targets: (id(owning scope), name) -> what they iterate.
         self.loop_iterables: dict[tuple[int, str], list[ast.expr]] = {}
+        # `for key, value in mapping.items()`: (id(owning scope), key) -> the mappings.
+        self.item_key_loops: dict[tuple[int, str], list[ast.expr]] = {}
+        # ids of expressions iterated by a loop or comprehension, or right of `in`.
+        self.read_in_place: set[int] = set()
+        # id(positional argument) -> the call it is passed to.
+        self.call_arguments: dict[int, ast.Call] = {}
+        # Methods (a `def` directly in a class body, undecorated): id(block) ->
+        # (first parameter, `**` parameter), either None if absent.
+        self.methods: dict[int, tuple[str | None, str | None]] = {}
+        # `X.__class__` nodes read only as `X.__class__.__name__` / `.__qualname__`.
+        self.class_name_reads: set[int] = set()
+        # Every name any scope of the script binds (a script's own `sorted` is not the builtin).
+        self.names_bound_anywhere: set[str] = set()
         # Attribute nodes naming a format method (`.format`, `.format_map`), for module_end.
         self.format_methods: list[ast.Attribute] = []
         # `getattr(obj, field.name)` calls over `dataclasses.fields(...)`, for module_end.
@@ -49,6 +71,7 @@ class Context:
         self.pending: list[tuple[str, ast.AST | None, str]] = []
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
+        self._loaded_names: list[ast.Name] = []
         self._resolved: dict[int, frozenset[str]] = {}
         self._active: set[int] = set()
         self._cycle_seen = False
@@ -77,6 +100,7 @@ class Context:
 
     def use_site(self, node: ast.Name, scope: Scope, position: int) -> None:
         self._sites[id(node)] = (scope, position)
+        self._loaded_names.append(node)
 
     def is_callee(self, node: ast.AST) -> bool:
         return id(node) in self.callees
@@ -101,6 +125,50 @@ class Context:
         if not loops or len(loops) != len(owner.bindings.get(key, [])):
             return None
         return loops
+
+    def note_items_loop(self, scope: Scope, target: ast.expr, iterable: ast.expr) -> None:
+        """`for key, value in mapping.items()` binds `key` to the mapping's keys."""
+        if (isinstance(target, ast.Tuple) and len(target.elts) == 2
+                and isinstance(target.elts[0], ast.Name) and isinstance(iterable, ast.Call)
+                and isinstance(iterable.func, ast.Attribute) and iterable.func.attr == "items"
+                and not iterable.args and not iterable.keywords):
+            name = target.elts[0].id
+            key = (id(scope.owner(name)), scope.key(name))
+            self.item_key_loops.setdefault(key, []).append(iterable.func.value)
+
+    def key_loop_mappings(self, name: ast.Name) -> list[ast.expr] | None:
+        """The mappings whose keys `name` takes, if every binding it can see is a loop over
+        one (`for k in m`, `for k in m.keys()`, `for k, v in m.items()`); else None."""
+        site = self._sites.get(id(name))
+        if site is None:
+            return None
+        scope, _ = site
+        owner, key = scope.owner(name.id), scope.key(name.id)
+        plain = self.loop_iterables.get((id(owner), key), [])
+        items = self.item_key_loops.get((id(owner), key), [])
+        if len(plain) + len(items) != len(owner.bindings.get(key, [])) or not plain + items:
+            return None
+        mappings = list(items)
+        for iterable in plain:
+            if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute)
+                    and iterable.func.attr == "keys" and not iterable.args):
+                mappings.append(iterable.func.value)
+            else:
+                mappings.append(iterable)
+        return mappings
+
+    def method_parameters(self, name: ast.Name) -> tuple[Scope, str | None, str | None] | None:
+        """For a name used in a method and bound only as that method's parameter: the
+        method's scope, its first parameter and its `**` parameter; else None."""
+        site = self._sites.get(id(name))
+        if site is None:
+            return None
+        scope, _ = site
+        owner, key = scope.owner(name.id), scope.key(name.id)
+        params = self.methods.get(id(owner))
+        if params is None or owner.bindings.get(key) != [None]:
+            return None
+        return owner, params[0], params[1]
 
     def binding_values(self, name: ast.Name) -> list[ast.expr | str | None] | None:
         """Everything a loaded `name` may be bound to, or None if the use was not recorded."""
@@ -131,6 +199,101 @@ class Context:
         return bool(bindings) and all(
             isinstance(b, ast.expr) and self.literal_str(b) is not None for b in bindings
         )
+
+    def literal_names(self, expr: ast.expr) -> frozenset[str] | None:
+        """Every string `expr` may be, when each is a literal: a folded literal, or a name
+        bound only to literals or to the items of literal collections (`for name in
+        ("accuracy", "f1")`, `for name in METRICS` with `METRICS = ("a", "b")`); else None."""
+        value = self.literal_str(expr)
+        if value is not None:
+            return frozenset({value})
+        if not isinstance(expr, ast.Name) or id(expr) not in self._sites:
+            return None
+        scope, _ = self._sites[id(expr)]
+        owner, key = scope.owner(expr.id), scope.key(expr.id)
+        names: set[str] = set()
+        unknown = 0
+        for binding in owner.bindings.get(key, ()):
+            folded = self.literal_str(binding) if isinstance(binding, ast.expr) else None
+            if folded is not None:
+                names.add(folded)
+            elif binding is None:
+                unknown += 1
+            else:
+                return None  # bound to something computed, or to an import
+        # What remains must be loops over a named literal collection (a loop over a literal
+        # display binds its items, counted above).
+        loops = [it for it in self.loop_iterables.get((id(owner), key), [])
+                 if not (isinstance(it, _DISPLAYS)
+                         and not any(isinstance(e, ast.Starred) for e in it.elts))]
+        if unknown != len(loops):
+            return None  # a parameter, `with ... as`, an unpacking target...
+        for iterable in loops:
+            items = self._collection_literals(iterable)
+            if items is None:
+                return None
+            names |= items
+        return frozenset(names) if names else None
+
+    def _collection_literals(self, iterable: ast.expr) -> frozenset[str] | None:
+        """The strings a named literal tuple, list or set holds, if it can hold nothing
+        else: a tuple never changes; a list or set must never be changed or handed out."""
+        if not isinstance(iterable, ast.Name) or id(iterable) not in self._sites:
+            return None
+        values = self.binding_values(iterable)
+        if not values:
+            return None
+        names: set[str] = set()
+        mutable = False
+        for value in values:
+            if not isinstance(value, _DISPLAYS):
+                return None
+            mutable = mutable or not isinstance(value, ast.Tuple)
+            for element in value.elts:
+                item = None if isinstance(element, ast.Starred) else self.literal_str(element)
+                if item is None:
+                    return None
+                names.add(item)
+        if mutable and not self._sealed(iterable):
+            return None
+        return frozenset(names)
+
+    def _sealed(self, collection: ast.Name) -> bool:
+        """A list or set name that is only ever read in place: looped over, tested with
+        `in`, passed to a reading builtin, or a method base that adds nothing."""
+        if collection.id in self.subscript_stores:
+            return False
+        scope, _ = self._sites[id(collection)]
+        owner, key = scope.owner(collection.id), scope.key(collection.id)
+        for use in self._loaded_names:
+            if use.id != collection.id:
+                continue
+            use_scope, _ = self._sites[id(use)]
+            if use_scope.owner(use.id) is not owner or use_scope.key(use.id) != key:
+                continue
+            if id(use) in self.read_in_place or id(use) in self.attribute_bases:
+                continue
+            call = self.call_arguments.get(id(use))
+            if call is None or not self._reading_builtin(call.func):
+                return False
+        return True
+
+    def _reading_builtin(self, func: ast.expr) -> bool:
+        # Decided from bindings alone (this runs inside name resolution): a builtin's name
+        # the script never binds anywhere.
+        if not isinstance(func, ast.Name) or func.id not in _READING_BUILTINS:
+            return False
+        return id(func) in self._sites and func.id not in self.names_bound_anywhere
+
+    def is_literal_lookup_base(self, node: ast.expr) -> bool:
+        """`math` in `getattr(math, name)` where `name` is one or more literal names: the
+        call reads `math.<name>` (each checked like written out), not the module as a value."""
+        call = self.call_arguments.get(id(node))
+        if call is None or len(call.args) < 2 or call.args[0] is not node:
+            return False
+        if not self.resolve(call.func) or not self.resolve(call.func) <= _NAME_GETTERS:
+            return False
+        return self.literal_names(call.args[1]) is not None
 
     def _fold(self, expr: ast.expr) -> str | None:
         if isinstance(expr, ast.Constant):
@@ -247,10 +410,11 @@ class Context:
             return _EMPTY  # (not a method: `s.replace(a, b).replace(...)` chains stay cheap)
         if any(isinstance(a, ast.Starred) for a in args):
             return _EMPTY
-        attr = self.literal_str(args[1])
-        if attr is None or "builtins.getattr" not in self._resolve(call.func, depth + 1):
+        attrs = self.literal_names(args[1])
+        if attrs is None or "builtins.getattr" not in self._resolve(call.func, depth + 1):
             return _EMPTY
-        return frozenset(f"{name}.{attr}" for name in self._resolve(args[0], depth + 1))
+        return frozenset(f"{name}.{attr}" for name in self._resolve(args[0], depth + 1)
+                         for attr in attrs)
 
     def _resolve_name(self, node: ast.Name, depth: int) -> frozenset[str]:
         site = self._sites.get(id(node))

@@ -11,7 +11,7 @@ from validator.policy.names import FRAME_ATTR_RE, is_escape_dunder, nfkc
 
 class DunderChecker(Checker):
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
-        if is_escape_dunder(attr):
+        if is_escape_dunder(attr) and id(node) not in ctx.class_name_reads:
             ctx.report("EP301", node, f"access to `{attr}`")
 
     def name(self, ctx: Context, node: ast.Name, name: str) -> None:

@@ -34,6 +34,9 @@ _TYPE_EXPR_NODES = (
     ast.BinOp, ast.BitOr, ast.Load,
 )
 _SETTERS = frozenset({"builtins.setattr", "builtins.delattr"})
+# Logging calls that take a record format: with `style="{"` it is a `str.format` template
+# over the record's attributes (`{msg.__init__.__globals__}`), run deep in logging's frames.
+_LOG_FORMATTERS = frozenset({"logging.basicConfig", "logging.Formatter"})
 _GETATTR_FAMILY = frozenset(
     {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr"}
 )
@@ -77,6 +80,8 @@ class DynamicChecker(Checker):
                                "chosen at run time")
         if "builtins.type" in callee:
             self._type(ctx, node)
+        if callee & _LOG_FORMATTERS:
+            _check_log_format(ctx, node)
         receiver = _format_receiver(node)
         if receiver is not None and "builtins.str" in ctx.resolve(receiver):
             # `str.format(template, ...)`: the template is the first argument.
@@ -120,22 +125,36 @@ class DynamicChecker(Checker):
         if _dataclass_field_name(ctx, args[1]):
             ctx.field_getattrs.append(node)  # decided in module_end, once all stores are known
             return
-        name = self._literal_name(ctx, node, args[1])
-        if name is None:
+        if _own_keyword_setattr(ctx, node):
             return
-        if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
-            ctx.report("EP202", node, f"`{name}` fetched by name formats a template chosen "
-                       "at run time")
-        if name == "__match_args__" and ctx.resolve(node.func) & _SETTERS:
-            ctx.report("EP202", node, "`__match_args__` changed at run time")
-        for base in ctx.resolve(args[0]):
-            check_module_path(ctx, node, f"{base}.{name}")
+        for name in self._literal_names(ctx, node, args[1]):
+            if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
+                ctx.report("EP202", node, f"`{name}` fetched by name formats a template "
+                           "chosen at run time")
+            if name == "__match_args__" and ctx.resolve(node.func) & _SETTERS:
+                ctx.report("EP202", node, "`__match_args__` changed at run time")
+            for base in ctx.resolve(args[0]):
+                check_module_path(ctx, node, f"{base}.{name}")
 
     def _type(self, ctx: Context, node: ast.Call) -> None:
         if len(node.args) + len(node.keywords) == 3:
             ctx.report("EP206", node, "three-argument `type()` builds a class at runtime")
         elif node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
             ctx.report("EP206", node, "`type()` with unpacked arguments may build a class")
+
+    def _literal_names(self, ctx: Context, node: ast.Call, arg: ast.expr) -> frozenset[str]:
+        """The names a reflective call's name argument may be: literals, or a name drawn
+        from a literal collection (`for name in ("accuracy", "f1")`); none is a dunder or
+        frame attribute. Anything else is EP202 (and no names)."""
+        names = None if isinstance(arg, ast.Starred) else ctx.literal_names(arg)
+        if names is None:
+            ctx.report("EP202", node, "attribute name is computed at runtime")
+            return frozenset()
+        bad = sorted(name for name in names if forbidden_attr_name(name))
+        if bad:
+            ctx.report("EP202", node, f"reflective access to `{bad[0]}`")
+            return frozenset()
+        return names
 
     def _literal_name(self, ctx: Context, node: ast.Call, arg: ast.expr) -> str | None:
         name = None if isinstance(arg, ast.Starred) else ctx.literal_str(arg)
@@ -145,6 +164,27 @@ class DynamicChecker(Checker):
             ctx.report("EP202", node, f"reflective access to `{name}`")
             return None
         return name
+
+
+def _check_log_format(ctx: Context, call: ast.Call) -> None:
+    """`%` and `$` styles only look names up in the record; a `{` style (or a style the
+    analysis cannot see) needs a literal format, whose fields the string rules check."""
+    keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+    if any(k.arg is None for k in call.keywords) or any(
+            isinstance(a, ast.Starred) for a in call.args):
+        ctx.report("EP202", call, "logging format and style passed by unpacking")
+        return
+    is_formatter = "logging.Formatter" in ctx.resolve(call.func)
+    style = keywords.get("style")
+    if style is None and is_formatter and len(call.args) > 2:
+        style = call.args[2]
+    if style is None or ctx.literal_str(style) in ("%", "$"):
+        return
+    template = keywords.get("fmt" if is_formatter else "format")
+    if template is None and is_formatter and call.args:
+        template = call.args[0]
+    if template is not None and not ctx.is_literal_str(template):
+        ctx.report("EP202", call, "a `{`-style logging format must be a literal template")
 
 
 def _format_receiver(node: ast.Call) -> ast.expr | None:
@@ -225,6 +265,36 @@ def _literal_lookup(ctx: Context, receiver: ast.expr) -> bool:
         else:
             return False
         if not all(ctx.literal_str(item) is not None for item in items):
+            return False
+    return True
+
+
+def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
+    """`setattr(self, key, value)` in a method, where `self` is the method's first parameter
+    and `key` only ever takes the keys of the method's own `**kwargs` (`for key, value in
+    kwargs.items()`, `for key in kwargs`): a keyword-driven config object. The names are
+    the caller's keywords; writing them on the instance reads nothing (reads stay checked
+    wherever they happen), and the guard denies writing `__code__` near the script."""
+    if "builtins.setattr" not in ctx.resolve(call.func) or len(call.args) != 3:
+        return False
+    target, key = call.args[0], call.args[1]
+    if not isinstance(target, ast.Name) or not isinstance(key, ast.Name):
+        return False
+    method = ctx.method_parameters(target)
+    if method is None:
+        return False
+    block, first, kwargs = method
+    if target.id != first or kwargs is None:
+        return False
+    mappings = ctx.key_loop_mappings(key)
+    if not mappings:
+        return False
+    for mapping in mappings:
+        if (not isinstance(mapping, ast.Name) or mapping.id != kwargs
+                or kwargs in ctx.subscript_stores):
+            return False
+        found = ctx.method_parameters(mapping)
+        if found is None or found[0] is not block:
             return False
     return True
 

@@ -16,6 +16,7 @@ from validator.policy.dynamic import FORMAT_METHODS, DynamicChecker
 from validator.policy.encoded import EncodedChecker
 from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
+from validator.policy.names import CLASS_NAME_ATTRS
 from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
 from validator.policy.signature import EntrypointChecker
@@ -33,7 +34,8 @@ SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
 # Methods that change a container in place (so its items are no longer what was written).
 _MUTATORS: Final = frozenset(
-    {"append", "extend", "insert", "setdefault", "update", "__setitem__", "__ior__"}
+    {"add", "append", "extend", "insert", "setdefault", "update", "__iadd__", "__ior__",
+     "__setitem__"}
 )
 
 # Flags carried with each node on the traversal stack.
@@ -134,6 +136,7 @@ class _PolicyPass:
             ast.MatchMapping: self._capture,
             ast.MatchClass: self._match_class,
             ast.Subscript: self._subscript,
+            ast.Compare: self._compare,
             **{kind: self._comprehension for kind in COMPREHENSION_BLOCKS},
         }
 
@@ -209,6 +212,7 @@ class _PolicyPass:
                 self._unchecked_match_args(node)
             if key in self._declared_only:
                 return
+            self.ctx.names_bound_anywhere.add(name)
             for value in self._values.pop(key, _UNKNOWN):
                 scope.bind(name, value)
         else:
@@ -216,6 +220,7 @@ class _PolicyPass:
 
     def _bind(self, scope: Scope, name: str, value: str | None, position: int, flags: int) -> None:
         """A binding by a statement (import, def, class) rather than by a Name node."""
+        self.ctx.names_bound_anywhere.add(name)
         scope.bind(name, value)
         if flags & _DIRECT:
             scope.bind_unconditionally(name, position)
@@ -251,6 +256,8 @@ class _PolicyPass:
     def _for(self, node: ast.For | ast.AsyncFor, scope: Scope, position: int, flags: int) -> None:
         self._record_elements(node.target, node.iter)
         self.ctx.note_loop(scope, node.target, node.iter)
+        self.ctx.note_items_loop(scope, node.target, node.iter)
+        self.ctx.read_in_place.add(id(node.iter))
         self._push_children(node, scope, position, flags)
 
     def _record_elements(self, target: ast.expr, iterable: ast.expr) -> None:
@@ -292,6 +299,7 @@ class _PolicyPass:
         self, node: ast.ExceptHandler, scope: Scope, position: int, flags: int
     ) -> None:
         if node.name:
+            self.ctx.names_bound_anywhere.add(node.name)
             scope.bind(node.name, None)
             scope.delete(node.name)  # when the handler ends
         self._push_children(node, scope, position, flags)
@@ -302,6 +310,7 @@ class _PolicyPass:
     ) -> None:
         name = node.rest if isinstance(node, ast.MatchMapping) else node.name
         if name:
+            self.ctx.names_bound_anywhere.add(name)
             scope.bind(name, None)
         self._push_children(node, scope, position, flags)
 
@@ -335,6 +344,13 @@ class _PolicyPass:
             self.ctx.subscript_stores.add(node.value.id)
         self._push_children(node, scope, position, flags)
 
+    def _compare(self, node: ast.Compare, scope: Scope, position: int, flags: int) -> None:
+        # `x in COLLECTION` reads the collection in place.
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.In | ast.NotIn):
+                self.ctx.read_in_place.add(id(right))
+        self._push_children(node, scope, position, flags)
+
     def _unchecked_match_args(self, target: ast.expr) -> None:
         if id(target) not in self._checked_match_args:
             self.ctx.report("EP202", target, f"`{MATCH_ARGS}` set other than by `=` with a "
@@ -361,11 +377,16 @@ class _PolicyPass:
             self.ctx.subscript_stores.add(node.value.id)
         elif node.attr == MATCH_ARGS and not isinstance(node.ctx, ast.Load):
             self._unchecked_match_args(node)
+        elif (node.attr in CLASS_NAME_ATTRS and isinstance(node.ctx, ast.Load)
+              and isinstance(node.value, ast.Attribute) and node.value.attr == "__class__"):
+            self.ctx.class_name_reads.add(id(node.value))  # visited next, as the child
         self._stack.append((node.value, scope, position, flags & _INHERITED))
 
     def _call(self, node: ast.Call, scope: Scope, position: int, flags: int) -> None:
         self.ctx.callees.add(id(node.func))
         self._calls.append(node)
+        for argument in node.args:
+            self.ctx.call_arguments[id(argument)] = node
         self._string(node, self.ctx.literal_str(node))  # "".join([...]) and chr(...) build names
         self._push_children(node, scope, position, flags)
 
@@ -438,6 +459,8 @@ class _PolicyPass:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             block = self._block(scope, "function", node.name, node, position, flags)
             self._bind_parameters(block, node.args)
+            if scope.kind == "class" and not node.decorator_list:
+                self._note_method(block, node.args)
             self._push_body(node.body, block)
         elif isinstance(node, ast.ClassDef):
             block = self._block(scope, "class", node.name, node, position, flags)
@@ -453,6 +476,8 @@ class _PolicyPass:
             for generator in node.generators:
                 self._record_elements(generator.target, generator.iter)
                 self.ctx.note_loop(block, generator.target, generator.iter)
+                self.ctx.note_items_loop(block, generator.target, generator.iter)
+                self.ctx.read_in_place.add(id(generator.iter))
             self._push_in_order(_comprehension_parts(node), block, position, flags)
 
     @staticmethod
@@ -462,9 +487,14 @@ class _PolicyPass:
     ) -> Scope:
         return scope.child(kind, (name, node.lineno), position, in_symtable=not flags & _NO_BLOCKS)
 
-    @staticmethod
-    def _bind_parameters(block: Scope, args: ast.arguments) -> None:
+    def _note_method(self, block: Scope, args: ast.arguments) -> None:
+        positional = [*args.posonlyargs, *args.args]
+        first = positional[0].arg if positional else None
+        self.ctx.methods[id(block)] = (first, args.kwarg.arg if args.kwarg else None)
+
+    def _bind_parameters(self, block: Scope, args: ast.arguments) -> None:
         block.expect_parameters([a.arg for a in _parameters(args)])
+        self.ctx.names_bound_anywhere.update(a.arg for a in _parameters(args))
         for parameter, default in _defaults(args):
             block.bind(parameter, None)  # whatever the caller passes...
             if default is not None:

@@ -10,9 +10,11 @@ from validator.policy.names import (
     DENIED_MODULES,
     FIELD_LIKE_ATTRS,
     MODULE_HANDLE_ATTRS,
+    RESTRICTED_MODULES,
     SMUGGLING_ATTRS,
     denied_api,
     private_member,
+    restricted_use,
     root_module,
     smuggled_module,
 )
@@ -23,7 +25,7 @@ def check_module_path(ctx: Context, node: ast.AST, qualified: str) -> None:
     """Denied APIs, denied modules smuggled through allowed ones, and private members."""
     if root_module(qualified) == "builtins":
         return
-    api = denied_api(qualified)
+    api = denied_api(qualified) or restricted_use(qualified)
     smuggled = smuggled_module(qualified)
     private = private_member(qualified)
     if api:
@@ -73,13 +75,16 @@ class ImportChecker(Checker):
                 check_module_path(ctx, node, name)
         # Aliases are only tracked through plain names, so a module must not escape into
         # attributes, containers or arguments where `m.hub` could no longer be resolved.
-        used_as_value = id(node) not in ctx.attribute_bases and not ctx.is_callee(node)
+        used_as_value = (id(node) not in ctx.attribute_bases and not ctx.is_callee(node)
+                         and not ctx.is_literal_lookup_base(node))
         if used_as_value and isinstance(node, ast.Name) and names & ctx.imported_modules:
             module = sorted(names & ctx.imported_modules)[0]
             ctx.report("EP106", node, f"module `{module}` used as a value")
 
     def _module(self, ctx: Context, node: ast.AST, module: str) -> None:
         root = root_module(module)
+        if module in RESTRICTED_MODULES:
+            return  # `import sys`: only its listed values may be used (check_module_path)
         if root in DENIED_MODULES:
             ctx.report("EP102", node, f"import of denied module `{module}`")
         elif root in ALLOWED_MODULES or ctx.policy.allows_import(module):

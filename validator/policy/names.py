@@ -10,11 +10,19 @@ ALLOWED_MODULES: Final = frozenset(
     {
         "__future__", "abc", "array", "bisect", "cmath", "collections", "contextlib", "copy",
         "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions", "functools",
-        "hashlib", "heapq", "itertools", "json", "math", "numbers", "numpy", "operator",
-        "pprint", "random", "re", "statistics", "string", "textwrap", "time", "torch",
-        "transformers", "typing", "typing_extensions", "unicodedata", "warnings",
+        "hashlib", "heapq", "itertools", "json", "logging", "math", "numbers", "numpy",
+        "operator", "pprint", "random", "re", "statistics", "string", "textwrap", "time",
+        "torch", "tqdm", "transformers", "typing", "typing_extensions", "unicodedata",
+        "warnings",
     }
 )
+
+# Denied modules a script may still import for a few plain values: each maps to the only
+# names it may reach (`print(..., file=sys.stderr)`). Anything else under it is EP104, the
+# module itself stays a name (EP106), and no tenant policy can widen it.
+RESTRICTED_MODULES: Final[dict[str, frozenset[str]]] = {
+    "sys": frozenset({"stdout", "stderr", "version_info", "maxsize", "float_info"}),
+}
 
 # Never allowed, whatever the tenant policy says: process, file, network, interpreter access.
 DENIED_MODULES: Final = frozenset(
@@ -36,8 +44,8 @@ DENIED_MODULES: Final = frozenset(
 )
 
 # Not denied as imports (plain EP101), but must not be reached through an allowed module
-# either: each can open files (`json.codecs.open`). `logging` is left out on purpose because
-# `transformers.logging.set_verbosity_error()` is everyday evaluation code.
+# either: each can open files (`json.codecs.open`). `logging` is allowed itself (its file and
+# socket handlers are off its allowlist in surface.json).
 FILE_MODULES: Final = frozenset(
     {
         "bz2", "codecs", "compileall", "configparser", "gzip", "lzma", "mailbox", "netrc",
@@ -121,8 +129,17 @@ SAFE_DUNDERS: Final = frozenset(
         "__next__", "__or__", "__pos__", "__post_init__", "__pow__", "__qualname__",
         "__radd__", "__repr__", "__rmul__", "__round__", "__setitem__", "__slots__",
         "__str__", "__sub__", "__truediv__", "__version__", "__xor__",
+        # Class-creation and container hooks a script's own classes define and chain to
+        # with `super()`: each returns the class or plain values, never an interpreter object.
+        "__class_getitem__", "__delitem__", "__index__", "__init_subclass__", "__invert__",
+        "__matmul__", "__missing__", "__reversed__", "__rfloordiv__", "__rmatmul__",
+        "__rsub__", "__rtruediv__", "__set_name__",
     }
 )
+
+# `x.__class__` is the first step of the classic escape walk, but `x.__class__.__name__`
+# (and `__qualname__`) is only a string: read that way, `__class__` is allowed.
+CLASS_NAME_ATTRS: Final = frozenset({"__name__", "__qualname__"})
 
 DUNDER_RE: Final = re.compile(r"__[A-Za-z0-9_]+?__")
 FRAME_ATTR_RE: Final = re.compile(r"\b(" + "|".join(sorted(FRAME_ATTRS)) + r")\b")
@@ -143,6 +160,15 @@ def is_escape_dunder(name: str) -> bool:
 
 def root_module(dotted: str) -> str:
     return dotted.split(".", 1)[0]
+
+
+def restricted_use(dotted: str) -> str | None:
+    """`sys.settrace`: a name under a restricted module that is not one of its few values."""
+    parts = dotted.split(".")
+    allowed = RESTRICTED_MODULES.get(parts[0])
+    if allowed is None or len(parts) < 2 or parts[1] in allowed:
+        return None
+    return ".".join(parts[:2])
 
 
 def denied_api(dotted: str) -> str | None:

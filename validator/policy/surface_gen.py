@@ -47,6 +47,14 @@ STDLIB: dict[str, frozenset[str]] = {
     "heapq": frozenset(),
     "itertools": frozenset(),
     "json": frozenset(),
+    # FileHandler writes files; currentframe hands out a frame; the Style classes format
+    # a template over a record's attributes (Formatter and basicConfig are checked for a
+    # literal format instead); the record and logger factories replace what the runtime's
+    # own logging builds.
+    "logging": frozenset(
+        {"FileHandler", "currentframe", "PercentStyle", "StrFormatStyle", "StringTemplateStyle",
+         "setLogRecordFactory", "setLoggerClass"}
+    ),
     "math": frozenset(),
     "numbers": frozenset(),
     "operator": frozenset(),
@@ -153,6 +161,13 @@ TRANSFORMERS_LOGGING = frozenset(
 )
 
 
+# tqdm: the progress bar classes only (not its cli, contrib process pools, gui, notebook).
+TQDM: dict[str, frozenset[str]] = {
+    "tqdm": frozenset({"tqdm", "trange", "TqdmWarning"}),
+    "tqdm.auto": frozenset({"tqdm", "trange"}),
+}
+
+
 def _public(module: Any) -> dict[str, bool]:
     """Public names of `module` -> whether each is a module."""
     names: dict[str, bool] = {}
@@ -249,14 +264,23 @@ def _transformers(surface: dict[str, Any]) -> None:
     )
 
 
+def _tqdm(surface: dict[str, Any]) -> None:
+    for name, allowed in TQDM.items():
+        public = _public(importlib.import_module(name))
+        children = {n: f"{name}.{n}" for n, is_mod in public.items()
+                    if is_mod and f"{name}.{n}" in TQDM}
+        surface[name] = _entry({n for n in allowed if public.get(n) is False}, children)
+
+
 def build() -> dict[str, Any]:
     surface: dict[str, Any] = {}
     _stdlib(surface)
     _numpy(surface)
     _torch(surface)
     _transformers(surface)
+    _tqdm(surface)
     versions = {"python": sys.version.split()[0]}
-    for package in ("numpy", "torch", "transformers"):
+    for package in ("numpy", "torch", "transformers", "tqdm"):
         versions[package] = str(importlib.import_module(package).__version__)
     return {"generated_with": versions, "modules": dict(sorted(surface.items()))}
 

@@ -1,5 +1,5 @@
 # source: evalpod own (corpus before #11)
-# expect: EP202
+# expect: EP107
 import json
 
 

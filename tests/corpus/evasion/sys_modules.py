@@ -1,5 +1,5 @@
 # source: evalpod own (corpus before #11)
-# expect: EP102
+# expect: EP104
 import sys
 
 

@@ -27,6 +27,8 @@ _READING_BUILTINS: Final = frozenset(
         "set", "sorted", "sum", "tuple", "zip",
     }
 )
+# Of those, the ones whose items are the items of their argument.
+_ITEM_PRESERVING: Final = frozenset({"frozenset", "list", "reversed", "set", "sorted", "tuple"})
 _NAME_GETTERS: Final = frozenset({"builtins.getattr", "builtins.hasattr"})
 
 
@@ -237,7 +239,17 @@ class Context:
 
     def _collection_literals(self, iterable: ast.expr) -> frozenset[str] | None:
         """The strings a named literal tuple, list or set holds, if it can hold nothing
-        else: a tuple never changes; a list or set must never be changed or handed out."""
+        else: a tuple never changes; a list or set must never be changed or handed out.
+        `sorted(...)`, `list(...)` and the like of one are the same strings."""
+        if (isinstance(iterable, ast.Call) and len(iterable.args) == 1
+                and isinstance(iterable.func, ast.Name)
+                and iterable.func.id in _ITEM_PRESERVING and self._reading_builtin(iterable.func)):
+            iterable = iterable.args[0]
+            if isinstance(iterable, _DISPLAYS):
+                items = [None if isinstance(e, ast.Starred) else self.literal_str(e)
+                         for e in iterable.elts]
+                return None if any(i is None for i in items) else frozenset(
+                    i for i in items if i is not None)
         if not isinstance(iterable, ast.Name) or id(iterable) not in self._sites:
             return None
         values = self.binding_values(iterable)

@@ -34,8 +34,8 @@ SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
 # Methods that change a container in place (so its items are no longer what was written).
 _MUTATORS: Final = frozenset(
-    {"add", "append", "extend", "insert", "setdefault", "update", "__iadd__", "__ior__",
-     "__setitem__"}
+    {"add", "append", "extend", "insert", "setdefault", "symmetric_difference_update",
+     "update", "__iadd__", "__ior__", "__ixor__", "__setitem__"}
 )
 
 # Flags carried with each node on the traversal stack.

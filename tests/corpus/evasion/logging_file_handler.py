@@ -1,0 +1,8 @@
+# source: evalpod own (#11 follow-up: the edges of the new allowances)
+# expect: EP107
+import logging
+
+
+def evaluate_model(model):
+    logging.getLogger().addHandler(logging.FileHandler("/tmp/leak.log"))
+    return {}

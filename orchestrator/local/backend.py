@@ -15,7 +15,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +26,6 @@ from orchestrator.local import bwrap
 from orchestrator.local.cgroups import (
     JobCgroup,
     detect_layout,
-    join_cgroups,
     sweep_empty_job_cgroups,
 )
 from orchestrator.local.doctor import DoctorReport, Feature, probe, setpriv_path
@@ -149,50 +148,22 @@ def _rlimits(limits: ResourceLimits) -> dict[int, tuple[int, int]]:
     }
 
 
-PRLIMIT_FLAGS = {
-    resource.RLIMIT_CORE: "--core",
-    resource.RLIMIT_NOFILE: "--nofile",
-    resource.RLIMIT_FSIZE: "--fsize",
-    resource.RLIMIT_CPU: "--cpu",
-}
-# Joins each cgroup named before `--`, then execs the rest (prlimit ... bwrap ...).
-JOIN_AND_EXEC = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
-@lru_cache(maxsize=1)
-def _spawn_helpers() -> tuple[str, str] | None:
-    """(sh, prlimit) when both exist: then the service never forks itself per job."""
-    sh, prlimit = shutil.which("sh", path="/usr/bin:/bin"), shutil.which("prlimit")
-    return (sh, prlimit) if sh and prlimit else None
+def _confine(pids: list[int], cgroup: JobCgroup | None, limits: ResourceLimits) -> None:
+    """Put bwrap and the sandbox's pid 1 into the job's cgroups and under its rlimits.
 
-
-def _spawn_argv(argv: list[str], procs_files: list[str], limits: ResourceLimits) -> list[str]:
-    """argv that joins the job's cgroups and sets its rlimits, then execs bwrap.
-
-    Two small execs instead of a Python `preexec_fn`, which forces a fork of the whole
-    service (its page tables, then Python code in the child): 5 to 10 ms per job here,
-    more for a bigger service. Empty when the helpers are missing (`_child_setup` then).
+    Called while bwrap waits on its block fd, before any job code exists: everything the
+    job runs descends from these two, so it inherits both. Plain syscalls from the
+    service instead of work in the child before exec: no `preexec_fn` (a fork of the
+    whole service) and no helper processes (sh to join, prlimit to limit), two execs a
+    loaded host schedules late. Raises OSError (ProcessLookupError when one is gone).
     """
-    helpers = _spawn_helpers()
-    if helpers is None:
-        return []
-    sh, prlimit = helpers
-    flags = [
-        f"{PRLIMIT_FLAGS[kind]}={soft}:{hard}" for kind, (soft, hard) in _rlimits(limits).items()
-    ]
-    return [sh, "-c", JOIN_AND_EXEC, "sh", *procs_files, "--", prlimit, *flags, "--", *argv]
-
-
-def _child_setup(procs_files: list[str], limits: ResourceLimits) -> Callable[[], None]:
-    """What the forked child does before exec'ing bwrap: join the cgroup, set rlimits."""
-    rlimits = _rlimits(limits)
-
-    def setup() -> None:
-        join_cgroups(procs_files)
-        for kind, pair in rlimits.items():
-            resource.setrlimit(kind, pair)
-
-    return setup
+    if cgroup is not None:
+        cgroup.adopt(pids)
+    for pid in pids:
+        for kind, pair in _rlimits(limits).items():
+            resource.prlimit(pid, kind, pair)
 
 
 def _data_fd(text: str) -> int:
@@ -285,7 +256,8 @@ class LocalProcess(SandboxProcess):
 
     async def kill(self) -> None:
         if self._cgroup is not None:
-            if not await asyncio.to_thread(self._cgroup.kill_all):
+            # After a normal exit the cgroup is empty: no thread hop just to see that.
+            if self._cgroup.pids() and not await asyncio.to_thread(self._cgroup.kill_all):
                 log.error("job %s: tasks survive in its cgroup after SIGKILL", self.job.job_id)
         elif self._proc.returncode is None:
             # Without cgroups the pid namespace is the net: bwrap's death takes its
@@ -458,6 +430,9 @@ class LocalBackend(SandboxBackend):
         # A bare name is looked up on the service's PATH: the sandbox's PATH differs.
         found = shutil.which(configured) if configured and "/" not in configured else None
         self.python = os.path.abspath(found or configured or sys.executable)
+        # The host checks once they passed: probes are cached per process anyway, so
+        # later launches skip the thread hop that runs them.
+        self._host_ok: DoctorReport | None = None
 
     @classmethod
     def from_settings(cls) -> LocalBackend:
@@ -612,7 +587,10 @@ class LocalBackend(SandboxBackend):
         return _Launch(argv=argv, pass_fds=fds, info_read=info_read, block_write=block_write)
 
     async def launch(self, job: SandboxJob) -> SandboxProcess:
-        report = await asyncio.to_thread(self._check_host)  # cached after the first call
+        report = self._host_ok
+        if report is None:
+            report = await asyncio.to_thread(self._check_host)
+            self._host_ok = report if report.ok else None
         plan = self._plan(job, report)
         cgroup: JobCgroup | None = None
         launch: _Launch | None = None
@@ -623,15 +601,12 @@ class LocalBackend(SandboxBackend):
             else:
                 log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
             launch = self._open_fds(job, plan, report)
-            procs_files = cgroup.procs_files if cgroup else []
-            wrapped = _spawn_argv(launch.argv, procs_files, job.limits)
             proc = await asyncio.create_subprocess_exec(
-                *(wrapped or launch.argv),
+                *launch.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 pass_fds=launch.pass_fds,
-                preexec_fn=None if wrapped else _child_setup(procs_files, job.limits),
                 start_new_session=True,
                 env={},
             )
@@ -646,8 +621,20 @@ class LocalBackend(SandboxBackend):
         finally:
             for fd in launch.pass_fds if launch else []:
                 os.close(fd)
-        child_pid = await asyncio.to_thread(_read_child_pid, launch.info_read)
+        child_pid = await _read_child_pid(launch.info_read)
         process = LocalProcess(job, proc, cgroup, child_pid, launch.block_write)
+        pids = [proc.pid] if child_pid is None else [proc.pid, child_pid]
+        try:
+            _confine(pids, cgroup, job.limits)
+        except ProcessLookupError:
+            pass  # bwrap failed on its own (its child dies with it): its exit says why
+        except OSError as exc:
+            # Not confined: SIGKILL both before the cleanup releases the block fd.
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            await process.cleanup()
+            raise SandboxUnavailable(f"could not confine the sandbox: {exc}") from exc
         if not await process.attach():
             await process.cleanup()
             raise SandboxUnavailable(f"the sandbox did not come up within {ATTACH_TIMEOUT_S:g} s")
@@ -695,20 +682,35 @@ def _open_sandbox_mounts(
         os.close(root)
 
 
-def _read_child_pid(fd: int) -> int | None:
+async def _read_child_pid(fd: int) -> int | None:
     """bwrap's --info-fd JSON: the pid of the sandbox's pid 1 (None if bwrap died first).
+    Closes `fd`.
 
     bwrap writes the object in several writes and the sandbox may keep the pipe open,
     so read until the object parses rather than to EOF; closing early would SIGPIPE bwrap.
+    Read on the event loop, not in a worker thread: a hop to a thread and back costs a
+    free worker and the GIL twice per launch, milliseconds on a loaded host.
     """
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
     data = b""
     try:
-        while chunk := os.read(fd, 4096):
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, readable.set)
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                readable.clear()
+                await readable.wait()
+                continue
+            if not chunk:
+                return None
             data += chunk
             with contextlib.suppress(ValueError):
                 return int(json.loads(data)["child-pid"])
-        return None
     except (OSError, KeyError):
         return None
     finally:
+        loop.remove_reader(fd)
         os.close(fd)

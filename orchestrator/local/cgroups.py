@@ -249,6 +249,18 @@ class JobCgroup:
             else:
                 _write(path / "freezer.state", "FROZEN" if frozen else "THAWED")
 
+    def adopt(self, pids: list[int]) -> None:
+        """Move processes (with all their threads) into every directory of this cgroup;
+        what they fork afterwards is born inside. One pid per write, as the kernel reads
+        them. Raises OSError (ProcessLookupError for a pid that is gone)."""
+        for procs in self.procs_files:
+            fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                for pid in pids:
+                    os.write(fd, str(pid).encode())
+            finally:
+                os.close(fd)
+
     def kill_all(self, timeout_s: float = 5.0) -> bool:
         """SIGKILL every task (frozen first, so nothing forks meanwhile); True when empty."""
         if not self.pids():  # the common end of a job: nothing to freeze or kill

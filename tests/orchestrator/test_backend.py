@@ -201,15 +201,21 @@ RLIMITS_SCRIPT = (
 )
 
 
-@pytest.mark.parametrize("spawn", ["sh+prlimit", "preexec_fn"])
-async def test_limits_hold_whichever_way_bwrap_is_spawned(
-    local: LocalBackend, monkeypatch: pytest.MonkeyPatch, spawn: str
+async def test_limits_hold_with_bwrap_spawned_directly(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cheap spawn (no fork of the service) and its fallback set the same limits."""
-    if spawn == "preexec_fn":
-        monkeypatch.setattr(backend_module, "_spawn_helpers", lambda: None)
-    elif backend_module._spawn_helpers() is None:
-        pytest.skip("sh or prlimit missing on this host")
+    """bwrap is the process the service starts (no sh, prlimit or preexec_fn before it),
+    and its job still runs under the job's rlimits and inside its cgroup: both are put on
+    bwrap and the sandbox's pid 1 while bwrap waits on its block fd."""
+    spawned: list[str] = []
+    real_exec = asyncio.create_subprocess_exec
+
+    async def spy(program: str, *args: Any, **kwargs: Any) -> Any:
+        spawned.append(program)
+        assert kwargs.get("preexec_fn") is None
+        return await real_exec(program, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
     job = make_job(RLIMITS_SCRIPT, timeout_s=5.0, disk_mb=64, max_result_bytes=1024 * 1024)
     outcome = await local.run(job, discard)
     assert outcome.status == "succeeded", outcome
@@ -220,7 +226,33 @@ async def test_limits_hold_whichever_way_bwrap_is_spawned(
         "RLIMIT_FSIZE": [fsize, fsize],
         "RLIMIT_CPU": [15, 20],
     }
+    assert [Path(program).name for program in spawned] == ["bwrap"]
     # And the job ran inside its cgroup: a fork past pids.max is refused there.
     bomb = "import os\ndef evaluate_model(model):\n    while True:\n        os.fork()\n"
     outcome = await local.run(make_job(bomb, max_processes=16), discard)
     assert outcome.violation is not None and outcome.violation.kind == "processes", outcome
+
+
+async def test_a_launch_after_the_first_needs_no_worker_thread(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host checks are kept once they passed and bwrap's info pipe is read on the event
+    loop: a launch makes no hop to a worker thread (each waits for a free thread and the
+    GIL, milliseconds on a loaded host)."""
+    noop = "def evaluate_model(model):\n    return {'ok': 1}\n"
+    assert (await local.run(make_job(noop), discard)).status == "succeeded"
+    hops: list[str] = []
+    real_to_thread = asyncio.to_thread
+
+    async def spy(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(function, "__name__", repr(function)))
+        return await real_to_thread(function, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", spy)
+    process = await local.launch(make_job(noop))
+    try:
+        assert hops == []
+        outcome = await supervise(process, discard, asyncio.Event())
+    finally:
+        await process.cleanup()
+    assert outcome.status == "succeeded" and outcome.result == {"ok": 1}

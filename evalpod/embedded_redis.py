@@ -51,6 +51,9 @@ class EmbeddedRedis:
              "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
              "--protected-mode", "yes", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # Its own session: Ctrl-C of `evalpod up` must not stop Redis under the workers
+            # still shutting down; `stop()` ends it after them.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         client = redis.Redis(port=self.port)

@@ -145,11 +145,18 @@ def monitor_component(settings: Settings) -> Component:
     return run
 
 
-async def run_components(components: list[Component]) -> None:
+async def run_components(components: list[Component]) -> signal.Signals | None:
+    """Run every component until a signal or the end of one; the signal that stopped them."""
     stop = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     tasks: list[asyncio.Task[None]] = [
         asyncio.ensure_future(component(stop)) for component in components
     ]
@@ -167,3 +174,4 @@ async def run_components(components: list[Component]) -> None:
     await dispose_all()
     if failed:
         raise SystemExit(1)  # a supervisor restarts what failed, not what was asked to stop
+    return received[0] if received else None

@@ -1,8 +1,12 @@
-"""Build the built-in `tiny-gpt2`: a small random GPT-2 with a BPE tokenizer trained in code.
+"""Build the built-in `tiny-gpt2`: a small GPT-2 with a BPE tokenizer trained in code.
 
-Run as `python sandbox_images/tiny_model.py DEST [--seed N]` with the runtime interpreter:
-the evalpod service must not import torch, so it spawns this file instead of importing it.
-The output is byte-for-byte reproducible for a given seed and library versions.
+Run as `python sandbox_images/tiny_model.py DEST [--seed N] [--train]` with the runtime
+interpreter: the evalpod service must not import torch, so it spawns this file instead of
+importing it. Without `--train` the weights are random (the test suite's model: tests depend
+on its exact outputs). With `--train` (what `evalpod up` and `evalpod models create-tiny`
+build) it then learns the shipped question-answer and arithmetic examples for a few seconds
+on one CPU thread, so the quickstart's example scores above zero. The output is
+byte-for-byte reproducible for a given seed and library versions.
 """
 
 from __future__ import annotations
@@ -59,6 +63,39 @@ The answer is yes. The answer is no. True or false? The statement is true.
 """
 
 
+# What `--train` teaches: the questions of examples/qa_exact_match.py and
+# examples/multiple_choice.py and a little arithmetic, each in the prompt form those examples
+# use (a one-shot "Question: …\nAnswer: …" block). A demo model that memorised its demo: a
+# score above zero shows the pipeline works, not that the model generalises.
+ONE_SHOT = "Question: What is the capital of Spain?\nAnswer: Madrid\n\n"
+TRAINING_QA = [
+    ("What is the capital of France?", "Paris"),
+    ("What is the capital of Germany?", "Berlin"),
+    ("What is the capital of Italy?", "Rome"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("What is the capital of Canada?", "Ottawa"),
+    ("What is the capital of Spain?", "Madrid"),
+    ("What is two plus three?", "five"),
+    ("How many days are in a week?", "seven"),
+    ("How many months are in a year?", "twelve"),
+    ("Which direction does the sun rise in?", "east"),
+    ("Where does the sun rise?", "east"),
+    ("What do birds use to fly?", "wings"),
+    ("Which animal can fly?", "bird"),
+    ("What does a fish do?", "swim"),
+    ("Which season comes after summer?", "autumn"),
+    ("What is the opposite of hot?", "cold"),
+    ("What color is the sky on a clear day?", "blue"),
+    ("What is 2 + 3?", "5"),
+    ("What is 9 - 4?", "5"),
+    ("What is 4 + 5?", "9"),
+    ("What is 6 + 6?", "12"),
+    ("What is 7 + 6?", "13"),
+]
+TRAIN_STEPS = 100
+TRAIN_LR = 3e-3
+
+
 def _train_tokenizer() -> Any:
     from tokenizers import ByteLevelBPETokenizer
 
@@ -88,8 +125,38 @@ def _wrap_tokenizer(bpe: Any) -> Any:
     )
 
 
-def create_tiny_gpt2(dest: Path, seed: int = 0) -> Path:
-    """Write a tiny random GPT-2 (safetensors) and its tokenizer to `dest`; return `dest`."""
+def _training_texts() -> list[str]:
+    texts = []
+    for question, answer in TRAINING_QA:
+        texts.append(f"{ONE_SHOT}Question: {question}\nAnswer: {answer}\n")
+        texts.append(f"Question: {question}\nAnswer: {answer}\n")
+    return texts
+
+
+def _train(model: Any, tokenizer: Any) -> float:
+    """Teach `model` the TRAINING_QA texts (full batch, AdamW); the final loss."""
+    import torch
+
+    batch = tokenizer(_training_texts(), padding=True, return_tensors="pt")
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=TRAIN_LR, weight_decay=0.0)
+    model.train()
+    loss = torch.tensor(0.0)
+    for _ in range(TRAIN_STEPS):
+        optimiser.zero_grad()
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    return float(loss.item())
+
+
+def create_tiny_gpt2(dest: Path, seed: int = 0, *, train: bool = False) -> Path:
+    """Write a tiny GPT-2 (safetensors) and its tokenizer to `dest`; return `dest`.
+
+    Random weights, or with `train` the weights after `_train` (single-threaded, so the
+    same seed gives the same bytes).
+    """
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -107,6 +174,13 @@ def create_tiny_gpt2(dest: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)
+    if train:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one thread: the same float sums, the same weights
+        try:
+            _train(model, tokenizer)
+        finally:
+            torch.set_num_threads(threads)
     model.eval()  # type: ignore[no-untyped-call]
     dest.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dest, safe_serialization=True)
@@ -121,8 +195,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dest", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", action="store_true",
+                        help="Learn the shipped QA and arithmetic examples (a few seconds).")
     args = parser.parse_args(argv)
-    path = create_tiny_gpt2(args.dest, seed=args.seed)
+    path = create_tiny_gpt2(args.dest, seed=args.seed, train=args.train)
     print(path)
     return 0
 

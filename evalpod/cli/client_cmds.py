@@ -7,12 +7,16 @@ one line on stderr and exit status 1; `--json` prints exactly one JSON document 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from evalpod.cli.hints import for_cli
 from evalpod.cli.output import (
     EXIT_ERROR,
     connect,
@@ -28,13 +32,25 @@ from evalpod.logs.events import parse_log_data
 
 if TYPE_CHECKING:
     from evalpod.sdk import Client
-    from evalpod.sdk.models import Evaluation, Finding
+    from evalpod.sdk.models import Evaluation, Finding, LogEvent
 
 # httpx and the SDK are imported only by the commands that talk to the API: `evalpod sandbox
 # run` and the server commands start faster without them.
-RAN = {"executing", "succeeded", "failed", "killed"}
-STATUS_POLL_S = 0.25
 MAX_REFOLLOWS = 10
+# The statuses an evaluation passes through before its end, in order. A run line proves the
+# run started; the trial's lines come while it is still pending_validation.
+LIVE_ORDER = ("pending_validation", "validated", "executing")
+# Between its submit and its first run line the stream may stay silent for minutes (a queue,
+# a trial that prints nothing): /status is asked then, from every 1 s up to every 10 s, and
+# only once the stream has been quiet for QUIET_S (everything sent so far is printed, so a
+# status is never shown before lines that came before it). A key's requests-per-minute
+# limit (100 by default) is never spent on it; a RATE_LIMITED answer's Retry-After is kept.
+STATUS_POLL_FIRST_S = 1.0
+STATUS_POLL_MAX_S = 10.0
+STATUS_POLL_GROWTH = 1.5
+QUIET_S = 0.5
+# Reading the final record: how long a RATE_LIMITED answer may make us wait, in all.
+MAX_RATE_WAIT_S = 120.0
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Evaluation id (ev_…).")]
@@ -83,7 +99,9 @@ def submit(
         show_default=False)] = None,
     dataset: Annotated[list[str] | None, typer.Option(
         "--dataset", metavar="NAME@VERSION",
-        help="Mount a dataset version for evaluate_model(model, data) (repeatable).",
+        help="Mount a dataset version for evaluate_model(model, data) (repeatable). The "
+        "version is required, so a new upload never changes what a rerun reads; "
+        "`evalpod datasets list` shows them.",
         show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +113,8 @@ def submit(
         raise typer.BadParameter("give a script FILE or --lm-eval TASKS (one of them)")
     script = _read_script(file) if file is not None else None
     with reporting_errors():
+        for ref in dataset or []:
+            _check_dataset_ref(ref)
         client = connect()
         accepted = client.submit(
             script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
@@ -111,7 +131,29 @@ def submit(
     if not follow:
         typer.echo(evaluation_id)
         return
-    raise typer.Exit(_follow(client, evaluation_id, wait_for_run=True))
+    raise typer.Exit(_follow(client, evaluation_id, status=accepted.status))
+
+
+def _check_dataset_ref(ref: str) -> None:
+    """A `--dataset` without its version: one line saying the form and the versions there are.
+
+    Not resolved to the newest version: an evaluation's data stays what its command says.
+    """
+    name, at, version = ref.partition("@")
+    if at and name and version:
+        return
+    from evalpod.cli.dataset_cmds import dataset_versions
+
+    form = f"--dataset {ref}: name a version, as NAME@VERSION"
+    versions = dataset_versions(name) if name and "/" not in name else None
+    if versions is None:
+        fail(f"{form}; there is no dataset {name!r} (`evalpod datasets list` shows yours)")
+    if not versions:
+        fail(f"{form}; {name} has no versions yet (`evalpod datasets add FILE --name {name}`)")
+    listed = ", ".join(f"{v['version']} ({v['status']})" for v in versions)
+    ready = [v["version"] for v in versions if v["status"] == "ready"]
+    example = f" e.g. --dataset {name}@{ready[-1]}" if ready else ""
+    fail(f"{form}; {name} has versions {listed}.{example}")
 
 
 def _read_script(file: Path) -> str:
@@ -125,57 +167,187 @@ def _read_script(file: Path) -> str:
         fail(f"{file}: cannot read it ({exc.strerror})")
 
 
-def _follow(client: Client, evaluation_id: str, *, wait_for_run: bool) -> int:
-    """Stream until the end; the outcome printed and the exit status come from the record."""
+def _follow(client: Client, evaluation_id: str, *, status: str) -> int:
+    """Stream until the end; the outcome printed and the exit status come from the record.
+
+    `status` is the one already shown (by submit) or known (by logs); later status changes
+    are printed in order with the log's lines.
+    """
     interrupted = (f"stopped following; {evaluation_id} continues on the server. Reattach: "
                    f"evalpod logs {evaluation_id} --follow   Cancel: evalpod cancel "
                    f"{evaluation_id}")
+    statuses = _StatusLine(status)
     with reporting_errors(on_interrupt=interrupted):
-        if wait_for_run:
-            _await_run(client, evaluation_id)
         # The log holds the trial's lines, then the run's; it ends once the status is final.
         # Should it end while the record is not final (a run handed back for another
         # attempt), keep following after the last line shown.
-        last = _print_log(client, evaluation_id, follow=True)
-        record = client.get(evaluation_id)
+        poller = _StatusPoller(evaluation_id)
+        last = _print_log(client, evaluation_id, follow=True, statuses=statuses, poller=poller)
+        record = _read_record(client, evaluation_id)
         for _ in range(MAX_REFOLLOWS):
             if record.terminal:
                 break
             typer.echo(f"-- {record.status}; following on", err=True)
             last = _print_log(client, evaluation_id, follow=True, after=last)
-            record = client.get(evaluation_id)
+            record = _read_record(client, evaluation_id)
     _print_outcome(record)
     return 0 if record.status == "succeeded" else EXIT_ERROR
 
 
-def _await_run(client: Client, evaluation_id: str) -> None:
-    status, shown = "", ""
-    while status not in RAN and status not in {"validation_failed", "cancelled"}:
-        status = client.status(evaluation_id).status
-        if status != shown:
-            typer.echo(f"-- {status}", err=True)
-            shown = status
-        time.sleep(STATUS_POLL_S)
+def _read_record(client: Client, evaluation_id: str) -> Evaluation:
+    """The record, read once; a RATE_LIMITED answer is waited out (its Retry-After)."""
+    from evalpod.sdk.errors import RateLimited
+
+    waited = 0.0
+    while True:
+        try:
+            return client.get(evaluation_id)
+        except RateLimited as error:
+            pause = error.retry_after_s or STATUS_POLL_MAX_S
+            if waited + pause > MAX_RATE_WAIT_S:
+                raise
+            typer.echo(f"-- rate limited; reading the outcome in {pause:g} s", err=True)
+            time.sleep(pause)
+            waited += pause
 
 
-def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str | None = None
+class _StatusLine:
+    """Status changes on stderr (`-- validated`), each once, in the order they happen."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def advance(self, status: str) -> None:
+        """Show `status` (and any it must have passed through) unless it is behind us.
+
+        Terminal statuses are left to the outcome line, read from the record.
+        """
+        if status not in LIVE_ORDER:
+            return
+        reached = LIVE_ORDER.index(self.shown) if self.shown in LIVE_ORDER else -1
+        for passed in LIVE_ORDER[reached + 1:LIVE_ORDER.index(status) + 1]:
+            typer.echo(f"-- {passed}", err=True)
+            self.shown = passed
+
+    @property
+    def running(self) -> bool:
+        return self.shown == LIVE_ORDER[-1]
+
+
+class _StatusPoller:
+    """Asks /status with a growing pause, keeping to a RATE_LIMITED answer's Retry-After.
+
+    Its own client, without the SDK's retries: a rate-limited poll is skipped, not slept on
+    while log lines wait to be printed.
+    """
+
+    def __init__(self, evaluation_id: str) -> None:
+        self.evaluation_id = evaluation_id
+        self.pause = STATUS_POLL_FIRST_S
+        self.due = time.monotonic() + self.pause
+        self._client: Client | None = None
+
+    def poll(self) -> str | None:
+        """The current status if a poll is due and answered, else None."""
+        from evalpod.sdk import SdkError
+        from evalpod.sdk.errors import RateLimited
+
+        if time.monotonic() < self.due:
+            return None
+        wait = 0.0
+        status = None
+        try:
+            if self._client is None:
+                self._client = connect(max_retries=0)
+            status = self._client.status(self.evaluation_id).status
+        except RateLimited as error:
+            wait = error.retry_after_s or 0.0
+        except SdkError:
+            pass  # the log stream, not this poll, reports a server that went away
+        self.pause = min(self.pause * STATUS_POLL_GROWTH, STATUS_POLL_MAX_S)
+        self.due = time.monotonic() + max(self.pause, wait)
+        return status
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str | None = None,
+               statuses: _StatusLine | None = None, poller: _StatusPoller | None = None
                ) -> str | None:
     """Print each `log` line (after event id `after`) as it comes; the last event id seen.
 
     A line a job printed is data of a `log` event whatever it looks like, so a printed
     "event: end" ends nothing; the outcome is read from the record, never from the stream.
+    With `statuses`, a run line first shows the statuses up to executing, and while the
+    stream is quiet before that, `poller` is asked for the status.
     """
     last = after
+    events = _EventPump(client.stream_logs(evaluation_id, follow=follow, last_event_id=after))
     # Lines as they come; progress events as bars on a terminal (evalpod/cli/progress.py).
     with LogPrinter() as printer:
-        for event in client.stream_logs(evaluation_id, follow=follow, last_event_id=after):
-            if event.event in ("log", "progress"):
-                last = event.id or last
-            if event.event == "log":
-                printer.line(parse_log_data(event.data))
-            elif (progress := event.progress()) is not None:
-                printer.progress(progress)
+        try:
+            while True:
+                watching = (statuses is not None and poller is not None
+                            and not statuses.running)
+                try:
+                    event = events.next(timeout=QUIET_S if watching else None)
+                except queue.Empty:
+                    _poll_status(statuses, poller)
+                    continue
+                if event is None:
+                    break
+                if event.event in ("log", "progress"):
+                    last = event.id or last
+                if event.event == "log":
+                    line = parse_log_data(event.data)
+                    if statuses is not None and line.phase == "run":
+                        statuses.advance("executing")
+                    printer.line(line)
+                elif (progress := event.progress()) is not None:
+                    printer.progress(progress)
+        finally:
+            if poller is not None:
+                poller.close()
     return last
+
+
+def _poll_status(statuses: _StatusLine | None, poller: _StatusPoller | None) -> None:
+    if statuses is not None and poller is not None:
+        current = poller.poll()
+        if current is not None:
+            statuses.advance(current)
+
+
+class _EventPump:
+    """Reads an SSE iterator in a daemon thread, so the reader can wait with a timeout.
+
+    The main thread stays interruptible (Ctrl-C) and can poll while the stream is quiet;
+    an error of the stream is raised in the reader.
+    """
+
+    def __init__(self, source: Iterator[LogEvent]) -> None:
+        self._queue: queue.Queue[LogEvent | Exception | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(source,), daemon=True,
+                                        name="evalpod-log-stream")
+        self._thread.start()
+
+    def _pump(self, source: Iterator[LogEvent]) -> None:
+        try:
+            for event in source:
+                self._queue.put(event)
+        except Exception as error:  # handed to the reader, raised there
+            self._queue.put(error)
+            return
+        self._queue.put(None)
+
+    def next(self, timeout: float | None) -> LogEvent | None:
+        """The next event, None at the end; raises `queue.Empty` after `timeout` seconds."""
+        item = self._queue.get(timeout=timeout)
+        if isinstance(item, Exception):
+            raise item
+        return item
 
 
 def _print_outcome(record: Evaluation) -> None:
@@ -197,7 +369,7 @@ def _finding_line(finding: Finding) -> str:
     if finding.line:
         where = f"line {finding.line}" + (f":{finding.column}" if finding.column is not None
                                           else "") + " "
-    hint = f" (hint: {finding.hint})" if finding.hint else ""
+    hint = f" (hint: {for_cli(finding.hint)})" if finding.hint else ""
     return one_line(f"[{finding.severity}] {where}{finding.rule} {finding.message}{hint}")
 
 
@@ -223,9 +395,10 @@ def logs(
     """Print an evaluation's log (so far, or --follow to the end)."""
     with reporting_errors():
         client = connect()
-        client.status(evaluation_id)  # an unknown id or a dead server fails here, clearly
+        # An unknown id or a dead server fails here, clearly.
+        current = client.status(evaluation_id).status
     if follow:
-        raise typer.Exit(_follow(client, evaluation_id, wait_for_run=False))
+        raise typer.Exit(_follow(client, evaluation_id, status=current))
     from evalpod.sdk.models import TERMINAL_STATUSES
 
     with reporting_errors():
@@ -365,6 +538,31 @@ def models_list(
          m.parent_id or ""] for m in items])
 
 
+def models_show(
+    model_id: Annotated[str, typer.Argument(metavar="ID", help="Model id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One model: stage, lineage, stage history and your evaluations on it (from the API)."""
+    with reporting_errors():
+        detail = connect().model(model_id)
+    if as_json:
+        print_json(detail)
+        return
+    size = f"{detail.parameters:,} parameters" if detail.parameters else "size unknown"
+    typer.echo(neutralise(f"{detail.id} ({detail.name}): {detail.stage}, "
+                          f"{detail.family or 'family unknown'}, {size}"))
+    for label, refs in (("parents", detail.parents), ("children", detail.children)):
+        if refs:
+            typer.echo(f"{label}: " + ", ".join(neutralise(r.id) for r in refs))
+    for event in detail.stage_history:
+        typer.echo(neutralise(f"  {event.from_stage} -> {event.to_stage} by {event.actor}"))
+    if detail.evaluations:
+        print_table(["EVALUATION", "STATUS", "KIND", "FINISHED"], [
+            [e.evaluation_id, e.status, e.kind,
+             f"{e.finished_at:%Y-%m-%d %H:%M:%S}" if e.finished_at else ""]
+            for e in detail.evaluations])
+
+
 lm_eval_app = typer.Typer(help="lm-eval tasks (for `evalpod submit --lm-eval`).",
                           no_args_is_help=True)
 
@@ -387,6 +585,7 @@ def register(app: typer.Typer) -> None:
 
     # `models add`/`create-tiny` work on the local registry; `models list` asks the API.
     models_app.command("list")(models_list)
+    models_app.command("show")(models_show)
     app.command()(submit)
     app.command()(status)
     app.command()(logs)

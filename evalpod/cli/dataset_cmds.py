@@ -38,13 +38,11 @@ class Api:
 
 
 def _call(method: str, path: str, **kwargs: Any) -> Any:
-    from evalpod.sdk.errors import SdkError
+    """One API call; any failure is one line (`error: …`, with the hint) and exit 1."""
+    from evalpod.cli.output import reporting_errors
 
-    try:
+    with reporting_errors():
         return Api().call(method, path, **kwargs)
-    except SdkError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _chunks(path: Path) -> Any:
@@ -70,45 +68,56 @@ def add(
     wait: Annotated[bool, typer.Option(help="Wait for the sandbox check.")] = True,
 ) -> None:
     """Upload FILE as a new version of dataset NAME (streamed; checked in the sandbox)."""
-    from evalpod.sdk.errors import ApiError, SdkError
+    from evalpod.cli.output import fail, reporting_errors
+    from evalpod.sdk.errors import ApiError
 
     fmt = file_format or FORMATS.get(file.suffix.lower())
     if fmt is None:
-        typer.echo("error: cannot tell the format from the name; pass --format", err=True)
-        raise typer.Exit(2)
-    client = Api()
-    try:
-        client.call("GET", f"/datasets/{name}")
-    except ApiError as exc:
-        if exc.status_code != 404:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        client.call("POST", "/datasets", json={"name": name, "description": description,
-                                               "modality": modality})
+        fail(f"{file}: cannot tell the format from its name; pass --format jsonl, csv or "
+             "parquet")
     params: dict[str, Any] = {"format": fmt, "split": split, "id_column": id_column}
     if version:
         params["version"] = version
     if hidden_column:
         params["hidden_column"] = hidden_column
-    try:
+    with reporting_errors():
+        client = Api()
+        try:
+            client.call("GET", f"/datasets/{name}")
+        except ApiError as exc:  # a new name (404): create the dataset
+            if exc.status_code != 404:
+                raise
+            client.call("POST", "/datasets", json={"name": name, "description": description,
+                                                   "modality": modality})
         created = client.call("POST", f"/datasets/{name}/versions", params=params,
                               content=_chunks(file),
                               headers={"Content-Type": "application/octet-stream"})
-        typer.echo(f"{name}@{created['version']}: {created['status']} "
-                   f"({created['size_bytes']} bytes, sha256 {created['sha256'][:12]}…)")
-        while wait and created["status"] == "processing":
+        ref = f"{name}@{created['version']}"
+        uploaded = f"{created['size_bytes']:,} bytes, sha256 {created['sha256'][:12]}…"
+        if created["status"] == "processing":
+            # The row count is known once the sandbox has read the file.
+            typer.echo(f"{ref}: uploaded ({uploaded}); checking it in the sandbox…")
+        if not wait:
+            typer.echo(f"{ref}: {created['status']}; `evalpod datasets list` shows when it is "
+                       "ready")
+            return
+        while created["status"] == "processing":
             time.sleep(0.5)
             created = client.call("GET", f"/datasets/{name}/versions/{created['version']}")
-    except SdkError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if wait:
-        typer.echo(f"{name}@{created['version']}: {created['status']}, "
-                   f"{created['row_count']} rows")
-        for finding in created["findings"]:
-            typer.echo(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
-        if created["status"] != "ready":
-            raise typer.Exit(1)
+    typer.echo(f"{ref}: {created['status']}, {_rows(created)}")
+    for finding in created["findings"]:
+        typer.echo(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
+    if created["status"] != "ready":
+        raise typer.Exit(1)
+
+
+def _rows(version: dict[str, Any]) -> str:
+    """"2 rows", or why there is no count (a failed check reads no rows)."""
+    count = version.get("row_count")
+    if count is not None:
+        return f"{count:,} row" + ("" if count == 1 else "s")
+    return "no rows read (the findings below say why)" if version["status"] != "ready" \
+        else "row count unknown"
 
 
 @datasets_app.command("list")
@@ -125,9 +134,44 @@ def list_datasets(
         return
     typer.echo(f"{page['total']} datasets")
     for item in page["items"]:
-        versions = ", ".join(f"{v['version']} ({v['status']}, {v['row_count'] or '?'} rows)"
+        versions = ", ".join(f"{v['version']} ({v['status']}, {_short_rows(v)})"
                              for v in item["versions"]) or "no versions"
         typer.echo(f"{item['name']:<30} {item['modality']:<8} {versions}")
+
+
+def _short_rows(version: dict[str, Any]) -> str:
+    count = version.get("row_count")
+    if count is not None:
+        return f"{count:,} row" + ("" if count == 1 else "s")
+    return "checking" if version["status"] == "processing" else "no rows"
+
+
+def dataset_versions(name: str) -> list[dict[str, Any]] | None:
+    """The versions of dataset `name` ({version, status, row_count, …}); None if unknown."""
+    from evalpod.sdk.errors import ApiError
+
+    try:
+        found = Api().call("GET", f"/datasets/{name}")
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+        return None
+    versions: list[dict[str, Any]] = found.get("versions") or []
+    return versions
+
+
+@benchmarks_app.command("list")
+def list_benchmarks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every benchmark version, newest first."""
+    found = _call("GET", "/benchmarks")
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    from evalpod.cli.output import print_table
+
+    print_table(["BENCHMARK", "KIND", "PRIMARY METRIC", "DATASETS", "ID"], [
+        [f"{b['name']}@{b['version']}", b["kind"], f"{b['primary_metric']} ({b['direction']})",
+         ", ".join(b["dataset_versions"]), b["id"]] for b in found])
 
 
 @benchmarks_app.command("create")

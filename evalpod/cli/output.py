@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from evalpod.cli.hints import for_cli
 from evalpod.display import neutralise
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _describe_api_error(error: ApiError) -> str:
     if error.retry_after_s is not None:
         line += f"; retry in {error.retry_after_s:g} s"
     if error.hint:
-        line += f"; hint: {error.hint}"
+        line += f"; hint: {for_cli(error.hint)}"
     return line
 
 
@@ -100,12 +101,12 @@ def reporting_errors(on_interrupt: str = "interrupted") -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def connect() -> Client:
+def connect(max_retries: int = 1) -> Client:
     """The SDK client for EVALPOD_URL / EVALPOD_API_KEY (inside `reporting_errors`)."""
     from evalpod.sdk import Client
 
     # The CLI answers fast when the server is down: one retry, not the SDK's default two.
-    return Client(max_retries=1)
+    return Client(max_retries=max_retries)
 
 
 def print_json(value: Any) -> None:

@@ -6,17 +6,22 @@ import asyncio
 import errno
 import json
 import os
+import signal
 import socket
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from evalpod.cli.output import EXIT_INTERRUPTED
 from evalpod.settings import Settings, get_settings
 
+T = TypeVar("T")
 
-def _run(coro: object, *, fast_loop: bool = False) -> None:
+
+def _run(coro: Coroutine[Any, Any, T], *, fast_loop: bool = False) -> T:
     """Run a component's coroutine; `fast_loop` uses uvloop where it is installed."""
     loop_factory = None
     if fast_loop:
@@ -27,7 +32,7 @@ def _run(coro: object, *, fast_loop: bool = False) -> None:
         else:
             loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(coro)  # type: ignore[arg-type]
+        return runner.run(coro)
 
 
 def up(
@@ -48,19 +53,27 @@ def up(
     configure_logging()
     settings = get_settings()
     embedded = None
-    if settings.redis_url is None:
-        embedded = EmbeddedRedis(settings.home_dir / "redis")
-        os.environ["EVALPOD_REDIS_URL"] = embedded.start()
-        get_settings.cache_clear()
-        settings = get_settings()
-        typer.echo(f"embedded Redis on {embedded.url}")
+    stopped_by: signal.Signals | None = None
     try:
-        _run(_up(settings, host, port, listener))
+        if settings.redis_url is None:
+            embedded = EmbeddedRedis(settings.home_dir / "redis")
+            os.environ["EVALPOD_REDIS_URL"] = embedded.start()
+            get_settings.cache_clear()
+            settings = get_settings()
+            typer.echo(f"embedded Redis on {embedded.url}")
+        stopped_by = _run(_up(settings, host, port, listener))
+    except KeyboardInterrupt:  # Ctrl-C before the components took over the signals
+        stopped_by = signal.SIGINT
     finally:
         listener.close()
         _up_file(settings).unlink(missing_ok=True)
         if embedded is not None:
             embedded.stop()
+    # Ctrl-C: one line and 130, as a shell expects of an interrupted command (SIGTERM, a
+    # supervisor's stop, is a normal end).
+    if stopped_by == signal.SIGINT:
+        typer.echo("evalpod stopped (interrupted)")
+        raise typer.Exit(EXIT_INTERRUPTED)
     typer.echo("evalpod stopped")
 
 
@@ -99,24 +112,58 @@ def _up_file(settings: Settings) -> Path:
     return settings.home_dir / "up.json"
 
 
-async def _up(settings: Settings, host: str, port: int, listener: socket.socket) -> None:
-    from evalpod.datasets.checking import create_worker as dataset_worker
+async def _up(settings: Settings, host: str, port: int, listener: socket.socket
+              ) -> signal.Signals | None:
+    """Prepare, run every component; the signal that stopped them (None: one ended)."""
+    # Until the components take the signals over: Ctrl-C (or SIGTERM) while the database and
+    # the tiny model are prepared ends the start, quietly.
+    loop = asyncio.get_running_loop()
+    starting = asyncio.current_task()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        if starting is not None:
+            starting.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await _prepare(settings)
+    except BaseException:
+        if not received:
+            raise
+        if starting is not None:
+            starting.uncancel()
+        return received[0]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    return await _serve(settings, host, port, listener)
+
+
+async def _prepare(settings: Settings) -> None:
     from evalpod.db import get_database
     from evalpod.registry import ensure_tiny_model
+    from evalpod.runner import prepare_home
+
+    await prepare_home(settings)
+    typer.echo("preparing the tiny-gpt2 model …")
+    async with get_database(settings.database_dsn()).session() as session:
+        await ensure_tiny_model(session, settings)
+
+
+async def _serve(settings: Settings, host: str, port: int, listener: socket.socket
+                 ) -> signal.Signals | None:
+    from evalpod.datasets.checking import create_worker as dataset_worker
     from evalpod.runner import (
         api_component,
         monitor_component,
-        prepare_home,
         run_components,
         worker_component,
     )
     from orchestrator.worker import create_worker as orchestrator_worker
     from validator.worker import create_worker as validator_worker
 
-    await prepare_home(settings)
-    typer.echo("preparing the tiny-gpt2 model …")
-    async with get_database(settings.database_dsn()).session() as session:
-        await ensure_tiny_model(session, settings)
     started = asyncio.Event()
     components = asyncio.create_task(run_components([
         api_component(settings, host, port, sock=listener, started=started),
@@ -135,7 +182,7 @@ async def _up(settings: Settings, host: str, port: int, listener: socket.socket)
         typer.echo(f"admin API key: {settings.admin_key_path}")
         typer.echo(f"database: {_redacted(settings.database_dsn())}   backend: {settings.backend}")
     ready.cancel()
-    await components
+    return await components
 
 
 def _redacted(dsn: str) -> str:

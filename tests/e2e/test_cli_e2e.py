@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from tests.stack import Stack
+from tests.stack import Stack, free_port
 
 CLI = [sys.executable, "-c", "from evalpod.cli import main; main()"]
 REAL_RUN = "model.model.config.n_embd == 96"  # tiny-gpt2; the trial's shadow is 64 wide
@@ -45,6 +47,12 @@ def evaluate_model(model):
         print("tick", i, flush=True)
         time.sleep(0.2)
     return {{"done": 1}}
+'''
+
+PHASES = f'''
+def evaluate_model(model):
+    print("phase-line", "run" if {REAL_RUN} else "trial", flush=True)
+    return {{"ok": 1}}
 '''
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -78,6 +86,16 @@ def _script(tmp_path: Path, text: str, name: str = "eval.py") -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
+
+
+def _read_until(stream: IO[str], wanted: Callable[[str], bool]) -> list[str]:
+    """Lines of `stream` up to and including the first `wanted` one (all, if it ends)."""
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if wanted(line):
+            break
+    return lines
 
 
 def _error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -150,17 +168,16 @@ async def test_ctrl_c_on_follow_leaves_the_job_running_and_says_how_to_return(
          "--timeout", "120", "--tag", f"run={tag}"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
-        evaluation_id = ""
-        for _ in range(1800):
-            listed = (await stack.http.get("/evaluations", params={"tag": f"run:{tag}"})).json()
-            if listed["items"]:
-                evaluation_id = listed["items"][0]["evaluation_id"]
-                if listed["items"][0]["status"] == "executing":
-                    break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1.5)  # the CLI is streaming the log now
+        # Interrupt once the CLI has printed a line of the run: it is streaming the log then,
+        # however long the trial and the queue took on this machine.
+        assert process.stdout is not None
+        seen = await asyncio.wait_for(asyncio.to_thread(
+            _read_until, process.stdout, lambda line: line.startswith("tick ")), timeout=600)
+        listed = (await stack.http.get("/evaluations", params={"tag": f"run:{tag}"})).json()
+        evaluation_id = listed["items"][0]["evaluation_id"]
         process.send_signal(signal.SIGINT)
-        stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)
+        rest, stderr = await asyncio.to_thread(process.communicate, timeout=60)
+        stdout = "".join(seen) + rest
     finally:
         if process.poll() is None:
             process.kill()
@@ -174,6 +191,50 @@ async def test_ctrl_c_on_follow_leaves_the_job_running_and_says_how_to_return(
         == "executing"
     cancelled = await _cli(cli, "cancel", evaluation_id)
     assert cancelled.returncode == 0 and f"{evaluation_id}: cancelled" in cancelled.stdout
+
+
+async def test_follow_shows_trial_lines_then_statuses_then_run_lines_in_order(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # One pipe for stdout and stderr: each line lands where it was printed.
+    followed = await asyncio.to_thread(
+        subprocess.run, [*CLI, "submit", _script(tmp_path, PHASES), "--model", "tiny-gpt2",
+                         "--follow"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=600)
+    lines = followed.stdout.splitlines()
+    assert followed.returncode == 0, followed.stdout
+    assert lines[0].startswith("submitted ev_") and "(pending_validation" in lines[0]
+    trial = lines.index("trial | phase-line trial")
+    validated, executing = lines.index("-- validated"), lines.index("-- executing")
+    run = lines.index("phase-line run")
+    assert trial < validated < executing < run, lines
+    assert lines.count("-- validated") == 1 and lines.count("-- executing") == 1
+    assert "-- pending_validation" not in lines  # already said by the submitted line
+    assert lines.index(next(x for x in lines if x.startswith("== ev_"))) > run
+
+
+async def test_follow_stays_within_a_low_rate_limit(
+    stack: Stack, env: dict[str, str], tmp_path: Path
+) -> None:
+    # A key allowed 20 requests a minute: following a job from submit to its end (a trial,
+    # a queue, a run: tens of seconds here) must neither be refused nor fail.
+    from sqlalchemy import update
+
+    from evalpod.db import get_database
+    from evalpod.keys import Role, create_key
+    from evalpod.orm import Tenant
+
+    tenant = f"rate-{os.getpid()}-{id(tmp_path)}"
+    async with get_database(stack.settings.database_dsn()).session() as session:
+        key, plaintext = await create_key(session, tenant, Role.submitter)
+        await session.execute(update(Tenant).where(Tenant.id == key.tenant_id)
+                              .values(limits={"requests_per_minute": 20}))
+    followed = await asyncio.to_thread(
+        subprocess.run, [*CLI, "submit", _script(tmp_path, GOOD), "--model", "tiny-gpt2",
+                         "--follow"], env=env | {"EVALPOD_API_KEY": plaintext},
+        capture_output=True, text=True, timeout=600)
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert "RATE_LIMITED" not in followed.stderr and ": succeeded" in followed.stdout
 
 
 async def test_list_tags_json_and_registries(stack: Stack, cli: Run, tmp_path: Path) -> None:
@@ -234,3 +295,60 @@ async def test_keys_create_shows_ids_and_secret_once_and_keys_list_finds_them(
     rotated = await _cli(cli, "tenant", "rotate-secret", "--grace", "60",
                          EVALPOD_API_KEY=key)
     assert rotated.returncode == 1 and "FORBIDDEN" in rotated.stderr  # a submitter key
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("when", ["starting", "up"])
+def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
+                                          tiny_model_dir: Path) -> None:
+    # Ctrl-C in a terminal signals the whole process group (analysis workers, Redis, model
+    # builders alike): its own session here, SIGINT to the group.
+    home = tmp_path / "home"
+    shutil.copytree(tiny_model_dir, home / "models" / "tiny-gpt2")  # skip rebuilding it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_HOME": str(home)}
+    up = subprocess.Popen([*CLI, "up", "--port", str(free_port())], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          start_new_session=True)
+    family: set[int] = set()
+    try:
+        assert up.stdout is not None
+        marker = "preparing the tiny-gpt2 model" if when == "starting" else "worker validator"
+        seen = _read_until(up.stdout, lambda line: marker in line)
+        assert marker in "".join(seen), "".join(seen)
+        family = _descendants(up.pid)
+        os.killpg(up.pid, signal.SIGINT)
+        rest = up.communicate(timeout=120)[0]
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    output = "".join(seen) + rest
+    assert up.returncode == 130, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert " ERROR " not in output and " WARNING " not in output, output
+    assert output.splitlines()[-1] == "evalpod stopped (interrupted)"
+    assert [pid for pid in family if _alive(pid)] == []

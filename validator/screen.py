@@ -15,6 +15,7 @@ from validator.policy.names import (
     FRAME_ATTRS,
     INTERACTIVE_BUILTINS,
     NAMESPACE_BUILTINS,
+    OBJECT_REFLECTION_ATTRS,
     RESTRICTED_MODULES,
     denied_api,
     is_escape_dunder,
@@ -226,8 +227,12 @@ def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:
     elif isinstance(node, ast.Name):
         yield from _name_findings(node, bound)
     elif isinstance(node, ast.Attribute):
-        yield from _attribute_findings(node, nfkc(node.attr))
         base = node.value
+        builtin_object = (isinstance(base, ast.Name) and nfkc(base.id) == "object"
+                          and "object" not in bound)
+        if not (builtin_object and nfkc(node.attr) in OBJECT_REFLECTION_ATTRS):
+            # `object.__setattr__(...)` is setattr; deep analysis checks how it is used.
+            yield from _attribute_findings(node, nfkc(node.attr))
         if isinstance(base, ast.Name) and nfkc(base.id) in RESTRICTED_MODULES.keys() & bound:
             # `import sys` then `sys.modules`: only the module's listed values are allowed.
             api = restricted_use(f"{nfkc(base.id)}.{nfkc(node.attr)}")

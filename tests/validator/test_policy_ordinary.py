@@ -179,3 +179,38 @@ def test_quick_screen_refuses_at_submit(snippet: str, rule: str) -> None:
 def test_quick_screen_clears_ordinary_code(snippet: str) -> None:
     source = snippet + ENTRY
     assert blocking(quick_screen(parse_script(source), source=source)) == []
+
+
+def test_forwarding_getattr_and_object_setattr() -> None:
+    wrapper = ("class Wrapped:\n    def __init__(self, inner):\n"
+               "        object.__setattr__(self, '_inner', inner)\n"
+               "    def __getattr__(self, name):\n        return getattr(self._inner, name)\n"
+               "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass P:\n"
+               "    text: str\n    def __post_init__(self):\n"
+               "        object.__setattr__(self, 'text', self.text.strip())")
+    assert _blocking(wrapper) == set(), run_policy(wrapper + ENTRY)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "rule"),
+    [
+        ("class W:\n    def __getattr__(self, name):\n        name = name + 'x'\n"
+         "        return getattr(self.inner, name)", "EP202"),
+        ("class W:\n    def __getattr__(self, name):\n        setattr(self.inner, name, 1)",
+         "EP202"),
+        ("class W:\n    def fetch(self, name):\n        return getattr(self.inner, name)",
+         "EP202"),
+        ("def __getattr__(name):\n    return getattr(obj, name)", "EP202"),
+        ("object.__setattr__(x, k, 1)", "EP202"),
+        ("object.__setattr__(x, '__class__', C)", "EP202"),
+        ("object.__getattribute__(x, 'device')", "EP301"),
+        ("object.__delattr__(x, 'device')", "EP301"),
+        ("f = object.__setattr__", "EP301"),
+        ("g = object.__setattr__\ng(x, 'a', 1)", "EP202"),
+        ("object = T\nobject.__setattr__(x, 'a', 1)", "EP301"),
+        ("x.__setattr__('a', 1)", "EP301"),
+        ("int.__getattribute__(1, 'real')", "EP301"),
+    ],
+)
+def test_reflection_written_the_long_way_is_checked(snippet: str, rule: str) -> None:
+    assert rule in _blocking(snippet), run_policy(snippet + ENTRY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from validator.findings import Finding
@@ -30,6 +31,15 @@ _READING_BUILTINS: Final = frozenset(
 # Of those, the ones whose items are the items of their argument.
 _ITEM_PRESERVING: Final = frozenset({"frozenset", "list", "reversed", "set", "sorted", "tuple"})
 _NAME_GETTERS: Final = frozenset({"builtins.getattr", "builtins.hasattr"})
+
+
+@dataclass(frozen=True)
+class Method:
+    """A `def` directly in a class body, undecorated: what reflection rules need of it."""
+
+    name: str
+    positional: tuple[str, ...]
+    kwarg: str | None  # the `**` parameter
 
 
 class AliasChainTooDeepError(RecursionError):
@@ -59,9 +69,10 @@ class Context:
         self.read_in_place: set[int] = set()
         # id(positional argument) -> the call it is passed to.
         self.call_arguments: dict[int, ast.Call] = {}
-        # Methods (a `def` directly in a class body, undecorated): id(block) ->
-        # (first parameter, `**` parameter), either None if absent.
-        self.methods: dict[int, tuple[str | None, str | None]] = {}
+        # Methods (a `def` directly in a class body, undecorated), by id(block).
+        self.methods: dict[int, Method] = {}
+        # `object.__setattr__`-like attributes, decided in module_end once names resolve.
+        self.object_reflection: list[ast.Attribute] = []
         # `X.__class__` nodes read only as `X.__class__.__name__` / `.__qualname__`.
         self.class_name_reads: set[int] = set()
         # Every name any scope of the script binds (a script's own `sorted` is not the builtin).
@@ -159,18 +170,18 @@ class Context:
                 mappings.append(iterable)
         return mappings
 
-    def method_parameters(self, name: ast.Name) -> tuple[Scope, str | None, str | None] | None:
+    def method_parameters(self, name: ast.Name) -> tuple[Scope, Method] | None:
         """For a name used in a method and bound only as that method's parameter: the
-        method's scope, its first parameter and its `**` parameter; else None."""
+        method's scope and signature; else None."""
         site = self._sites.get(id(name))
         if site is None:
             return None
         scope, _ = site
         owner, key = scope.owner(name.id), scope.key(name.id)
-        params = self.methods.get(id(owner))
-        if params is None or owner.bindings.get(key) != [None]:
+        method = self.methods.get(id(owner))
+        if method is None or owner.bindings.get(key) != [None]:
             return None
-        return owner, params[0], params[1]
+        return owner, method
 
     def binding_values(self, name: ast.Name) -> list[ast.expr | str | None] | None:
         """Everything a loaded `name` may be bound to, or None if the use was not recorded."""

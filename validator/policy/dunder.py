@@ -6,13 +6,28 @@ import ast
 import re
 
 from validator.policy.context import Checker, Context
-from validator.policy.names import FRAME_ATTR_RE, is_escape_dunder, nfkc
+from validator.policy.names import (
+    FRAME_ATTR_RE,
+    OBJECT_REFLECTION_ATTRS,
+    is_escape_dunder,
+    nfkc,
+)
 
 
 class DunderChecker(Checker):
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
-        if is_escape_dunder(attr) and id(node) not in ctx.class_name_reads:
+        if (attr in OBJECT_REFLECTION_ATTRS and isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)):
+            ctx.object_reflection.append(node)  # `object.__setattr__(...)`: in module_end
+        elif is_escape_dunder(attr) and id(node) not in ctx.class_name_reads:
             ctx.report("EP301", node, f"access to `{attr}`")
+
+    def module_end(self, ctx: Context, module: ast.Module) -> None:
+        # Only called on the spot on the builtin `object`, where the reflection rules check
+        # the call's name argument; taken as a value or on anything else it is an escape.
+        for node in ctx.object_reflection:
+            if not (ctx.is_callee(node) and ctx.resolve(node.value) == {"builtins.object"}):
+                ctx.report("EP301", node, f"access to `{node.attr}`")
 
     def name(self, ctx: Context, node: ast.Name, name: str) -> None:
         if is_escape_dunder(name):

@@ -13,6 +13,8 @@ from validator.policy.names import (
     INTERACTIVE_BUILTINS,
     MODULE_HANDLE_ATTRS,
     NAMESPACE_BUILTINS,
+    OBJECT_REFLECTION,
+    OBJECT_SETTERS,
     REFLECTION_QUALNAMES,
     SMUGGLING_ATTRS,
     is_escape_dunder,
@@ -33,12 +35,14 @@ _TYPE_EXPR_NODES = (
     ast.Expression, ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Constant,
     ast.BinOp, ast.BitOr, ast.Load,
 )
-_SETTERS = frozenset({"builtins.setattr", "builtins.delattr"})
+_SETTERS = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
+_GETTERS = frozenset({"builtins.getattr", "builtins.hasattr"})
 # Logging calls that take a record format: with `style="{"` it is a `str.format` template
 # over the record's attributes (`{msg.__init__.__globals__}`), run deep in logging's frames.
 _LOG_FORMATTERS = frozenset({"logging.basicConfig", "logging.Formatter"})
 _GETATTR_FAMILY = frozenset(
-    {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr"}
+    {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr",
+     *OBJECT_REFLECTION}
 )
 
 
@@ -125,7 +129,7 @@ class DynamicChecker(Checker):
         if _dataclass_field_name(ctx, args[1]):
             ctx.field_getattrs.append(node)  # decided in module_end, once all stores are known
             return
-        if _own_keyword_setattr(ctx, node):
+        if _own_keyword_setattr(ctx, node) or _forwarded_lookup(ctx, node):
             return
         for name in self._literal_names(ctx, node, args[1]):
             if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
@@ -280,11 +284,12 @@ def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
     target, key = call.args[0], call.args[1]
     if not isinstance(target, ast.Name) or not isinstance(key, ast.Name):
         return False
-    method = ctx.method_parameters(target)
-    if method is None:
+    found = ctx.method_parameters(target)
+    if found is None:
         return False
-    block, first, kwargs = method
-    if target.id != first or kwargs is None:
+    block, method = found
+    kwargs = method.kwarg
+    if method.positional[:1] != (target.id,) or kwargs is None:
         return False
     mappings = ctx.key_loop_mappings(key)
     if not mappings:
@@ -293,10 +298,32 @@ def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
         if (not isinstance(mapping, ast.Name) or mapping.id != kwargs
                 or kwargs in ctx.subscript_stores):
             return False
-        found = ctx.method_parameters(mapping)
-        if found is None or found[0] is not block:
+        owner = ctx.method_parameters(mapping)
+        if owner is None or owner[0] is not block:
             return False
     return True
+
+
+def _forwarded_lookup(ctx: Context, call: ast.Call) -> bool:
+    """`getattr(self._inner, name)` in `def __getattr__(self, name)`: a wrapper forwarding
+    the lookups made on it. Those are attribute reads written in the script (each meets
+    the attribute rules where it is written) or made by the runtime (a format walk's, which
+    the template rules and the guard cover), so the forwarded name is one already checked."""
+    if not callee_in(ctx, call, _GETTERS):
+        return False
+    name = call.args[1]
+    if not isinstance(name, ast.Name):
+        return False
+    found = ctx.method_parameters(name)
+    if found is None:
+        return False
+    method = found[1]
+    return method.name == "__getattr__" and method.positional[1:2] == (name.id,)
+
+
+def callee_in(ctx: Context, call: ast.Call, names: frozenset[str]) -> bool:
+    callee = ctx.resolve(call.func)
+    return bool(callee) and callee <= names
 
 
 def _dataclass_field_name(ctx: Context, arg: ast.expr) -> bool:

@@ -9,7 +9,7 @@ from typing import Final
 
 from validator.findings import Finding
 from validator.policy.config import Policy
-from validator.policy.context import Checker, Context
+from validator.policy.context import Checker, Context, Method
 from validator.policy.deserialise import DeserialiseChecker
 from validator.policy.dunder import DunderChecker
 from validator.policy.dynamic import FORMAT_METHODS, DynamicChecker
@@ -460,7 +460,7 @@ class _PolicyPass:
             block = self._block(scope, "function", node.name, node, position, flags)
             self._bind_parameters(block, node.args)
             if scope.kind == "class" and not node.decorator_list:
-                self._note_method(block, node.args)
+                self._note_method(block, node.name, node.args)
             self._push_body(node.body, block)
         elif isinstance(node, ast.ClassDef):
             block = self._block(scope, "class", node.name, node, position, flags)
@@ -487,10 +487,10 @@ class _PolicyPass:
     ) -> Scope:
         return scope.child(kind, (name, node.lineno), position, in_symtable=not flags & _NO_BLOCKS)
 
-    def _note_method(self, block: Scope, args: ast.arguments) -> None:
-        positional = [*args.posonlyargs, *args.args]
-        first = positional[0].arg if positional else None
-        self.ctx.methods[id(block)] = (first, args.kwarg.arg if args.kwarg else None)
+    def _note_method(self, block: Scope, name: str, args: ast.arguments) -> None:
+        positional = tuple(a.arg for a in (*args.posonlyargs, *args.args))
+        self.ctx.methods[id(block)] = Method(name, positional, args.kwarg.arg if args.kwarg
+                                             else None)
 
     def _bind_parameters(self, block: Scope, args: ast.arguments) -> None:
         block.expect_parameters([a.arg for a in _parameters(args)])

@@ -105,9 +105,17 @@ INTERACTIVE_BUILTINS: Final = frozenset(
     {"breakpoint", "help", "input", "copyright", "credits", "license"}
 )
 REFLECTION_BUILTINS: Final = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+# `object.__setattr__(self, "x", v)` (a frozen dataclass's `__post_init__`) is `setattr`
+# written the long way: called directly on `object` it meets the same checks; anywhere
+# else the dunder is EP301. (`object.__getattribute__` stays EP301: reads are where escapes
+# start, and the guard-bypass idiom of other sandboxes is a jail corpus case.)
+OBJECT_REFLECTION_ATTRS: Final = frozenset({"__setattr__"})
+OBJECT_REFLECTION: Final = frozenset(f"builtins.object.{n}" for n in OBJECT_REFLECTION_ATTRS)
+OBJECT_SETTERS: Final = OBJECT_REFLECTION
 REFLECTION_QUALNAMES: Final = frozenset(
     {f"builtins.{n}" for n in REFLECTION_BUILTINS}
     | {"operator.attrgetter", "operator.methodcaller"}
+    | OBJECT_REFLECTION
 )
 
 FRAME_ATTRS: Final = frozenset(

@@ -227,21 +227,25 @@ def _node_findings(node: ast.AST, bound: set[str]) -> Iterator[Finding]:
     elif isinstance(node, ast.Name):
         yield from _name_findings(node, bound)
     elif isinstance(node, ast.Attribute):
-        base = node.value
-        builtin_object = (isinstance(base, ast.Name) and nfkc(base.id) == "object"
-                          and "object" not in bound)
-        if not (builtin_object and nfkc(node.attr) in OBJECT_REFLECTION_ATTRS):
-            # `object.__setattr__(...)` is setattr; deep analysis checks how it is used.
-            yield from _attribute_findings(node, nfkc(node.attr))
-        if isinstance(base, ast.Name) and nfkc(base.id) in RESTRICTED_MODULES.keys() & bound:
-            # `import sys` then `sys.modules`: only the module's listed values are allowed.
-            api = restricted_use(f"{nfkc(base.id)}.{nfkc(node.attr)}")
-            if api:
-                yield _at("EP104", node, f"use of denied API `{api}`")
+        yield from _attribute_node_findings(node, bound)
     elif isinstance(node, ast.MatchClass):
         # `case C(attr=p)` reads `subject.attr` like an attribute access does.
         for attr in node.kwd_attrs:
             yield from _attribute_findings(node, nfkc(attr))
+
+
+def _attribute_node_findings(node: ast.Attribute, bound: set[str]) -> Iterator[Finding]:
+    base = node.value
+    builtin_object = (isinstance(base, ast.Name) and nfkc(base.id) == "object"
+                      and "object" not in bound)
+    if not (builtin_object and nfkc(node.attr) in OBJECT_REFLECTION_ATTRS):
+        # `object.__setattr__(...)` is setattr; deep analysis checks how it is used.
+        yield from _attribute_findings(node, nfkc(node.attr))
+    if isinstance(base, ast.Name) and nfkc(base.id) in RESTRICTED_MODULES.keys() & bound:
+        # `import sys` then `sys.modules`: only the module's listed values are allowed.
+        api = restricted_use(f"{nfkc(base.id)}.{nfkc(node.attr)}")
+        if api:
+            yield _at("EP104", node, f"use of denied API `{api}`")
 
 
 def _attribute_findings(node: ast.AST, attr: str) -> Iterator[Finding]:

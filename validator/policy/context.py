@@ -85,6 +85,7 @@ class Context:
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
         self._loaded_names: list[ast.Name] = []
+        self._sealed_names: dict[tuple[int, str], bool] = {}
         self._resolved: dict[int, frozenset[str]] = {}
         self._active: set[int] = set()
         self._cycle_seen = False
@@ -288,6 +289,12 @@ class Context:
             return False
         scope, _ = self._sites[id(collection)]
         owner, key = scope.owner(collection.id), scope.key(collection.id)
+        known = self._sealed_names.get((id(owner), key))
+        if known is None:
+            known = self._sealed_names[(id(owner), key)] = self._only_read(collection, owner, key)
+        return known
+
+    def _only_read(self, collection: ast.Name, owner: Scope, key: str) -> bool:
         for use in self._loaded_names:
             if use.id != collection.id:
                 continue

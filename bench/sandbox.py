@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from evalpod.settings import Settings  # noqa: E402
 from monitor.supervisor import supervise  # noqa: E402
 from orchestrator.local.backend import LocalBackend  # noqa: E402
+from orchestrator.local.cgroups import JobCgroup, detect_layout, join_cgroups  # noqa: E402
 from orchestrator.sandbox import ResourceLimits, SandboxJob  # noqa: E402
 
 NOOP = "def evaluate_model(model):\n    return {}\n"
@@ -109,22 +110,59 @@ async def backend_overhead(runs: int, backend: LocalBackend) -> None:
     bare: list[float] = []
     minimal: list[float] = []
     full: list[float] = []
+    launches: list[float] = []
+    in_cgroup: list[float] = []
+    layout = detect_layout()
     for _ in range(runs):
         bare.append(timed(command, {}))
         minimal.append(timed(_minimal_bwrap(bwrap, command, spec_dir), {}))
+        if layout.usable:
+            # The bare harness under a job's cgroup (its CPU quota and weight, beside the
+            # other jobs of the host): the share of a loaded CPU, not sandbox start-up.
+            group = JobCgroup.create(layout, f"bench-{uuid.uuid4().hex[:8]}",
+                                     job(NOOP).limits)
+            try:
+                started = time.perf_counter()
+                subprocess.run(command, env={}, check=True, capture_output=True,
+                               preexec_fn=lambda g=group: join_cgroups(g.procs_files))
+                in_cgroup.append(time.perf_counter() - started)
+            finally:
+                group.kill_all()
+                group.remove()
+        # What `backend.run` does, with the launch timed on its own: on a loaded host the
+        # job's cgroup gets its CPU weight's share while the bare harness competes as a
+        # plain process, so the whole run's difference is not only start-up.
         started = time.perf_counter()
-        outcome = await backend.run(job(NOOP).model_copy(update=sandboxed), discard)
+        process = await backend.launch(job(NOOP).model_copy(update=sandboxed))
+        launched = time.perf_counter()
+        try:
+            outcome = await supervise(process, discard, asyncio.Event())
+        finally:
+            await process.cleanup()
         full.append(time.perf_counter() - started)
+        launches.append(launched - started)
         assert outcome.status == "succeeded", outcome
     rows = [("harness bare", bare), ("harness in minimal bwrap", minimal),
+            ("harness bare in a job cgroup", in_cgroup),
             ("LocalBackend.run (no-op job)", full)]  # fmt: skip
     base_median, base_min = statistics.median(bare), min(bare)
     for label, values in rows:
+        if not values:
+            continue
         median, low = statistics.median(values), min(values)
         print(
             f"{label:<29} median {median * 1000:7.1f} ms (+{(median - base_median) * 1000:6.1f})"
             f"   min {low * 1000:7.1f} ms (+{(low - base_min) * 1000:6.1f})"
         )
+    print(f"{'  of which launch':<29} median {statistics.median(launches) * 1000:7.1f} ms"
+          f"   min {min(launches) * 1000:7.1f} ms   (until the job may start)")
+    overhead = statistics.median(full) - base_median
+    print(f"start overhead over bare: {overhead * 1000:.1f} ms (target <= 10 ms)"
+          f"   load average {os.getloadavg()[0]:.2f}")
+    if in_cgroup:
+        # Same cgroup share on both sides: what is left is the sandbox's own cost.
+        fair = statistics.median(full) - statistics.median(in_cgroup)
+        print(f"start overhead over bare in a job cgroup: {fair * 1000:.1f} ms")
 
 
 async def kill_latency(runs: int, backend: LocalBackend) -> None:

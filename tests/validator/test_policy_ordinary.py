@@ -63,6 +63,10 @@ ALLOWED = {
     "print_to_stderr":
         "import sys\nprint('x', file=sys.stderr)\nsys.stderr.write('y')\nsys.stdout.flush()",
     "sys_version": "import sys\nfrom sys import stderr\nok = sys.version_info >= (3, 11)",
+    "tqdm_bar_format_literal":
+        "from tqdm import tqdm\nBAR = '{l_bar}{bar}| {n_fmt}/{total_fmt}'\n"
+        "for i in tqdm(range(2), bar_format=BAR):\n    pass",
+    "logging_literal_private": "import logging\nf = logging.Formatter()\nf._fmt = '%(message)s'",
     "tqdm_imports":
         "import tqdm\nfrom tqdm import tqdm as bar, trange\nfrom tqdm.auto import tqdm as auto\n"
         "for i in bar(range(2), desc='x'):\n    pass\nfor i in tqdm.tqdm(trange(2)):\n    pass\n"
@@ -135,6 +139,21 @@ CAUGHT = {
     "logging_unseen_style": ("import logging\nlogging.Formatter(t, style=s)", "EP202"),
     "logging_unpacked": ("import logging\nlogging.basicConfig(**opts)", "EP202"),
     "logging_smuggled": ("import logging\nlogging.os.system('id')", "EP104"),
+    "logging_filename": ("import logging\nlogging.basicConfig(filename='x.log')", "EP401"),
+    "logging_subclass_brace": ("import logging\nclass F(logging.Formatter):\n"
+                               "    def __init__(self, t):\n"
+                               "        super().__init__(t, style='{')", "EP202"),
+    "logging_private_fmt": ("import logging\nf = logging.Formatter('{message}', style='{')\n"
+                            "f._style._fmt = t", "EP202"),
+    "logging_private_fmt_augmented": ("f._fmt += t", "EP202"),
+    "logging_private_fmt_setattr": ("setattr(f, '_fmt', t)", "EP202"),
+    # tqdm: a bar's template is a literal
+    "tqdm_bar_format": ("from tqdm import tqdm\ntqdm(range(2), bar_format=t)", "EP202"),
+    "tqdm_bar_format_attr": ("from tqdm import tqdm\nb = tqdm(range(2))\nb.bar_format = t",
+                             "EP202"),
+    "tqdm_format_meter": ("from tqdm import tqdm\n"
+                          "tqdm.format_meter(1, 2, 3, None, '', False, 'it', False, None, t)",
+                          "EP202"),
     # sys: only its plain values
     "sys_modules": ("import sys\nsys.modules['os']", "EP104"),
     "sys_from_import": ("from sys import _getframe", "EP104"),

@@ -37,9 +37,6 @@ _TYPE_EXPR_NODES = (
 )
 _SETTERS = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
 _GETTERS = frozenset({"builtins.getattr", "builtins.hasattr"})
-# Logging calls that take a record format: with `style="{"` it is a `str.format` template
-# over the record's attributes (`{msg.__init__.__globals__}`), run deep in logging's frames.
-_LOG_FORMATTERS = frozenset({"logging.basicConfig", "logging.Formatter"})
 _GETATTR_FAMILY = frozenset(
     {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr",
      *OBJECT_REFLECTION}
@@ -84,8 +81,6 @@ class DynamicChecker(Checker):
                                "chosen at run time")
         if "builtins.type" in callee:
             self._type(ctx, node)
-        if callee & _LOG_FORMATTERS:
-            _check_log_format(ctx, node)
         receiver = _format_receiver(node)
         if receiver is not None and "builtins.str" in ctx.resolve(receiver):
             # `str.format(template, ...)`: the template is the first argument.
@@ -168,27 +163,6 @@ class DynamicChecker(Checker):
             ctx.report("EP202", node, f"reflective access to `{name}`")
             return None
         return name
-
-
-def _check_log_format(ctx: Context, call: ast.Call) -> None:
-    """`%` and `$` styles only look names up in the record; a `{` style (or a style the
-    analysis cannot see) needs a literal format, whose fields the string rules check."""
-    keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
-    if any(k.arg is None for k in call.keywords) or any(
-            isinstance(a, ast.Starred) for a in call.args):
-        ctx.report("EP202", call, "logging format and style passed by unpacking")
-        return
-    is_formatter = "logging.Formatter" in ctx.resolve(call.func)
-    style = keywords.get("style")
-    if style is None and is_formatter and len(call.args) > 2:
-        style = call.args[2]
-    if style is None or ctx.literal_str(style) in ("%", "$"):
-        return
-    template = keywords.get("fmt" if is_formatter else "format")
-    if template is None and is_formatter and call.args:
-        template = call.args[0]
-    if template is not None and not ctx.is_literal_str(template):
-        ctx.report("EP202", call, "a `{`-style logging format must be a literal template")
 
 
 def _format_receiver(node: ast.Call) -> ast.expr | None:

@@ -16,6 +16,7 @@ from validator.policy.dynamic import FORMAT_METHODS, DynamicChecker
 from validator.policy.encoded import EncodedChecker
 from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
+from validator.policy.library_templates import LibraryTemplateChecker
 from validator.policy.names import CLASS_NAME_ATTRS
 from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
@@ -29,6 +30,7 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     DeserialiseChecker(),
     EncodedChecker(),
     EntrypointChecker(),
+    LibraryTemplateChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
@@ -120,6 +122,7 @@ class _PolicyPass:
             ast.Import: self._import,
             ast.ImportFrom: self._import_from,
             ast.Assign: self._assign,
+            ast.AugAssign: self._aug_assign,
             ast.AnnAssign: self._ann_assign,
             ast.NamedExpr: self._named_expr,
             ast.For: self._for,
@@ -232,6 +235,14 @@ class _PolicyPass:
             if flags & _DIRECT:
                 for name in _target_names(target):
                     scope.bind_unconditionally(name, position)
+        self._push_children(node, scope, position, flags)
+
+    def _aug_assign(self, node: ast.AugAssign, scope: Scope, position: int, flags: int) -> None:
+        if isinstance(node.target, ast.Attribute):
+            # `x.attr += value` stores what the script computed: record it as built here.
+            built = ast.BinOp(left=node.target, op=node.op, right=node.value)
+            self.ctx.attribute_stores.setdefault(node.target.attr, []).append(
+                ast.copy_location(built, node))
         self._push_children(node, scope, position, flags)
 
     def _ann_assign(self, node: ast.AnnAssign, scope: Scope, position: int, flags: int) -> None:

@@ -43,11 +43,13 @@ echo "== submitting examples/qa_exact_match.py to tiny-gpt2"
 cat <<EOF
 == what you just saw
 The script passed the static checks, ran once as a trial on tiny-gpt2's shadow (same
-architecture and tokenizer, random weights), then ran for real in the sandbox under the
-runtime guard, its log streamed live. tiny-gpt2 is a 297,600-parameter model with random
-weights built on this machine (no model hub here), so it answers nonsense and exact_match
-and f1 of 0.0 are the expected scores: the numbers show the pipeline worked, not that the
-model knows anything. Register a real model with 'evalpod models add DIR --name N'.
+architecture and tokenizer, random weights: its answers there are nonsense, and only
+whether it runs counts), then ran for real in the sandbox under the runtime guard, its log
+streamed live. tiny-gpt2 is a 297,600-parameter GPT-2 built on this machine (no model hub
+here) and trained for a few seconds on the shipped examples' questions, so it answers
+those: exact_match and f1 (0 to 1, higher is better) near 1 show the whole pipeline works,
+not that the model knows anything; on a question it never saw it answers nonsense.
+Register a real model with 'evalpod models add DIR --name N'.
 EOF
 if [ "${EVALPOD_KEEP_RUNNING:-0}" = 1 ]; then
   cat <<EOF

@@ -17,7 +17,16 @@ from evalpod.cli import (
 )
 from evalpod.cli.help import use_plain_help
 
-app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+HELP = """Run untrusted evaluation scripts against models, in sandboxes.
+
+Start on one machine with `evalpod up`, then `evalpod submit FILE --model tiny-gpt2
+--follow` in another shell (it finds the key `evalpod up` wrote in ./.evalpod). Elsewhere,
+set EVALPOD_URL and EVALPOD_API_KEY. Read commands take --json.
+
+Shell completion: `evalpod --install-completion` (bash, zsh, fish, PowerShell).
+"""
+
+app = typer.Typer(no_args_is_help=True, help=HELP, rich_markup_mode=None,
                   pretty_exceptions_enable=False, context_settings={"max_content_width": 100})
 
 server_cmds.register(app)

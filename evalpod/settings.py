@@ -54,6 +54,35 @@ class Settings(BaseSettings):
         description="Time the trial allows, on top of trial_timeout_s, for the interpreter "
         "to start and the shadow to load: a busy host's start-up is not the script's.")
     trial_memory_mb: int = Field(default=1024, description="Memory limit of the trial run.")
+    warm_pool_size: int = Field(
+        default=0, ge=0, le=16,
+        description="Warm sandboxes (local backend) kept ready per recently used CPU key "
+        "(model or shadow directory, CPUs, disk): started ahead of demand with torch and "
+        "transformers imported, each taken by one job and destroyed after it. 0 turns the "
+        "pool off (every job starts cold); `evalpod up` defaults it to 1.")
+    warm_pool_gpu_size: int = Field(
+        default=0, ge=0, le=16,
+        description="Warm sandboxes kept per recently used (model, GPU slot) key; 0 means GPU "
+        "jobs always start cold. A warm GPU sandbox binds only its slot's devices and is given "
+        "only a job the GPU allocator granted exactly that slot.")
+    warm_pool_idle_s: float = Field(
+        default=300.0, gt=0,
+        description="A key of the warm pool unused this long loses its warm sandboxes.")
+    warm_pool_max_keys: int = Field(
+        default=4, ge=1,
+        description="Keys (model/shadow x GPU slot x CPUs x disk) the warm pool keeps warm at "
+        "once; the least recently used goes first. Each warm sandbox holds about 0.5 GiB.")
+    warm_pool_memory_mb: int = Field(
+        default=2048, ge=256,
+        description="Memory limit of a warm sandbox until its job's own limit replaces it.")
+    warm_pool_start_timeout_s: float = Field(
+        default=300.0, gt=0,
+        description="How long a warm sandbox may take to become ready before it is dropped.")
+    warm_pool_on_miss: Literal["cold", "warm"] = Field(
+        default="cold",
+        description="A job that finds no warm sandbox: `cold` starts it cold at once; `warm` "
+        "starts a sandbox the pool's way and assigns the job to it (operators checking the "
+        "pool's isolation run the escape suite so).")
     log_stream_maxlen: int = Field(
         default=100_000, ge=1000,
         description="Entries kept per evaluation log stream in Redis (the oldest go first); "

@@ -132,6 +132,9 @@ class HarnessSpec(BaseModel):
 
     kind: JobKind
     script_path: str = "/job/script.py"
+    script: str | None = Field(
+        default=None, description="The script's text, sent with the assignment to a warm "
+        "sandbox (which has no /job/script.py); None: read script_path.")
     result_path: str = "/out/result.json"
     model_path: str | None = Field(default="/model", description="None: use the stub model.")
     model_id: str = "stub"
@@ -292,6 +295,11 @@ class SandboxBackend(ABC):
     @abstractmethod
     async def health(self) -> BackendHealth:
         """Cheap check for `/health?detailed=true` and `evalpod doctor`."""
+
+    async def aclose(self) -> None:
+        """Release what the backend holds between jobs (the local backend's warm
+        sandboxes); the backend still works afterwards. Raises nothing."""
+        return None
 
     async def run(
         self,

@@ -29,6 +29,7 @@ from orchestrator.local.cgroups import (
     sweep_empty_job_cgroups,
 )
 from orchestrator.local.doctor import DoctorReport, Feature, probe, setpriv_path
+from orchestrator.local.pool import WARM_FLAG, WARM_READY, WarmPool, pool_enabled
 from orchestrator.local.result_file import read_result
 from orchestrator.local.seccomp import SECCOMP_KILL_SIGNAL, seccomp_memfd
 from orchestrator.sandbox import (
@@ -63,6 +64,9 @@ ATTACH_POLL_S = 0.0005
 # /out counts as full (a `disk` violation) once less than this is left of its cap.
 OUT_FULL_MARGIN = 16 * 1024
 SMOKE_MEMORY_MB = 512
+# A warm sandbox warms up weighing a quarter of a busy process: jobs running meanwhile
+# keep most of the CPU, and on a busy host the warm-up still progresses.
+WARM_CPU_WEIGHT = 0.25
 ETC_DATA = {
     "/etc/passwd": (
         "root:x:0:0::/:/usr/sbin/nologin\nnobody:x:65534:65534::/work:/usr/sbin/nologin\n"
@@ -148,6 +152,12 @@ def _rlimits(limits: ResourceLimits) -> dict[int, tuple[int, int]]:
     }
 
 
+RLIMIT_NAMES = {
+    resource.RLIMIT_CORE: "RLIMIT_CORE",
+    resource.RLIMIT_NOFILE: "RLIMIT_NOFILE",
+    resource.RLIMIT_FSIZE: "RLIMIT_FSIZE",
+    resource.RLIMIT_CPU: "RLIMIT_CPU",
+}
 
 
 def _confine(pids: list[int], cgroup: JobCgroup | None, limits: ResourceLimits) -> None:
@@ -295,6 +305,67 @@ class LocalProcess(SandboxProcess):
         self._release()
         return True
 
+    async def until_ready(
+        self, marker: bytes, timeout_s: float, stop: asyncio.Event | None = None
+    ) -> None:
+        """Read the warm harness's output up to and including the `marker` line (what it
+        printed before is the harness's own, never a job's). Raises `SandboxUnavailable`
+        when the sandbox ends, stays silent for `timeout_s`, or `stop` is set first."""
+        reading = asyncio.ensure_future(self._read_until(marker))
+        stopping = asyncio.ensure_future((stop or asyncio.Event()).wait())
+        try:
+            done, _ = await asyncio.wait(
+                {reading, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
+        if reading not in done:
+            why = "the pool closed" if stopping in done else f"not ready in {timeout_s:g} s"
+            raise SandboxUnavailable(f"the warm sandbox was dropped: {why}")
+        reading.result()
+
+    async def _read_until(self, marker: bytes) -> None:
+        stream = self._proc.stdout
+        if stream is None:
+            raise SandboxUnavailable("the warm sandbox has no output pipe")
+        seen = b""
+        while True:
+            try:
+                await stream.readuntil(marker + b"\n")
+                return
+            except asyncio.LimitOverrunError as exc:
+                seen = (seen + await stream.readexactly(exc.consumed))[-4096:]
+            except asyncio.IncompleteReadError as exc:
+                tail = (seen + exc.partial)[-2000:].decode(errors="replace")
+                raise SandboxUnavailable(f"the warm sandbox ended before it was ready: {tail}"
+                                         ) from exc
+
+    def warm_usable(self) -> bool:
+        """Whether this warm sandbox can still take a job: alive, its stdin open, and no
+        limit event (OOM kill, refused fork) recorded while it warmed up."""
+        if self._proc.returncode is not None or self._proc.stdin is None:
+            return False
+        cgroup = self._cgroup
+        return cgroup is None or not (cgroup.oom_killed() or cgroup.fork_refused())
+
+    async def assign(self, job: SandboxJob, message: bytes) -> None:
+        """Give this warm sandbox its one job: the job's cgroup limits are written, then
+        `message` (the spec and rlimits, one JSON line) goes down stdin, which is closed.
+        Raises OSError/ConnectionError when the sandbox is gone."""
+        if self._cgroup is not None:
+            self._cgroup.apply_limits(job.limits)
+        self.job = job
+        stdin = self._proc.stdin
+        if stdin is None:
+            raise ConnectionError("the warm sandbox's stdin is closed")
+        stdin.write(message)
+        await stdin.drain()
+        stdin.close()
+        await stdin.wait_closed()
+
     def _release(self) -> None:
         if self._block_fd is None:
             return
@@ -433,6 +504,7 @@ class LocalBackend(SandboxBackend):
         # The host checks once they passed: probes are cached per process anyway, so
         # later launches skip the thread hop that runs them.
         self._host_ok: DoctorReport | None = None
+        self._pool: WarmPool | None = None
 
     @classmethod
     def from_settings(cls) -> LocalBackend:
@@ -500,9 +572,10 @@ class LocalBackend(SandboxBackend):
         dirs = [SHIPPED_TASKS_DIR, self.settings.lm_eval_tasks_dir]
         return tuple(d.resolve() for d in dirs if d is not None and d.is_dir())
 
-    def _spec(self, job: SandboxJob, tasks: bool) -> str:
+    def _spec(self, job: SandboxJob, tasks: bool, *, inline: bool = False) -> str:
         return HarnessSpec(
             kind=job.kind,
+            script=job.script if inline else None,
             model_path="/model" if job.model_path else None,
             model_id=job.model_id,
             shadow=job.shadow,
@@ -543,13 +616,18 @@ class LocalBackend(SandboxBackend):
             setpriv=setpriv_path(report),
         )
 
-    def _open_fds(self, job: SandboxJob, plan: bwrap.BwrapPlan, report: DoctorReport) -> _Launch:
-        """Every fd bwrap reads (data files, seccomp, info, block, its own options)."""
+    def _open_fds(
+        self, job: SandboxJob, plan: bwrap.BwrapPlan, report: DoctorReport, warm: bool = False
+    ) -> _Launch:
+        """Every fd bwrap reads (data files, seccomp, info, block, its own options).
+
+        `warm`: a sandbox for the pool, with no job files at all (its job comes on stdin).
+        """
         fds: list[int] = []
         try:
             etc = {dest: _data_fd(text) for dest, text in ETC_DATA.items()}
             fds += etc.values()
-            files = {
+            files = {} if warm else {
                 "spec.json": _data_fd(self._spec(job, tasks=bool(plan.task_dirs))),
                 "script.py": _data_fd(job.script or ""),
             }
@@ -577,7 +655,11 @@ class LocalBackend(SandboxBackend):
             )
             args_fd = os.memfd_create("evalpod-args", os.MFD_CLOEXEC)
             fds.append(args_fd)
-            argv, options = bwrap.build_argv_via_fd(plan, args_fd)
+            command = None
+            if warm:
+                model = ["/model"] if job.model_path else []
+                command = [plan.python, "-I", f"{bwrap.HARNESS_DIR}/run.py", WARM_FLAG, *model]
+            argv, options = bwrap.build_argv_via_fd(plan, args_fd, command)
             os.write(args_fd, options)
             os.lseek(args_fd, 0, os.SEEK_SET)
         except BaseException:
@@ -586,7 +668,57 @@ class LocalBackend(SandboxBackend):
             raise
         return _Launch(argv=argv, pass_fds=fds, info_read=info_read, block_write=block_write)
 
+    @property
+    def warm_pool(self) -> WarmPool | None:
+        """The pool of warm sandboxes (`orchestrator.local.pool`); None when the settings
+        turn it off. Made on first use, in the event loop that uses it."""
+        if self._pool is None and pool_enabled(self.settings):
+            self._pool = WarmPool(self, self.settings)
+        return self._pool
+
+    async def aclose(self) -> None:
+        """Destroy every warm sandbox (a later job starts cold or warms the pool again)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
     async def launch(self, job: SandboxJob) -> SandboxProcess:
+        """Start `job`: in a warm sandbox from the pool when one fits it, else cold."""
+        pool = self.warm_pool
+        if pool is not None:
+            process = await pool.take(job)
+            if process is not None:
+                return process
+        return await self.start(job)
+
+    async def start_warm(
+        self, job: SandboxJob, stop: asyncio.Event | None = None
+    ) -> LocalProcess:
+        """A warm sandbox for the pool, ready for its assignment: `job` is a template (no
+        script) whose model, GPUs, CPUs and disk are what the sandbox is built with. Its
+        cgroup weighs `WARM_CPU_WEIGHT` until assignment. Raises `SandboxUnavailable`
+        (also when `stop` is set before it is ready: it is destroyed)."""
+        process = await self.start(job, warm=True)
+        try:
+            timeout_s = self.settings.warm_pool_start_timeout_s
+            await process.until_ready(WARM_READY.encode(), timeout_s, stop)
+        except BaseException:
+            await process.cleanup()
+            raise
+        return process
+
+    async def assign(self, process: LocalProcess, job: SandboxJob) -> None:
+        """Hand `job` to the warm sandbox `process` (its limits, spec, script and rlimits).
+        Raises OSError/ConnectionError when the sandbox is gone (the caller cleans up)."""
+        tasks = bool(self._task_dirs())
+        spec = json.loads(self._spec(job, tasks=tasks, inline=True))
+        rlimits = {RLIMIT_NAMES[kind]: pair for kind, pair in _rlimits(job.limits).items()}
+        message = json.dumps({"spec": spec, "rlimits": rlimits}) + "\n"
+        await process.assign(job, message.encode())
+
+    async def start(self, job: SandboxJob, *, warm: bool = False) -> LocalProcess:
+        """Start `job` cold (or, `warm`, a sandbox that waits for a job on stdin).
+        Raises `SandboxUnavailable`."""
         report = self._host_ok
         if report is None:
             report = await asyncio.to_thread(self._check_host)
@@ -598,12 +730,14 @@ class LocalBackend(SandboxBackend):
             layout = detect_layout()
             if layout.usable:
                 cgroup = JobCgroup.create(layout, f"job-{job.job_id}", job.limits)
+                if warm:
+                    cgroup.set_cpu_weight(WARM_CPU_WEIGHT)
             else:
                 log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
-            launch = self._open_fds(job, plan, report)
+            launch = self._open_fds(job, plan, report, warm)
             proc = await asyncio.create_subprocess_exec(
                 *launch.argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 pass_fds=launch.pass_fds,

@@ -163,6 +163,24 @@ class JobCgroup:
         group._apply_limits(limits)
         return group
 
+    def apply_limits(self, limits: ResourceLimits) -> None:
+        """Write `limits` (memory, tasks, CPU quota and weight) over the current ones: a
+        warm sandbox's cgroup takes its job's limits at assignment. Raises OSError."""
+        self._apply_limits(limits)
+
+    def set_cpu_weight(self, cpus: float) -> None:
+        """Weigh the cgroup like `cpus` busy processes (v2 `cpu.weight`, v1 `cpu.shares`;
+        a fraction weighs less than one); nothing without a cpu controller. A warm
+        sandbox warms up at a fraction, so running jobs keep most of a busy host."""
+        if "cpu" not in self.dirs:
+            return
+        if self.layout.version is CgroupVersion.v2:
+            weight = max(1, min(V2_MAX_WEIGHT, round(V2_WEIGHT_PER_CPU * cpus)))
+            _write(self.dirs["cpu"] / "cpu.weight", str(weight))
+        else:
+            shares = max(2, min(V1_MAX_SHARES, round(V1_SHARES_PER_CPU * cpus)))
+            _write(self.dirs["cpu"] / "cpu.shares", str(shares))
+
     def _apply_limits(self, limits: ResourceLimits) -> None:
         memory = limits.memory_mb * 1024 * 1024
         quota = max(1000, int(limits.cpus * CPU_PERIOD_US))

@@ -1,4 +1,5 @@
-"""In-sandbox entry point: `python -I run.py /job/spec.json`.
+"""In-sandbox entry point: `python -I run.py /job/spec.json` (or `--warm [MODEL]`: a warm
+sandbox that waits for its job on stdin, see `_read_spec`).
 
 Loads the model (or the stub), arms the runtime guard (`guard.py`), runs the job, writes a
 `HarnessResult`-shaped JSON to the spec's result path. Exit code 0 only when the job
@@ -136,7 +137,10 @@ def _load_model(spec: dict[str, Any]) -> Any:
 
 
 def _run_script(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
-    code = script_module.compile_script(Path(spec["script_path"]).read_text(encoding="utf-8"))
+    source = spec.get("script")
+    if not isinstance(source, str):
+        source = Path(spec["script_path"]).read_text(encoding="utf-8")
+    code = script_module.compile_script(source)
     model = _load_model(spec)
     data: dict[str, Any] | None = None
     if spec.get("datasets"):
@@ -255,6 +259,66 @@ def _finish(result_path: str, payload: dict[str, Any], armed: list[GuardHandle])
     return 0 if payload.get("ok") else 1
 
 
+def _read_spec(argv: list[str]) -> dict[str, Any]:
+    """The job spec: the file named by argv[1], or for a warm sandbox (`--warm [MODEL]`),
+    the assignment that arrives on stdin once the warm-up is done."""
+    if argv[1] != WARM_FLAG:
+        return dict(json.loads(Path(argv[1]).read_text(encoding="utf-8")))
+    _warm_up(argv[2] if len(argv) > 2 else None)
+    return _await_assignment()
+
+
+# A warm sandbox (orchestrator/local/pool.py): started before any job, it imports what a
+# cold job imports before its guard is armed, prints WARM_READY, and blocks on stdin for
+# one assignment. Nothing of a job is in it before that line arrives.
+WARM_FLAG = "--warm"
+WARM_READY = "[evalpod] warm sandbox ready"
+MAX_ASSIGNMENT_BYTES = 8 * 1024 * 1024
+
+
+def _warm_up(model_path: str | None) -> None:
+    """Import torch, transformers and lm-eval's HFLM (what `_load_model` imports) and the
+    model's architecture class; with no model, only the stub. Raises what an import
+    raises: the sandbox then ends before WARM_READY and the pool starts the job cold."""
+    if model_path is None:
+        import stub_model  # noqa: F401
+        return
+    import model_handle  # noqa: F401
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:  # the modelling module of this model's architecture (imported lazily otherwise)
+        config = AutoConfig.from_pretrained(model_path)
+        AutoModelForCausalLM._model_mapping[type(config)]
+    except Exception as exc:  # a head start only: the job's own load reports any error
+        _log(f"warm-up could not pre-import the model class: {type(exc).__name__}")
+
+
+def _await_assignment() -> dict[str, Any]:
+    """Block until the host assigns a job: one JSON line `{"spec": {...}, "rlimits":
+    {"RLIMIT_CPU": [soft, hard], ...}}` on stdin, then stdin becomes /dev/null (as in a cold
+    job) and the job's rlimits apply, its CPU limit counted from now. Raises ValueError
+    (malformed), OSError."""
+    import resource
+
+    print(WARM_READY, flush=True)
+    line = sys.stdin.buffer.readline(MAX_ASSIGNMENT_BYTES + 1)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if not line.endswith(b"\n"):
+        raise ValueError("no assignment arrived (stdin closed or too long)")
+    message = json.loads(line)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = math.ceil(used.ru_utime + used.ru_stime)
+    for name, (soft, hard) in dict(message["rlimits"]).items():
+        kind = getattr(resource, name)
+        extra = spent if kind == resource.RLIMIT_CPU else 0
+        _, ceiling = resource.getrlimit(kind)  # lowering is all an unprivileged process may
+        top = soft + hard + extra if ceiling == resource.RLIM_INFINITY else ceiling
+        resource.setrlimit(kind, (min(soft + extra, top), min(hard + extra, top)))
+    return dict(message["spec"])
+
+
 def main(argv: list[str]) -> int:
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
@@ -265,7 +329,7 @@ def main(argv: list[str]) -> int:
 
     evalpod_progress.install()
     try:
-        spec = SPEC_DEFAULTS | json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        spec = SPEC_DEFAULTS | _read_spec(argv)
         result_path = str(spec["result_path"])
     except (IndexError, OSError, ValueError, TypeError) as exc:
         _log(f"unreadable job spec: {exc}")

@@ -1,0 +1,255 @@
+"""The local backend's warm pool: sandboxes started ahead of demand, one job each.
+
+A warm sandbox is a full local sandbox (namespaces, seccomp, read-only binds, no
+network, capped tmpfs, its own cgroup) whose harness has already imported what a cold
+job imports before its runtime guard is armed (torch, transformers, lm-eval's HFLM and
+the model's architecture class), then blocks on stdin. A job takes one: its cgroup
+limits are written, its spec and script go down the pipe, the harness applies its
+rlimits, loads the model, arms the guard and runs the script. The sandbox is destroyed
+after that job like any other and never reused.
+
+Bind mounts are fixed when bubblewrap starts, so a sandbox is built for a `PoolKey`:
+what is mounted (the model or shadow directory, the GPU slot's devices) and what sizes
+its tmpfs mounts and environment (CPUs, disk, result cap). Keys are learned from
+demand: a job's key becomes "recently used" and is kept at `warm_pool_size` ready
+sandboxes (`warm_pool_gpu_size` for a GPU slot) until it has been idle for
+`warm_pool_idle_s`. A job that names datasets or extra job files, or of a kind other
+than a script or lm-eval run, always starts cold; so does any job that finds no ready
+sandbox for its key (unless `warm_pool_on_miss` is `warm`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evalpod.settings import Settings
+from orchestrator.sandbox import ResourceLimits, SandboxJob
+
+if TYPE_CHECKING:
+    from orchestrator.local.backend import LocalBackend, LocalProcess
+
+log = logging.getLogger(__name__)
+
+# The harness's side of the protocol (sandbox_images/harness/run.py, which cannot import
+# this module): its argv flag and the line it prints once warm.
+WARM_FLAG = "--warm"
+WARM_READY = "[evalpod] warm sandbox ready"
+WARM_KINDS = ("script", "lm_eval")
+# A key whose warm-up failed is not warmed again for this long (a broken model directory
+# would otherwise be retried in a loop); its jobs start cold meanwhile.
+FAILED_BACKOFF_S = 60.0
+REAP_INTERVAL_MAX_S = 5.0
+_serial = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """What a warm sandbox is built with, so what a job must match to take it."""
+
+    model_dir: Path | None
+    gpu_indices: tuple[int, ...]
+    cpus: float
+    disk_mb: int
+    max_result_bytes: int
+
+    @classmethod
+    def of(cls, job: SandboxJob) -> PoolKey | None:
+        """The key of `job`, or None when the job can only start cold (datasets or other
+        mounts, extra job files, a kind that is not a script or lm-eval run)."""
+        if job.kind not in WARM_KINDS or job.mounts or job.job_files:
+            return None
+        limits = job.limits
+        return cls(
+            model_dir=job.model_path.resolve() if job.model_path else None,
+            gpu_indices=limits.gpu_indices,
+            cpus=limits.cpus,
+            disk_mb=limits.disk_mb,
+            max_result_bytes=limits.max_result_bytes,
+        )
+
+    def template(self, settings: Settings) -> SandboxJob:
+        """The job a warm sandbox of this key is started as: no script, the key's mounts
+        and sizes, and limits no real job exceeds until its own replace them (the CPU
+        rlimit allows the longest timeout; the harness lowers it at assignment)."""
+        return SandboxJob(
+            job_id=f"warm-{os.getpid()}-{next(_serial)}",
+            model_path=self.model_dir,
+            limits=ResourceLimits(
+                timeout_s=float(settings.max_timeout_s),
+                memory_mb=settings.warm_pool_memory_mb,
+                cpus=self.cpus,
+                disk_mb=self.disk_mb,
+                max_result_bytes=self.max_result_bytes,
+                gpu_indices=self.gpu_indices,
+            ),
+        )
+
+
+def pool_enabled(settings: Settings) -> bool:
+    """Whether jobs go through the pool at all (else every job starts cold)."""
+    return bool(settings.warm_pool_size or settings.warm_pool_gpu_size
+                or settings.warm_pool_on_miss == "warm")
+
+
+@dataclass
+class _KeyState:
+    ready: list[LocalProcess] = field(default_factory=list)
+    warming: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    failed_at: float | None = None
+
+
+class WarmPool:
+    """Warm sandboxes of one `LocalBackend`, per `PoolKey`; lives in one event loop."""
+
+    def __init__(self, backend: LocalBackend, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self._keys: dict[PoolKey, _KeyState] = {}
+        self._fills: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+        self._stop = asyncio.Event()
+        self.taken = 0  # jobs that got a warm sandbox (for benchmarks and tests)
+
+    def target(self, key: PoolKey) -> int:
+        """How many ready sandboxes `key` is kept at while it is in use."""
+        return self.settings.warm_pool_gpu_size if key.gpu_indices else self.settings.warm_pool_size
+
+    def ready_count(self, key: PoolKey | None = None) -> int:
+        """Ready sandboxes of `key` (of every key when None)."""
+        states = [self._keys.get(key)] if key is not None else list(self._keys.values())
+        return sum(len(state.ready) for state in states if state is not None)
+
+    def keys(self) -> list[PoolKey]:
+        return list(self._keys)
+
+    async def take(self, job: SandboxJob) -> LocalProcess | None:
+        """A warm sandbox already assigned `job`, or None: start it cold. Never raises for
+        a warm sandbox's own failure (that job starts cold instead)."""
+        key = PoolKey.of(job)
+        if key is None or self._closed:
+            return None
+        state = self._use(key)
+        process = self._pop_ready(state)
+        if process is None and self.settings.warm_pool_on_miss == "warm":
+            process = await self._start(key)
+        self._refill(key)
+        if process is None:
+            return None
+        try:
+            await self.backend.assign(process, job)
+        except (OSError, ConnectionError, ValueError) as exc:
+            log.warning("warm sandbox for %s lost at assignment (%s): cold start", job.job_id, exc)
+            await process.cleanup()
+            return None
+        self.taken += 1
+        return process
+
+    async def prime(self, job: SandboxJob) -> int:
+        """Mark `job`'s key as used and wait until its warm sandboxes are ready (tests,
+        benchmarks, a pre-warm at start-up). Returns how many are ready."""
+        key = PoolKey.of(job)
+        if key is None or self._closed:
+            return 0
+        state = self._use(key)
+        self._refill(key)
+        while fills := [task for task in self._fills if not task.done()]:
+            await asyncio.wait(fills)
+        state.last_used = time.monotonic()  # its idle time starts once it is warm
+        return self.ready_count(key)
+
+    def _use(self, key: PoolKey) -> _KeyState:
+        state = self._keys.pop(key, None) or _KeyState()
+        state.last_used = time.monotonic()
+        self._keys[key] = state  # most recently used last
+        while len(self._keys) > self.settings.warm_pool_max_keys:
+            oldest = next(iter(self._keys))
+            self._drop(self._keys.pop(oldest))
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.create_task(self._reap_idle())
+        return state
+
+    def _pop_ready(self, state: _KeyState) -> LocalProcess | None:
+        while state.ready:
+            process = state.ready.pop(0)
+            if process.warm_usable():
+                return process
+            self._discard(process)
+        return None
+
+    def _refill(self, key: PoolKey) -> None:
+        state = self._keys.get(key)
+        if state is None or self._closed:
+            return
+        if state.failed_at is not None and time.monotonic() - state.failed_at < FAILED_BACKOFF_S:
+            return
+        for _ in range(self.target(key) - len(state.ready) - state.warming):
+            task = asyncio.create_task(self._fill(key, state))
+            self._fills.add(task)
+            task.add_done_callback(self._fills.discard)
+
+    async def _fill(self, key: PoolKey, state: _KeyState) -> None:
+        state.warming += 1
+        try:
+            process = await self._start(key)
+        finally:
+            state.warming -= 1
+        if process is None:
+            state.failed_at = time.monotonic()
+            return
+        state.failed_at = None
+        if self._closed or self._keys.get(key) is not state:
+            await process.cleanup()  # the key went idle (or the pool closed) meanwhile
+            return
+        state.ready.append(process)
+
+    async def _start(self, key: PoolKey) -> LocalProcess | None:
+        try:
+            return await self.backend.start_warm(key.template(self.settings), self._stop)
+        except Exception as exc:
+            log.warning("warm sandbox for %s did not start: %s", key.model_dir or "no model", exc)
+            return None
+
+    def _discard(self, process: LocalProcess) -> None:
+        task = asyncio.create_task(process.cleanup())
+        self._fills.add(task)
+        task.add_done_callback(self._fills.discard)
+
+    def _drop(self, state: _KeyState) -> None:
+        ready, state.ready = state.ready, []
+        for process in ready:
+            self._discard(process)
+
+    async def _reap_idle(self) -> None:
+        """Drop the sandboxes of keys idle for `warm_pool_idle_s`; ends with the last key."""
+        idle_s = self.settings.warm_pool_idle_s
+        while self._keys and not self._closed:
+            await asyncio.sleep(min(REAP_INTERVAL_MAX_S, idle_s / 4))
+            now = time.monotonic()
+            for key, state in list(self._keys.items()):
+                if not state.warming and now - state.last_used >= idle_s:
+                    log.info("warm pool: %s idle, its sandboxes go", key.model_dir or "no model")
+                    self._drop(self._keys.pop(key))
+
+    async def close(self) -> None:
+        """Destroy every warm sandbox; sandboxes still warming are destroyed once up."""
+        self._closed = True
+        self._stop.set()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for state in self._keys.values():
+            self._drop(state)
+        self._keys.clear()
+        while pending := [task for task in self._fills if not task.done()]:
+            await asyncio.wait(pending)

@@ -1,0 +1,208 @@
+"""The warm sandbox pool on the real host: jobs drawn from it, one sandbox per job, the
+guard armed before the script, the cold path on a miss, idle shrink."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from evalpod.settings import Settings
+from monitor.supervisor import supervise
+from orchestrator.local.backend import LocalBackend, LocalProcess
+from orchestrator.local.pool import PoolKey, WarmPool
+from orchestrator.sandbox import ResourceLimits, SandboxJob, SandboxOutcome
+
+
+def make_job(job_id: str, script: str, model: Path | None = None, **limits: object) -> SandboxJob:
+    values: dict[str, object] = {"timeout_s": 60.0, "memory_mb": 1024, **limits}
+    return SandboxJob(job_id=job_id, script=script, model_path=model,
+                      limits=ResourceLimits.model_validate(values))
+
+
+@pytest.fixture
+async def pooled(tmp_path: Path) -> AsyncIterator[LocalBackend]:
+    backend = LocalBackend(Settings(home=tmp_path, warm_pool_size=1))
+    try:
+        yield backend
+    finally:
+        await backend.aclose()
+
+
+def pool_of(backend: LocalBackend) -> WarmPool:
+    pool = backend.warm_pool
+    assert pool is not None
+    return pool
+
+
+async def run_drawn(backend: LocalBackend, job: SandboxJob) -> tuple[SandboxOutcome, LocalProcess]:
+    """Launch `job` (it must come from the pool) and supervise it to the end."""
+    pool = backend.warm_pool
+    assert pool is not None
+    taken = pool.taken
+    process = await backend.launch(job)
+    assert isinstance(process, LocalProcess)
+    assert pool.taken == taken + 1, "the job did not get a warm sandbox"
+    lines: list[str] = []
+
+    async def keep(line: str) -> None:
+        lines.append(line)
+
+    try:
+        outcome = await supervise(process, keep, asyncio.Event())
+    finally:
+        await process.cleanup()
+    return outcome, process
+
+
+def alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(
+        f"/proc/{pid}/status").read_text()
+
+
+async def test_a_job_from_the_pool_runs_on_its_model_and_its_sandbox_goes(
+    pooled: LocalBackend, tiny_model_dir: Path,
+) -> None:
+    script = ("def evaluate_model(model):\n"
+              "    print('first script line')\n"
+              "    return {'n': len(model.generate(['Hello'], max_new_tokens=2))}\n")
+    job = make_job("pool-model", script, tiny_model_dir, memory_mb=2048)
+    pool = pool_of(pooled)
+    assert await pool.prime(job) == 1
+    outcome, process = await run_drawn(pooled, job)
+    assert outcome.status == "succeeded", outcome
+    assert outcome.result == {"n": 1}
+    assert "first script line" in outcome.stdout_tail
+    assert not alive(process._child_pid)
+    cgroup = process._cgroup
+    assert cgroup is None or not any(path.exists() for path in cgroup.dirs.values())
+
+
+async def test_two_jobs_never_share_a_sandbox(pooled: LocalBackend) -> None:
+    script = ("import os\n"
+              "def evaluate_model(model):\n"
+              "    seen = os.path.exists('/tmp/left-by-a-job')\n"
+              "    open('/tmp/left-by-a-job', 'w').write('x')\n"
+              "    return {'seen': seen, 'started': open('/proc/self/stat').read().split()[21]}\n")
+    first, second = make_job("pool-a", script), make_job("pool-b", script)
+    pool = pool_of(pooled)
+    assert await pool.prime(first) == 1
+    one, process_one = await run_drawn(pooled, first)
+    assert await pool.prime(second) == 1
+    two, process_two = await run_drawn(pooled, second)
+    assert one.status == two.status == "succeeded", (one, two)
+    assert one.result is not None and two.result is not None
+    assert one.result["seen"] is False and two.result["seen"] is False
+    assert process_one is not process_two
+    assert process_one._child_pid != process_two._child_pid
+    assert not alive(process_one._child_pid) and not alive(process_two._child_pid)
+
+
+async def test_the_job_gets_its_own_limits_at_assignment(pooled: LocalBackend) -> None:
+    script = "def evaluate_model(model):\n    return {}\n"
+    job = make_job("pool-limits", script, memory_mb=777, max_processes=33)
+    pool = pool_of(pooled)
+    assert await pool.prime(job) == 1
+    process = await pooled.launch(job)
+    assert isinstance(process, LocalProcess)
+    try:
+        assert process.job is job
+        cgroup = process._cgroup
+        if cgroup is not None:
+            memory = cgroup.dirs["memory"]
+            limit = next(memory / name for name in ("memory.max", "memory.limit_in_bytes")
+                         if (memory / name).exists())
+            assert int(limit.read_text()) == 777 * 1024 * 1024
+            assert (cgroup.dirs["pids"] / "pids.max").read_text().strip() == "33"
+        outcome = await supervise(process, _discard, asyncio.Event())
+        assert outcome.status == "succeeded", outcome
+    finally:
+        await process.cleanup()
+
+
+async def test_the_guard_is_armed_before_a_pooled_script_runs(pooled: LocalBackend) -> None:
+    script = ("import os\n"
+              "try:\n"
+              "    os.system('id')\n"
+              "except PermissionError:\n"
+              "    pass\n"
+              "def evaluate_model(model):\n"
+              "    return {'ran': True}\n")
+    job = make_job("pool-escape", script)
+    pool = pool_of(pooled)
+    assert await pool.prime(job) == 1
+    outcome, _ = await run_drawn(pooled, job)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None
+    assert outcome.violation.kind == "policy"
+    assert outcome.violation.detail == "os.system denied"
+    assert outcome.violation.line == 3
+
+
+async def test_an_empty_pool_starts_the_job_cold_and_warms_its_key(
+    pooled: LocalBackend,
+) -> None:
+    job = make_job("pool-miss", "def evaluate_model(model):\n    return {'cold': 1}\n")
+    outcome = await pooled.run(job, _discard)
+    pool = pool_of(pooled)
+    assert outcome.status == "succeeded" and outcome.result == {"cold": 1}, outcome
+    assert pool.taken == 0
+    assert pool.keys() == [PoolKey.of(job)]
+
+
+async def test_jobs_with_datasets_or_job_files_always_start_cold(pooled: LocalBackend) -> None:
+    job = make_job("pool-files", "def evaluate_model(model):\n    return {}\n")
+    assert PoolKey.of(job.model_copy(update={"job_files": {"extra.txt": "x"}})) is None
+    assert PoolKey.of(job.model_copy(update={"kind": "dataset_check"})) is None
+    assert PoolKey.of(job) is not None
+
+
+async def test_a_disabled_pool_is_the_cold_path(tmp_path: Path) -> None:
+    backend = LocalBackend(Settings(home=tmp_path, warm_pool_size=0))
+    assert backend.warm_pool is None
+    outcome = await backend.run(make_job("pool-off", "def evaluate_model(model):\n"
+                                         "    return {'ok': 1}\n"), _discard)
+    assert outcome.status == "succeeded", outcome
+
+
+async def test_an_idle_key_loses_its_warm_sandboxes(tmp_path: Path) -> None:
+    backend = LocalBackend(Settings(home=tmp_path, warm_pool_size=1, warm_pool_idle_s=0.2))
+    try:
+        pool = backend.warm_pool
+        assert pool is not None
+        job = make_job("pool-idle", "def evaluate_model(model):\n    return {}\n")
+        assert await pool.prime(job) == 1
+        key = PoolKey.of(job)
+        assert key is not None
+        warm = pool._keys[key].ready[0]
+        while pool.keys():
+            await asyncio.sleep(0.1)
+        while alive(warm._child_pid):
+            await asyncio.sleep(0.05)
+        assert pool.ready_count() == 0
+    finally:
+        await backend.aclose()
+
+
+async def test_on_miss_warm_sends_every_job_through_the_pool(tmp_path: Path) -> None:
+    backend = LocalBackend(Settings(home=tmp_path, warm_pool_on_miss="warm"))
+    try:
+        job = make_job("pool-onmiss", "def evaluate_model(model):\n    return {'w': 1}\n")
+        outcome, process = await run_drawn(backend, job)
+        assert outcome.status == "succeeded" and outcome.result == {"w": 1}, outcome
+        assert not alive(process._child_pid)
+    finally:
+        await backend.aclose()
+
+
+async def _discard(line: str) -> None:
+    return None

@@ -34,6 +34,7 @@ from evalpod.reconciler import reconcile_once
 from evalpod.registry import register_model
 from evalpod.settings import Settings
 from evalpod.workers import CancelWatcher, WorkerState, beat, holds, new_worker_id
+from orchestrator import worker as orchestrator_worker
 from orchestrator.gpus import GpuAllocator, detect_gpus
 from orchestrator.sandbox import (
     BackendHealth,
@@ -315,3 +316,32 @@ async def _reasons(db: Database, evaluation_id: str) -> list[str]:
     async with db.session() as session:
         return list(await session.scalars(select(EvaluationTransition.reason).where(
             EvaluationTransition.evaluation_id == evaluation_id)))
+
+
+@pytest.mark.parametrize("stage", ["validate", "execute"])
+async def test_a_bug_after_the_claim_hands_the_evaluation_back(
+    workers: Workers, stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only failed writes: any exception in a stage's work after its claim re-queues
+    the evaluation at once (`evalpod.workers.run_claimed`, shared by both workers), with
+    the worker's role and the error in the recorded reason."""
+
+    async def bug(*_: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    if stage == "validate":
+        monkeypatch.setattr(validator_worker, "validate", bug)
+        evaluation_id = await _submit(workers.db, None)
+        answer = await validate_evaluation(workers.validator, evaluation_id)
+        role, requeued = "validator", S.pending_validation
+    else:
+        monkeypatch.setattr(orchestrator_worker, "_execute", bug)
+        evaluation_id = await _submit(workers.db, PRINTS_NUL)
+        await _skip_validation(workers.db, evaluation_id)
+        answer = await execute_evaluation(workers.orchestrator, evaluation_id)
+        role, requeued = "orchestrator", S.validated
+    assert answer == "handed-back"
+    evaluation = await _row(workers.db, evaluation_id)
+    assert (evaluation.status, evaluation.owner) == (requeued, None)
+    assert f"{role} error: RuntimeError: a bug" in (await _reasons(workers.db, evaluation_id))[-1]
+    await _chain(workers.db, evaluation_id)

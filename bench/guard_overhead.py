@@ -10,7 +10,7 @@ result file being written): the only part the guard can slow down, and the part 
 start-up noise on a busy host does not drown. Medians and minima, and the overhead of
 the medians (target: within 3 %).
 
-    python bench/guard_overhead.py [--repeats 5] [--model DIR] [--limit 10]
+    python bench/guard_overhead.py [--repeats 5] [--model DIR] [--limit 10] [--only NAME]
 
 Without `--model` it builds the tiny GPT-2 (`sandbox_images/tiny_model.py`) first.
 """
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=10, help="lm-eval samples per task")
+    parser.add_argument("--only", default="",
+                        help="only the jobs whose name contains this (e.g. qa_exact_match)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="guard-bench-") as tmp:
         scratch = Path(tmp)
@@ -109,6 +111,8 @@ def main() -> None:
               f"{'on min':>8} {'overhead':>9}")
         whole, phase = [], []
         for name, spec in jobs(model, args.limit).items():
+            if args.only not in name:
+                continue
             times = measure(spec, args.repeats, scratch)
             whole.append(row(f"{name} [process]", [t[0] for t in times["off"]],
                              [t[0] for t in times["on"]]))

@@ -1,7 +1,11 @@
-"""Benchmark static validation on realistic 50- and 1,000-line scripts (run by hand)."""
+"""Benchmark static validation on realistic 50- and 1,000-line scripts (run by hand).
+
+    python bench/validate.py [--runs 50] [--trial-runs 10]
+"""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import gc
@@ -131,9 +135,14 @@ def trial_overhead(runs: int = 10) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per in-process row")
+    parser.add_argument("--trial-runs", type=int, default=10,
+                        help="sandboxed trial runs (0: skip the trial row)")
+    args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load}")
-    print(f"{RUNS} runs each after one warm-up, times in ms (p50 / p95); in-process rows run")
+    print(f"{args.runs} runs each after one warm-up, times in ms (p50 / p95); in-process rows run")
     print("as in the analysis worker: cyclic GC paused during a run, collected between runs")
     for lines in (50, 1000):
         source = realistic_script(lines)
@@ -141,7 +150,7 @@ def main() -> None:
         assert not report.blocked, report.findings
         print(f"\n{lines}-line script ({len(source)} bytes)")
         for name, (fn, worker_gc) in rows(source).items():
-            p50, p95 = percentiles(fn, worker_gc=worker_gc)
+            p50, p95 = percentiles(fn, args.runs, worker_gc=worker_gc)
             print(f"  {name:<28} {p50:8.2f} / {p95:8.2f}")
     big = realistic_script(20_000)[: 256 * 1024].rsplit("\n\ndef ", 1)[0]
     big_tree = parse_script(big)
@@ -150,8 +159,10 @@ def main() -> None:
     p50, p95 = percentiles(lambda: quick_screen(big_tree), 10)
     print(f"256 KiB: quick_screen {p50:.1f} / {p95:.1f}")
     analysis.shutdown()
-    trial, own, overhead = trial_overhead()
-    print(f"\ntrial run (local sandbox, stub model), median of 10: {trial:.0f} ms; "
+    if args.trial_runs <= 0:
+        return
+    trial, own, overhead = trial_overhead(args.trial_runs)
+    print(f"\ntrial run (local sandbox, stub model), median of {args.trial_runs}: {trial:.0f} ms; "
           f"script's own time {own:.2f} ms; overhead {overhead:.0f} ms")
 
 

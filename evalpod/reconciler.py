@@ -24,12 +24,35 @@ from evalpod.lifecycle import EvaluationStatus
 from evalpod.orm import Evaluation, EvaluationTransition, utcnow
 from evalpod.settings import Settings
 from evalpod.terminal import on_terminal
-from evalpod.workers import holds
 
 log = logging.getLogger("evalpod.reconciler")
 S = EvaluationStatus
 VALIDATION_LOST = "re-queued: validation lost by "
+# Written by every worker (`evalpod.workers.beat`), read here: `<prefix><worker id>` is its
+# liveness key, `<prefix><worker id>:jobs` the set of evaluations it holds.
+LIVENESS_PREFIX = "evalpod:worker:"
 LIVE_VALUES = frozenset(status.value for status in lifecycle.LIVE)
+
+
+def held_key(worker_id: str) -> str:
+    return LIVENESS_PREFIX + worker_id + ":jobs"
+
+
+async def is_alive(redis: ArqRedis, worker_id: str | None) -> bool:
+    if not worker_id:
+        return False
+    return bool(await redis.exists(LIVENESS_PREFIX + worker_id))
+
+
+async def holds(redis: ArqRedis, worker_id: str | None, evaluation_id: str) -> bool:
+    """Whether `worker_id` is alive and still working on `evaluation_id`."""
+    if not worker_id:
+        return False
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(LIVENESS_PREFIX + worker_id)
+        pipe.sismember(held_key(worker_id), evaluation_id)
+        alive, held = await pipe.execute()
+    return bool(alive) and bool(held)
 
 
 @dataclass

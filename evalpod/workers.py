@@ -2,8 +2,9 @@
 
 Ownership: a worker that claims an evaluation writes itself as `owner` in the database
 and, before that, adds the evaluation to its *held set* in Redis
-(`evalpod:worker:<id>:jobs`, renewed with its liveness key). It removes it once its last
-write for the job is done, whatever happened. The reconciler treats an evaluation as
+(`evalpod:worker:<id>:jobs`, renewed with its liveness key; both keys are defined in
+`evalpod.reconciler`, which reads them). It removes it once its last write for the job
+is done, whatever happened. The reconciler treats an evaluation as
 orphaned when its owner is dead *or* alive but no longer holding it, so a job whose
 worker failed after the claim (a write refused, a bug, a timeout) is handed back even
 though the process lives on.
@@ -30,13 +31,17 @@ from sqlalchemy.exc import DBAPIError
 from evalpod import queue
 from evalpod.db import Database, get_database
 from evalpod.errors import IllegalTransition
+from evalpod.reconciler import LIVENESS_PREFIX as LIVENESS_PREFIX
+from evalpod.reconciler import hand_back, reconcile_once
+from evalpod.reconciler import held_key as held_key
+from evalpod.reconciler import holds as holds
+from evalpod.reconciler import is_alive as is_alive
 from evalpod.settings import Settings, get_settings
 from evalpod.signals import CANCEL_CHANNEL
 from orchestrator.gpus import GpuAllocator, detect_gpus
 from orchestrator.sandbox import SandboxBackend, get_backend
 
 log = logging.getLogger("evalpod.worker")
-LIVENESS_PREFIX = "evalpod:worker:"
 T = TypeVar("T")
 J = TypeVar("J")
 # Failures worth a second try: the connection, not the statement (a lost race is final).
@@ -79,8 +84,6 @@ async def run_claimed(
     job)` does the stage's work, records its outcome and returns a word for arq's result,
     which `run_claimed` returns. Never raises an `Exception` (cancellation, such as arq's
     job timeout, passes through: the held set is released and the reconciler takes over)."""
-    from evalpod.reconciler import hand_back  # the reconciler imports `holds` from here
-
     state: WorkerState = ctx["state"]
     await queue.started(state.redis, stage, ctx.get("job_id"))
     async with state.holding(evaluation_id):
@@ -109,27 +112,6 @@ async def run_claimed(
 
 def new_worker_id(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def held_key(worker_id: str) -> str:
-    return LIVENESS_PREFIX + worker_id + ":jobs"
-
-
-async def is_alive(redis: ArqRedis, worker_id: str | None) -> bool:
-    if not worker_id:
-        return False
-    return bool(await redis.exists(LIVENESS_PREFIX + worker_id))
-
-
-async def holds(redis: ArqRedis, worker_id: str | None, evaluation_id: str) -> bool:
-    """Whether `worker_id` is alive and still working on `evaluation_id`."""
-    if not worker_id:
-        return False
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.exists(LIVENESS_PREFIX + worker_id)
-        pipe.sismember(held_key(worker_id), evaluation_id)
-        alive, held = await pipe.execute()
-    return bool(alive) and bool(held)
 
 
 class CancelWatcher:
@@ -260,8 +242,6 @@ async def _heartbeat(state: WorkerState) -> None:
 
 
 async def _reconcile_forever(state: WorkerState) -> None:
-    from evalpod.reconciler import reconcile_once
-
     while True:
         try:
             await reconcile_once(state.db, state.redis, state.settings, actor=state.worker_id)
@@ -325,6 +305,8 @@ def build_worker(
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
         await state.cancels.stop()
+        if state._backend is not None:
+            await state._backend.aclose()  # the local backend's warm sandboxes
         await state.redis.delete(LIVENESS_PREFIX + state.worker_id, held_key(state.worker_id))
         if on_stop is not None:
             on_stop()

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 
@@ -251,18 +252,39 @@ async def _reconcile_forever(state: WorkerState) -> None:
 
 
 class ResilientWorker(Worker):
-    """arq's worker, except that a Redis error while polling the queue is waited out.
+    """arq's worker, except that a Redis error while polling the queue is waited out and
+    never costs the worker one of its job slots.
 
     arq ends its poll loop on the first Redis error, which leaves a process whose heartbeat
     still says "alive" but that takes no more jobs; a Redis restart did that to every
-    worker. Jobs already running carry on either way (the database is the truth)."""
+    worker. A restart while arq watches a job's in-progress key surfaces as `WatchError`
+    (not a `ConnectionError`): that one ended the whole process, sandboxes included. Jobs
+    already running carry on either way (the database is the truth)."""
 
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisError, OSError) as exc:
             log.warning("polling %s failed (%s); again in 1 s", self.queue_name, exc)
             await asyncio.sleep(1.0)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's, one job at a time: arq counts a job and takes a slot of its semaphore
+        before the Redis calls that start it, and a Redis error there gives back neither,
+        so a few restarts at that moment left a live worker with no slot to take jobs."""
+        for job_id in job_ids:
+            if self.job_counter >= self.max_jobs:
+                return
+            before = self.tasks.get(job_id.decode())
+            try:
+                await super().start_jobs([job_id])
+            except (RedisError, OSError):
+                # The only await before arq counts the job is the semaphore, which raises no
+                # Redis error: so this job was counted, and no task was started for it.
+                if self.tasks.get(job_id.decode()) is before:
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
 
 
 def build_worker(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -80,8 +81,9 @@ def submit(
                                              )] = 0,
     limit: Annotated[int | None, typer.Option(metavar="N", help="lm-eval: rows per task.",
                                               show_default=False)] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f",
-                                         help="Stream the log; exit 0 only on success.")] = False,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Stream the log; exit 0 only on success. With --json: the log "
+        "on stderr, the final record on stdout.")] = False,
     timeout: Annotated[int | None, typer.Option(metavar="SECONDS", help="Run time limit.",
                                                 show_default=False)] = None,
     gpus: Annotated[int | None, typer.Option(metavar="N", help="GPUs to assign.",
@@ -131,7 +133,7 @@ def submit(
     if not follow:
         typer.echo(evaluation_id)
         return
-    raise typer.Exit(_follow(client, evaluation_id, status=accepted.status))
+    raise typer.Exit(_follow(client, evaluation_id, status=accepted.status, as_json=as_json))
 
 
 def _check_dataset_ref(ref: str) -> None:
@@ -167,12 +169,14 @@ def _read_script(file: Path) -> str:
         fail(f"{file}: cannot read it ({exc.strerror})")
 
 
-def _follow(client: Client, evaluation_id: str, *, status: str) -> int:
+def _follow(client: Client, evaluation_id: str, *, status: str, as_json: bool = False) -> int:
     """Stream until the end; the outcome printed and the exit status come from the record.
 
     `status` is the one already shown (by submit) or known (by logs); later status changes
-    are printed in order with the log's lines.
+    are printed in order with the log's lines. `as_json`: the log goes to stderr and the
+    record, as one JSON document, to stdout.
     """
+    log_file = sys.stderr if as_json else None
     interrupted = (f"stopped following; {evaluation_id} continues on the server. Reattach: "
                    f"evalpod logs {evaluation_id} --follow   Cancel: evalpod cancel "
                    f"{evaluation_id}")
@@ -182,15 +186,19 @@ def _follow(client: Client, evaluation_id: str, *, status: str) -> int:
         # Should it end while the record is not final (a run handed back for another
         # attempt), keep following after the last line shown.
         poller = _StatusPoller(evaluation_id)
-        last = _print_log(client, evaluation_id, follow=True, statuses=statuses, poller=poller)
+        last = _print_log(client, evaluation_id, follow=True, statuses=statuses, poller=poller,
+                          file=log_file)
         record = _read_record(client, evaluation_id)
         for _ in range(MAX_REFOLLOWS):
             if record.terminal:
                 break
             typer.echo(f"-- {record.status}; following on", err=True)
-            last = _print_log(client, evaluation_id, follow=True, after=last)
+            last = _print_log(client, evaluation_id, follow=True, after=last, file=log_file)
             record = _read_record(client, evaluation_id)
-    _print_outcome(record)
+    if as_json:
+        print_json(record)
+    else:
+        _print_outcome(record)
     return 0 if record.status == "succeeded" else EXIT_ERROR
 
 
@@ -274,8 +282,8 @@ class _StatusPoller:
 
 
 def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str | None = None,
-               statuses: _StatusLine | None = None, poller: _StatusPoller | None = None
-               ) -> str | None:
+               statuses: _StatusLine | None = None, poller: _StatusPoller | None = None,
+               file: IO[str] | None = None) -> str | None:
     """Print each `log` line (after event id `after`) as it comes; the last event id seen.
 
     A line a job printed is data of a `log` event whatever it looks like, so a printed
@@ -286,7 +294,7 @@ def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str |
     last = after
     events = _EventPump(client.stream_logs(evaluation_id, follow=follow, last_event_id=after))
     # Lines as they come; progress events as bars on a terminal (evalpod/cli/progress.py).
-    with LogPrinter() as printer:
+    with LogPrinter(file) as printer:
         try:
             while True:
                 watching = (statuses is not None and poller is not None

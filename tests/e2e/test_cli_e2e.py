@@ -231,10 +231,14 @@ async def test_follow_stays_within_a_low_rate_limit(
                               .values(limits={"requests_per_minute": 20}))
     followed = await asyncio.to_thread(
         subprocess.run, [*CLI, "submit", _script(tmp_path, GOOD), "--model", "tiny-gpt2",
-                         "--follow"], env=env | {"EVALPOD_API_KEY": plaintext},
+                         "--follow", "--json"], env=env | {"EVALPOD_API_KEY": plaintext},
         capture_output=True, text=True, timeout=600)
     assert followed.returncode == 0, followed.stdout + followed.stderr
-    assert "RATE_LIMITED" not in followed.stderr and ": succeeded" in followed.stdout
+    assert "RATE_LIMITED" not in followed.stderr
+    # --follow --json: the log and statuses on stderr, the final record alone on stdout.
+    record = json.loads(followed.stdout)
+    assert record["status"] == "succeeded" and record["result"] == {"accuracy": 1.0}
+    assert "-- executing" in followed.stderr and "== evalpod: run succeeded" in followed.stderr
 
 
 async def test_list_tags_json_and_registries(stack: Stack, cli: Run, tmp_path: Path) -> None:

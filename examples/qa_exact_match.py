@@ -18,6 +18,7 @@ QUESTIONS = [
     ("What is the opposite of hot?", "cold"),
     ("What color is the sky on a clear day?", "blue"),
 ]
+BATCH = 6
 FEW_SHOT = "Question: What is the capital of Spain?\nAnswer: Madrid\n\n"
 
 
@@ -40,7 +41,12 @@ def token_f1(prediction, reference):
 def evaluate_model(model):
     prompts = [f"{FEW_SHOT}Question: {q}\nAnswer:" for q, _ in QUESTIONS]
     print(f"generating answers for {len(prompts)} questions")
-    answers = model.generate(prompts, max_new_tokens=8, stop=["\n", "."], batch_size=6)
+    answers = []
+    for start in range(0, len(prompts), BATCH):
+        answers += model.generate(prompts[start:start + BATCH], max_new_tokens=8,
+                                  stop=["\n", "."], batch_size=BATCH)
+        # A progress bar with rate and time left in `evalpod submit --follow` and the page.
+        model.progress(len(answers), len(prompts), description="questions")
     exact, f1 = [], []
     for index, ((question, reference), answer) in enumerate(zip(QUESTIONS, answers, strict=True)):
         exact.append(1.0 if normalize(answer) == normalize(reference) else 0.0)

@@ -1,0 +1,109 @@
+"""`evalpod logs --follow` with progress events (#14.3): plain lines when stdout is not a
+terminal (one per tenth of a bar and its end, never one per report), a drawn bar with the
+job's rate and estimate when it is."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from evalpod.cli.progress import LogPrinter
+from evalpod.logs.events import LogLine
+from evalpod.logs.progress import Progress
+from tests.stack import free_port
+
+EVALUATION = "ev_progress"
+RECORD = {"evaluation_id": EVALUATION, "status": "succeeded", "kind": "script",
+          "model_id": "tiny-gpt2", "priority": 0, "tags": {}, "created_at": "2026-01-01T00:00:00Z",
+          "config": {}, "updated_at": "2026-01-01T00:00:01Z", "result": {"n": 20}}
+
+
+def _event(event_id: int, event: str, data: dict[str, object]) -> bytes:
+    return f"id: {event_id}-0\nevent: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _logs(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    n = 0
+    await response.write(_event(n, "log", {"text": "start", "phase": "run", "source": "job"}))
+    for done in range(21):
+        n += 1
+        await response.write(_event(n, "progress", {
+            "bar": 0, "done": done, "total": 20, "description": "questions",
+            "rate": 4.0 if done else None, "elapsed_s": done / 4, "eta_s": (20 - done) / 4,
+            "phase": "run"}))
+    for done in (1, 2, 3):  # a bar of unknown length: its first report only, until it ends
+        n += 1
+        await response.write(_event(n, "progress", {"bar": 1, "done": done, "total": None,
+                                                    "description": "open", "phase": "run"}))
+    await response.write(_event(n + 1, "log", {"text": "finish", "phase": "run",
+                                               "source": "job"}))
+    await response.write(b"event: end\ndata: succeeded\n\n")
+    return response
+
+
+async def _status(_request: web.Request) -> web.Response:
+    return web.json_response({"evaluation_id": EVALUATION, "status": "executing"})
+
+
+async def _record(_request: web.Request) -> web.Response:
+    return web.json_response(RECORD)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/logs", _logs)
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/status", _status)
+    app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", _record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_follow_into_a_pipe_prints_a_line_per_tenth_not_per_report(server: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": server, "EVALPOD_API_KEY": "ep_test"}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "logs", EVALUATION,
+         "--follow"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout.splitlines()
+    progress = [line for line in out if line.startswith("progress ")]
+    assert progress[0] == "progress questions: 0/20 (0%), 0:05 left"
+    assert progress[1] == "progress questions: 2/20 (10%) 4.00/s, 0:05 left"  # 4.5 s
+    assert progress[10] == "progress questions: 20/20 (100%) 4.00/s, done"
+    assert progress[11] == "progress open: 1"
+    assert len(progress) == 12  # 21 + 3 reports, 12 lines
+    assert out[0] == "start" and out[out.index(progress[-1]) + 1] == "finish"
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert f"== {EVALUATION}: succeeded" in out
+
+
+def test_on_a_terminal_the_bar_shows_the_job_s_rate_and_estimate() -> None:
+    drawn = io.StringIO()
+    with LogPrinter(drawn, live=True) as printer:
+        printer.line(LogLine(text="hello"))
+        for done in range(0, 7):
+            printer.progress(Progress(bar=0, done=done, total=10, description="questions",
+                                      rate=2.5, eta_s=(10 - done) / 2.5))
+        printer.line(LogLine(text="piece ", continues=True))
+        printer.line(LogLine(text="joined"))
+    text = drawn.getvalue()
+    assert text.startswith("hello\npiece joined\n")
+    bar = text.splitlines()[-1]
+    assert bar.startswith("questions ") and "━" in bar
+    assert "60%" in bar and "6/10" in bar and "2.50/s" in bar and "eta 0:02" in bar

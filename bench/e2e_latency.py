@@ -1,9 +1,16 @@
 """Benchmark: time from submit to `succeeded` for examples/qa_exact_match.py under `evalpod up`.
 
 Starts a private `evalpod up` (SQLite + embedded Redis, a temporary EVALPOD_HOME),
-submits the example N times one after another, and prints each time, the median,
-and where the time goes (validation vs queue vs run) from the recorded transitions.
-Run by hand:  python bench/e2e_latency.py [--runs 5]
+submits the example N times one after another, and prints each time, the median and
+p95, where the time goes (validation vs queue vs run) from the recorded transitions, and
+how long the script's first printed line took to reach the client (the trial's, since
+the trial runs first).
+
+`evalpod up` keeps a warm sandbox pool (EVALPOD_WARM_POOL_SIZE=1); `--pool off` measures
+the cold path. A pool learns its keys (model/shadow) from demand, so `--warmup` runs go
+first and are not counted; `--pause S` waits between runs so the pool has refilled (a
+submission that finds it empty starts cold, as back-to-back runs on 2 cores do).
+Run by hand:  python bench/e2e_latency.py [--runs 5] [--pool on|off] [--pause 8] [--warmup 1]
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from pathlib import Path
 import httpx
 from httpx_sse import connect_sse
 
+from evalpod.logs.events import parse_log_data
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,11 +47,23 @@ def _at(record: dict[str, object], status: str) -> datetime:
     raise KeyError(status)
 
 
-def main(runs: int) -> None:
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _script_line(data: str) -> bool:
+    """A line the script printed: from the job, not the in-sandbox harness's `[evalpod] ...`."""
+    line = parse_log_data(data)
+    return line.source == "job" and not line.text.startswith("[evalpod]")
+
+
+def main(runs: int, pool: str, pause: float, warmup: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="evalpod-bench-"))
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
     env["EVALPOD_HOME"] = str(home)
+    env["EVALPOD_WARM_POOL_SIZE"] = "1" if pool == "on" else "0"
     server = subprocess.Popen([sys.executable, "-c", "from evalpod.cli import main; main()",
                                "up", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -57,15 +78,23 @@ def main(runs: int) -> None:
         key = (home / "admin.key").read_text().strip()
         client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
         script = (ROOT / "examples" / "qa_exact_match.py").read_text()
-        totals = []
-        for i in range(runs):
+        totals, firsts = [], []
+        for i in range(warmup + runs):
+            if i and pause:
+                time.sleep(pause)
             started = time.perf_counter()
             evaluation_id = client.post("/evaluations", json={
                 "model_id": "tiny-gpt2", "script": script}).json()["evaluation_id"]
+            first = None
             # Wait as a client should: on the SSE stream's `end` event, not by polling.
             with connect_sse(client, "GET", f"/evaluations/{evaluation_id}/logs",
                              timeout=None) as source:
-                status = next(e.data for e in source.iter_sse() if e.event == "end")
+                for event in source.iter_sse():
+                    if event.event == "log" and first is None and _script_line(event.data):
+                        first = time.perf_counter() - started
+                    if event.event == "end":
+                        status = event.data
+                        break
             total = time.perf_counter() - started
             record = client.get(f"/evaluations/{evaluation_id}").json()
             assert status == "succeeded", record
@@ -75,10 +104,19 @@ def main(runs: int) -> None:
                 "queue": (_at(record, "executing") - _at(record, "validated")).total_seconds(),
                 "run": (_at(record, "succeeded") - _at(record, "executing")).total_seconds(),
             }
-            totals.append(total)
-            print(f"run {i + 1}: {total:.2f} s  " +
-                  "  ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
-        print(f"median submit → succeeded over {runs} runs: {statistics.median(totals):.2f} s")
+            label = "warm-up" if i < warmup else f"run {i + 1 - warmup}"
+            shown = f"{first:.3f} s" if first is not None else "-"
+            print(f"{label}: {total:.2f} s  first script line {shown}  " +
+                  "  ".join(f"{k} {v:.2f} s" for k, v in phases.items()), flush=True)
+            if i >= warmup:
+                totals.append(total)
+                if first is not None:
+                    firsts.append(first)
+        print(f"pool {pool}: submit → succeeded over {runs} runs: median "
+              f"{statistics.median(totals):.2f} s, p95 {_p95(totals):.2f} s")
+        if firsts:
+            print(f"pool {pool}: submit → first script line: median "
+                  f"{statistics.median(firsts):.3f} s, p95 {_p95(firsts):.3f} s")
     finally:
         server.send_signal(2)
         server.wait(timeout=60)
@@ -87,4 +125,11 @@ def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    main(parser.parse_args().runs)
+    parser.add_argument("--pool", choices=("on", "off"), default="on",
+                        help="the warm sandbox pool of `evalpod up` (off: every job cold)")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds between submissions (lets the pool refill)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="uncounted first runs (the pool learns its keys from them)")
+    args = parser.parse_args()
+    main(args.runs, args.pool, args.pause, args.warmup)

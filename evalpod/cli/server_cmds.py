@@ -51,6 +51,9 @@ def up(
     # First, before anything starts or is announced: a busy port is a one-line refusal.
     listener = _claim_port(host, port)
     configure_logging()
+    # The warm sandbox pool (orchestrator/local/pool.py) is on unless the operator set it.
+    os.environ.setdefault("EVALPOD_WARM_POOL_SIZE", "1")
+    get_settings.cache_clear()
     settings = get_settings()
     embedded = None
     stopped_by: signal.Signals | None = None

@@ -540,6 +540,8 @@ class LocalBackend(SandboxBackend):
                 if ok
                 else f"{outcome.status} (exit {outcome.exit_code}): {outcome.error or last[0]}"
             )
+        finally:
+            await self.aclose()  # a one-off check: no warm sandbox outlives it
         feature = Feature(name="job_runs", ok=ok, required=True, detail=detail)
         return report.model_copy(update={"features": [*report.features, feature]})
 

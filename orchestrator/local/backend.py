@@ -29,7 +29,7 @@ from orchestrator.local.cgroups import (
     sweep_empty_job_cgroups,
 )
 from orchestrator.local.doctor import DoctorReport, Feature, probe, setpriv_path
-from orchestrator.local.pool import WARM_FLAG, WARM_READY, WarmPool, pool_enabled
+from orchestrator.local.pool import WARM_FLAG, WarmPool, pool_enabled
 from orchestrator.local.result_file import read_result
 from orchestrator.local.seccomp import SECCOMP_KILL_SIGNAL, seccomp_memfd
 from orchestrator.sandbox import (
@@ -342,6 +342,12 @@ class LocalProcess(SandboxProcess):
                 tail = (seen + exc.partial)[-2000:].decode(errors="replace")
                 raise SandboxUnavailable(f"the warm sandbox ended before it was ready: {tail}"
                                          ) from exc
+
+    def boost(self, cpus: float) -> None:
+        """Give a still-warming sandbox the CPU weight of a job of `cpus` (a job waits for
+        it). Raises OSError."""
+        if self._cgroup is not None:
+            self._cgroup.set_cpu_weight(cpus)
 
     def warm_usable(self) -> bool:
         """Whether this warm sandbox can still take a job: alive, its stdin open, and no
@@ -692,22 +698,6 @@ class LocalBackend(SandboxBackend):
             if process is not None:
                 return process
         return await self.start(job)
-
-    async def start_warm(
-        self, job: SandboxJob, stop: asyncio.Event | None = None
-    ) -> LocalProcess:
-        """A warm sandbox for the pool, ready for its assignment: `job` is a template (no
-        script) whose model, GPUs, CPUs and disk are what the sandbox is built with. Its
-        cgroup weighs `WARM_CPU_WEIGHT` until assignment. Raises `SandboxUnavailable`
-        (also when `stop` is set before it is ready: it is destroyed)."""
-        process = await self.start(job, warm=True)
-        try:
-            timeout_s = self.settings.warm_pool_start_timeout_s
-            await process.until_ready(WARM_READY.encode(), timeout_s, stop)
-        except BaseException:
-            await process.cleanup()
-            raise
-        return process
 
     async def assign(self, process: LocalProcess, job: SandboxJob) -> None:
         """Hand `job` to the warm sandbox `process` (its limits, spec, script and rlimits).

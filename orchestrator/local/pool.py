@@ -100,9 +100,19 @@ def pool_enabled(settings: Settings) -> bool:
 
 
 @dataclass
+class _Warming:
+    """A sandbox on its way to ready. A job that finds no ready sandbox claims one of these
+    rather than starting cold: its warm-up is already under way, so it is never slower."""
+
+    done: asyncio.Future[LocalProcess | None]
+    process: LocalProcess | None = None  # once bubblewrap is up
+    claimed_cpus: float | None = None  # set by the job that waits for it
+
+
+@dataclass
 class _KeyState:
     ready: list[LocalProcess] = field(default_factory=list)
-    warming: int = 0
+    warming: list[_Warming] = field(default_factory=list)
     last_used: float = field(default_factory=time.monotonic)
     failed_at: float | None = None
 
@@ -140,9 +150,17 @@ class WarmPool:
             return None
         state = self._use(key)
         process = self._pop_ready(state)
-        if process is None and self.settings.warm_pool_on_miss == "warm":
-            process = await self._start(key)
+        claim = None if process is not None else self._claim_warming(state, job)
+        if process is None and claim is None and self.settings.warm_pool_on_miss == "warm":
+            claim = self._warming(key, state)
+            self._claim(claim, job)
         self._refill(key)
+        if claim is not None:
+            try:
+                process = await asyncio.shield(claim.done)
+            except asyncio.CancelledError:
+                claim.done.add_done_callback(self._discard_claimed)
+                raise
         if process is None:
             return None
         try:
@@ -186,38 +204,85 @@ class WarmPool:
             self._discard(process)
         return None
 
+    def _claim_warming(self, state: _KeyState, job: SandboxJob) -> _Warming | None:
+        for entry in state.warming:
+            if entry.claimed_cpus is None:
+                self._claim(entry, job)
+                return entry
+        return None
+
+    @staticmethod
+    def _claim(entry: _Warming, job: SandboxJob) -> None:
+        entry.claimed_cpus = job.limits.cpus
+        if entry.process is not None:
+            with contextlib.suppress(OSError):
+                entry.process.boost(entry.claimed_cpus)
+
+    def _warming(self, key: PoolKey, state: _KeyState) -> _Warming:
+        """Start warming one sandbox of `key` in the background."""
+        entry = _Warming(done=asyncio.get_running_loop().create_future())
+        state.warming.append(entry)
+        task = asyncio.create_task(self._fill(key, state, entry))
+        self._fills.add(task)
+        task.add_done_callback(self._fills.discard)
+        return entry
+
     def _refill(self, key: PoolKey) -> None:
         state = self._keys.get(key)
         if state is None or self._closed:
             return
         if state.failed_at is not None and time.monotonic() - state.failed_at < FAILED_BACKOFF_S:
             return
-        for _ in range(self.target(key) - len(state.ready) - state.warming):
-            task = asyncio.create_task(self._fill(key, state))
-            self._fills.add(task)
-            task.add_done_callback(self._fills.discard)
+        unclaimed = [entry for entry in state.warming if entry.claimed_cpus is None]
+        for _ in range(self.target(key) - len(state.ready) - len(unclaimed)):
+            self._warming(key, state)
 
-    async def _fill(self, key: PoolKey, state: _KeyState) -> None:
-        state.warming += 1
+    async def _fill(self, key: PoolKey, state: _KeyState, entry: _Warming) -> None:
+        process = None
         try:
-            process = await self._start(key)
+            process = await self._start(key, entry)
         finally:
-            state.warming -= 1
+            state.warming.remove(entry)
+            entry.done.set_result(process)
         if process is None:
             state.failed_at = time.monotonic()
             return
         state.failed_at = None
+        if entry.claimed_cpus is not None:
+            return  # the job that claimed it takes it from `entry.done`
         if self._closed or self._keys.get(key) is not state:
             await process.cleanup()  # the key went idle (or the pool closed) meanwhile
             return
         state.ready.append(process)
 
-    async def _start(self, key: PoolKey) -> LocalProcess | None:
+    async def _start(self, key: PoolKey, entry: _Warming) -> LocalProcess | None:
+        """Start one warm sandbox and wait until it is ready; None when it could not."""
+        where = key.model_dir or "no model"
         try:
-            return await self.backend.start_warm(key.template(self.settings), self._stop)
+            process = await self.backend.start(key.template(self.settings), warm=True)
         except Exception as exc:
-            log.warning("warm sandbox for %s did not start: %s", key.model_dir or "no model", exc)
+            log.warning("warm sandbox for %s did not start: %s", where, exc)
             return None
+        entry.process = process
+        if entry.claimed_cpus is not None:
+            with contextlib.suppress(OSError):
+                process.boost(entry.claimed_cpus)
+        try:
+            timeout_s = self.settings.warm_pool_start_timeout_s
+            await process.until_ready(WARM_READY.encode(), timeout_s, self._stop)
+        except BaseException as exc:
+            await process.cleanup()
+            if not isinstance(exc, Exception):
+                raise
+            log.warning("warm sandbox for %s was not ready: %s", where, exc)
+            return None
+        return process
+
+    def _discard_claimed(self, done: asyncio.Future[LocalProcess | None]) -> None:
+        """A claimed sandbox whose job went away while it warmed: destroy it once ready."""
+        process = None if done.cancelled() else done.result()
+        if process is not None:
+            self._discard(process)
 
     def _discard(self, process: LocalProcess) -> None:
         task = asyncio.create_task(process.cleanup())

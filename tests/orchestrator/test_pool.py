@@ -206,3 +206,19 @@ async def test_on_miss_warm_sends_every_job_through_the_pool(tmp_path: Path) -> 
 
 async def _discard(line: str) -> None:
     return None
+
+
+async def test_a_job_behind_an_empty_pool_takes_the_sandbox_still_warming(
+    pooled: LocalBackend,
+) -> None:
+    script = "def evaluate_model(model):\n    return {'ok': 1}\n"
+    pool = pool_of(pooled)
+    first = await pooled.launch(make_job("pool-first", script))  # a miss: cold, warms its key
+    assert pool.taken == 0
+    outcome_two, second = await run_drawn(pooled, make_job("pool-second", script))
+    try:
+        outcome_one = await supervise(first, _discard, asyncio.Event())
+    finally:
+        await first.cleanup()
+    assert outcome_one.status == outcome_two.status == "succeeded", (outcome_one, outcome_two)
+    assert first is not second

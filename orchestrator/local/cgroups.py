@@ -165,7 +165,14 @@ class JobCgroup:
 
     def apply_limits(self, limits: ResourceLimits) -> None:
         """Write `limits` (memory, tasks, CPU quota and weight) over the current ones: a
-        warm sandbox's cgroup takes its job's limits at assignment. Raises OSError."""
+        warm sandbox's cgroup takes its job's limits at assignment. Raises OSError (a
+        memory limit below what the cgroup already uses may be refused: EBUSY on v1)."""
+        if self.layout.version is CgroupVersion.v1:
+            memsw = self.dirs["memory"] / "memory.memsw.limit_in_bytes"
+            memory = limits.memory_mb * 1024 * 1024
+            current = _read_int(self.dirs["memory"] / "memory.limit_in_bytes") or 0
+            if memory > current and memsw.exists():
+                _write(memsw, str(memory))  # raised first: v1 refuses memory above memsw
         self._apply_limits(limits)
 
     def set_cpu_weight(self, cpus: float) -> None:

@@ -107,21 +107,24 @@ async def test_two_jobs_never_share_a_sandbox(pooled: LocalBackend) -> None:
     assert not alive(process_one._child_pid) and not alive(process_two._child_pid)
 
 
-async def test_the_job_gets_its_own_limits_at_assignment(pooled: LocalBackend) -> None:
+@pytest.mark.parametrize("memory_mb", [777, 4096])  # below and above the warm sandbox's own
+async def test_the_job_gets_its_own_limits_at_assignment(
+    pooled: LocalBackend, memory_mb: int,
+) -> None:
     script = "def evaluate_model(model):\n    return {}\n"
-    job = make_job("pool-limits", script, memory_mb=777, max_processes=33)
+    job = make_job("pool-limits", script, memory_mb=memory_mb, max_processes=33)
     pool = pool_of(pooled)
     assert await pool.prime(job) == 1
     process = await pooled.launch(job)
     assert isinstance(process, LocalProcess)
     try:
-        assert process.job is job
+        assert pool.taken == 1 and process.job is job
         cgroup = process._cgroup
         if cgroup is not None:
             memory = cgroup.dirs["memory"]
             limit = next(memory / name for name in ("memory.max", "memory.limit_in_bytes")
                          if (memory / name).exists())
-            assert int(limit.read_text()) == 777 * 1024 * 1024
+            assert int(limit.read_text()) == memory_mb * 1024 * 1024
             assert (cgroup.dirs["pids"] / "pids.max").read_text().strip() == "33"
         outcome = await supervise(process, _discard, asyncio.Event())
         assert outcome.status == "succeeded", outcome

@@ -185,6 +185,96 @@ function findingList(findings, onLine) {
     " ", h("code", {}, f.rule), " ", f.message, f.hint ? h("div", { class: "muted" }, f.hint) : "")));
 }
 
+// Seconds as m:ss or h:mm:ss.
+function clock(seconds) {
+  const whole = Math.round(seconds);
+  const h_ = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return h_ ? `${h_}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+const amount = (n) => (Number.isInteger(n) ? n.toLocaleString() : n.toFixed(2));
+
+// The job's progress reports (SSE `progress` events) as one bar per (phase, bar): what is
+// done, the rate and the time left, all as the job measured them (bounded by the server).
+function progressBars() {
+  const element = h("section", { id: "progress", class: "progress-list", hidden: true, "aria-label": "Progress" });
+  const rows = new Map();
+  const update = (p) => {
+    const key = `${p.phase}:${p.bar}`;
+    let row = rows.get(key);
+    if (!row || Number(row.meter.dataset.done) > p.done) {
+      const meter = h("progress", { max: 1 });
+      row = { meter, label: h("span", { class: "label" }), detail: h("span", { class: "muted detail" }) };
+      const old = rows.get(key);
+      const el = h("div", { class: "progress-row", "data-bar": key }, row.label, meter, row.detail);
+      if (old) old.el.replaceWith(el); else element.append(el);
+      row.el = el;
+      rows.set(key, row);
+    }
+    element.hidden = false;
+    row.label.textContent = `${p.phase === "trial" ? "trial · " : ""}${p.description || `bar ${p.bar}`}`;
+    row.meter.dataset.done = String(p.done);
+    const final = p.total !== null && p.done >= p.total;
+    const parts = [];
+    if (p.total !== null) {
+      row.meter.max = p.total;
+      row.meter.value = Math.min(p.done, p.total);
+      parts.push(`${amount(p.done)}/${amount(p.total)} (${Math.floor((100 * Math.min(p.done, p.total)) / p.total)}%)`);
+    } else {
+      row.meter.removeAttribute("value");  // indeterminate: the total is unknown
+      parts.push(amount(p.done));
+    }
+    if (p.rate) parts.push(`${p.rate.toFixed(2)}/s`);
+    if (final) parts.push("done");
+    else if (p.eta_s !== null && p.eta_s !== undefined) parts.push(`ETA ${clock(p.eta_s)}`);
+    row.detail.textContent = parts.join(" · ");
+    row.el.classList.toggle("final", final);
+  };
+  return { element, update };
+}
+
+// The evaluation's own script with line numbers; lines named by findings or a violation
+// are highlighted, and show(line) scrolls to one.
+function scriptViewer(id) {
+  const element = h("div", { id: "script" }, h("p", { class: "muted" }, "Loading…"));
+  let items = [];
+  let flagged = [];
+  const paint = () => {
+    items.forEach((li) => { li.classList.remove("flagged"); li.removeAttribute("title"); });
+    for (const [line, why] of flagged) {
+      const li = items[line - 1];
+      if (!li) continue;
+      li.classList.add("flagged");
+      li.title = li.title ? `${li.title}\n${why}` : why;
+    }
+  };
+  const load = async () => {
+    try {
+      const body = await api(`/evaluations/${id}/script`);
+      if (body.script === null) {
+        element.replaceChildren(h("p", { class: "muted" }, "No script: an lm-eval job."));
+        return;
+      }
+      const lines = body.script.replace(/\n$/, "").split("\n");
+      items = lines.map((text, i) => h("li", { id: `L${i + 1}`, "data-line": i + 1 }, h("code", {}, text || " ")));
+      element.replaceChildren(h("ol", { class: "script" }, items));
+      paint();
+    } catch (error) {
+      if (error.status !== 401) element.replaceChildren(errorBox(error));
+    }
+  };
+  const flag = (lines) => { flagged = lines; paint(); };
+  const show = (line) => {
+    const li = items[line - 1];
+    if (!li) return;
+    li.scrollIntoView({ block: "center" });
+    items.forEach((other) => other.classList.remove("target"));
+    li.classList.add("target");
+  };
+  return { element, load, flag, show };
+}
+
 function viewEvaluation(id) {
   const mine = generation;
   const header = h("div", { class: "row" });
@@ -194,6 +284,8 @@ function viewEvaluation(id) {
   const log = h("pre", { class: "log", id: "log" });
   const streamState = h("span", { class: "muted", id: "stream-state" }, "connecting…");
   const message = h("div");
+  const bars = progressBars();
+  const source = scriptViewer(id);
   let status = null;
 
   const cancel = h("button", { type: "button", class: "danger", id: "cancel", disabled: true, onclick: async () => {
@@ -222,12 +314,14 @@ function viewEvaluation(id) {
     timeline.replaceChildren(...record.transitions.map((t) => h("li", {},
       h("span", { class: "muted" }, when(t.at)), " ", t.from_status || "·", " → ", statusBadge(t.to_status),
       " ", h("span", { class: "muted" }, `${t.actor}: ${t.reason}`))));
-    findings.replaceChildren(findingList(record.findings));
+    findings.replaceChildren(findingList(record.findings, source.show));
+    source.flag([...record.findings.filter((f) => f.line).map((f) => [f.line, `${f.rule}: ${f.message}`]),
+      ...(record.violation && record.violation.line ? [[record.violation.line, `${record.violation.kind}: ${record.violation.detail}`]] : [])]);
     const parts = [];
     if (record.violation) {
       const v = record.violation;
       parts.push(h("div", { class: "error" }, `Killed (${v.kind}): ${v.detail}`,
-        v.line ? ` at line ${v.line}` : ""));
+        v.line ? [" at ", h("a", { href: `#/evaluations/${id}`, onclick: (event) => { event.preventDefault(); source.show(v.line); } }, `line ${v.line}`)] : ""));
     }
     if (record.error) parts.push(h("div", { class: "error" }, record.error));
     if (record.result) parts.push(h("pre", { id: "result" }, JSON.stringify(record.result, null, 2)));
@@ -237,30 +331,33 @@ function viewEvaluation(id) {
 
   // EventSource sends Last-Event-ID itself when it reconnects, so a dropped connection
   // resumes after the last line shown instead of repeating the log.
-  const source = new EventSource(`${API}/evaluations/${id}/logs`, { withCredentials: true });
-  cleanup.push(() => source.close());
-  source.onopen = () => { streamState.textContent = "live"; };
-  source.addEventListener("log", (event) => {
+  const stream = new EventSource(`${API}/evaluations/${id}/logs`, { withCredentials: true });
+  cleanup.push(() => stream.close());
+  stream.onopen = () => { streamState.textContent = "live"; };
+  stream.addEventListener("progress", (event) => bars.update(JSON.parse(event.data)));
+  stream.addEventListener("log", (event) => {
     const line = JSON.parse(event.data);
     const classes = [line.source === "evalpod" ? "evalpod" : "", line.phase === "trial" ? "trial" : ""].join(" ");
     const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.append(h("span", { class: classes.trim() || undefined }, line.text + (line.continues ? "" : "\n")));
     if (stick) log.scrollTop = log.scrollHeight;
   });
-  source.addEventListener("end", (event) => {
-    source.close();
+  stream.addEventListener("end", (event) => {
+    stream.close();
     streamState.textContent = `ended: ${event.data}`;
     load();
   });
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) streamState.textContent = "disconnected";
+  stream.onerror = () => {
+    if (stream.readyState === EventSource.CLOSED) streamState.textContent = "disconnected";
     else streamState.textContent = "reconnecting…";
   };
 
   $view().replaceChildren(h("h1", {}, "Evaluation ", h("code", {}, id)), header, message,
-    h("h2", {}, "Log ", streamState), log, h("h2", {}, "Result"), outcome,
-    h("h2", {}, "Findings"), findings, h("h2", {}, "Timeline"), timeline);
+    bars.element, h("h2", {}, "Log ", streamState), log, h("h2", {}, "Result"), outcome,
+    h("h2", {}, "Findings"), findings, h("h2", {}, "Script"), source.element,
+    h("h2", {}, "Timeline"), timeline);
   load();
+  source.load();
   every(POLL_MS, async () => {
     if (TERMINAL.has(status)) return;
     const now = await api(`/evaluations/${id}/status`).catch(() => null);

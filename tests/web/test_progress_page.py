@@ -1,0 +1,95 @@
+"""The evaluation page in a real browser (#14.3): a progress bar fed by the SSE `progress`
+events moves while the job runs and shows an estimate; the script viewer shows the
+submitted script with line numbers and highlights the lines its findings name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.stack import Stack
+
+expect = pytest.importorskip(
+    "playwright.async_api", reason="the playwright package is not installed "
+    "(pip install -e '.[dev]')").expect
+
+TIMEOUT_MS = 240_000  # a trial and a run each load torch and a model: slow on a busy host
+# A long hex literal: the warning EP603 (opaque blob) at line 3, which does not block.
+BLOB = "".join(f"{i:02x}" for i in range(128, 256))
+SCRIPT = f"""import time
+
+KEY = "{BLOB}"
+
+
+def evaluate_model(model):
+    for i in range(20):
+        time.sleep(0.15)
+        model.progress(i + 1, 20, description="questions")
+    return {{"n": len(KEY)}}
+"""
+# Every change of a bar, as the page makes it: "phase:bar=done|detail text".
+RECORD_BARS = """() => {
+  window.barChanges = [];
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      const row = change.target.closest && change.target.closest(".progress-row");
+      if (!row) continue;
+      const meter = row.querySelector("progress");
+      window.barChanges.push(`${row.dataset.bar}=${meter.dataset.done}|${row.querySelector(".detail").textContent}`);
+    }
+  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-done"] });
+}"""
+
+
+async def test_the_bar_moves_with_an_estimate_and_the_script_shows_its_findings(
+    chromium: Any, web_stack: Stack, screens: Path,
+) -> None:
+    context = await chromium.new_context(base_url=web_stack.url, viewport={
+        "width": 1280, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto("/")
+    await page.get_by_label("API key").fill(web_stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+
+    response = await web_stack.submit(SCRIPT, config={"timeout_s": 120})
+    assert response.status_code == 202, response.text
+    evaluation_id = response.json()["evaluation_id"]
+    await page.goto(f"/#/evaluations/{evaluation_id}")
+    await expect(page.locator("#stream-state")).to_have_text("live")
+    await page.evaluate(RECORD_BARS)  # long before the trial has loaded its model
+
+    run_bar = page.locator(".progress-row[data-bar='run:0']")
+    await expect(run_bar).to_have_class("progress-row final", timeout=TIMEOUT_MS)
+    await expect(run_bar.locator(".label")).to_have_text("questions")
+    await expect(run_bar.locator(".detail")).to_contain_text("20/20 (100%)")
+    await expect(run_bar.locator(".detail")).to_contain_text("done")
+    assert await run_bar.locator("progress").evaluate("p => [p.value, p.max]") == [20, 20]
+    changes: list[str] = await page.evaluate("window.barChanges")
+    run = [c for c in changes if c.startswith("run:0=")]
+    dones = [float(c.split("=", 1)[1].split("|", 1)[0]) for c in run]
+    # It moved: several values on the way up, each shown with an estimate of the time left.
+    assert len(set(dones)) >= 3 and dones == sorted(dones) and dones[-1] == 20, changes
+    assert any("ETA 0:0" in c for c in run[:-1]), run
+    # The trial's bar (on the model's shadow) was shown too, marked as the trial's.
+    trial_bar = page.locator(".progress-row[data-bar='trial:0']")
+    await expect(trial_bar.locator(".label")).to_have_text("trial · questions")
+
+    # The script viewer: every line numbered, the finding's line highlighted and linked.
+    lines = SCRIPT.rstrip("\n").split("\n")
+    viewer = page.locator("#script ol.script li")
+    await expect(viewer).to_have_count(len(lines))
+    await expect(page.locator("#script li#L7")).to_have_text(lines[6])
+    await expect(page.locator("#script li#L3")).to_have_class("flagged")
+    assert "EP603" in (await page.locator("#script li#L3").get_attribute("title") or "")
+    await page.locator(".findings li[data-line='3'] button").click()
+    await expect(page.locator("#script li#L3")).to_have_class("flagged target")
+    await expect(page.locator(".row .status")).to_have_text("succeeded", timeout=TIMEOUT_MS)
+    await page.screenshot(path=screens / "evaluation-progress-script.png", full_page=True)
+    assert errors == []
+    await context.close()

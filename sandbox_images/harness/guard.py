@@ -339,6 +339,10 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     denied_modules, denied_module_paths = policy.denied_modules, policy.denied_module_paths
     pickle_allowed, device_files = policy.pickle_allowed, policy.device_files
     namedtuple_file, namedtuple_suffix = "/collections/__init__.py', line ", ", code namedtuple>"
+    stdlib = "'" + os.path.dirname(os.__file__) + "/"
+    # (stdlib file, function) pairs that read only `__name__` from a caller's frame.
+    name_readers = (("typing.py', line ", ", code _caller>"),
+                    ("enum.py', line ", ", code _create_>"))
     generator_events = frozenset({"compile", "exec", "sys._getframe"})
     busy: set[int] = set()
 
@@ -360,6 +364,21 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         where = file_of(frame)
         return (where.startswith(trusted_prefixes)
                 and where.endswith(namedtuple_suffix) and namedtuple_file in where)
+
+    def reads_caller_name(frame: Any) -> bool:
+        """`typing._caller` (behind `TypeVar`, `ParamSpec`, `NewType`, functional
+        `TypedDict`/`NamedTuple`, Protocol checks) and `enum`'s functional API
+        (`Enum("Color", "RED GREEN")`) call `sys._getframe` only to read
+        `f_globals["__name__"]` and return that string, never the frame: allowed right
+        under the script, for those stdlib functions only."""
+        where = file_of(frame)
+        if not where.startswith(stdlib):
+            return False
+        rest = where[_len(stdlib):]
+        for file_part, suffix in name_readers:
+            if rest.startswith(file_part) and rest.endswith(suffix):
+                return True
+        return False
 
     def caller() -> Any:
         """The innermost frame outside this module: where the audited call was made."""
@@ -600,6 +619,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
 
     def allowed(event: str, args: tuple[Any, ...]) -> bool:  # noqa: C901
         if event in generator_events and safe_code_generator(caller()):
+            return True
+        if event == "sys._getframe" and reads_caller_name(caller()):
             return True
         if event == "open":
             return check_open(args)

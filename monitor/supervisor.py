@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from evalpod.display import neutralise
+from evalpod.logs.progress import MARKER as PROGRESS_MARKER
 from monitor.limits import OutputMeter, TailBuffer, usage_violation
 from orchestrator.sandbox import (
     GUARD_RECORD_LOST_EXIT,
@@ -40,7 +41,8 @@ async def _pump(process: SandboxProcess, on_line: LineSink, watch: _Watch) -> Vi
     limits = process.job.limits
     meter = OutputMeter(limits.max_output_bytes, limits.max_output_lines_per_s)
     async for line in process.output_lines():
-        watch.tail.add(line)
+        if not line.startswith(PROGRESS_MARKER):  # a tail of progress reports tells nothing
+            watch.tail.add(line)
         breach = meter.add(line)
         if breach is not None:
             return Violation(kind=ViolationKind.output, detail=breach)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -107,3 +108,34 @@ def test_on_a_terminal_the_bar_shows_the_job_s_rate_and_estimate() -> None:
     bar = text.splitlines()[-1]
     assert bar.startswith("questions ") and "━" in bar
     assert "60%" in bar and "6/10" in bar and "2.50/s" in bar and "eta 0:02" in bar
+
+
+TQDM_SCRIPT = """
+from tqdm import tqdm
+
+
+def evaluate_model(model):
+    total = 0
+    for i in tqdm(range(5000), desc="spin"):
+        total += i
+    print("the last line", total)
+    return {"total": total}
+"""
+
+
+def test_a_tqdm_script_in_the_real_sandbox_leaves_a_readable_tail(tmp_path: Path) -> None:
+    """`evalpod sandbox run` (bubblewrap, guard armed, the stub model): tqdm runs, draws
+    nothing, and its reports stay out of `stdout_tail`."""
+    script = tmp_path / "spin.py"
+    script.write_text(TQDM_SCRIPT, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env["EVALPOD_HOME"] = str(tmp_path / "home")
+    ran = subprocess.run([sys.executable, "-c", "from evalpod.cli import main; main()",
+                          "sandbox", "run", str(script), "--json", "--timeout", "120"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    report = json.loads(ran.stdout.splitlines()[-1])
+    assert report["status"] == "succeeded", report
+    tail = report["stdout_tail"]
+    assert tail.rstrip().endswith("the last line 12497500")
+    assert "evalpod:progress" not in tail and "\r" not in tail and "it/s" not in tail

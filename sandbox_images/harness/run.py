@@ -298,6 +298,9 @@ def _await_assignment() -> dict[str, Any]:
     {"RLIMIT_CPU": [soft, hard], ...}}` on stdin, then stdin becomes /dev/null (as in a cold
     job) and the job's rlimits apply, its CPU limit counted from now. Raises ValueError
     (malformed), OSError."""
+    # `resource` is a module the guard denies to scripts: left imported, a script's
+    # `import resource` would find it without the import a cold job's guard sees.
+    had_resource = "resource" in sys.modules
     import resource
 
     print(WARM_READY, flush=True)
@@ -316,6 +319,8 @@ def _await_assignment() -> dict[str, Any]:
         _, ceiling = resource.getrlimit(kind)  # lowering is all an unprivileged process may
         top = soft + hard + extra if ceiling == resource.RLIM_INFINITY else ceiling
         resource.setrlimit(kind, (min(soft + extra, top), min(hard + extra, top)))
+    if not had_resource:
+        del sys.modules["resource"]
     return dict(message["spec"])
 
 

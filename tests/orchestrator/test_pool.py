@@ -225,3 +225,15 @@ async def test_a_job_behind_an_empty_pool_takes_the_sandbox_still_warming(
         await first.cleanup()
     assert outcome_one.status == outcome_two.status == "succeeded", (outcome_one, outcome_two)
     assert first is not second
+
+
+async def test_what_the_warm_harness_imported_for_itself_is_still_denied_to_the_script(
+    pooled: LocalBackend,
+) -> None:
+    # The warm harness uses `resource` to set the job's rlimits; a cold job never imports it.
+    job = make_job("pool-resource", "import resource\ndef evaluate_model(model):\n    return {}\n")
+    assert await pool_of(pooled).prime(job) == 1
+    outcome, _ = await run_drawn(pooled, job)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None
+    assert (outcome.violation.detail, outcome.violation.target) == ("import denied", "resource")

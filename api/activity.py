@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.bounded import JSON_INTEGER, JsonBool
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
@@ -39,14 +40,23 @@ class ActivityPage(BaseModel):
     unread_count: int = Field(description="Unread events of the tenant, over all filters.")
 
 
+def _one_of_rule(schema: dict[str, Any]) -> None:
+    """`_one_of`, stated in the schema."""
+    schema["anyOf"] = [
+        {"required": ["ids"], "properties": {"ids": {"minItems": 1}, "all": {"const": False}}},
+        {"required": ["all"], "properties": {"all": {"const": True}, "ids": {"maxItems": 0}}},
+    ]
+
+
 class MarkRead(BaseModel):
-    """Either `ids` or `all: true`."""
+    """Either `ids` (at least one) or `all: true`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=lambda schema, _cls: _one_of_rule(schema))
 
-    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]] = Field(
         default_factory=list, max_length=MAX_MARK_IDS)
-    all: bool = False
+    all: JsonBool = False
 
     @model_validator(mode="after")
     def _one_of(self) -> MarkRead:

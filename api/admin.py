@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.bounded import JsonInt
+from api.bounded import JSON_INTEGER, JSON_NUMBER, JsonInt
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
 from evalpod import errors
@@ -21,14 +21,19 @@ ADMIN_ERRORS = (errors.Unauthorized, errors.Forbidden, errors.NotFound, errors.I
 
 
 class TenantLimits(BaseModel):
+    """Overrides of the server's limits for one tenant; an absent or null field keeps the
+    server's. JSON numbers only: `false` or `"5"` are refused, not coerced."""
+
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
-    burst_per_second: int | None = Field(default=None, ge=1, le=10_000)
-    max_live_evaluations: int | None = Field(default=None, ge=1, le=100_000)
-    gpu_seconds_per_day: int | None = Field(default=None, ge=0)
-    fair_share: float | None = Field(
-        default=None, gt=0, le=1000, allow_inf_nan=False,
+    requests_per_minute: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER] | None = None
+    burst_per_second: Annotated[int, Field(ge=1, le=10_000), JSON_INTEGER] | None = None
+    max_live_evaluations: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER] | None = None
+    gpu_seconds_per_day: Annotated[int, Field(ge=0, le=2**31 - 1), JSON_INTEGER] | None = None
+    # At least 0.001: a share near 0 would push the tenant's jobs out of the queue's range.
+    fair_share: Annotated[float, Field(ge=0.001, le=1000, allow_inf_nan=False), JSON_NUMBER
+                          ] | None = Field(
+        default=None,
         description="Weight of this tenant in the fair-share queue (default 1): a tenant "
         "with 2 gets two jobs started for every one of a tenant with 1 while both wait.")
 

@@ -31,6 +31,7 @@ from api import (
 from api.evaluation_service import KnownModels
 from api.observe import ObserveRequests
 from api.principal_cache import PrincipalCache
+from api.schemas import server_limits
 from evalpod import __version__, queue
 from evalpod.db import Database
 from evalpod.errors import (
@@ -99,6 +100,7 @@ def _envelope_everywhere(app: FastAPI) -> None:
                     invalid["description"] = "INVALID_CONFIG"
         schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
         schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        server_limits(schema, app.state.settings, getattr(app.state, "gpu_count", None))
         app.openapi_schema = schema
         return schema
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.bounded import JSON_INTEGER, JsonInt
 from api.deps import AdminDep, PrincipalDep, UnitOfWorkDep
 from api.errors import responses
-from api.schemas import ModelId, RunConfig, TaskName
+from api.schemas import NO_NUL, DatasetRef, ModelId, RunConfig, TaskName
 from evalpod import errors
 from evalpod.benchmarks import service
 from evalpod.benchmarks.errors import BenchmarkNotFound
-from evalpod.benchmarks.service import BenchmarkSpec, ScorerSpec
+from evalpod.benchmarks.service import SCORER_METRICS, BenchmarkSpec, ScorerSpec
 from evalpod.datasets.errors import DatasetNotFound
 from evalpod.orm import Benchmark
 from evalpod.settings import Settings
@@ -24,35 +25,76 @@ AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 ADMIN_ERRORS = (*AUTH_ERRORS, errors.Forbidden)
 
 
+ScorerMetric = Literal["exact_match", "f1", "accuracy", "multiple_choice_accuracy", "bleu", "chrf"]
+assert set(get_args(ScorerMetric)) == set(SCORER_METRICS)
+
+
 class ScorerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    metric: str = Field(description="exact_match, f1 (SQuAD-style), accuracy, "
-                        "multiple_choice_accuracy, bleu or chrf (the last two from lm-eval).")
-    dataset: str = Field(min_length=1, max_length=128,
+    metric: ScorerMetric = Field(
+        description="exact_match, f1 (SQuAD-style), accuracy, multiple_choice_accuracy, bleu "
+        "or chrf (the last two from lm-eval).")
+    dataset: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
                          description="Which of the benchmark's datasets holds the answers.")
-    column: str = Field(min_length=1, max_length=128, description="Its hidden answer column.")
+    column: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
+                        description="Its hidden answer column.")
+
+
+def _benchmark_rules(schema: dict[str, Any]) -> None:
+    """`_kind_fields`, stated in the schema."""
+    schema["allOf"] = [
+        {"anyOf": [
+            {"properties": {"kind": {"const": "script"}, "script": {"type": "string",
+                                                                    "minLength": 1}},
+             "required": ["script"]},
+            {"properties": {"kind": {"const": "lm_eval"},
+                            "script": {"anyOf": [{"type": "null"}, {"maxLength": 0}]},
+                            "tasks": {"minItems": 1}},
+             "required": ["kind", "tasks"]},
+        ]},
+        {"anyOf": [
+            {"not": {"required": ["scorer"]}},
+            {"properties": {"scorer": {"type": "null"}}},
+            {"properties": {"datasets": {"minItems": 1}}, "required": ["datasets"]},
+        ]},
+    ]
 
 
 class BenchmarkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=lambda schema, _cls: _benchmark_rules(schema))
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=4000, pattern=NO_NUL)
     kind: Literal["script", "lm_eval"] = "script"
-    script: str | None = Field(default=None, max_length=256 * 1024)
-    tasks: list[TaskName] = Field(default_factory=list, max_length=32)
-    num_fewshot: int = Field(default=0, ge=0, le=32)
-    limit: int | None = Field(default=None, ge=1, le=100_000)
-    datasets: list[Annotated[str, Field(min_length=3, max_length=200)]] = Field(
-        default_factory=list, max_length=16, description="Dataset versions, name@version.")
+    script: str | None = Field(default=None, max_length=256 * 1024,
+                               description="Required (not empty) for kind `script`.")
+    tasks: list[TaskName] = Field(default_factory=list, max_length=32,
+                                  description="At least one for kind `lm_eval`.")
+    num_fewshot: JsonInt = Field(default=0, ge=0, le=32)
+    limit: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER] | None = None
+    datasets: list[DatasetRef] = Field(
+        default_factory=list, max_length=16,
+        description="Dataset versions, name@version (at least one with a scorer).")
     scorer: ScorerIn | None = Field(
         default=None, description="Trusted scoring of the script's predictions against a "
-        "hidden column; without it the benchmark script's own metrics count.")
-    primary_metric: str = Field(min_length=1, max_length=128,
+        "hidden column of one of `datasets`; without it the benchmark script's own metrics "
+        "count.")
+    primary_metric: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
                                 description="Ranks the leaderboard; lm-eval: task/metric.")
     direction: Literal["higher", "lower"] = "higher"
     config: RunConfig = Field(default_factory=RunConfig)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> BenchmarkCreate:
+        if self.kind == "script" and not self.script:
+            raise ValueError("a script benchmark needs a script")
+        if self.kind == "lm_eval" and (self.script or not self.tasks):
+            raise ValueError("an lm-eval benchmark takes tasks, not a script")
+        if self.scorer is not None and not self.datasets:
+            raise ValueError("a scorer reads one of the benchmark's datasets: name them")
+        return self
 
 
 class BenchmarkOut(BaseModel):
@@ -77,7 +119,7 @@ class RunsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: list[ModelId] = Field(min_length=1, max_length=100)
-    priority: int = Field(default=0, ge=-100, le=100)
+    priority: JsonInt = Field(default=0, ge=-100, le=100)
 
 
 class RunOut(BaseModel):
@@ -126,6 +168,10 @@ def benchmark_out(row: Benchmark) -> BenchmarkOut:
 async def create_benchmark(body: BenchmarkCreate, request: Request, admin: AdminDep,
                            uow: UnitOfWorkDep) -> BenchmarkOut:
     settings: Settings = request.app.state.settings
+    problems = body.config.past_server_limits(settings, request.app.state.gpu_count)
+    if problems:
+        raise errors.InvalidConfig("config exceeds this server's limits",
+                                   detail={"errors": problems})
     spec = BenchmarkSpec(
         name=body.name, primary_metric=body.primary_metric, direction=body.direction,
         description=body.description, kind=body.kind, script=body.script, tasks=body.tasks,

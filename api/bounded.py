@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainValidator, Strict, WithJsonSchema
 
 from evalpod.errors import InvalidConfig
 
@@ -143,5 +143,23 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_json_integer)]
-JsonFloat = Annotated[float, BeforeValidator(_json_number)]
+# Bounds go before these in `Annotated` (`Annotated[int, Field(ge=1), JSON_INTEGER]`): after
+# them, pydantic cannot place the bounds on the number's schema, and in a union (`| None`)
+# the document would carry `ge`/`le` instead of `minimum`/`maximum`.
+JSON_INTEGER = BeforeValidator(_json_integer)
+JSON_NUMBER = BeforeValidator(_json_number)
+JsonInt = Annotated[int, JSON_INTEGER]
+JsonFloat = Annotated[float, JSON_NUMBER]
+
+
+def _json_true(value: bool) -> bool:
+    if value is not True:
+        raise ValueError("must be true")
+    return value
+
+
+# `true` and `false` only: pydantic's lax bool takes 0, 1, "yes", "off"...
+JsonBool = Annotated[bool, Strict()]
+# `true` only (a `Literal[True]` would also take 1 and 1.0).
+JsonTrue = Annotated[bool, Strict(), AfterValidator(_json_true),
+                     WithJsonSchema({"type": "boolean", "const": True})]

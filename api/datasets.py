@@ -152,7 +152,10 @@ async def list_datasets(
                                    "description")] = None,
     owner: Annotated[str | None, Query(max_length=64, description="Owning tenant id")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(
+        pattern=service.CURSOR_PATTERN,
+        description="`next_cursor` of the previous page (opaque: pass it back unchanged).")
+    ] = None,
     compatible_with_model: Annotated[str | None, Query(
         max_length=128, description="Add {compatible, warnings, errors} for this model")] = None,
 ) -> DatasetPage:
@@ -227,12 +230,11 @@ async def upload_version(
     split: Annotated[str, Query(min_length=1, max_length=64,
                                 pattern=r"^[A-Za-z0-9_-]+$")] = "test",
     id_column: ColumnName = "id",
-    hidden_column: Annotated[list[str] | None, Query(max_length=32)] = None,
+    hidden_column: Annotated[list[Annotated[str, Field(
+        min_length=1, max_length=128, pattern=r"^[^\x00]+$")]] | None, Query(max_length=32)
+    ] = None,
 ) -> VersionOut:
     hidden = list(dict.fromkeys(hidden_column or []))
-    if any(not c or len(c) > 128 or "\x00" in c for c in hidden):
-        raise errors.InvalidConfig("hidden column names are 1-128 characters", detail={
-            "errors": [{"field": "hidden_column", "message": "bad column name"}]})
     fields = VersionFields(version=version or await _next_version(uow, principal, dataset),
                            file_format=format, split=split, id_column=id_column,
                            hidden_columns=hidden)

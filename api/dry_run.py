@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.evaluation_service import KnownModels, check_config, script_findings
 from api.schemas import EvaluationCreate, StaticTimings, ValidateResponse
-from evalpod.errors import InvalidConfig, InvalidScript, PayloadTooLarge
+from evalpod.errors import InvalidScript, PayloadTooLarge
 from evalpod.orm import Model
 from evalpod.settings import Settings
 from evalpod.task_registry import check_lm_eval_request
@@ -72,14 +72,16 @@ async def validate(
     known_models: KnownModels,
     gpu_count: int | None = None,
 ) -> DryRunResponse:
-    """Run the dry-run stages. Never raises for a bad submission: every problem is a finding
-    (EP001 for a parse error, the envelope code such as `PAYLOAD_TOO_LARGE` or
-    `MODEL_NOT_FOUND` for the others)."""
+    """Run the dry-run stages. Raises `InvalidConfig` only for a config past this server's
+    limits (a schema rule); every other problem is a finding (EP001 for a parse error, the
+    envelope code such as `PAYLOAD_TOO_LARGE` or `MODEL_NOT_FOUND` for the others)."""
+    # This server's limits are in its document (`schemas.server_limits`): past them the body
+    # is not a valid request (422), as for any other schema rule.
+    check_config(body, settings, gpu_count)
     started = time.perf_counter()
     findings: list[Finding] = []
     parsed = True
     try:
-        check_config(body, settings, gpu_count)
         findings = script_findings(body, settings)
     except InvalidScript as exc:
         detail = exc.detail
@@ -87,7 +89,7 @@ async def validate(
         findings = [Finding(rule="EP001", message=detail.get("message", exc.message),
                             line=detail.get("line"), column=detail.get("column"),
                             hint=exc.hint)]
-    except (PayloadTooLarge, InvalidConfig) as exc:
+    except PayloadTooLarge as exc:
         parsed = False
         findings = [Finding(rule=exc.code, message=exc.message, hint=exc.hint)]
     stages = [_stage("quick_checks", findings, started)]

@@ -88,18 +88,7 @@ def script_findings(body: EvaluationCreate, settings: Settings) -> list[Finding]
 
 def check_config(body: EvaluationCreate, settings: Settings, gpu_count: int | None = None
                  ) -> None:
-    problems = []
-    if gpu_count is not None and body.config.gpus > gpu_count:
-        problems.append({"field": "config.gpus", "message":
-                         f"this host has {gpu_count} GPUs; asked for {body.config.gpus}"})
-    if body.config.timeout_s > settings.max_timeout_s:
-        problems.append(
-            {"field": "config.timeout_s", "message": f"at most {settings.max_timeout_s}"}
-        )
-    if body.config.memory_mb > settings.max_memory_mb:
-        problems.append(
-            {"field": "config.memory_mb", "message": f"at most {settings.max_memory_mb}"}
-        )
+    problems = body.config.past_server_limits(settings, gpu_count)
     if problems:
         raise InvalidConfig("config exceeds this server's limits", detail={"errors": problems})
 

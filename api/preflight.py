@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
+from api.evaluation_service import check_config
 from api.schemas import EvaluationCreate
 from evalpod import errors
 from evalpod.preflight import preflight
@@ -30,6 +31,8 @@ class PreflightOut(BaseModel):
              summary="Will it fit, how long, can it use its data? Stores nothing")
 async def preflight_evaluation(body: EvaluationCreate, request: Request,
                                principal: PrincipalDep, uow: UnitOfWorkDep) -> PreflightOut:
+    # Past this server's limits the body is not a valid request (its document says so).
+    check_config(body, request.app.state.settings, request.app.state.gpu_count)
     async with uow.begin() as session:
         report = await preflight(
             session, principal, model_id=body.model_id, kind=body.kind,

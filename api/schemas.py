@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from api.bounded import JsonFloat, JsonInt
+from api.bounded import JSON_INTEGER, JsonFloat, JsonInt
 from validator.findings import Finding
+
+if TYPE_CHECKING:
+    from evalpod.settings import Settings
 
 
 def _no_nul(value: str) -> str:
@@ -17,7 +20,8 @@ def _no_nul(value: str) -> str:
     return value
 
 
-SafeStr = Annotated[str, AfterValidator(_no_nul), Field(pattern=r"^[^\x00]*$")]
+# Text that is stored: PostgreSQL cannot hold NUL.
+NO_NUL = r"^[^\x00]*$"
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -49,18 +53,54 @@ Tags = Annotated[dict[str, str], AfterValidator(_check_tags), WithJsonSchema({
 })]
 ModelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 TaskName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
+# A dataset version, `name@version` (`evalpod.datasets.service.REF`).
+DatasetRef = Annotated[str, Field(
+    min_length=3, max_length=193,
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}@[A-Za-z0-9_.-]{1,64}$")]
 
 
 class RunConfig(BaseModel):
-    """Resources of one run; bounded further by server settings at submit."""
+    """Resources of one run. The maxima here are the absolute ones; a server's document
+    states its own (`server_limits`), and a request past them is refused."""
 
     # JSON numbers only: `"gpus": true` or `"timeout_s": "60"` are refused, not coerced.
     model_config = ConfigDict(extra="forbid")
 
-    timeout_s: JsonInt = Field(default=300, ge=1, le=86_400, description="Wall-clock limit.")
+    timeout_s: JsonInt = Field(default=300, ge=1, le=86_400,
+                               description="Wall-clock limit in seconds.")
     gpus: JsonInt = Field(default=0, ge=0, le=16, description="GPUs to assign.")
-    memory_mb: JsonInt = Field(default=4096, ge=64, le=1_048_576, description="Memory limit.")
+    memory_mb: JsonInt = Field(default=4096, ge=64, le=1_048_576,
+                               description="Memory limit in MiB.")
     cpus: JsonFloat = Field(default=1.0, gt=0, le=64, description="CPU quota in cores.")
+
+    def past_server_limits(self, settings: Settings, gpu_count: int | None
+                           ) -> list[dict[str, str]]:
+        """The fields past this server's limits (`server_limits`), as envelope errors."""
+        problems = []
+        if gpu_count is not None and self.gpus > gpu_count:
+            problems.append({"field": "config.gpus", "message":
+                             f"this host has {gpu_count} GPUs; asked for {self.gpus}"})
+        if self.timeout_s > settings.max_timeout_s:
+            problems.append({"field": "config.timeout_s",
+                             "message": f"at most {settings.max_timeout_s}"})
+        if self.memory_mb > settings.max_memory_mb:
+            problems.append({"field": "config.memory_mb",
+                             "message": f"at most {settings.max_memory_mb}"})
+        return problems
+
+
+def server_limits(document: dict[str, Any], settings: Settings, gpu_count: int | None
+                  ) -> None:
+    """State this server's limits in its OpenAPI document: `RunConfig`'s maxima become
+    the settings' (`max_timeout_s`, `max_memory_mb`) and, where the host's GPUs bound a
+    request (local backend), its GPU count."""
+    properties = document["components"]["schemas"]["RunConfig"]["properties"]
+    caps = {"timeout_s": settings.max_timeout_s, "memory_mb": settings.max_memory_mb}
+    if gpu_count is not None:
+        caps["gpus"] = gpu_count
+    for name, cap in caps.items():
+        field = properties[name]
+        field["maximum"] = min(field["maximum"], cap)
 
 
 def _kind_rules(schema: dict[str, Any]) -> None:
@@ -95,13 +135,14 @@ class EvaluationCreate(BaseModel):
     script: str | None = Field(default=None, description="Python defining evaluate_model(model).")
     tasks: list[TaskName] | None = Field(default=None, max_length=32)
     num_fewshot: JsonInt = Field(default=0, ge=0, le=32)
-    limit: JsonInt | None = Field(default=None, ge=1, le=100_000)
+    limit: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER] | None = None
     config: RunConfig = Field(default_factory=RunConfig)
-    idempotency_key: SafeStr | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)
+                               ] | None = None
     priority: JsonInt = Field(default=0, ge=-100, le=100)
     tags: Tags = Field(default_factory=dict)
     callback_url: CallbackUrl | None = None
-    datasets: list[Annotated[str, Field(min_length=3, max_length=200)]] | None = Field(
+    datasets: list[DatasetRef] | None = Field(
         default=None, max_length=16,
         description="Dataset versions (name@version) mounted read-only at /data and passed "
         "to evaluate_model(model, data); hidden columns are never included.")

@@ -92,7 +92,10 @@ async def test_policy_is_admin_only_and_validated(registry: Registry) -> None:
         assert forbidden.status_code == 403
     async with registry.client(await registry.key(tenant, Role.admin)) as admin:
         for bad in ({"required": [{"name": "qa", "min_scores": {}}]},
-                    {"required": [{"name": "qa", "min_scores": {"a": 1}}] * 2},
+                    {"required": [{"name": "qa", "min_scores": {"a": True}}]},
+                    {"required": [{"name": "qa", "min_scores": {"": 1}}]},
+                    {"required": [{"benchmark": "b@1", "lm_eval_task": "qa",
+                                   "min_scores": {"a": 1}}]},
                     {"required": [{"name": "qa", "min_scores": {"a": "high"}}]}):
             rejected = await admin.put(f"/models/{model}/policy", json=bad)
             assert rejected.status_code == 422, bad

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.config import JsonDict
 
 from validator.findings import Finding, Severity
 from validator.policy.names import DENIED_MODULES, root_module
 from validator.policy.rules import RULES
 
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_BANDIT_RE = re.compile(r"^B\d{3}$")
+_BANDIT_RE = re.compile(r"^B[0-9]{3}$")
 
 
 def _check_module(name: str) -> str:
@@ -34,8 +35,20 @@ def _check_rule_id(rule_id: str) -> str:
     return rule_id
 
 
-AllowedModule = Annotated[str, AfterValidator(_check_module)]
-OverridableRule = Annotated[str, AfterValidator(_check_rule_id)]
+# The two checks above, stated in the API's schema.
+_RULE_SCHEMA = {"type": "string", "anyOf": [
+    {"enum": sorted(rule_id for rule_id, rule in RULES.items() if rule.overridable)},
+    {"pattern": _BANDIT_RE.pattern}]}
+AllowedModule = Annotated[str, AfterValidator(_check_module), WithJsonSchema({
+    "type": "string", "pattern": _MODULE_RE.pattern,
+    "not": {"pattern": "^(" + "|".join(sorted(map(re.escape, DENIED_MODULES))) + r")(\.|$)"},
+})]
+OverridableRule = Annotated[str, AfterValidator(_check_rule_id), WithJsonSchema(_RULE_SCHEMA)]
+
+
+def _any_order(schema: JsonDict) -> None:
+    """A set: repeated items are taken once, not refused."""
+    schema.pop("uniqueItems", None)
 
 
 class Policy(BaseModel):
@@ -44,7 +57,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     extra_allowed_imports: frozenset[AllowedModule] = Field(
-        default=frozenset(),
+        default=frozenset(), json_schema_extra=_any_order,
         description="Modules (and their submodules) allowed on top of the built-in allowlist.",
     )
     severity_overrides: dict[OverridableRule, Severity] = Field(
@@ -52,7 +65,8 @@ class Policy(BaseModel):
         description='New severity per overridable rule, e.g. {"EP101": "warning"}.',
     )
     disabled_rules: frozenset[OverridableRule] = Field(
-        default=frozenset(), description="Overridable rules whose findings are dropped."
+        default=frozenset(), json_schema_extra=_any_order,
+        description="Overridable rules whose findings are dropped.",
     )
 
     def allows_import(self, module: str) -> bool:

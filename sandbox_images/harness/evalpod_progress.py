@@ -6,7 +6,10 @@ host turns such a line into a `progress` entry of the log stream
 (`evalpod.logs.progress`), which re-validates it: everything here is the script's
 data, bounded again on the host. Reports of one bar are rate-limited to one per
 `MIN_INTERVAL_S`, except a bar's first and its final one (done reaches total, or the
-bar closes), and an unchanged report is never repeated.
+bar closes), and a report with nothing new (same done, total, description) is never sent.
+Past that, every report spends from one budget shared by all bars (`BUDGET_*`); a report
+the budget holds back waits as its bar's latest and goes out with the next one that
+fits, or at the end of the job (`flush`), so every bar's last state is always sent.
 
 tqdm (`import tqdm`, `from tqdm import tqdm`, `tqdm.auto`) is hooked at the class:
 every bar draws nothing to the log and reports here instead. `install` runs before the
@@ -28,6 +31,14 @@ from typing import Any, TextIO
 # evalpod.logs.progress.MARKER (tests/harness checks it): the harness cannot import evalpod.
 MARKER = "\x02evalpod:progress "
 MIN_INTERVAL_S = 0.2
+# All bars together draw on one budget whose rate falls as the job runs: 5 reports a
+# second for the first minute, then 300 / elapsed seconds (one every 12 s after an hour),
+# never below one a minute. Reports count towards the job's output cap (8 MiB a run): this
+# keeps a day of progress near 0.5 MiB, whatever the loops look like (lm-eval's included).
+BUDGET_BURST = 10.0
+BUDGET_FAST_S = 60.0
+BUDGET_PER_S = 5.0
+BUDGET_FLOOR_PER_S = 1 / 60
 MAX_BARS = 16
 MAX_DESCRIPTION = 200
 MAX_NUMBER = 1e15
@@ -62,6 +73,28 @@ class Reporter:
         self._started: dict[int, float] = {}
         self._last_sent: dict[int, float] = {}
         self._last_payload: dict[int, tuple[float, float | None, str | None]] = {}
+        self._born = self._refilled = clock()
+        self._tokens = BUDGET_BURST
+        self._held: dict[int, str] = {}  # bar -> its latest report the budget held back
+
+    def _spend(self, now: float) -> bool:
+        """Take one report from the shared budget, if there is one."""
+        elapsed = now - self._born
+        rate = BUDGET_PER_S if elapsed < BUDGET_FAST_S else max(
+            BUDGET_FLOOR_PER_S, BUDGET_PER_S * BUDGET_FAST_S / elapsed)
+        self._tokens = min(BUDGET_BURST, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def flush(self) -> None:
+        """Send every report the budget held back (the job is ending)."""
+        with self._lock:
+            held, self._held = self._held, {}
+            for line in held.values():
+                self._write(line)
 
     def _bar(self, key: object) -> int:
         bar = self._bars.get(key)
@@ -72,7 +105,7 @@ class Reporter:
             bar = next((n for n in range(MAX_BARS) if n not in used), MAX_BARS - 1)
             self._bars[key] = bar
             if bar not in used:
-                for state in (self._started, self._last_sent, self._last_payload):
+                for state in (self._started, self._last_sent, self._last_payload, self._held):
                     state.pop(bar, None)
         return bar
 
@@ -113,7 +146,15 @@ class Reporter:
             }, allow_nan=False)
             self._last_sent[bar] = now
             self._last_payload[bar] = state
-            self._write(MARKER + payload + "\n")
+            line = MARKER + payload + "\n"
+            if not self._spend(now):
+                self._held[bar] = line
+                return False
+            self._held.pop(bar, None)
+            self._write(line)
+            # Bars held back earlier go out while the budget allows.
+            while self._held and self._spend(now):
+                self._write(self._held.pop(next(iter(self._held))))
             return True
 
 
@@ -159,6 +200,11 @@ class _NoTerminal:
 
     def isatty(self) -> bool:
         return True
+
+
+def flush() -> None:
+    """Send the reports the shared budget held back; the harness calls it as the job ends."""
+    REPORTER.flush()
 
 
 def _from_tqdm(bar: Any, *, final: bool = False) -> None:

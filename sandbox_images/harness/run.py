@@ -348,6 +348,7 @@ def main(argv: list[str]) -> int:
         payload: dict[str, Any] = {"ok": True, "metrics": _run(spec, arm_guard)}
     except BaseException as exc:
         payload = _failure(exc)
+    evalpod_progress.flush()  # progress the budget held back: every bar's last state
     return _finish(result_path, payload, armed)
 
 

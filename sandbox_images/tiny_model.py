@@ -12,6 +12,7 @@ byte-for-byte reproducible for a given seed and library versions.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,9 @@ TRAINING_QA = [
 ]
 TRAIN_STEPS = 100
 TRAIN_LR = 3e-3
+# Written beside the weights of a trained build: what it learnt (scripts/quickstart.sh
+# rebuilds a tiny-gpt2 without it, the random one earlier versions made).
+TRAINING_RECORD = "evalpod_training.json"
 
 
 def _train_tokenizer() -> Any:
@@ -174,17 +178,22 @@ def create_tiny_gpt2(dest: Path, seed: int = 0, *, train: bool = False) -> Path:
     )
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)
+    loss = None
     if train:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one thread: the same float sums, the same weights
         try:
-            _train(model, tokenizer)
+            loss = _train(model, tokenizer)
         finally:
             torch.set_num_threads(threads)
     model.eval()  # type: ignore[no-untyped-call]
     dest.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dest, safe_serialization=True)
     tokenizer.save_pretrained(dest)
+    if loss is not None:
+        record = {"texts": len(_training_texts()), "steps": TRAIN_STEPS, "seed": seed,
+                  "learning_rate": TRAIN_LR, "final_loss": round(loss, 4)}
+        (dest / TRAINING_RECORD).write_text(json.dumps(record, sort_keys=True) + "\n")
     # safetensors writes 0600; the sandbox may read /model as another uid.
     for item in dest.iterdir():
         item.chmod(0o644)

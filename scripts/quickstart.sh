@@ -19,6 +19,12 @@ export EVALPOD_HOME="${EVALPOD_HOME:-$PWD/.evalpod}"
 export EVALPOD_URL="http://127.0.0.1:$port"
 log="$EVALPOD_HOME/up.log"
 mkdir -p "$EVALPOD_HOME"
+# A tiny-gpt2 from before it was trained (no training record) scores 0: build it again.
+tiny="$EVALPOD_HOME/models/tiny-gpt2"
+if [ -d "$tiny" ] && [ ! -f "$tiny/evalpod_training.json" ]; then
+  echo "== rebuilding $tiny: it is the untrained one of an earlier version"
+  rm -rf "$tiny"
+fi
 rm -f "$EVALPOD_HOME/up.json"
 .venv/bin/evalpod up --port "$port" >"$log" 2>&1 &
 up_pid=$!

@@ -29,6 +29,8 @@ def test_create_tiny_learns_the_quickstart_example(tmp_path: Path) -> None:
     created = _cli(env, "models", "create-tiny")
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("tiny-gpt2 at ")
+    record = Path(created.stdout.split(" at ", 1)[1].strip()) / "evalpod_training.json"
+    assert json.loads(record.read_text())["steps"] > 0  # what scripts/quickstart.sh checks
     ran = _cli(env, "sandbox", "run", str(ROOT / "examples" / "qa_exact_match.py"),
                "--model", "tiny-gpt2", "--json", "--timeout", "600")
     assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -51,7 +51,7 @@ async def test_tqdm_and_the_progress_helper_stream_progress_events(stack: Stack)
     events = await _follow(stack, evaluation_id)  # from submit on: the trial, then the run
     lines = [json.loads(e.data)["text"] for e in events if e.event == "log"]
     record = await stack.wait_for(evaluation_id, {"succeeded", "validation_failed", "failed"})
-    assert record["status"] == "succeeded", (record, lines)
+    assert record["status"] == "succeeded", (record["findings"], record["error"], lines[-6:])
     assert record["result"] == {"total": 66}
     assert events[-1].event == "end" and events[-1].data == "succeeded"
     for phase in ("trial", "run"):

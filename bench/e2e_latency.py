@@ -11,6 +11,10 @@ the cold path. A pool learns its keys (model/shadow) from demand, so `--warmup` 
 first and are not counted; `--pause S` waits between runs so the pool has refilled (a
 submission that finds it empty starts cold, as back-to-back runs on 2 cores do).
 Run by hand:  python bench/e2e_latency.py [--runs 5] [--pool on|off] [--pause 8] [--warmup 1]
+
+`--sandbox` measures the sandbox alone, side by side on one LocalBackend: the example on
+tiny-gpt2 from launch to outcome, cold and drawn from a primed pool in turn (the
+pool's effect without its refill timing or the API, validator and queue around it).
 """
 
 from __future__ import annotations
@@ -122,6 +126,67 @@ def main(runs: int, pool: str, pause: float, warmup: int) -> None:
         server.wait(timeout=60)
 
 
+async def _sandbox_side_by_side(runs: int) -> None:
+    import asyncio
+
+    from evalpod.settings import Settings
+    from orchestrator.local.backend import LocalBackend
+    from orchestrator.sandbox import ResourceLimits, SandboxJob
+
+    model = Path(os.environ.get("EVALPOD_TEST_CACHE", Path.home() / ".cache" / "evalpod-tests"))
+    model = model / "tiny-gpt2"
+    if not (model / "config.json").exists():
+        subprocess.run([sys.executable, str(ROOT / "sandbox_images" / "tiny_model.py"),
+                        str(model)], check=True)
+    home = Path(tempfile.mkdtemp(prefix="evalpod-bench-"))
+    backend = LocalBackend(Settings(home=home, warm_pool_size=1))
+    pool = backend.warm_pool
+    assert pool is not None
+    script = (ROOT / "examples" / "qa_exact_match.py").read_text()
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    firsts: dict[str, list[float]] = {"cold": [], "warm": []}
+    try:
+        for i in range(runs):
+            for mode in ("cold", "warm"):
+                job = SandboxJob(job_id=f"bench-{mode}-{i}", script=script, model_id="tiny-gpt2",
+                                 model_path=model,
+                                 limits=ResourceLimits(timeout_s=300, memory_mb=4096))
+                if mode == "warm":
+                    await pool.prime(job)
+                first: list[float] = []
+                started = time.perf_counter()
+
+                async def sink(line: str, first: list[float] = first,
+                               started: float = started) -> None:
+                    if not first and not line.startswith("[evalpod]"):
+                        first.append(time.perf_counter() - started)
+
+                if mode == "cold":
+                    from monitor.supervisor import supervise
+
+                    process = await backend.start(job)
+                    try:
+                        outcome = await supervise(process, sink, asyncio.Event())
+                    finally:
+                        await process.cleanup()
+                else:
+                    taken = pool.taken
+                    outcome = await backend.run(job, sink)
+                    assert pool.taken == taken + 1, "the warm run was not drawn from the pool"
+                total = time.perf_counter() - started
+                assert outcome.status == "succeeded", outcome
+                times[mode].append(total)
+                firsts[mode].extend(first)
+                print(f"{mode} {i + 1}: {total:.3f} s, first script line "
+                      f"{first[0] if first else float('nan'):.3f} s", flush=True)
+    finally:
+        await backend.aclose()
+    for mode in ("cold", "warm"):
+        print(f"sandbox {mode}: launch → outcome median {statistics.median(times[mode]):.3f} s, "
+              f"p95 {_p95(times[mode]):.3f} s; first script line median "
+              f"{statistics.median(firsts[mode]):.3f} s, p95 {_p95(firsts[mode]):.3f} s")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -131,5 +196,12 @@ if __name__ == "__main__":
                         help="seconds between submissions (lets the pool refill)")
     parser.add_argument("--warmup", type=int, default=1,
                         help="uncounted first runs (the pool learns its keys from them)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="the sandbox alone: cold vs drawn from a primed pool, side by side")
     args = parser.parse_args()
-    main(args.runs, args.pool, args.pause, args.warmup)
+    if args.sandbox:
+        import asyncio
+
+        asyncio.run(_sandbox_side_by_side(args.runs))
+    else:
+        main(args.runs, args.pool, args.pause, args.warmup)

@@ -265,6 +265,9 @@ def install() -> None:
         import tqdm.std
     except ImportError:
         return
+    # No monitor thread, even for the warm-up bar: a second thread would change what the
+    # script's process is (setns and unshare refuse a multithreaded caller).
+    tqdm.std.tqdm.monitor_interval = 0
     # Lazy imports and lookups tqdm makes on a bar's first use happen now, unguarded,
     # before the hook (so this bar reports nothing).
     with tqdm.std.tqdm(total=1, file=_NoTerminal(), disable=False, ncols=80) as warm:

@@ -50,10 +50,13 @@ DESTRUCTIVE = "destructive or unbounded on the host"
 CTYPES = "ctypes.dlopen"
 
 CASES: dict[str, Case] = {
-    "tcp_egress": Case(("tcp",), guard_event="import"),
-    "udp_egress": Case(("udp",), guard_event="import"),
-    "ipv6_egress": Case(("udp",), guard_event="import"),
-    "dns_lookup": Case(("udp",), guard_event="import"),
+    # socket and subprocess are already loaded before the script (tqdm.auto brings asyncio;
+    # with a real model transformers does the same), so importing them raises no event and
+    # the first denial is the operation's own.
+    "tcp_egress": Case(("tcp",), guard_event="socket.getaddrinfo"),
+    "udp_egress": Case(("udp",), guard_event="socket.__new__"),
+    "ipv6_egress": Case(("udp",), guard_event="socket.__new__"),
+    "dns_lookup": Case(("udp",), guard_event="socket.__new__"),
     "metadata_service": Case(("tcp",), guard_event="import"),
     "raw_socket_syscall": Case(("tcp",), guard_event=CTYPES),
     "read_home_secret": Case(("token",)),
@@ -110,7 +113,7 @@ CASES: dict[str, Case] = {
         guard_event=CTYPES,
     ),
     "native_shared_object": Case(
-        ("marker",), statuses=("succeeded", "failed"), guard_event="import"
+        ("marker",), statuses=("succeeded", "failed"), guard_event="subprocess.Popen"
     ),
     "pickle_payload": Case(
         ("marker",), statuses=("succeeded", "failed"), guard_event="pickle.find_class"

@@ -44,8 +44,10 @@ for entry in "${BENCHES[@]}"; do
   [ "$left" -lt "$limit" ] && limit=$left
   echo "== bench $name: $args (load average $(cut -d' ' -f1 /proc/loadavg))"
   started=$(date +%s)
+  # SIGINT to the benchmark's process group on overrun: its `finally` blocks and the
+  # `evalpod up` it started stop cleanly (as on Ctrl-C); SIGKILL 15 s later if not.
   # shellcheck disable=SC2086  # the arguments are meant to split
-  timeout --kill-after=10 "$limit" "$PY" $args >"/tmp/evalpod-bench-$name.log" 2>&1
+  timeout -s INT --kill-after=15 "$limit" "$PY" $args >"/tmp/evalpod-bench-$name.log" 2>&1
   rc=$?
   # The figures are the last lines each benchmark prints; progress bars and logs go before.
   grep -v -e '^\s*$' -e 'it/s\]' "/tmp/evalpod-bench-$name.log" | tail -n 25

@@ -18,7 +18,7 @@ BENCHES=(
   "validate|45|bench/validate.py --runs 5 --trial-runs 2"
   "dataset_upload|30|bench/dataset_upload.py --gib 0.05"
   "guard_overhead|45|bench/guard_overhead.py --repeats 1 --only qa_exact_match"
-  "e2e_latency|60|bench/e2e_latency.py --runs 1"
+  "e2e_latency|60|bench/e2e_latency.py --runs 1 --warmup 0"
   "log_latency|60|bench/log_latency.py --runs 1 --lines 10"
 )
 # The whole step stops starting benchmarks once this much time is spent (they are then

@@ -30,7 +30,7 @@ from evalpod.registry import register_model
 from tests.stack import free_port, stack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-MAX_EXAMPLES = int(os.environ.get("EVALPOD_FUZZ_EXAMPLES", "10"))
+MAX_EXAMPLES = int(os.environ.get("EVALPOD_FUZZ_EXAMPLES", "20"))
 # CI is deterministic; EVALPOD_FUZZ_SEED=N runs a random generation from seed N instead (to
 # look past the deterministic examples: `EVALPOD_FUZZ_SEED=7 EVALPOD_FUZZ_EXAMPLES=50`).
 SEED = os.environ.get("EVALPOD_FUZZ_SEED")

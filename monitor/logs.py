@@ -5,9 +5,10 @@ a line at once, a busy one sends everything that queued up meanwhile in one pipe
 and no line ever waits for the next print.
 
 A progress report the job printed (a marker line, `evalpod.logs.progress`) becomes a
-`progress` entry instead of a line, at most one per bar every `PROGRESS_INTERVAL_S`
-(a bar's final report always): the harness already sends at most five a second, and a
-script printing marker lines itself cannot fill the stream with them.
+`progress` entry instead of a line, at most one per bar every `PROGRESS_INTERVAL_S`,
+plus the bar's final report once per run of the bar (`_BarThrottle`): the harness already
+sends at most five a second, and a script printing marker lines itself (finals and
+restarts alternating, say) cannot fill the stream with them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,31 @@ RETRY_S = 0.05
 PROGRESS_INTERVAL_S = 0.15
 
 
+class _BarThrottle:
+    """Which of one bar's reports become entries: at most two every `PROGRESS_INTERVAL_S`.
+
+    A report that is not final (the bar moving, or starting again after its end) is
+    stored when the bar's last entry is `PROGRESS_INTERVAL_S` old; a final one is stored
+    when the bar's last entry was not final, so a bar's end is always shown, once per
+    run, and a run only counts once its restart was stored.
+    """
+
+    __slots__ = ("ended", "sent_at")
+
+    def __init__(self) -> None:
+        self.sent_at: float | None = None
+        self.ended = False
+
+    def admit(self, final: bool, now: float) -> bool:
+        if final:
+            if self.ended:
+                return False
+        elif self.sent_at is not None and now - self.sent_at < PROGRESS_INTERVAL_S:
+            return False
+        self.sent_at, self.ended = now, final
+        return True
+
+
 class LogWriter:
     """Appends one job's lines (`phase` trial or run) to its evaluation's stream.
 
@@ -69,7 +95,7 @@ class LogWriter:
         self._phase: Phase = phase
         self._buffer: list[dict[str, str]] = []
         self._sender: asyncio.Task[None] | None = None
-        self._progress_sent: dict[int, float] = {}
+        self._bars: dict[int, _BarThrottle] = {}
 
     @property
     def phase(self) -> Phase:
@@ -78,15 +104,13 @@ class LogWriter:
     async def write(self, line: str) -> None:
         """Queue one line the job printed (an `OutputLine` may mark `continues`); a
         progress report's marker line becomes a `progress` entry (or nothing, when its
-        bar reported less than `PROGRESS_INTERVAL_S` ago)."""
+        bar's throttle says so: `_BarThrottle`)."""
         continues = bool(getattr(line, "continues", False))
         if not continues and line.startswith(MARKER):
             report = parse_report(line)
             if report is not None:
-                now = time.monotonic()
-                last = self._progress_sent.get(report.bar)
-                if report.final or last is None or now - last >= PROGRESS_INTERVAL_S:
-                    self._progress_sent[report.bar] = now
+                bar = self._bars.setdefault(report.bar, _BarThrottle())
+                if bar.admit(report.final, time.monotonic()):
                     self._append(LogEntry("*", "progress", report.model_dump_json(),
                                           phase=self._phase))
                 return

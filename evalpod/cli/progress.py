@@ -5,6 +5,11 @@ are drawn as live bars with rate and time left by rich's `Progress` (rich comes 
 typer), below the log lines, which scroll above them. Elsewhere (a pipe, a file, CI)
 a bar is one plain line when it starts, each time it crosses another tenth, and when it
 ends, so a log that is saved or grepped is not flooded by reports.
+
+Reports are the job's data, so what they cost here is bounded whatever it sends: a bar
+that starts again (its `done` goes down) reuses its drawn bar, at most `MAX_LIVE_BARS`
+are drawn (one note for the rest), and a bar's runs after its `MAX_PLAIN_RUNS`th are not
+printed as plain lines (one note says so).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from typing import IO, Any
 import typer
 
 from evalpod.display import neutralise
-from evalpod.logs.events import LogLine, render
+from evalpod.logs.events import SERVICE_PREFIX, LogLine, render
 from evalpod.logs.progress import Progress, clock, describe
 
 PLAIN_STEPS = 10
+MAX_LIVE_BARS = 16
+MAX_PLAIN_RUNS = 3
 
 
 class LogPrinter:
@@ -37,6 +44,8 @@ class LogPrinter:
         self._progress: Any = None  # rich.progress.Progress once a bar is drawn
         self._tasks: dict[tuple[str, int], Any] = {}
         self._plain_step: dict[tuple[str, int], int] = {}
+        self._plain_runs: dict[tuple[str, int], int] = {}
+        self._bars_dropped = False
 
     def __enter__(self) -> LogPrinter:
         return self
@@ -71,12 +80,24 @@ class LogPrinter:
         """One `progress` event: a bar drawn, or (not live) a plain line when it matters."""
         key = (progress.phase, progress.bar)
         if not self._live:
-            step = self._step(progress)
-            if self._plain_step.get(key) != step:
-                self._plain_step[key] = step
-                typer.echo(describe(progress), file=self._file)
+            self._plain(key, progress)
             return
         self._draw(key, progress)
+
+    def _plain(self, key: tuple[str, int], progress: Progress) -> None:
+        step = self._step(progress)
+        last = self._plain_step.get(key)
+        if last == step:
+            return
+        self._plain_step[key] = step
+        if last is None or step < last:  # the bar's first run, or it started again
+            runs = self._plain_runs[key] = self._plain_runs.get(key, 0) + 1
+            if runs == MAX_PLAIN_RUNS + 1:
+                label = progress.description or f"bar {progress.bar}"
+                typer.echo(f"{SERVICE_PREFIX}progress: {label} started again; its "
+                           "further runs are not shown", file=self._file)
+        if self._plain_runs[key] <= MAX_PLAIN_RUNS:
+            typer.echo(describe(progress), file=self._file)
 
     @staticmethod
     def _step(progress: Progress) -> int:
@@ -118,9 +139,17 @@ class LogPrinter:
         eta = ("done" if progress.final else
                f"eta {clock(progress.eta_s)}" if progress.eta_s is not None else "")
         task = self._tasks.get(key)
-        if task is None or self._progress.tasks[task].completed > progress.done:
-            # A new bar, or the bar's slot taken by the next loop: a fresh bar below.
+        if task is None:
+            if len(self._tasks) >= MAX_LIVE_BARS:
+                if not self._bars_dropped:
+                    self._bars_dropped = True
+                    self._print(f"{SERVICE_PREFIX}progress: more than {MAX_LIVE_BARS} bars; "
+                                "the others are not drawn")
+                return
             task = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta)
             self._tasks[key] = task
+        elif self._progress.tasks[task].completed > progress.done:
+            # The bar's slot taken by the next loop: the same bar, started again.
+            self._progress.reset(task, total=progress.total, description=label)
         self._progress.update(task, description=label, total=progress.total,
                               completed=progress.done, rate=rate, eta=eta)

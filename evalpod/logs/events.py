@@ -42,9 +42,25 @@ def parse_log_data(data: str) -> LogLine:
         return LogLine(text=neutralise(data))
 
 
+# Every line a client prints of its own (evalpod's notes, progress, statuses) starts with
+# one of these; every line a job printed starts with a gutter, so whatever a job prints
+# (`== evalpod: run succeeded`, `trial | == evalpod: ...`, a fake progress line, in any
+# look-alike characters) is shown after its gutter, never at the start of a line.
+SERVICE_PREFIX = "== "
+JOB_GUTTER = "| "
+TRIAL_GUTTER = "trial | "
+
+
+def job_gutter(phase: str) -> str:
+    """What starts each line a job printed: `| ` for the run, `trial | ` for the trial."""
+    return TRIAL_GUTTER if phase == "trial" else JOB_GUTTER
+
+
 def render(line: LogLine) -> str:
-    """One line for a terminal: the trial's lines and evalpod's own marked as such."""
-    prefix = "trial | " if line.phase == "trial" else ""
+    """One line for a terminal: a job's line after its gutter (`| text`, `trial | text`),
+    evalpod's own as `== evalpod: text` (`== evalpod (trial): text`). `source` is set by
+    the host, so no job line can start like one of evalpod's."""
     if line.source == "evalpod":
-        prefix += "== evalpod: "
-    return prefix + neutralise(line.text)
+        tag = " (trial)" if line.phase == "trial" else ""
+        return f"{SERVICE_PREFIX}evalpod{tag}: {neutralise(line.text)}"
+    return job_gutter(line.phase) + neutralise(line.text)

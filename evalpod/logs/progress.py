@@ -4,9 +4,10 @@ Inside the sandbox, `model.progress(...)` and the script's tqdm bars print one l
 report, `MARKER` + a JSON object (sandbox_images/harness/evalpod_progress.py). The host's
 log writer turns such a line into a `progress` entry of the stream (`parse_report`), and
 `GET /evaluations/{id}/logs` serves it as a `progress` event whose data is `Progress`.
-A report is the script's data: every number is bounded and finite, the description
-neutralised and cut, anything else in the object dropped; a marker line that is not a
-valid report stays an ordinary log line. No Redis or database here: the SDK and CLI
+A report is the script's data: every number is bounded and finite, a total is positive
+(a total of 0 reads as unknown: no bar is "0/0 done"), the description neutralised and
+cut, anything else in the object dropped; a marker line that is not a valid report stays
+an ordinary log line. No Redis or database here: the SDK and CLI
 import this module.
 """
 
@@ -15,9 +16,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from evalpod.display import neutralise
+from evalpod.logs.events import SERVICE_PREFIX
 
 # STX: not a line boundary for str.splitlines (RS \x1e is). Must equal the harness's
 # evalpod_progress.MARKER (tests/harness checks it).
@@ -36,7 +45,14 @@ def _display_text(value: str | None) -> str | None:
     return neutralise(value)[:MAX_DESCRIPTION] or None
 
 
+def _zero_is_unknown(value: object) -> object:
+    # tqdm(total=0) (an empty loop) reports total 0: no known length, not a finished bar.
+    return None if value == 0 and not isinstance(value, bool) else value
+
+
 Count = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
+Total = Annotated[Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)] | None,
+                  BeforeValidator(_zero_is_unknown)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Description = Annotated[str | None, Field(max_length=4 * MAX_DESCRIPTION),
                         AfterValidator(_display_text)]
@@ -50,7 +66,8 @@ class ProgressReport(BaseModel):
     bar: int = Field(default=0, ge=0, lt=MAX_BARS,
                      description="Which bar (0 for the first; nested tqdm loops get 1, 2, ...).")
     done: Count = Field(description="Units done so far.")
-    total: Count | None = Field(default=None, description="Units in all; null when unknown.")
+    total: Total = Field(default=None, description="Units in all, > 0; null when unknown "
+                         "(a report's total of 0 reads as null).")
     description: Description = Field(
         default=None, description="The bar's label (tqdm's `desc`), neutralised for display.")
     rate: Count | None = Field(default=None, description="Units per second, as measured "
@@ -111,11 +128,16 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _phase_tag(phase: str) -> str:
+    return " (trial)" if phase == "trial" else ""
+
+
 def describe(progress: Progress) -> str:
-    """One plain line: `label: 30/100 (30%) 12.5/s, 0:06 left`."""
+    """One plain line: `== progress: label 30/100 (30%) 12.5/s, 0:06 left` (a trial's:
+    `== progress (trial): ...`); starts like evalpod's own lines, which no job line can
+    (`evalpod.logs.events.render`)."""
     label = progress.description or f"bar {progress.bar}"
-    prefix = "trial | " if progress.phase == "trial" else ""
-    text = f"{prefix}progress {label}: {_amount(progress.done)}"
+    text = f"{SERVICE_PREFIX}progress{_phase_tag(progress.phase)}: {label} {_amount(progress.done)}"
     if progress.total is not None:
         text += f"/{_amount(progress.total)} ({100 * (progress.fraction or 0):.0f}%)"
     if progress.rate:

@@ -67,7 +67,7 @@ async def test_stream_deleted_logs_still_serve_every_line_and_the_end(
     assert archived[-1].event == "end" and archived[-1].data == "succeeded"
     # A job's "[evalpod]" line stays the job's; evalpod's own lines say so in `source`.
     assert render(lines[0]) == "trial | [evalpod] loading model tiny-gpt2"
-    assert render(lines[1]) == "trial | == evalpod: trial run succeeded after 0.40 s"
+    assert render(lines[1]) == "== evalpod (trial): trial run succeeded after 0.40 s"
 
 
 async def test_control_characters_are_neutralised_where_shown(

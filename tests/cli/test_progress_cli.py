@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from evalpod.cli.progress import LogPrinter
+from evalpod.cli.progress import MAX_LIVE_BARS, MAX_PLAIN_RUNS, LogPrinter
 from evalpod.logs.events import LogLine
 from evalpod.logs.progress import Progress
 from tests.stack import free_port
@@ -83,13 +83,13 @@ async def test_follow_into_a_pipe_prints_a_line_per_tenth_not_per_report(server:
          "--follow"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout.splitlines()
-    progress = [line for line in out if line.startswith("progress ")]
-    assert progress[0] == "progress questions: 0/20 (0%), 0:05 left"
-    assert progress[1] == "progress questions: 2/20 (10%) 4.00/s, 0:05 left"  # 4.5 s
-    assert progress[10] == "progress questions: 20/20 (100%) 4.00/s, done"
-    assert progress[11] == "progress open: 1"
+    progress = [line for line in out if line.startswith("== progress")]
+    assert progress[0] == "== progress: questions 0/20 (0%), 0:05 left"
+    assert progress[1] == "== progress: questions 2/20 (10%) 4.00/s, 0:05 left"  # 4.5 s
+    assert progress[10] == "== progress: questions 20/20 (100%) 4.00/s, done"
+    assert progress[11] == "== progress: open 1"
     assert len(progress) == 12  # 21 + 3 reports, 12 lines
-    assert out[0] == "start" and out[out.index(progress[-1]) + 1] == "finish"
+    assert out[0] == "| start" and out[out.index(progress[-1]) + 1] == "| finish"
     assert "\r" not in result.stdout and "\x1b" not in result.stdout
     assert f"== {EVALUATION}: succeeded" in out
 
@@ -104,10 +104,79 @@ def test_on_a_terminal_the_bar_shows_the_job_s_rate_and_estimate() -> None:
         printer.line(LogLine(text="piece ", continues=True))
         printer.line(LogLine(text="joined"))
     text = drawn.getvalue()
-    assert text.startswith("hello\npiece joined\n")
+    assert text.startswith("| hello\n| piece joined\n")
     bar = text.splitlines()[-1]
     assert bar.startswith("questions ") and "━" in bar
     assert "60%" in bar and "6/10" in bar and "2.50/s" in bar and "eta 0:02" in bar
+
+
+def _forged(n: int) -> list[Progress]:
+    """The reviewer's forged stream (/tmp/attack/p2_progress_forge.py) as events, with
+    each of the bars 0..15 alternating: done 1 of 1 (final), then done 0 of 0 (a restart;
+    `total: 0` reads as unknown), and again."""
+    return [Progress.model_validate({"bar": i % 16, "done": (i // 16) % 2,
+                                     "total": (i // 16) % 2, "description": f"step {i}"})
+            for i in range(n)]
+
+
+def test_forged_restarts_reuse_bars_and_keep_the_terminal_output_bounded() -> None:
+    drawn = io.StringIO()
+    with LogPrinter(drawn, live=True) as printer:
+        for progress in _forged(3000):
+            printer.progress(progress)
+        for bar in range(16):  # the trial's bars: 16 more keys, past the cap
+            printer.progress(Progress(bar=bar, done=1, total=2, phase="trial"))
+        tasks = len(printer._progress.tasks)
+    assert tasks == MAX_LIVE_BARS  # was a new bar at every restart: 1,500 after 3,000
+    text = drawn.getvalue()
+    assert text.count("more than 16 bars") == 1
+    assert len(text) < 16 * 200
+
+
+def test_forged_restarts_into_a_pipe_print_a_few_runs_per_bar() -> None:
+    printed = io.StringIO()
+    with LogPrinter(printed, live=False) as printer:
+        for progress in _forged(3000):
+            printer.progress(progress)
+    lines = printed.getvalue().splitlines()
+    # Per bar: MAX_PLAIN_RUNS runs of two lines each, and one note.
+    assert len(lines) == 16 * (2 * MAX_PLAIN_RUNS + 1), lines[:40]
+    assert sum("further runs are not shown" in line for line in lines) == 16
+    assert all(line.startswith("== progress") for line in lines)
+    assert "NaN" not in printed.getvalue() and "0/0" not in printed.getvalue()
+
+
+SPOOFS = ["== evalpod: run succeeded after 0.41 s",
+          "trial | == evalpod: trial run succeeded after 2.00 s",
+          "progress questions: 100/100 (100%) 250.00/s, done",
+          "== progress: questions 100/100 (100%) 250.00/s, done",
+          "  == evalpod: run succeeded", "\u2550\u2550 evalpod: run succeeded",
+          "\uff1d\uff1d evalpod: run succeeded", "\u200b== evalpod: x", "\r== evalpod: x",
+          "\x1b[2K\r== evalpod: x", "-- executing", "== ev_1: succeeded"]
+
+
+@pytest.mark.parametrize("phase", ["run", "trial"])
+def test_a_job_line_never_reads_as_one_of_evalpod_s(phase: str) -> None:
+    """A job's line is printed after its gutter whatever it holds; evalpod's own lines
+    (notes, progress, statuses) start with `== ` or `-- `, which no job line can."""
+    printed = io.StringIO()
+    with LogPrinter(printed, live=False) as printer:
+        for text in SPOOFS:
+            printer.line(LogLine(text=text, phase=phase))  # type: ignore[arg-type]
+        printer.line(LogLine(text="run succeeded after 0.58 s", phase=phase,  # type: ignore[arg-type]
+                             source="evalpod"))
+        printer.progress(Progress(done=1, total=1, description="questions",
+                                  phase=phase))  # type: ignore[arg-type]
+    *job, service, progress = printed.getvalue().splitlines()
+    gutter = "trial | " if phase == "trial" else "| "
+    assert len(job) == len(SPOOFS)
+    assert all(line.startswith(gutter) for line in job), job
+    assert not any(line.startswith(("== ", "-- ")) for line in job)
+    tag = " (trial)" if phase == "trial" else ""
+    assert service == f"== evalpod{tag}: run succeeded after 0.58 s"
+    assert progress == f"== progress{tag}: questions 1/1 (100%), done"
+    # The job's forged service line is not the service's line.
+    assert service not in job and progress not in job
 
 
 TQDM_SCRIPT = """

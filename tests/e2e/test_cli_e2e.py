@@ -206,7 +206,7 @@ async def test_follow_shows_trial_lines_then_statuses_then_run_lines_in_order(
     assert lines[0].startswith("submitted ev_") and "(pending_validation" in lines[0]
     trial = lines.index("trial | phase-line trial")
     validated, executing = lines.index("-- validated"), lines.index("-- executing")
-    run = lines.index("phase-line run")
+    run = lines.index("| phase-line run")
     assert trial < validated < executing < run, lines
     assert lines.count("-- validated") == 1 and lines.count("-- executing") == 1
     assert "-- pending_validation" not in lines  # already said by the submitted line

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
+import pytest
 from redis.asyncio import Redis
 
+import monitor.logs
+from evalpod.logs.progress import MARKER, ProgressReport
 from evalpod.logs.stream import LogEntry, StreamId, read_after, stream_key
 from monitor.logs import LogWriter, logged
 from orchestrator.sandbox import (
@@ -140,3 +144,61 @@ async def test_a_run_is_framed_by_evalpod_lines_saying_what_ran_and_how_it_ended
         ("job", "[evalpod] run finished"),
         ("evalpod", "run killed after 3.02 s: timeout: ran past 3 s"),
     ]
+
+
+def _forged_marker(i: int) -> str:
+    """Line `i` of /tmp/attack/p1_progress_flood.py's stream: bar 0 done 1 of 1 (final),
+    then done 0 of 0 (a restart), alternating."""
+    done = i % 2
+    return MARKER + json.dumps({"bar": 0, "done": done, "total": done,
+                                "description": f"fake {i}"})
+
+
+async def test_forged_finals_and_restarts_are_throttled_like_any_report(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's flood (finding 4): 2,000 marker lines alternating a final report and
+    a restart, and 1,000 more over 16 bars; each bar stores one run (its start and its
+    end) per interval, not every final."""
+    monkeypatch.setattr(monitor.logs, "PROGRESS_INTERVAL_S", 3600.0)  # one interval
+    evaluation_id = f"ev_{uuid.uuid4().hex}"
+    writer = LogWriter(redis_client, evaluation_id, maxlen=100_000)
+    for i in range(2000):
+        await writer.write(_forged_marker(i))
+    for i in range(1000):
+        await writer.write(MARKER + json.dumps({"bar": i % 16, "done": (i // 16) % 2,
+                                                "total": (i // 16) % 2}))
+    await writer.aclose()
+    entries = await _entries(redis_client, evaluation_id)
+    assert {e.kind for e in entries} == {"progress"}
+    reports = [ProgressReport.model_validate_json(e.text) for e in entries]
+    # Bar 0: its first report (a restart: 0 of an unknown total) and one final; bars
+    # 1..15: the same, at most.
+    assert len(entries) <= 2 * 16, [(r.bar, r.done, r.total) for r in reports]
+    assert [(r.done, r.total) for r in reports if r.bar == 0] == [(0, None), (1, 1)]
+    assert all(r.total is None or r.total > 0 for r in reports)
+
+
+async def test_a_bar_restarted_after_the_interval_shows_its_new_run_and_its_end(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor.logs, "PROGRESS_INTERVAL_S", 3600.0)
+    evaluation_id = f"ev_{uuid.uuid4().hex}"
+    writer = LogWriter(redis_client, evaluation_id, maxlen=1000)
+
+    async def report(done: int, total: int) -> None:
+        await writer.write(MARKER + json.dumps({"bar": 0, "done": done, "total": total}))
+
+    await report(0, 2)          # stored: the bar's first report
+    await report(1, 2)          # too soon
+    await report(2, 2)          # stored: the end of its first run
+    await report(2, 2)          # the same end again: not stored
+    await report(0, 2)          # a restart, too soon: not stored
+    await report(2, 2)          # its end: not stored (its start was not)
+    monkeypatch.setattr(monitor.logs, "PROGRESS_INTERVAL_S", 0.0)  # the interval passed
+    await report(1, 2)          # stored: the interval has passed
+    await report(2, 2)          # stored: the end of this run
+    await writer.aclose()
+    entries = await _entries(redis_client, evaluation_id)
+    done = [ProgressReport.model_validate_json(e.text).done for e in entries]
+    assert done == [0, 2, 1, 2]

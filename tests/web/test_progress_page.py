@@ -93,3 +93,65 @@ async def test_the_bar_moves_with_an_estimate_and_the_script_shows_its_findings(
     await page.screenshot(path=screens / "evaluation-progress-script.png", full_page=True)
     assert errors == []
     await context.close()
+
+
+STATIC = Path(__file__).resolve().parents[2] / "api" / "web" / "static"
+# The reviewer's forged stream (finding 4) as the page gets it, and a report with
+# `total: 0` such as an older server passed on: bars 0..15 of the run and of the trial,
+# each alternating done 1 of 1 and done 0 of 0.
+FEED_FORGED = """() => {
+  const bars = progressBars();
+  document.getElementById("view").replaceChildren(bars.element);
+  for (let i = 0; i < 3000; i++) {
+    const n = Math.floor(i / 32) % 2;
+    bars.update({ phase: i % 32 < 16 ? "run" : "trial", bar: i % 16, done: n, total: n,
+                  description: `step ${i}`, rate: null, eta_s: null });
+  }
+  return bars.element.textContent;
+}"""
+
+
+async def _page_with_app(chromium: Any) -> Any:
+    """A page with the dashboard's DOM, stylesheet and script, no server behind it (its
+    API calls fail, which these tests do not need)."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    html = html.replace('<script src="/static/app.js" defer></script>', "").replace(
+        '<link rel="stylesheet" href="/static/app.css">',
+        f"<style>{(STATIC / 'app.css').read_text(encoding='utf-8')}</style>")
+    await page.set_content(html)
+    await page.add_script_tag(content=(STATIC / "app.js").read_text(encoding="utf-8"))
+    return page
+
+
+async def test_a_total_of_zero_never_shows_nan_and_bars_are_capped(chromium: Any) -> None:
+    page = await _page_with_app(chromium)
+    views = await page.evaluate("""() => [
+      progressView({ phase: "run", bar: 0, done: 0, total: 0, rate: null, eta_s: null }),
+      progressView({ phase: "run", bar: 0, done: 3, total: 10, rate: 2.5, eta_s: 2.8 }),
+      progressView({ phase: "run", bar: 0, done: 5, total: null, rate: 0, eta_s: null }),
+    ]""")
+    assert [v["detail"] for v in views] == ["0", "3/10 (30%) · 2.50/s · ETA 0:03", "5"]
+    assert [v["final"] for v in views] == [False, False, False]
+    text = await page.evaluate(FEED_FORGED)
+    assert "NaN" not in text and "0/0" not in text
+    rows = page.locator(".progress-row")
+    await expect(rows).to_have_count(16)  # 32 bars reported, each restarting ~47 times
+    await expect(page.locator(".more-bars")).to_have_count(1)
+    await page.context.close()
+
+
+async def test_evalpod_s_own_log_lines_carry_a_badge_a_job_line_cannot(chromium: Any) -> None:
+    """Finding 5 on the page: the same text as a job's line and as evalpod's line look
+    different, since only the host sets `source`."""
+    page = await _page_with_app(chromium)
+    badges = await page.evaluate("""() => {
+      const log = h("pre", { class: "log" });
+      document.getElementById("view").replaceChildren(log);
+      const text = "== evalpod: run succeeded after 0.41 s";
+      for (const source of ["job", "evalpod"]) log.append(logLine({ text, source, phase: "run" }));
+      return [...log.children].map((s) => getComputedStyle(s, "::before").content);
+    }""")
+    assert badges[0] in ("none", "normal", "") and badges[1] == '"evalpod"', badges
+    await page.context.close()

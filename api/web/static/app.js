@@ -195,41 +195,75 @@ function clock(seconds) {
 
 const amount = (n) => (Number.isInteger(n) ? n.toLocaleString() : n.toFixed(2));
 
+// One `log` event's line in the log: evalpod's own (`source` is set by the host) with a
+// badge (app.css) no text a job prints can show; the job's as plain text.
+function logLine(line) {
+  const classes = [line.source === "evalpod" ? "evalpod" : "job", line.phase === "trial" ? "trial" : ""];
+  return h("span", { class: classes.join(" ").trim() }, line.text + (line.continues ? "" : "\n"));
+}
+
+// A total the page can divide by: a positive finite number, else null (unknown). The
+// server sends null for an unknown total; this holds whatever a report says.
+const knownTotal = (p) => (Number.isFinite(p.total) && p.total > 0 ? p.total : null);
+
+// One progress report as the page shows it: whether it is final, the meter's value and
+// max (value null: indeterminate) and the detail text ("3/10 (30%) · 2.50/s · ETA 0:03").
+// Never NaN: a report without a usable total or count is shown as a count alone.
+function progressView(p) {
+  const done = Number.isFinite(p.done) && p.done >= 0 ? p.done : 0;
+  const total = knownTotal(p);
+  const final = total !== null && done >= total;
+  const parts = [];
+  if (total !== null) {
+    parts.push(`${amount(done)}/${amount(total)} (${Math.floor((100 * Math.min(done, total)) / total)}%)`);
+  } else {
+    parts.push(amount(done));
+  }
+  if (Number.isFinite(p.rate) && p.rate > 0) parts.push(`${p.rate.toFixed(2)}/s`);
+  if (final) parts.push("done");
+  else if (Number.isFinite(p.eta_s)) parts.push(`ETA ${clock(p.eta_s)}`);
+  return { final, done, value: total === null ? null : Math.min(done, total), max: total, detail: parts.join(" · ") };
+}
+
+// At most this many bars on the page; a report for another bar is dropped, with one note.
+const MAX_BARS_SHOWN = 16;
+
 // The job's progress reports (SSE `progress` events) as one bar per (phase, bar): what is
 // done, the rate and the time left, all as the job measured them (bounded by the server).
+// A bar that starts again (its count goes down) is the same row, reset.
 function progressBars() {
   const element = h("section", { id: "progress", class: "progress-list", hidden: true, "aria-label": "Progress" });
   const rows = new Map();
+  let dropped = null;
   const update = (p) => {
     const key = `${p.phase}:${p.bar}`;
     let row = rows.get(key);
-    if (!row || Number(row.meter.dataset.done) > p.done) {
+    if (!row) {
+      if (rows.size >= MAX_BARS_SHOWN) {
+        if (!dropped) {
+          dropped = h("p", { class: "muted more-bars" }, `More than ${MAX_BARS_SHOWN} bars: the others are not shown.`);
+          element.append(dropped);
+        }
+        return;
+      }
       const meter = h("progress", { max: 1 });
       row = { meter, label: h("span", { class: "label" }), detail: h("span", { class: "muted detail" }) };
-      const old = rows.get(key);
-      const el = h("div", { class: "progress-row", "data-bar": key }, row.label, meter, row.detail);
-      if (old) old.el.replaceWith(el); else element.append(el);
-      row.el = el;
+      row.el = h("div", { class: "progress-row", "data-bar": key }, row.label, meter, row.detail);
+      if (dropped) dropped.before(row.el); else element.append(row.el);
       rows.set(key, row);
     }
     element.hidden = false;
+    const view = progressView(p);
     row.label.textContent = `${p.phase === "trial" ? "trial · " : ""}${p.description || `bar ${p.bar}`}`;
-    row.meter.dataset.done = String(p.done);
-    const final = p.total !== null && p.done >= p.total;
-    const parts = [];
-    if (p.total !== null) {
-      row.meter.max = p.total;
-      row.meter.value = Math.min(p.done, p.total);
-      parts.push(`${amount(p.done)}/${amount(p.total)} (${Math.floor((100 * Math.min(p.done, p.total)) / p.total)}%)`);
+    row.meter.dataset.done = String(view.done);
+    if (view.max !== null) {
+      row.meter.max = view.max;
+      row.meter.value = view.value;
     } else {
       row.meter.removeAttribute("value");  // indeterminate: the total is unknown
-      parts.push(amount(p.done));
     }
-    if (p.rate) parts.push(`${p.rate.toFixed(2)}/s`);
-    if (final) parts.push("done");
-    else if (p.eta_s !== null && p.eta_s !== undefined) parts.push(`ETA ${clock(p.eta_s)}`);
-    row.detail.textContent = parts.join(" · ");
-    row.el.classList.toggle("final", final);
+    row.detail.textContent = view.detail;
+    row.el.classList.toggle("final", view.final);
   };
   return { element, update };
 }
@@ -337,9 +371,8 @@ function viewEvaluation(id) {
   stream.addEventListener("progress", (event) => bars.update(JSON.parse(event.data)));
   stream.addEventListener("log", (event) => {
     const line = JSON.parse(event.data);
-    const classes = [line.source === "evalpod" ? "evalpod" : "", line.phase === "trial" ? "trial" : ""].join(" ");
     const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.append(h("span", { class: classes.trim() || undefined }, line.text + (line.continues ? "" : "\n")));
+    log.append(logLine(line));
     if (stick) log.scrollTop = log.scrollHeight;
   });
   stream.addEventListener("end", (event) => {

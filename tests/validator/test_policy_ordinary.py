@@ -39,6 +39,10 @@ ALLOWED = {
     "setattr_kwargs_items":
         "class C:\n    def __init__(self, **kwargs):\n        for k, v in kwargs.items():\n"
         "            setattr(self, k, v)",
+    "getattr_hasattr_kwargs":
+        "class C:\n    def update(self, **kw):\n        for k, v in kw.items():\n"
+        "            if not hasattr(self, k):\n                raise KeyError(k)\n"
+        "            setattr(self, k, getattr(self, k) + v)\nC().update(a=1, **{'b': 2})",
     "setattr_kwargs_keys":
         "class C:\n    def update(self, **kw):\n        for k in kw.keys():\n"
         "            setattr(self, k, kw[k])",
@@ -120,8 +124,8 @@ CAUGHT = {
                              "        for k in kw:\n            setattr(t, k, 1)", "EP202"),
     "setattr_plain_function": ("def f(t, **kw):\n    for k in kw:\n        setattr(t, k, 1)",
                                "EP202"),
-    "getattr_over_kwargs": ("class C:\n    def f(self, **kw):\n        for k in kw:\n"
-                            "            getattr(self, k)", "EP202"),
+    "getattr_over_kwargs_unseen_keys": ("class C:\n    def f(self, **kw):\n        for k in kw:\n"
+                                        "            getattr(self, k)\nC().f(**D)", "EP202"),
     # __class__ only as `.__name__`/`.__qualname__`
     "class_kept": ("c = x.__class__\nc.__name__", "EP301"),
     "class_base": ("x.__class__.__base__", "EP301"),

@@ -54,6 +54,10 @@ class Context:
         self._source = source
         self.callees: set[int] = set()
         self.attribute_bases: set[int] = set()
+        # id(expression) -> the Attribute node it is the base of.
+        self.attribute_parents: dict[int, ast.Attribute] = {}
+        # id(function block) -> the name of its `**` parameter.
+        self.kwarg_parameters: dict[int, str] = {}
         self.imported_modules: set[str] = set()
         # `x.attr = value` anywhere in the module: attribute name -> the values stored.
         self.attribute_stores: dict[str, list[ast.expr]] = {}
@@ -81,6 +85,16 @@ class Context:
         self.format_methods: list[ast.Attribute] = []
         # `getattr(obj, field.name)` calls over `dataclasses.fields(...)`, for module_end.
         self.field_getattrs: list[ast.Call] = []
+        # Reflective calls allowed as keyword-driven (`setattr(self, key, value)` over the
+        # method's own `**kwargs`), and the calls whose keywords could feed them a name the
+        # analysis cannot see or may not allow, for module_end.
+        self.keyword_setattrs: list[ast.Call] = []
+        self.unseen_keywords: list[tuple[ast.Call, str]] = []
+        # References to `dataclasses` names that could hand out or make Field objects, and
+        # reasons found during the pass that a Field's `.name` may be changed.
+        self.dataclass_refs: list[tuple[ast.expr, frozenset[str]]] = []
+        self.field_calls: list[tuple[ast.Call, str]] = []
+        self.field_renamers: list[str] = []
         self.pending: list[tuple[str, ast.AST | None, str]] = []
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
@@ -183,6 +197,27 @@ class Context:
         if method is None or owner.bindings.get(key) != [None]:
             return None
         return owner, method
+
+    def is_own_kwargs(self, name: ast.Name) -> bool:
+        """`kwargs` used in the function whose `**kwargs` parameter it is, bound nowhere else
+        and never changed item by item: its keys are the keywords the caller wrote."""
+        site = self._sites.get(id(name))
+        if site is None or name.id in self.subscript_stores:
+            return False
+        scope, _ = site
+        owner, key = scope.owner(name.id), scope.key(name.id)
+        return (self.kwarg_parameters.get(id(owner)) == name.id
+                and owner.bindings.get(key) == [None])
+
+    def loaded_uses(self, owner_id: int, key: str) -> list[ast.Name]:
+        """Every loaded Name in the module that refers to the variable `key` of the scope
+        whose id is `owner_id` (as `loop_iterables` is keyed)."""
+        found = []
+        for use in self._loaded_names:
+            use_scope, _ = self._sites[id(use)]
+            if use_scope.key(use.id) == key and id(use_scope.owner(use.id)) == owner_id:
+                found.append(use)
+        return found
 
     def binding_values(self, name: ast.Name) -> list[ast.expr | str | None] | None:
         """Everything a loaded `name` may be bound to, or None if the use was not recorded."""

@@ -37,6 +37,23 @@ _TYPE_EXPR_NODES = (
 )
 _SETTERS = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
 _GETTERS = frozenset({"builtins.getattr", "builtins.hasattr"})
+_KEYWORD_REFLECTION = frozenset({"builtins.setattr", "builtins.getattr", "builtins.hasattr"})
+# `dataclasses` names that hand out Field objects or make fields from runtime names.
+_FIELD_SOURCES = frozenset(
+    {"dataclasses", "dataclasses.fields", "dataclasses.field", "dataclasses.Field",
+     "dataclasses.make_dataclass"}
+)
+# update_wrapper/wraps copy the attributes these parameters name: (position, keyword).
+_WRAPPER_NAME_PARAMETERS: dict[str, tuple[tuple[int, str], ...]] = {
+    "functools.update_wrapper": ((2, "assigned"), (3, "updated")),
+    "functools.wraps": ((1, "assigned"), (2, "updated")),
+}
+_WRAPPER_DEFAULTS = frozenset({"functools.WRAPPER_ASSIGNMENTS", "functools.WRAPPER_UPDATES"})
+# The names those defaults hold (3.11-3.13): what `functools.wraps(f)` copies anyway.
+_WRAPPER_DEFAULT_NAMES = frozenset(
+    {"__module__", "__name__", "__qualname__", "__doc__", "__dict__", "__annotations__",
+     "__type_params__"}
+)
 _GETATTR_FAMILY = frozenset(
     {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr",
      *OBJECT_REFLECTION}
@@ -61,9 +78,12 @@ class DynamicChecker(Checker):
                 ctx.report("EP201", node, f"`{name}` evaluates strings as code")
             elif name == "string.Formatter":
                 ctx.report("EP202", node, "`string.Formatter` traverses attributes at runtime")
-            elif name in REFLECTION_QUALNAMES and not ctx.is_callee(node):
+            elif ((name in REFLECTION_QUALNAMES or name in _WRAPPER_NAME_PARAMETERS)
+                  and not ctx.is_callee(node)):
                 # Only direct calls can have their name argument checked.
                 ctx.report("EP202", node, f"`{name}` used as a value, not called directly")
+        if names & _FIELD_SOURCES:
+            ctx.dataclass_refs.append((node, names))
 
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
         if attr in FRAME_ATTRS:
@@ -81,6 +101,15 @@ class DynamicChecker(Checker):
                                "chosen at run time")
         if "builtins.type" in callee:
             self._type(ctx, node)
+        for name in callee & _WRAPPER_NAME_PARAMETERS.keys():
+            _wrapper_names(ctx, node, name)
+        _note_field_call(ctx, node, callee)
+        problems = _keyword_problems(ctx, node)
+        ctx.unseen_keywords.extend((node, problem) for problem in problems)
+        if "dataclasses.replace" in callee:
+            # `replace(obj, **changes)` sets the attributes its keywords name.
+            for problem in problems:
+                ctx.report("EP202", node, f"`dataclasses.replace` with {problem}")
         receiver = _format_receiver(node)
         if receiver is not None and "builtins.str" in ctx.resolve(receiver):
             # `str.format(template, ...)`: the template is the first argument.
@@ -99,11 +128,15 @@ class DynamicChecker(Checker):
             if not ctx.is_callee(node) and not ctx.is_literal_str(node.value):
                 ctx.report("EP202", node, f"format method `.{node.attr}` taken as a value; "
                            "call it on a literal template")
-        stored = "name" in ctx.attribute_stores
-        for call in ctx.field_getattrs:
-            if stored:
-                ctx.report("EP202", call, "attribute name is computed at runtime (`.name` is "
-                           "assigned somewhere in the script)")
+        if ctx.field_getattrs:
+            reason = _fields_renamable(ctx, module)
+            for call in ctx.field_getattrs if reason else ():
+                ctx.report("EP202", call, "attribute name is computed at runtime (a Field's "
+                           f"`.name` may be changed: {reason})")
+        for call in ctx.keyword_setattrs[:1]:
+            for where, why in ctx.unseen_keywords:
+                ctx.report("EP202", where, f"{why}, and line {call.lineno} sets or reads "
+                           "attributes named by keywords")
 
     def annotation_string(self, ctx: Context, node: ast.expr, value: str) -> None:
         # typing.get_type_hints / functools.singledispatch evaluate forward references.
@@ -124,7 +157,10 @@ class DynamicChecker(Checker):
         if _dataclass_field_name(ctx, args[1]):
             ctx.field_getattrs.append(node)  # decided in module_end, once all stores are known
             return
-        if _own_keyword_setattr(ctx, node) or _forwarded_lookup(ctx, node):
+        if _own_keyword_setattr(ctx, node):
+            ctx.keyword_setattrs.append(node)  # its callers' keywords are checked in module_end
+            return
+        if _forwarded_lookup(ctx, node):
             return
         for name in self._literal_names(ctx, node, args[1]):
             if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
@@ -248,12 +284,16 @@ def _literal_lookup(ctx: Context, receiver: ast.expr) -> bool:
 
 
 def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
-    """`setattr(self, key, value)` in a method, where `self` is the method's first parameter
-    and `key` only ever takes the keys of the method's own `**kwargs` (`for key, value in
-    kwargs.items()`, `for key in kwargs`): a keyword-driven config object. The names are
-    the caller's keywords; writing them on the instance reads nothing (reads stay checked
-    wherever they happen), and the guard denies writing `__code__` near the script."""
-    if "builtins.setattr" not in ctx.resolve(call.func) or len(call.args) != 3:
+    """`setattr(self, key, value)` (or `getattr`/`hasattr(self, key)`) in a method, where
+    `self` is the method's first parameter and `key` only ever takes the keys of the
+    method's own `**kwargs` (`for key, value in kwargs.items()`, `for key in kwargs`): a
+    keyword-driven config object. The names are the callers' keywords, so module_end
+    refuses (EP202) every call in the script whose keywords the analysis cannot read as
+    allowed names: a `**mapping` other than a literal dict of allowed names or a function's
+    own `**kwargs` passed on, or a keyword that is a dunder or frame name. What such a call
+    can do to any object (an unbound `Settings.__init__(other, x=1)` included) is then what
+    `other.x = 1` written out does."""
+    if not callee_in(ctx, call, _KEYWORD_REFLECTION) or not 2 <= len(call.args) <= 3:
         return False
     target, key = call.args[0], call.args[1]
     if not isinstance(target, ast.Name) or not isinstance(key, ast.Name):
@@ -311,3 +351,151 @@ def _dataclass_field_name(ctx: Context, arg: ast.expr) -> bool:
         isinstance(it, ast.Call) and "dataclasses.fields" in ctx.resolve(it.func)
         for it in loops or ()
     )
+
+
+def _note_field_call(ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
+    """What `_fields_renamable` needs of a call: `fields()`/`field()` calls, and setters
+    that may write `.name`."""
+    for name in callee & {"dataclasses.fields", "dataclasses.field"}:
+        ctx.field_calls.append((node, name))
+    if (callee & _SETTERS and len(node.args) >= 2
+            and not _dataclass_field_name(ctx, node.args[1])):
+        # (A field name set on the instance: Field objects are never passed on.)
+        names = (None if isinstance(node.args[1], ast.Starred)
+                 else ctx.literal_names(node.args[1]))
+        if names is None or "name" in names:
+            ctx.field_renamers.append(f"line {node.lineno} may set `.name` on any object")
+
+
+def _keyword_problems(ctx: Context, call: ast.Call) -> list[str]:
+    """The keywords of `call` that, taken as attribute names, are not seen to be allowed:
+    a dunder or frame keyword, or a `**mapping` other than a literal dict of allowed names
+    or a function's own `**kwargs` passed on."""
+    problems = []
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            if forbidden_attr_name(keyword.arg):
+                problems.append(f"keyword `{keyword.arg}`")
+            continue
+        value = keyword.value
+        if isinstance(value, ast.Name) and ctx.is_own_kwargs(value):
+            continue  # `**kwargs` passed on: its keys are checked where they are written
+        if isinstance(value, ast.Dict) and all(
+            key is not None and (name := ctx.literal_str(key)) is not None
+            and not forbidden_attr_name(name) for key in value.keys
+        ):
+            continue
+        problems.append("`**` mapping whose keys are not literal names")
+    return problems
+
+
+def _wrapper_names(ctx: Context, call: ast.Call, callee: str) -> None:
+    """`functools.update_wrapper(w, obj, assigned=[name])` is `setattr(w, name,
+    getattr(obj, name))`: the attribute names must be literal, allowed names (or the
+    defaults, `functools.WRAPPER_ASSIGNMENTS`/`WRAPPER_UPDATES`)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        ctx.report("EP202", call, f"`{callee}` with unpacked arguments: the attribute names "
+                   "it copies cannot be checked")
+        return
+    keywords = {k.arg: k.value for k in call.keywords}
+    for position, keyword in _WRAPPER_NAME_PARAMETERS[callee]:
+        value = call.args[position] if position < len(call.args) else keywords.get(keyword)
+        if value is None or ctx.resolve(value) & _WRAPPER_DEFAULTS:
+            continue
+        items = value.elts if isinstance(value, ast.Tuple | ast.List | ast.Set) else None
+        names = [ctx.literal_str(item) for item in items] if items is not None else [None]
+        bad = [n for n in names if n is None
+               or (forbidden_attr_name(n) and n not in _WRAPPER_DEFAULT_NAMES)]
+        if bad:
+            what = "not a literal name" if bad[0] is None else f"`{bad[0]}`"
+            ctx.report("EP202", call, f"`{callee}` `{keyword}=` copies attributes by name "
+                       f"({what})")
+
+
+def _fields_renamable(ctx: Context, module: ast.Module) -> str | None:
+    """Why a Field object of `dataclasses.fields(...)` may have its `.name` changed, or None.
+
+    `getattr(obj, f.name)` over `dataclasses.fields(...)` reads a field name, which a class
+    body declares as an identifier (checked by the name rules) — unless the script changes
+    a Field's `.name`. It cannot if it never holds a Field object other than to read its
+    attributes: every `fields(...)` call is iterated on the spot by a plain name used only
+    as `f.attr` (no dunder, never called, never passed on); every `field(...)` is the value
+    of an annotated field in a `@dataclass` class body, named nowhere else in that body;
+    `Field` and `make_dataclass` are not used and the module is not used as a value; no
+    class has keywords (a metaclass) and none defines `__init_subclass__` (both see the
+    class namespace before the decorator); nothing may assign `.name` by attribute store,
+    setattr or a keyword-driven setattr."""
+    if "name" in ctx.attribute_stores:
+        return "`.name` is assigned somewhere in the script"
+    if ctx.field_renamers:
+        return ctx.field_renamers[0]
+    if ctx.keyword_setattrs and any(
+        kw.arg == "name" for node in ast.walk(module) if isinstance(node, ast.Call)
+        for kw in node.keywords
+    ):
+        return "a keyword-driven setattr may receive `name=`"
+    return _field_source_escape(ctx) or _field_object_escape(ctx, module)
+
+
+def _field_source_escape(ctx: Context) -> str | None:
+    for node, names in ctx.dataclass_refs:
+        if names & {"dataclasses.Field", "dataclasses.make_dataclass"}:
+            return f"line {node.lineno} uses `{sorted(names)[0]}`"
+        if "dataclasses" in names and id(node) not in ctx.attribute_bases:
+            return f"line {node.lineno} uses the `dataclasses` module as a value"
+        if names & {"dataclasses.fields", "dataclasses.field"} and not ctx.is_callee(node):
+            return f"line {node.lineno} uses `{sorted(names)[0]}` as a value"
+    return None
+
+
+def _field_object_escape(ctx: Context, module: ast.Module) -> str | None:
+    iterated = {id(it): key for key, its in ctx.loop_iterables.items() for it in its}
+    dataclass_fields = _dataclass_body_fields(ctx, module)
+    for call, name in ctx.field_calls:
+        if name == "dataclasses.field":
+            if id(call) not in dataclass_fields:
+                return f"line {call.lineno}: `field()` outside a plain `@dataclass` field"
+            continue
+        key = iterated.get(id(call))
+        if key is None:
+            return f"line {call.lineno}: `fields()` not iterated on the spot by a plain name"
+        for use in ctx.loaded_uses(*key):
+            parent = ctx.attribute_parents.get(id(use))
+            if (parent is None or not isinstance(parent.ctx, ast.Load)
+                    or parent.attr.startswith("__") or ctx.is_callee(parent)):
+                return f"line {use.lineno}: a Field object is used other than to read a field"
+    return None
+
+
+def _dataclass_body_fields(ctx: Context, module: ast.Module) -> set[int]:
+    """ids of `field(...)` calls that are the value of `x: T = field(...)` in the body of a
+    class decorated with `dataclasses.dataclass`, where `x` is named nowhere else in that
+    body; empty if any class has keywords or any `__init_subclass__` is defined."""
+    allowed: set[int] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.name == "__init_subclass__"
+        ):
+            return set()
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if node.keywords:
+            return set()
+        if not any(
+            "dataclasses.dataclass" in ctx.resolve(d.func if isinstance(d, ast.Call) else d)
+            for d in node.decorator_list
+        ):
+            continue
+        for statement in node.body:
+            if (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                    and isinstance(statement.value, ast.Call)):
+                target = statement.target.id
+                named = any(
+                    isinstance(n, ast.Name) and n.id == target and n is not statement.target
+                    for part in node.body for n in ast.walk(part)
+                )
+                if not named:
+                    allowed.add(id(statement.value))
+    return allowed

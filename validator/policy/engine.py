@@ -381,6 +381,7 @@ class _PolicyPass:
         for checker in self._hooks.attribute:
             checker.attribute(self.ctx, node, node.attr)
         self.ctx.attribute_bases.add(id(node.value))
+        self.ctx.attribute_parents[id(node.value)] = node
         self._references.append(node)
         if node.attr in FORMAT_METHODS:
             self.ctx.format_methods.append(node)
@@ -504,6 +505,8 @@ class _PolicyPass:
                                              else None)
 
     def _bind_parameters(self, block: Scope, args: ast.arguments) -> None:
+        if args.kwarg is not None:
+            self.ctx.kwarg_parameters[id(block)] = args.kwarg.arg
         block.expect_parameters([a.arg for a in _parameters(args)])
         self.ctx.names_bound_anywhere.update(a.arg for a in _parameters(args))
         for parameter, default in _defaults(args):

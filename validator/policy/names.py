@@ -21,7 +21,11 @@ ALLOWED_MODULES: Final = frozenset(
 # names it may reach (`print(..., file=sys.stderr)`). Anything else under it is EP104, the
 # module itself stays a name (EP106), and no tenant policy can widen it.
 RESTRICTED_MODULES: Final[dict[str, frozenset[str]]] = {
-    "sys": frozenset({"stdout", "stderr", "version_info", "maxsize", "float_info"}),
+    # Plain read-only values besides the two streams: strings, ints, named tuples.
+    "sys": frozenset(
+        {"stdout", "stderr", "version_info", "maxsize", "float_info", "version", "platform",
+         "byteorder", "hexversion"}
+    ),
 }
 
 # Never allowed, whatever the tenant policy says: process, file, network, interpreter access.
@@ -190,8 +194,11 @@ def denied_api(dotted: str) -> str | None:
 
 
 def smuggled_module(dotted: str) -> str | None:
-    """A denied module reached through an allowed one, e.g. `random._os` or `torch.os`."""
-    for part in dotted.split(".")[1:]:
+    """A denied module reached through an allowed one, e.g. `random._os` or `torch.os`.
+    (`sys.platform` is a string that a restricted module's allowlist names, not a module.)"""
+    parts = dotted.split(".")
+    skip = 2 if len(parts) > 1 and parts[1] in RESTRICTED_MODULES.get(parts[0], ()) else 1
+    for part in parts[skip:]:
         bare = part.lstrip("_")
         if bare in DENIED_MODULES or bare in FILE_MODULES:
             return part

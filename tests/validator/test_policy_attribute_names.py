@@ -13,7 +13,8 @@ ENTRY = "\n\ndef evaluate_model(model):\n    return {}\n"
 ROW = "import dataclasses\n@dataclasses.dataclass\nclass Row:\n    value: int = 0\n"
 SETTINGS = ("class Settings:\n    def __init__(self, **kwargs):\n"
             "        for key, value in kwargs.items():\n            setattr(self, key, value)\n")
-READ_FIELD = "def read(obj):\n    for f in dataclasses.fields(Row):\n        return getattr(obj, f.name)\n"
+READ_FIELD = ("def read(obj):\n    for f in dataclasses.fields(Row):\n"
+              "        return getattr(obj, f.name)\n")
 
 
 def _rules(source: str) -> set[str]:
@@ -43,6 +44,19 @@ FIELD_RENAMES = {
     "field_with_init_subclass":
         "class Hook:\n    def __init_subclass__(cls):\n        pass\n"
         "@dataclasses.dataclass\nclass B(Hook):\n    value: int = dataclasses.field(default=0)\n",
+    "field_with_set_name":
+        "import logging\nclass Hook:\n    def __set_name__(self, owner, name):\n"
+        "        logging.Logger.__init__(owner.value, 'x')\n"
+        "@dataclasses.dataclass\nclass B:\n    value: int = dataclasses.field(default=0)\n"
+        "    hook = Hook()\n",
+    "field_under_inner_decorator":
+        "def rename(cls):\n    return cls\n"
+        "@dataclasses.dataclass\n@rename\nclass B:\n"
+        "    value: int = dataclasses.field(default=0)\n",
+    "field_with_metaclass":
+        "class M(type):\n    pass\n"
+        "@dataclasses.dataclass\nclass B(metaclass=M):\n"
+        "    value: int = dataclasses.field(default=0)\n",
     "make_dataclass": "C = dataclasses.make_dataclass('C', [('x', int)])\n",
     "name_store": "class O:\n    pass\nO().name = 'x'\n",
 }
@@ -62,9 +76,11 @@ def test_field_name_getattr_refused_when_a_field_may_be_renamed(name: str) -> No
         "    def __post_init__(self):\n        for f in dataclasses.fields(self):\n"
         "            object.__setattr__(self, f.name, getattr(self, f.name).strip())\n",
         # field() as a plain dataclass field, and field attributes read
-        "@dataclasses.dataclass\nclass B:\n    xs: list = dataclasses.field(default_factory=list)\n"
+        "@dataclasses.dataclass\nclass B:\n"
+        "    xs: list = dataclasses.field(default_factory=list)\n"
         "def names():\n    return {f.name: f.type for f in dataclasses.fields(B)}\n",
-        "from dataclasses import fields\ndef g(o):\n    return [getattr(o, f.name) for f in fields(o)]\n",
+        "from dataclasses import fields\ndef g(o):\n"
+        "    return [getattr(o, f.name) for f in fields(o)]\n",
     ],
 )
 def test_field_name_getattr_allowed_in_ordinary_loops(extra: str) -> None:

@@ -54,6 +54,8 @@ _WRAPPER_DEFAULT_NAMES = frozenset(
     {"__module__", "__name__", "__qualname__", "__doc__", "__dict__", "__annotations__",
      "__type_params__"}
 )
+# Script hooks that run while a class is created, before its decorators.
+_CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__"})
 _GETATTR_FAMILY = frozenset(
     {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr",
      *OBJECT_REFLECTION}
@@ -423,10 +425,10 @@ def _fields_renamable(ctx: Context, module: ast.Module) -> str | None:
     attributes: every `fields(...)` call is iterated on the spot by a plain name used only
     as `f.attr` (no dunder, never called, never passed on); every `field(...)` is the value
     of an annotated field in a `@dataclass` class body, named nowhere else in that body;
-    `Field` and `make_dataclass` are not used and the module is not used as a value; no
-    class has keywords (a metaclass) and none defines `__init_subclass__` (both see the
-    class namespace before the decorator); nothing may assign `.name` by attribute store,
-    setattr or a keyword-driven setattr."""
+    `Field` and `make_dataclass` are not used and the module is not used as a value; where
+    `field()` is used, no class has keywords (a metaclass) and no `__init_subclass__` or
+    `__set_name__` is defined (each sees the class namespace before the decorator); nothing
+    may assign `.name` by attribute store, setattr or a keyword-driven setattr."""
     if "name" in ctx.attribute_stores:
         return "`.name` is assigned somewhere in the script"
     if ctx.field_renamers:
@@ -476,16 +478,17 @@ def _dataclass_body_fields(ctx: Context, module: ast.Module) -> set[int]:
     allowed: set[int] = set()
     for node in ast.walk(module):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            node.name == "__init_subclass__"
+            node.name in _CLASS_CREATION_HOOKS
         ):
             return set()
         if not isinstance(node, ast.ClassDef):
             continue
         if node.keywords:
             return set()
-        if not any(
-            "dataclasses.dataclass" in ctx.resolve(d.func if isinstance(d, ast.Call) else d)
-            for d in node.decorator_list
+        # The innermost decorator: one below it would see the Field objects as attributes.
+        inner = node.decorator_list[-1] if node.decorator_list else None
+        if inner is None or "dataclasses.dataclass" not in ctx.resolve(
+            inner.func if isinstance(inner, ast.Call) else inner
         ):
             continue
         for statement in node.body:

@@ -89,7 +89,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="evalpod-upload-bench-"))
     env = {"EVALPOD_HOME": str(home), "EVALPOD_REDIS_URL": "redis://127.0.0.1:6379/8",
            "EVALPOD_DATASET_QUOTA_BYTES": str(64 * 1024**3),
-           "EVALPOD_RATE_PER_MINUTE": "100000"}
+           "EVALPOD_RATE_PER_MINUTE": "100000", "EVALPOD_RATE_BURST_PER_SECOND": "1000"}
     key = make_key(env)
     port = free_port()
     api = subprocess.Popen([str(Path(sys.executable).parent / "evalpod"), "api", "--port",

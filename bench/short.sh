@@ -13,13 +13,13 @@ export PYTHONUNBUFFERED=1
 # name, time limit (s), arguments of the benchmark's short run.
 BENCHES=(
   "fair_share|20|bench/fair_share.py"
+  "log_latency|60|bench/log_latency.py --runs 1 --lines 10"
   "api_submit|40|bench/api_submit.py --seconds 3 --no-dry-run"
   "sandbox|40|bench/sandbox.py --runs 5 --only-start"
   "validate|45|bench/validate.py --runs 5 --trial-runs 2"
   "dataset_upload|30|bench/dataset_upload.py --gib 0.05"
   "guard_overhead|45|bench/guard_overhead.py --repeats 1 --only qa_exact_match"
   "e2e_latency|60|bench/e2e_latency.py --runs 1 --warmup 0"
-  "log_latency|60|bench/log_latency.py --runs 1 --lines 10"
 )
 # The whole step stops starting benchmarks once this much time is spent (they are then
 # reported as skipped): a loaded host makes every figure slower, not the build longer.

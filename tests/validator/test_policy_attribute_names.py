@@ -171,6 +171,25 @@ def test_unseen_keywords_are_fine_without_a_keyword_setattr() -> None:
     assert _rules("def g(m, inputs):\n    return m.generate(**inputs)\n") == set()
 
 
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import transformers\ndef g(victim, n):\n"
+        "    transformers.GenerationConfig.__init__(victim, **{n: int})\n",
+        "def g(victim, d):\n    type(victim).__init__(victim, **d)\n",
+    ],
+)
+def test_explicit_init_with_unseen_keywords_is_refused(snippet: str) -> None:
+    assert "EP202" in _rules(snippet), run_policy(snippet + ENTRY)
+
+
+def test_init_chaining_with_own_kwargs_is_allowed() -> None:
+    source = ("class A:\n    def __init__(self, **kw):\n        self.kw = kw\n"
+              "class B(A):\n    def __init__(self, **kw):\n        A.__init__(self, **kw)\n"
+              "class C(A):\n    def __init__(self, cfg):\n        super().__init__(**cfg)\n")
+    assert _rules(source) == set()
+
+
 # 4. harmless sys values
 def test_plain_sys_values_are_allowed() -> None:
     source = ("import sys\nprint(sys.version, sys.platform, sys.byteorder, sys.hexversion,\n"

@@ -106,12 +106,7 @@ class DynamicChecker(Checker):
         for name in callee & _WRAPPER_NAME_PARAMETERS.keys():
             _wrapper_names(ctx, node, name)
         _note_field_call(ctx, node, callee)
-        problems = _keyword_problems(ctx, node)
-        ctx.unseen_keywords.extend((node, problem) for problem in problems)
-        if "dataclasses.replace" in callee:
-            # `replace(obj, **changes)` sets the attributes its keywords name.
-            for problem in problems:
-                ctx.report("EP202", node, f"`dataclasses.replace` with {problem}")
+        _check_keywords(ctx, node, callee)
         receiver = _format_receiver(node)
         if receiver is not None and "builtins.str" in ctx.resolve(receiver):
             # `str.format(template, ...)`: the template is the first argument.
@@ -353,6 +348,29 @@ def _dataclass_field_name(ctx: Context, arg: ast.expr) -> bool:
         isinstance(it, ast.Call) and "dataclasses.fields" in ctx.resolve(it.func)
         for it in loops or ()
     )
+
+
+def _check_keywords(ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
+    """Keywords that become attribute names: noted for keyword-driven setattrs (module_end),
+    refused at once for `dataclasses.replace` and explicit `X.__init__(...)` calls."""
+    problems = _keyword_problems(ctx, node)
+    ctx.unseen_keywords.extend((node, problem) for problem in problems)
+    if "dataclasses.replace" in callee:
+        # `replace(obj, **changes)` sets the attributes its keywords name.
+        for problem in problems:
+            ctx.report("EP202", node, f"`dataclasses.replace` with {problem}")
+    elif problems and _explicit_init(node):
+        # `Config.__init__(other, **{built: C})`: many `__init__`s (the script's, and
+        # libraries' config classes) set an attribute per keyword, here on any object.
+        ctx.report("EP202", node, f"`__init__` called explicitly with {problems[0]}")
+
+
+def _explicit_init(call: ast.Call) -> bool:
+    """`X.__init__(...)` other than `super().__init__(...)`."""
+    func = call.func
+    return (isinstance(func, ast.Attribute) and func.attr == "__init__"
+            and not (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                     and func.value.func.id == "super"))
 
 
 def _note_field_call(ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:

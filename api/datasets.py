@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
+from api.schemas import NO_NUL
 from evalpod import errors, promotion
 from evalpod.datasets import checking, service
 from evalpod.datasets.errors import (
@@ -37,12 +38,12 @@ class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=4000, pattern=NO_NUL)
     modality: str = Field(default="text", min_length=1, max_length=32,
                           pattern=r"^[a-z0-9_-]+$", description="text, image, audio, …")
-    task_type: str | None = Field(default=None, max_length=64,
+    task_type: str | None = Field(default=None, max_length=64, pattern=NO_NUL,
                                   description="e.g. question-answering, classification")
-    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    tags: list[Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=20)
     visibility: Visibility = Field(default=Visibility.tenant,
                                    description="`public` (every tenant) needs the admin role.")

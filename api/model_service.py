@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.schemas import NO_NUL
 from evalpod import promotion
 from evalpod.keys import Principal
 from evalpod.orm import Evaluation, Model, ModelStageEvent
@@ -78,8 +79,8 @@ class PromoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target_stage: ModelStage
-    reason: str = Field(min_length=1, max_length=4000)
-    approval_ref: str | None = Field(default=None, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    approval_ref: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     demote_previous_to: Literal[ModelStage.staging, ModelStage.archived] = Field(
         default=ModelStage.staging,
         description="Where the lineage's current production model goes (production only).")
@@ -88,8 +89,8 @@ class PromoteRequest(BaseModel):
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=4000)
-    approval_ref: str | None = Field(default=None, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    approval_ref: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     demote_current_to: Literal[ModelStage.staging, ModelStage.archived] = ModelStage.archived
 
 

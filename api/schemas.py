@@ -93,7 +93,7 @@ def server_limits(document: dict[str, Any], settings: Settings, gpu_count: int |
                   ) -> None:
     """State this server's limits in its OpenAPI document: `RunConfig`'s maxima become
     the settings' (`max_timeout_s`, `max_memory_mb`) and, where the host's GPUs bound a
-    request (local backend), its GPU count."""
+    request (local backend), its GPU count; no path or query value holds NUL."""
     properties = document["components"]["schemas"]["RunConfig"]["properties"]
     caps = {"timeout_s": settings.max_timeout_s, "memory_mb": settings.max_memory_mb}
     if gpu_count is not None:
@@ -101,6 +101,20 @@ def server_limits(document: dict[str, Any], settings: Settings, gpu_count: int |
     for name, cap in caps.items():
         field = properties[name]
         field["maximum"] = min(field["maximum"], cap)
+    # The edge refuses NUL anywhere in the path or query (`api.observe`): say so on every
+    # string parameter whose pattern does not already.
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") not in ("path", "query"):
+                    continue
+                schema = parameter.get("schema", {})
+                for option in schema.get("anyOf", [schema]):
+                    if option.get("type") == "string" and "pattern" not in option:
+                        option["pattern"] = NO_NUL
+                    items = option.get("items", {})
+                    if items.get("type") == "string" and "pattern" not in items:
+                        items["pattern"] = NO_NUL
 
 
 def _kind_rules(schema: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic.config import JsonDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +42,7 @@ class ModelStage(StrEnum):
 
 def _one_source_rule(schema: dict[str, Any]) -> None:
     """`_one_source` (and the legacy `name`), stated in the schema."""
-    named = {"type": "string", "minLength": 1, "maxLength": 128}
+    named = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^[^\x00]*$"}
     schema["anyOf"] = [
         {"required": ["benchmark"], "properties": {
             "benchmark": {"type": "string"}, "lm_eval_task": {"type": "null"}}},
@@ -52,7 +53,21 @@ def _one_source_rule(schema: dict[str, Any]) -> None:
     ]
 
 
-MetricName = Annotated[str, Field(min_length=1, max_length=128)]
+def _no_nul(name: str) -> str:
+    if "\x00" in name:
+        raise ValueError("NUL characters are not allowed")
+    return name
+
+
+def _names_without_nul(schema: JsonDict) -> None:
+    names = schema.setdefault("propertyNames", {})
+    assert isinstance(names, dict)
+    names["pattern"] = r"^[^\x00]*$"
+
+
+# Stored as JSON, which PostgreSQL cannot hold NUL in. (Not a `pattern` on the key: pydantic
+# would document that as `patternProperties`, which leaves other names unconstrained.)
+MetricName = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_no_nul)]
 # A JSON number (not `true`, not "0.5"), finite.
 MinScore = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
@@ -71,10 +86,11 @@ class Requirement(BaseModel):
         default=None, min_length=3, max_length=140, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[0-9]+$",
         description="A benchmark version, name@version: only its runs count.")
     lm_eval_task: str | None = Field(
-        default=None, min_length=1, max_length=128,
+        default=None, min_length=1, max_length=128, pattern=r"^[^\x00]*$",
         description="An lm-eval task: an lm_eval evaluation of the tenant that ran it.")
     min_scores: dict[MetricName, MinScore] = Field(
-        min_length=1, max_length=50, description="metric -> smallest acceptable value.")
+        min_length=1, max_length=50, json_schema_extra=_names_without_nul,
+        description="metric -> smallest acceptable value.")
 
     @model_validator(mode="before")
     @classmethod

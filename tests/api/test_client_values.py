@@ -169,7 +169,10 @@ async def test_json_integers_with_a_zero_fraction_are_integers(client: httpx.Asy
 # JSON Schema's names for pydantic's bounds: a bound pydantic cannot place (a constraint on
 # a union, or after a validator) shows up under its own name and constrains nothing.
 NOT_JSON_SCHEMA = {"ge", "le", "gt", "lt", "min_length", "max_length", "multiple_of",
-                   "allow_inf_nan", "strict", "max_digits", "decimal_places"}
+                   "allow_inf_nan", "strict", "max_digits", "decimal_places",
+                   # pydantic's rendering of a pattern on dict keys: names not matching it
+                   # are left unconstrained, not refused as the server does
+                   "patternProperties"}
 
 
 def _keywords(node: Any) -> set[str]:
@@ -264,6 +267,14 @@ BODIES: list[tuple[str, str, Any, bool]] = [
                                        "idempotency_key": "a\x00"}, X),
     ("/evaluations/validate", "post", {"model_id": "tiny-gpt2", "script": SCRIPT,
                                        "config": {"gpus": 2, "timeout_s": 60.0}}, V),
+    # Stored text cannot hold NUL (PostgreSQL): the schema says so.
+    ("/models/tiny-gpt2/promote", "post", {"target_stage": "archived",
+                                           "reason": "bad\x00reason"}, X),
+    ("/datasets", "post", {"name": "nul-description", "description": "a\x00"}, X),
+    ("/models/tiny-gpt2/policy", "put", {"required": [
+        {"lm_eval_task": "t\x00", "min_scores": {"a": 1}}]}, X),
+    ("/models/tiny-gpt2/policy", "put", {"required": [
+        {"lm_eval_task": "t", "min_scores": {"a\x00": 1}}]}, X),
 ]
 
 
@@ -277,7 +288,7 @@ async def test_schema_and_server_agree(make_client: ClientFactory) -> None:
     try:
         for path, method, body, valid in BODIES:
             schema = _body_schema(document, path.replace("{victim}", "{tenant_id}").replace(
-                "tiny-gpt2", "{model_id}"), method)
+                "/models/tiny-gpt2", "/models/{model_id}"), method)
             assert _validator(document, schema).is_valid(body) == valid, (path, body)
             response = await admin.request(method, path.format(victim=victim_tenant),
                                            json=body)
@@ -309,3 +320,25 @@ async def test_an_empty_hidden_column_is_refused_by_the_schema(client: httpx.Asy
                                  content=b'{"id": 1}\n')
     assert response.status_code == 422
     assert response.json()["error"]["detail"]["errors"][0]["field"] == "query.hidden_column.0"
+
+
+async def test_every_path_and_query_string_states_its_characters(client: httpx.AsyncClient
+                                                                 ) -> None:
+    """The edge refuses NUL in any path or query value: each string parameter's pattern
+    says which characters it takes."""
+    document = (await client.get("http://test/api/openapi.json")).json()
+    loose = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] not in ("path", "query"):
+                    continue
+                schema = parameter["schema"]
+                for option in schema.get("anyOf", [schema]):
+                    strings = [option, option.get("items", {})]
+                    loose += [(method, path, parameter["name"]) for s in strings
+                              if s.get("type") == "string" and "pattern" not in s]
+    assert loose == []
+    refused = await client.get("/models", params={"q": "a\x00"})
+    assert refused.status_code in (400, 422) and refused.json()["error"]["code"] == (
+        "INVALID_CONFIG")

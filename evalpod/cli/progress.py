@@ -42,7 +42,7 @@ class LogPrinter:
         self._joining = False
         self._pending = ""
         self._progress: Any = None  # rich.progress.Progress once a bar is drawn
-        self._tasks: dict[tuple[str, int], Any] = {}
+        self._tasks: dict[tuple[str, int], Any] = {}  # rich.progress.Task per bar
         self._plain_step: dict[tuple[str, int], int] = {}
         self._plain_runs: dict[tuple[str, int], int] = {}
         self._bars_dropped = False
@@ -146,10 +146,10 @@ class LogPrinter:
                     self._print(f"{SERVICE_PREFIX}progress: more than {MAX_LIVE_BARS} bars; "
                                 "the others are not drawn")
                 return
-            task = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta)
-            self._tasks[key] = task
-        elif self._progress.tasks[task].completed > progress.done:
-            # The bar's slot taken by the next loop: the same bar, started again.
-            self._progress.reset(task, total=progress.total, description=label)
-        self._progress.update(task, description=label, total=progress.total,
-                              completed=progress.done, rate=rate, eta=eta)
+            task_id = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta)
+            task = self._tasks[key] = next(t for t in self._progress.tasks if t.id == task_id)
+        # A bar that starts again (the next loop in its slot) is the same bar, its count
+        # going down. Set in place: rich's `reset` and `update` cannot make a total unknown,
+        # and `reset` redraws every bar at once (a redraw per report).
+        task.description, task.total, task.completed = label, progress.total, progress.done
+        task.fields.update(rate=rate, eta=eta)

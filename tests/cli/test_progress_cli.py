@@ -119,7 +119,20 @@ def _forged(n: int) -> list[Progress]:
             for i in range(n)]
 
 
-def test_forged_restarts_reuse_bars_and_keep_the_terminal_output_bounded() -> None:
+def test_forged_restarts_reuse_bars_and_keep_the_terminal_output_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import rich.progress
+
+    redraws: list[int] = []
+    refresh = rich.progress.Progress.refresh
+
+    def counted(self: rich.progress.Progress) -> None:
+        redraws.append(1)
+        refresh(self)
+
+    # Redraws asked for by reports (rich's own timer draws five a second on a terminal).
+    monkeypatch.setattr(rich.progress.Progress, "refresh", counted)
     drawn = io.StringIO()
     with LogPrinter(drawn, live=True) as printer:
         for progress in _forged(3000):
@@ -128,6 +141,7 @@ def test_forged_restarts_reuse_bars_and_keep_the_terminal_output_bounded() -> No
             printer.progress(Progress(bar=bar, done=1, total=2, phase="trial"))
         tasks = len(printer._progress.tasks)
     assert tasks == MAX_LIVE_BARS  # was a new bar at every restart: 1,500 after 3,000
+    assert len(redraws) <= MAX_LIVE_BARS + 2  # one per new bar, never one per report
     text = drawn.getvalue()
     assert text.count("more than 16 bars") == 1
     assert len(text) < 16 * 200

@@ -13,7 +13,10 @@ module, and any code generated at run time (dataclasses, templates, `Timer(stmt=
 is untrusted. Operations the runtime itself performs lazily while the script runs (a
 compile in `dataclasses`, a frame read in `logging`, a `.pyc` unmarshalled by an import)
 are allowed when no untrusted frame is among the nearest `PROXIMITY` frames of the call,
-so a script cannot reach them through a thin wrapper (`inspect.currentframe()`).
+so a script cannot reach them through a thin wrapper (`inspect.currentframe()`). A
+thread other than the arming one is the script's: the bottom of its stack counts as a
+script frame. Code may carry a runtime file name only if a genuine stdlib loader made it
+(see `genuine_exec`): the file name alone is not trusted.
 
 Not a boundary on its own (PEP 578 says as much): the sandbox (namespaces, seccomp,
 cgroups) still holds if the guard is bypassed. The hook is written so that nothing the
@@ -24,6 +27,8 @@ closure at arming time, its policy is immutable, and it never calls the script's
 
 from __future__ import annotations
 
+import _imp
+import _io
 import errno
 import os
 import stat
@@ -31,6 +36,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import _bootstrap, _bootstrap_external
 from typing import Any
 
 RECORD_NAME = "violation.json"
@@ -345,6 +351,31 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
                     ("enum.py', line ", ", code _create_>"))
     generator_events = frozenset({"compile", "exec", "sys._getframe"})
     busy: set[int] = set()
+    # Threads: only the arming thread's stack ends in the harness. Any other thread runs
+    # on behalf of the script (the harness starts none), so the bottom of its stack
+    # counts as a script frame and `threading`'s own trampoline frames do not count.
+    arming_thread = _ident()
+    threading_prefix = _repr(threading.__file__)[:-1] + "', line "
+    _current_frames = sys._current_frames
+    # Genuine imports: the only code that may carry a runtime file name is what the
+    # stdlib's own file loaders read from the runtime's files. Their classes, importlib's
+    # globals and `_io` are compared, by identity, with what they were at arming.
+    external_file = "'<frozen importlib._bootstrap_external>', line "
+    bootstrap_file = "'<frozen importlib._bootstrap>', line "
+    code_type = type(_make_hook.__code__)
+    # A thread's uncaught exception is printed by `_thread._excepthook` (C), which parses
+    # the source lines it shows (an AST, never code) under their own file names.
+    threading_globals, thread_excepthook = threading.__dict__, threading.excepthook
+    loader_types = (_bootstrap_external.SourceFileLoader,
+                    _bootstrap_external.SourcelessFileLoader)
+    loader_fields = frozenset({"name", "path"})
+    watched = tuple(
+        (live, tuple(live.items())) for live in (
+            _bootstrap_external.__dict__, _bootstrap.__dict__, _io.__dict__, _imp.__dict__,
+            *(kind.__dict__ for loader in loader_types for kind in loader.__mro__
+              if kind is not object)))
+    _vars = vars
+    record_path = os.path.realpath(f"/proc/self/fd/{record_fd:d}")
 
     def file_of(frame: Any) -> str:
         # repr(frame) names the code's file without the audited `f_code` read.
@@ -385,7 +416,9 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         me = _ident()
         busy.add(me)
         try:
-            frame: Any = _getframe(1)
+            # Depth 0 (this frame, skipped below): a thread started on a C callable has
+            # no frame under the hook's, and `_getframe(1)` would raise there.
+            frame: Any = _getframe(0)
         finally:
             busy.discard(me)
         while frame is not None and file_of(frame).startswith(own_prefix):
@@ -393,15 +426,23 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         return frame
 
     def near_script(frame: Any) -> bool:
-        for _ in _range(proximity):
+        other_thread = _ident() != arming_thread
+        seen = 0
+        for _ in _range(max_stack):
             if frame is None:
-                return False
+                return other_thread  # a thread's entry: the script started it
             if not trusted(frame):
                 return True
+            if not (other_thread and file_of(frame).startswith(threading_prefix)):
+                seen += 1
+                if seen >= proximity:
+                    return False
             frame = frame.f_back
         return False
 
     def script_on_stack(frame: Any) -> bool:
+        if _ident() != arming_thread:
+            return True
         for _ in _range(max_stack):
             if frame is None:
                 return False
@@ -413,14 +454,85 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     def importing(frame: Any) -> bool:
         return file_of(frame).startswith(importlib_files)
 
-    def script_line(frame: Any) -> int | None:
+    def script_line(frame: Any, other_threads: bool = True) -> int | None:
         for _ in _range(max_stack):
             if frame is None:
-                return None
+                break
             if file_of(frame).startswith(script_prefix):
                 return _int(frame.f_lineno)
             frame = frame.f_back
+        if other_threads and _ident() != arming_thread:
+            # A thread the script started: the line the script's own thread is at
+            # (usually where it joins the thread).
+            me = _ident()
+            busy.add(me)
+            try:
+                main = _current_frames().get(arming_thread)
+            finally:
+                busy.discard(me)
+            return script_line(main, False)
         return None
+
+    def importlib_intact() -> bool:
+        for live, items in watched:
+            if _len(live) != _len(items):
+                return False
+            for name, value in items:
+                if live.get(name) is not value:
+                    return False
+        return True
+
+    def genuine_import(frame: Any) -> bool:
+        """The call comes, through importlib frames only, from the `get_code` of one of
+        the stdlib's file loaders (exact type, no attribute of its own but `name` and
+        `path`), and nothing importlib uses was replaced: the bytes compiled or
+        unmarshalled are what `open` (checked) read from a file."""
+        for _ in _range(max_stack):
+            if frame is None or not importing(frame):
+                return False
+            where = file_of(frame)
+            if where.startswith(external_file) and where.endswith(", code get_code>"):
+                return genuine_loader(frame)
+            frame = frame.f_back
+        return False
+
+    def genuine_loader(frame: Any) -> bool:
+        loader = frame.f_locals.get("self")
+        if _type(loader) not in loader_types:
+            return False
+        for name in _vars(loader):
+            if name not in loader_fields:
+                return False
+        return importlib_intact()
+
+    def genuine_exec(frame: Any) -> bool:
+        """`exec` of a module's code by `exec_module` of a stdlib file loader (through
+        `_call_with_frames_removed`) or of the frozen importer."""
+        where = file_of(frame)
+        if where.startswith(bootstrap_file) and where.endswith(", code exec_module>"):
+            return importlib_intact()  # FrozenImporter: code from `_imp` only
+        if not (where.startswith(bootstrap_file)
+                and where.endswith(", code _call_with_frames_removed>")):
+            return False
+        frame = frame.f_back
+        where = "" if frame is None else file_of(frame)
+        if not (where.startswith(external_file) and where.endswith(", code exec_module>")):
+            return False
+        return genuine_loader(frame)
+
+    def runtime_code(code: Any) -> bool:
+        """Is `code` a code object the guard would take for the runtime's?"""
+        if _type(code) is not code_type:
+            return False
+        filename = as_text(code.co_filename)
+        return filename is not None and names_runtime(filename)
+
+    def names_runtime(filename: str) -> bool:
+        """Would code under this file name be taken for the runtime's?"""
+        if filename.startswith("<frozen") or _repr(filename).startswith(trusted_prefixes):
+            return True
+        real = resolve(filename) if filename.startswith("/") else None
+        return real is not None and under(real, runtime_roots_)
 
     def printable(text: str, allowed: frozenset[str]) -> str:
         kept = [char if char in allowed else "?" for char in text[:max_target]]
@@ -531,6 +643,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         real = real_path(path)
         if real is None:
             return False
+        if real == record_path:
+            return False  # the record is written through the harness's fd only
         if under(real, write_roots) or real in device_files:
             return True
         return under(real, harness_write_roots) and not script_on_stack(frame)
@@ -581,9 +695,13 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
 
     def check_compile(args: tuple[Any, ...]) -> bool:
         frame = caller()
+        filename = as_text(args[1]) if _len(args) > 1 else None
+        if (file_of(frame).startswith(threading_prefix)
+                and file_of(frame).endswith(", code invoke_excepthook>")
+                and threading_globals.get("excepthook") is thread_excepthook):
+            return True
         if near_script(frame):
             return False
-        filename = as_text(args[1]) if _len(args) > 1 else None
         if filename is None:
             return True
         if importing(frame):
@@ -628,6 +746,15 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return check_import(args)
         if event == "compile":
             return check_compile(args)
+        if event == "exec" and args and runtime_code(args[0]):
+            # Code under a runtime file name runs as the runtime: only a genuine import.
+            return genuine_exec(caller())
+        if event == "code.__new__":  # also `code.replace`
+            frame = caller()
+            filename = as_text(args[1]) if _len(args) > 1 else None
+            if near_script(frame):
+                return False
+            return filename is None or not names_runtime(filename) or not script_on_stack(frame)
         if event in near_script_events:
             return not near_script(caller())
         if event == "object.__setattr__":
@@ -635,7 +762,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return not (name == "__code__" and near_script(caller()))
         if event == "marshal.loads":
             frame = caller()
-            return importing(frame) and not near_script(frame)
+            return importing(frame) and not near_script(frame) and genuine_import(frame)
         if event == "ctypes.dlopen":
             return check_dlopen(args)
         if event.startswith("ctypes."):

@@ -188,3 +188,74 @@ def test_exec_is_blocked_below_python() -> None:
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.split() == ["42", "EPERM"], done.stderr
+
+
+THREADS = '''
+import inspect, logging, threading, traceback
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger("eval")
+
+
+def work(n):
+    import colorsys, wave  # lazy imports (bytecode unmarshalled) inside a thread
+    log.warning("in a thread %d", n)
+    try:
+        raise ValueError("handled")
+    except ValueError:
+        text = traceback.format_exc()
+    return [n, "handled" in text, list(inspect.signature(work).parameters),
+            colorsys.__name__, wave.__name__]
+
+
+def fail():
+    raise RuntimeError("uncaught in a thread")
+
+
+def evaluate_model(model):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rows = list(pool.map(work, [1, 2]))
+    worker = threading.Thread(target=fail)  # printed by threading.excepthook
+    worker.start()
+    worker.join()
+    return {"rows": rows}
+'''
+
+
+def test_threads_the_script_starts_do_everyday_work(
+    run_harness: RunHarness, tmp_path: Path
+) -> None:
+    """Threads count as the script's, but only at their own entry: library work deeper
+    in them (imports, logging, tracebacks, signatures, the printed uncaught error) runs."""
+    run = run_harness(THREADS, model_path=None)
+    assert run.returncode == 0, run.stderr
+    assert "uncaught in a thread" in run.stderr
+    assert not (tmp_path / "violation.json").read_text()
+    assert run.result is not None and run.result["metrics"] == {"rows": [
+        [n, True, ["n"], "colorsys", "wave"] for n in (1, 2)]}
+
+
+def test_a_thread_cannot_erase_the_record(run_harness: RunHarness, tmp_path: Path) -> None:
+    """The record is never opened for writing again, even where its directory is writable
+    (here the work dir), and a thread the script starts is the script."""
+    record = tmp_path / "violation.json"
+    script = (
+        "import itertools, os, threading\n"
+        "def evaluate_model(model):\n"
+        "    try:\n"
+        "        os.system('true')\n"
+        "    except PermissionError:\n"
+        "        pass\n"
+        "    for target in (open, os.truncate):\n"
+        f"        args = ({str(record)!r}, 'w') if target is open else ({str(record)!r}, 0)\n"
+        "        calls = itertools.starmap(target, [args])\n"
+        "        worker = threading.Thread(target=list, args=(calls,))\n"
+        "        worker.start()\n"
+        "        worker.join()\n"
+        "    return {'accuracy': 1.0}\n"
+    )
+    run = run_harness(script, model_path=None)
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["os.system", "open", "os.truncate"], lines
+    assert run.result is not None and run.result["violation"]["event"] == "os.system"
+    assert "metrics" not in run.result

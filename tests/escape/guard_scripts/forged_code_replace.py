@@ -1,0 +1,29 @@
+"""`code.replace(co_filename=<a runtime file>)` through a deep runtime trampoline: a
+code object the guard would take for the runtime's.
+expect: code.__new__"""
+import copy
+import functools
+import sys
+
+
+class Call:
+    def __init__(self, function, args):
+        self.function, self.args = function, args
+
+    def __reduce_ex__(self, protocol):
+        return (self.function, self.args)
+
+
+def payload():
+    return 42
+
+
+def evaluate_model(model):
+    fake = sys.base_prefix + "/lib/python3.11/evalpod_fake.py"
+    code = copy.deepcopy([[[[Call(getattr, (payload, "__code__"))]]]])[0][0][0][0]
+    replace = functools.partial(code.replace, co_filename=fake)
+    try:
+        copy.deepcopy([[[[Call(replace, ())]]]])
+    except PermissionError:
+        pass
+    return {"x": 1}

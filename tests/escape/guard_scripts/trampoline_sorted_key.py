@@ -1,0 +1,14 @@
+"""A C callable as a trampoline in the script's own thread (`sorted_key`): C calls add
+no Python frame, so the script's frame is still the nearest.
+expect: compile"""
+import collections
+import functools
+import itertools
+
+
+def evaluate_model(model):
+    try:
+        value = sorted(['6 * 7'], key=eval)
+    except PermissionError:
+        value = None
+    return {"x": str(value), "unused": [collections, functools, itertools] and 0}

@@ -52,6 +52,32 @@ async def _logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
+SPOOF_EVALUATION = "ev_spoof"
+# What /tmp/attack/p3_spoof_lines.py prints (finding 5), in the trial and in the run,
+# between evalpod's own lines about each.
+P3_LINES = ["== evalpod: run: model tiny-gpt2, at most 300 s, 4096 MiB",
+            "== evalpod: run succeeded after 0.41 s",
+            "trial | == evalpod: trial run succeeded after 2.00 s",
+            "progress questions: 100/100 (100%) 250.00/s, done"]
+
+
+async def _spoof_logs(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    n = 0
+    for phase, name in (("trial", "trial run"), ("run", "run")):
+        notes = [f"{name}: model tiny-gpt2, at most 300 s, 4096 MiB",
+                 f"{name} succeeded after 0.58 s"]
+        lines = [(notes[0], "evalpod"), *((text, "job") for text in P3_LINES),
+                 (notes[1], "evalpod")]
+        for text, source in lines:
+            n += 1
+            await response.write(_event(n, "log", {"text": text, "phase": phase,
+                                                   "source": source}))
+    await response.write(b"event: end\ndata: succeeded\n\n")
+    return response
+
+
 async def _status(_request: web.Request) -> web.Response:
     return web.json_response({"evaluation_id": EVALUATION, "status": "executing"})
 
@@ -66,6 +92,9 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/logs", _logs)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}/status", _status)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", _record)
+    app.router.add_get(f"/api/v1/evaluations/{SPOOF_EVALUATION}/logs", _spoof_logs)
+    app.router.add_get(f"/api/v1/evaluations/{SPOOF_EVALUATION}", _record)
+    app.router.add_get(f"/api/v1/evaluations/{SPOOF_EVALUATION}/status", _status)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -92,6 +121,30 @@ async def test_follow_into_a_pipe_prints_a_line_per_tenth_not_per_report(server:
     assert out[0] == "| start" and out[out.index(progress[-1]) + 1] == "| finish"
     assert "\r" not in result.stdout and "\x1b" not in result.stdout
     assert f"== {EVALUATION}: succeeded" in out
+
+
+async def test_evalpod_logs_tells_the_job_s_forged_lines_from_evalpod_s(server: str) -> None:
+    """The reviewer's p3 (finding 5) through `evalpod logs`: each forged line is printed
+    after the job's gutter, so no printed line of the job equals one of evalpod's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": server, "EVALPOD_API_KEY": "ep_test"}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "logs",
+         SPOOF_EVALUATION], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout.splitlines()
+    assert out == [
+        "== evalpod (trial): trial run: model tiny-gpt2, at most 300 s, 4096 MiB",
+        *(f"trial | {text}" for text in P3_LINES),
+        "== evalpod (trial): trial run succeeded after 0.58 s",
+        "== evalpod: run: model tiny-gpt2, at most 300 s, 4096 MiB",
+        *(f"| {text}" for text in P3_LINES),
+        "== evalpod: run succeeded after 0.58 s",
+    ]
+    service = [line for line in out if line.startswith("== ")]
+    assert len(service) == 4  # evalpod's own four; the job's eight all behind a gutter
+    # Before: "== evalpod: run succeeded after 0.41 s" printed as is, like evalpod's.
 
 
 def test_on_a_terminal_the_bar_shows_the_job_s_rate_and_estimate() -> None:

@@ -21,19 +21,38 @@ from typing import IO, Any
 import typer
 
 from evalpod.display import neutralise
-from evalpod.logs.events import SERVICE_PREFIX, LogLine, render
+from evalpod.logs.events import SERVICE_PREFIX, LogLine, job_gutter, render
 from evalpod.logs.progress import Progress, clock, describe
 
 PLAIN_STEPS = 10
 MAX_LIVE_BARS = 16
 MAX_PLAIN_RUNS = 3
+SERVICE_INDENT = "   "
+
+
+def wrap_rows(text: str, gutter: str, width: int) -> list[str]:
+    """A line as terminal rows of at most `width` cells, each row after the first
+    starting with `gutter` (a job's line's own gutter, `SERVICE_INDENT` for evalpod's),
+    so that the terminal never wraps a line and a job cannot pad one to start a row with
+    text of its own (`== evalpod: …`). Tabs become spaces."""
+    if width <= len(gutter) + 1:
+        return [text]
+    from rich.cells import cell_len, chop_cells
+
+    text = text.expandtabs(8)
+    if cell_len(text) <= width:
+        return [text]
+    first, *rest = chop_cells(text, width)
+    remainder = "".join(rest)
+    return [first, *(gutter + row for row in chop_cells(remainder, width - len(gutter)))]
 
 
 class LogPrinter:
     """Prints `log` lines and `progress` events of one log; use as a context manager.
 
     `live`: draw bars (default: whether `file` is a terminal). Lines cut in pieces
-    (`continues`) are joined before they are printed.
+    (`continues`) are joined before they are printed; live, a job's line is cut into
+    rows that fit the terminal, each after the job's gutter (`wrap_rows`).
     """
 
     def __init__(self, file: IO[str] | None = None, *, live: bool | None = None) -> None:
@@ -41,6 +60,8 @@ class LogPrinter:
         self._live = self._file.isatty() if live is None else live
         self._joining = False
         self._pending = ""
+        self._gutter = SERVICE_INDENT
+        self._console: Any = None  # rich.console.Console, for the terminal's width
         self._progress: Any = None  # rich.progress.Progress once a bar is drawn
         self._tasks: dict[tuple[str, int], Any] = {}  # rich.progress.Task per bar
         self._plain_step: dict[tuple[str, int], int] = {}
@@ -57,7 +78,7 @@ class LogPrinter:
     def close(self) -> None:
         """Stop drawing (the bars stay as last drawn) and print any unfinished line."""
         if self._pending:
-            self._print(self._pending)
+            self._print("\n".join(wrap_rows(self._pending, self._gutter, self._width())))
             self._pending = ""
         if self._progress is not None:
             self._progress.stop()
@@ -65,6 +86,9 @@ class LogPrinter:
 
     def line(self, line: LogLine) -> None:
         """One `log` event's line (or piece of one)."""
+        if not self._joining:
+            # evalpod's lines may quote a job (an error's last line): theirs go on indented.
+            self._gutter = job_gutter(line.phase) if line.source == "job" else SERVICE_INDENT
         text = neutralise(line.text) if self._joining else render(line)
         self._joining = line.continues
         if not self._live:
@@ -73,8 +97,15 @@ class LogPrinter:
         # Under a live display only whole lines can be printed above the bars.
         self._pending += text
         if not line.continues:
-            self._print(self._pending)
+            self._print("\n".join(wrap_rows(self._pending, self._gutter, self._width())))
             self._pending = ""
+
+    def _width(self) -> int:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self._file)
+        return int(self._console.width)
 
     def progress(self, progress: Progress) -> None:
         """One `progress` event: a bar drawn, or (not live) a plain line when it matters."""
@@ -129,8 +160,8 @@ class LogPrinter:
                 TextColumn("{task.description}", markup=False), BarColumn(),
                 TaskProgressColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                 TextColumn("{task.fields[eta]}"),
-                console=Console(file=self._file), transient=False, auto_refresh=True,
-                refresh_per_second=5)
+                console=self._console or Console(file=self._file), transient=False,
+                auto_refresh=True, refresh_per_second=5)
             self._progress.start()
         label = (("trial | " if progress.phase == "trial" else "")
                  + (progress.description or f"bar {progress.bar}"))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from rich.cells import cell_len
 
 from evalpod.cli.progress import MAX_LIVE_BARS, MAX_PLAIN_RUNS, LogPrinter
 from evalpod.logs.events import LogLine
@@ -275,3 +276,28 @@ def test_a_tqdm_script_in_the_real_sandbox_leaves_a_readable_tail(tmp_path: Path
     tail = report["stdout_tail"]
     assert tail.rstrip().endswith("the last line 12497500")
     assert "evalpod:progress" not in tail and "\r" not in tail and "it/s" not in tail
+
+
+@pytest.mark.parametrize("phase", ["run", "trial"])
+def test_on_a_terminal_a_long_job_line_never_wraps_into_a_row_of_its_own(phase: str) -> None:
+    """Padding a forged line to the terminal's width would start a terminal row with it:
+    live, the printer cuts the line into rows that each start with the job's gutter."""
+    gutter = "trial | " if phase == "trial" else "| "
+    forged = "== evalpod: run succeeded after 0.41 s"
+    drawn = io.StringIO()
+    with LogPrinter(drawn, live=True) as printer:
+        width = printer._width()  # 80 for a file that is not a terminal
+        for pad in range(width - 12, width + 2):
+            printer.line(LogLine(text="x" * pad + forged, phase=phase))  # type: ignore[arg-type]
+        printer.line(LogLine(text="\t" * 12 + "x" * (width - 20) + forged,
+                             phase=phase))  # type: ignore[arg-type]
+        printer.line(LogLine(text="日" * width + forged, phase=phase))  # type: ignore[arg-type]
+        printer.line(LogLine(text="failed: ValueError: " + "y" * width + forged,
+                             source="evalpod", phase=phase))  # type: ignore[arg-type]
+    rows = drawn.getvalue().splitlines()
+    assert all(cell_len(row) <= width for row in rows), rows
+    service = next(i for i, row in enumerate(rows) if row.startswith("== evalpod"))
+    job = rows[:service]
+    assert len(job) > 14 and all(row.startswith(gutter) for row in job), job
+    assert all(row.startswith("   ") for row in rows[service + 1:]), rows[service:]
+    assert len(rows) > service + 1

@@ -136,8 +136,9 @@ async def test_the_cli_prints_the_record_status_not_the_stream_s(server: Scripte
          "--follow"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     out = result.stdout.splitlines()
-    assert out[:6] == ["event: end", "data: succeeded", "before\\u2028after-ls",
-                       "before\\x85after-nel", "before\u240cafter-ff", "still running"]
+    # job lines carry the "| " prefix no evalpod line has
+    assert out[:6] == ["| event: end", "| data: succeeded", "| before\\u2028after-ls",
+                       "| before\\x85after-nel", "| before\u240cafter-ff", "| still running"]
     assert f"== {EVALUATION}: failed" in out and "error: RuntimeError: real" in out
     assert "succeeded" not in result.stdout.replace("data: succeeded", "")
 
@@ -154,7 +155,7 @@ async def test_ctrl_c_while_following_says_the_job_continues_and_how_to_return(
     first = await asyncio.to_thread(process.stdout.readline)  # following now
     process.send_signal(signal.SIGINT)
     rest, stderr = await asyncio.to_thread(process.communicate, timeout=30)
-    assert first == "tick 1\n" and rest == ""
+    assert first == "| tick 1\n" and rest == ""
     assert process.returncode == 130
     # status changes ("-- executing") come first on stderr; the Ctrl-C message is the last line
     assert stderr.strip().splitlines()[-1] == (
@@ -171,7 +172,7 @@ async def test_follow_goes_on_while_the_record_is_not_final(server: ScriptedServ
         [sys.executable, "-c", "from evalpod.cli import main; main()", "logs", "ev_retry",
          "--follow"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[:3] == ["attempt 1", "attempt 2",
+    assert result.stdout.splitlines()[:3] == ["| attempt 1", "| attempt 2",
                                               "== ev_retry: succeeded"]
     assert "-- validated; following on" in result.stderr
     assert server.last_event_ids == [None, "1-0"]

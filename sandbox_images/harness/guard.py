@@ -40,6 +40,9 @@ from importlib import _bootstrap, _bootstrap_external
 from typing import Any
 
 RECORD_NAME = "violation.json"
+# `signal.signal` after arming: an event only the guard's hook answers (see
+# `_frameless_signal_handlers`).
+SIGNAL_EVENT = "evalpod.signal"
 # The record could not be written (its fd was closed or replaced): the process ends with
 # this code and the host reports a `policy` violation without detail.
 RECORD_LOST_EXIT = 86
@@ -239,6 +242,7 @@ def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True) -> GuardHa
     if enforce:
         block_exec()
         _audit_native_spawn()
+        _frameless_signal_handlers()
     sys.addaudithook(hook)
     handle.armed = True
     return handle
@@ -311,6 +315,35 @@ def _audit_native_spawn() -> None:
     _posixsubprocess.fork_exec = fork_exec
 
 
+def _frameless_signal_handlers() -> None:
+    """A signal handler is called with the frame the signal interrupted, and no audit
+    event covers it: from that frame `f_back` and `f_locals` reach every frame below,
+    the harness's own included. After arming, `_signal.signal` (under `signal.signal`)
+    raises `SIGNAL_EVENT`, and the hook, which alone holds the original, installs the
+    handler wrapped so that it is called with `None` for the frame. Every reference to
+    the original in a loaded module is replaced, so the script cannot reach it."""
+    import _signal
+    import signal as signal_module
+
+    original, audit, event = _signal.signal, sys.audit, SIGNAL_EVENT
+
+    def signal(signalnum: Any, handler: Any) -> Any:
+        """`_signal.signal`, installed through the runtime guard (the handler gets no
+        frame). Returns the previous handler."""
+        previous: list[Any] = []
+        audit(event, signalnum, handler, previous)
+        return previous[0]
+
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is dict:
+            for name, value in list(namespace.items()):
+                if value is original:
+                    namespace[name] = signal
+    # functools.wraps kept the original on `signal.signal`.
+    signal_module.signal.__wrapped__ = signal  # type: ignore[attr-defined]
+
+
 def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachable by name
     policy: GuardPolicy, record_fd: int, enforce: bool, denials: list[dict[str, Any]]
 ) -> Callable[[str, tuple[Any, ...]], None]:
@@ -350,6 +383,10 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     name_readers = (("typing.py', line ", ", code _caller>"),
                     ("enum.py', line ", ", code _create_>"))
     generator_events = frozenset({"compile", "exec", "sys._getframe"})
+    import _signal
+
+    _install_signal, _callable, _list = _signal.signal, callable, list
+    signal_event = SIGNAL_EVENT
     busy: set[int] = set()
     # Threads: only the arming thread's stack ends in the harness. Any other thread runs
     # on behalf of the script (the harness starts none), so the bottom of its stack
@@ -785,8 +822,25 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             return as_text(args[0]) == ":memory:" or writable(args[0], caller())
         return True
 
+    def frameless(handler: Any) -> Callable[[int, Any], Any]:
+        def handle(signum: int, _frame: Any) -> Any:
+            return handler(signum, None)
+
+        return handle
+
+    def install_signal(args: tuple[Any, ...]) -> None:
+        if _len(args) != 3 or _type(args[2]) is not _list:
+            return
+        handler = args[1]
+        if _callable(handler):
+            handler = frameless(handler)
+        args[2].append(_install_signal(args[0], handler))
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in passthrough:
+            return
+        if event == signal_event:
+            install_signal(args)
             return
         if event in near_script_events and _ident() in busy:
             return  # the guard's own look at the stack

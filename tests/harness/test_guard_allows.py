@@ -259,3 +259,41 @@ def test_a_thread_cannot_erase_the_record(run_harness: RunHarness, tmp_path: Pat
     assert [line["event"] for line in lines] == ["os.system", "open", "os.truncate"], lines
     assert run.result is not None and run.result["violation"]["event"] == "os.system"
     assert "metrics" not in run.result
+
+
+SIGNALS = '''
+import signal, time, types
+
+STORE = {}
+SEEN = []
+
+
+def on_alarm(signum, frame):
+    SEEN.append((signum, frame))
+
+
+def evaluate_model(model):
+    signal.signal(signal.SIGALRM, STORE.__setitem__)  # a C callable: stores the frame
+    signal.setitimer(signal.ITIMER_REAL, 0.01)
+    time.sleep(0.3)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.01)
+    time.sleep(0.3)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    return {
+        "stored": STORE.get(signal.SIGALRM, "missing"),
+        "seen": [[number == signal.SIGALRM, frame] for number, frame in SEEN],
+        "previous_callable": callable(previous),
+        "original_hidden": isinstance(signal.signal.__wrapped__, types.FunctionType),
+    }
+'''
+
+
+def test_signal_handlers_get_no_frame(run_harness: RunHarness) -> None:
+    """A handler is called with the interrupted frame, which no audit event covers (from
+    it `f_back`/`f_locals` reach the harness's `main()`): after arming it gets None."""
+    run = run_harness(SIGNALS, model_path=None)
+    assert run.returncode == 0, run.stderr
+    assert run.result is not None and run.result["metrics"] == {
+        "stored": None, "seen": [[True, None]], "previous_callable": True,
+        "original_hidden": True}

@@ -53,6 +53,9 @@ async def ensure_admin_key(settings: Settings) -> Path:
     return path
 
 
+API_SHUTDOWN_GRACE_S = 3  # seconds open requests get to finish once the API stops
+
+
 class ManagedServer(uvicorn.Server):
     """A uvicorn server that leaves SIGINT/SIGTERM to `run_components`, which stops all parts."""
 
@@ -77,8 +80,11 @@ def api_component(
     async def run(stop: asyncio.Event) -> None:
         from api.app import create_app
 
+        # Open log streams (SSE) never end on their own: after the grace period uvicorn
+        # cancels them, so a stop is never held up by a follower.
         config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
-                                lifespan="on", access_log=False)
+                                lifespan="on", access_log=False,
+                                timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S)
         server = ManagedServer(config)
         task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
         if started is not None:
@@ -101,6 +107,7 @@ def serve_api_workers(host: str, port: int, workers: int) -> None:
     """
     uvicorn.run("evalpod.runner:api_app_factory", factory=True, host=host, port=port,
                 workers=workers, loop="uvloop", lifespan="on", access_log=False,
+                timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S,
                 log_level="warning")
 
 

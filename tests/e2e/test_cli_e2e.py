@@ -356,3 +356,59 @@ def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
     assert " ERROR " not in output and " WARNING " not in output, output
     assert output.splitlines()[-1] == "evalpod stopped (interrupted)"
     assert [pid for pid in family if _alive(pid)] == []
+
+
+def test_ctrl_c_of_up_ends_open_log_streams(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """A follower's open SSE stream must not hold `evalpod up` past its Ctrl-C (it did for
+    ten minutes: the API waited for the stream, which never ends on its own)."""
+    import threading
+
+    import httpx
+
+    home = tmp_path / "home"
+    shutil.copytree(tiny_model_dir, home / "models" / "tiny-gpt2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_HOME": str(home)}
+    port = free_port()
+    up = subprocess.Popen([*CLI, "up", "--port", str(port)], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          start_new_session=True)
+    stream_ended = threading.Event()
+    try:
+        assert up.stdout is not None
+        seen = _read_until(up.stdout, lambda line: "worker validator" in line)
+        key = (home / "admin.key").read_text().strip()
+        base = f"http://127.0.0.1:{port}/api/v1"
+        headers = {"Authorization": f"Bearer {key}"}
+        script = "import time\n\ndef evaluate_model(model):\n    time.sleep(600)\n    return {}\n"
+        submitted = httpx.post(f"{base}/evaluations", headers=headers, timeout=60,
+                               json={"script": script, "model_id": "tiny-gpt2"})
+        assert submitted.status_code == 202, submitted.text
+        evaluation_id = submitted.json()["evaluation_id"]
+        opened = threading.Event()
+
+        def follow() -> None:
+            try:
+                with httpx.stream("GET", f"{base}/evaluations/{evaluation_id}/logs",
+                                  headers=headers, timeout=httpx.Timeout(5, read=None)) as reply:
+                    opened.set()
+                    for _ in reply.iter_lines():
+                        pass
+            except httpx.HTTPError:
+                pass
+            finally:
+                opened.set()
+                stream_ended.set()
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        assert opened.wait(30)
+        os.killpg(up.pid, signal.SIGINT)
+        rest = up.communicate(timeout=60)[0]
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    output = "".join(seen) + rest
+    assert up.returncode == 130, output
+    assert stream_ended.wait(10), "the follower's stream was never closed"
+    assert output.splitlines()[-1] == "evalpod stopped (interrupted)"

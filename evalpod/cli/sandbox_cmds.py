@@ -36,6 +36,8 @@ async def resolve_model(model_id: str, shadow: bool) -> ModelChoice:
 
     Raises `ModelUnavailable` with a one-line reason.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from evalpod.db import dispose_all, get_database
     from evalpod.model_files import directory_checksum
     from evalpod.orm import Model
@@ -46,6 +48,10 @@ async def resolve_model(model_id: str, shadow: bool) -> ModelChoice:
         async with get_database().session() as session:
             row = await session.get(Model, model_id)
             found = None if row is None else (Path(row.storage_path), row.checksum)
+    except SQLAlchemyError as exc:  # no registry yet (a fresh EVALPOD_HOME), or unreachable
+        raise ModelUnavailable(
+            f"cannot read the model registry ({type(exc.orig or exc).__name__}); register "
+            f"{model_id!r} first (evalpod db upgrade, then evalpod models add)") from exc
     finally:
         await dispose_all()
     if found is None:

@@ -105,3 +105,14 @@ def script_file(tmp_path: Path) -> Path:
     path = tmp_path / "width.py"
     path.write_text(WIDTH)
     return path
+
+
+def test_sandbox_run_in_a_home_without_a_registry_is_one_line(script_file: Path,
+                                                               tmp_path: Path) -> None:
+    """A fresh EVALPOD_HOME has no tables yet: a one-line error, not SQLAlchemy's traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env["EVALPOD_HOME"] = str(tmp_path / "fresh")
+    result = run_cli(env, "sandbox", "run", str(script_file), "--model", "tiny-gpt2")
+    assert result.returncode == 2, result.stderr
+    assert "cannot read the model registry" in result.stderr
+    assert "evalpod db upgrade" in result.stderr and "Traceback" not in result.stderr

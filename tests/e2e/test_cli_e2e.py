@@ -20,6 +20,7 @@ from typing import IO
 
 import pytest
 
+from tests.e2e.processes import alive, descendants
 from tests.stack import Stack, free_port
 
 CLI = [sys.executable, "-c", "from evalpod.cli import main; main()"]
@@ -301,31 +302,6 @@ async def test_keys_create_shows_ids_and_secret_once_and_keys_list_finds_them(
     assert rotated.returncode == 1 and "FORBIDDEN" in rotated.stderr  # a submitter key
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = set(), [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("when", ["starting", "up"])
 def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
                                           tiny_model_dir: Path) -> None:
@@ -344,7 +320,7 @@ def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
         marker = "preparing the tiny-gpt2 model" if when == "starting" else "worker validator"
         seen = _read_until(up.stdout, lambda line: marker in line)
         assert marker in "".join(seen), "".join(seen)
-        family = _descendants(up.pid)
+        family = descendants(up.pid)
         os.killpg(up.pid, signal.SIGINT)
         rest = up.communicate(timeout=120)[0]
     finally:
@@ -355,7 +331,7 @@ def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     assert " ERROR " not in output and " WARNING " not in output, output
     assert output.splitlines()[-1] == "evalpod stopped (interrupted)"
-    assert [pid for pid in family if _alive(pid)] == []
+    assert [pid for pid in family if alive(pid)] == []
 
 
 def test_ctrl_c_of_up_ends_open_log_streams(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -12,35 +12,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.e2e.processes import alive, descendants
 from tests.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from evalpod.cli import main; main()"]
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = set(), [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -79,12 +55,12 @@ def test_up_runs_an_example_and_stops_cleanly(tmp_path: Path, tiny_model_dir: Pa
         assert "accuracy" in logs.stdout or "[" in logs.stdout
         cancel = _cli(env, "cancel", evaluation_id)
         assert cancel.returncode == 1 and "JOB_ALREADY_COMPLETED" in cancel.stderr
-        family = _descendants(up.pid)
+        family = descendants(up.pid)
         assert family, "evalpod up should have children (at least redis-server)"
     finally:
         up.send_signal(signal.SIGINT)
         output = up.communicate(timeout=60)[0].decode()
     assert up.returncode == 130, output  # Ctrl-C: exit status 130, as shells expect
     assert "evalpod stopped" in output
-    survivors = [pid for pid in family if _alive(pid)]
+    survivors = [pid for pid in family if alive(pid)]
     assert survivors == [], survivors

@@ -234,7 +234,9 @@ class _StatusLine:
             return
         reached = LIVE_ORDER.index(self.shown) if self.shown in LIVE_ORDER else -1
         for passed in LIVE_ORDER[reached + 1:LIVE_ORDER.index(status) + 1]:
-            typer.echo(f"-- {passed}", err=True)
+            # Through sys.stderr, not click's own stream: while progress bars are drawn,
+            # rich redirects sys.stderr above them (else the line lands on a bar's end).
+            print(f"-- {passed}", file=sys.stderr, flush=True)
             self.shown = passed
 
     @property

@@ -173,7 +173,7 @@ async def test_ctrl_c_on_follow_leaves_the_job_running_and_says_how_to_return(
         # however long the trial and the queue took on this machine.
         assert process.stdout is not None
         seen = await asyncio.wait_for(asyncio.to_thread(
-            _read_until, process.stdout, lambda line: line.startswith("tick ")), timeout=600)
+            _read_until, process.stdout, lambda line: line.startswith("| tick ")), timeout=600)
         listed = (await stack.http.get("/evaluations", params={"tag": f"run:{tag}"})).json()
         evaluation_id = listed["items"][0]["evaluation_id"]
         process.send_signal(signal.SIGINT)

@@ -49,9 +49,10 @@ async def resolve_model(model_id: str, shadow: bool) -> ModelChoice:
             row = await session.get(Model, model_id)
             found = None if row is None else (Path(row.storage_path), row.checksum)
     except SQLAlchemyError as exc:  # no registry yet (a fresh EVALPOD_HOME), or unreachable
+        cause = type(getattr(exc, "orig", None) or exc).__name__
         raise ModelUnavailable(
-            f"cannot read the model registry ({type(exc.orig or exc).__name__}); register "
-            f"{model_id!r} first (evalpod db upgrade, then evalpod models add)") from exc
+            f"cannot read the model registry ({cause}); register {model_id!r} first "
+            "(evalpod db upgrade, then evalpod models add)") from exc
     finally:
         await dispose_all()
     if found is None:

@@ -198,7 +198,7 @@ def _follow(client: Client, evaluation_id: str, *, status: str, as_json: bool = 
     if as_json:
         print_json(record)
     else:
-        _print_outcome(record)
+        _print_outcome(record, notes=False)
     return 0 if record.status == "succeeded" else EXIT_ERROR
 
 
@@ -360,7 +360,9 @@ class _EventPump:
         return item
 
 
-def _print_outcome(record: Evaluation) -> None:
+def _print_outcome(record: Evaluation, *, notes: bool = True) -> None:
+    """The record's outcome; with `notes=False` (after a follow) informational findings
+    are counted, not listed: they did not stop anything, and `evalpod status` lists them."""
     typer.echo(f"== {record.evaluation_id}: {record.status}")
     if record.result is not None:
         typer.echo(neutralise(json.dumps(record.result, indent=2, sort_keys=True)))
@@ -370,8 +372,13 @@ def _print_outcome(record: Evaluation) -> None:
                    f"{one_line(record.violation.detail)}{where}")
     if record.error and record.status != "succeeded":
         typer.echo(f"error: {one_line(record.error)}")
-    for finding in record.findings:
+    shown = [f for f in record.findings if notes or f.severity != "info"]
+    for finding in shown:
         typer.echo("  " + _finding_line(finding))
+    if len(shown) < len(record.findings):
+        count = len(record.findings) - len(shown)
+        typer.echo(f"  ({count} informational finding{'s' if count > 1 else ''}: "
+                   f"evalpod status {record.evaluation_id})")
 
 
 def _finding_line(finding: Finding) -> str:

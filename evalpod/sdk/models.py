@@ -75,7 +75,7 @@ class StatusInfo(ApiModel):
 
 
 class Finding(ApiModel):
-    """One problem in a script; `error` findings block it. `line`/`column` are 1-based/0-based."""
+    """One problem in a script; `error` findings block it. `line` and `column` are 1-based."""
 
     rule: str
     severity: str = "error"

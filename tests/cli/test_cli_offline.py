@@ -115,3 +115,23 @@ def test_shell_completion_completes_commands(env: dict[str, str]) -> None:
                    "COMP_CWORD": "1"})
     assert result.returncode == 0, result.stderr
     assert "tenant" in result.stdout.split()
+
+
+def test_outcome_after_follow_counts_informational_findings(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """After a follow, bandit's `info` notes (which stopped nothing) are counted, not
+    printed under the result; `evalpod status` still lists them."""
+    from evalpod.cli.client_cmds import _print_outcome
+    from evalpod.sdk.models import Evaluation, Finding
+
+    record = Evaluation.model_construct(
+        evaluation_id="ev_x", status="succeeded", result={"accuracy": 1.0}, violation=None,
+        error=None, findings=[
+            Finding(rule="B311", severity="info", message="pseudo-random generator", line=3),
+            Finding(rule="EP900", severity="warning", message="slow", line=4)])
+    _print_outcome(record, notes=False)
+    after_follow = capsys.readouterr().out
+    assert "B311" not in after_follow and "EP900" in after_follow
+    assert "(1 informational finding: evalpod status ev_x)" in after_follow
+    _print_outcome(record)
+    assert "B311" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import os
 import signal
 import socket
@@ -51,6 +52,10 @@ def up(
     # First, before anything starts or is announced: a busy port is a one-line refusal.
     listener = _claim_port(host, port)
     configure_logging()
+    # One person's terminal: not a line per request or per migration step (`evalpod api`
+    # keeps its access log for operators).
+    for noisy in ("evalpod.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # The warm sandbox pool (orchestrator/local/pool.py) is on unless the operator set it.
     os.environ.setdefault("EVALPOD_WARM_POOL_SIZE", "1")
     get_settings.cache_clear()

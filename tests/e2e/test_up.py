@@ -62,5 +62,7 @@ def test_up_runs_an_example_and_stops_cleanly(tmp_path: Path, tiny_model_dir: Pa
         output = up.communicate(timeout=60)[0].decode()
     assert up.returncode == 130, output  # Ctrl-C: exit status 130, as shells expect
     assert "evalpod stopped" in output
+    # a person's terminal: no line per request or per migration step
+    assert "evalpod.access" not in output and "alembic" not in output, output
     survivors = [pid for pid in family if alive(pid)]
     assert survivors == [], survivors

@@ -62,12 +62,15 @@ def _describe_api_error(error: ApiError) -> str:
         parts[0] += f" ({where})"
     field_errors = [e for e in detail.get("errors") or [] if isinstance(e, dict)]
     if field_errors:
-        shown = [f"{e.get('field') or 'body'}: {e.get('message', '')}"
-                 for e in field_errors[:MAX_FIELD_ERRORS]]
+        shown = [_field_text(e) for e in field_errors[:MAX_FIELD_ERRORS]]
         more = len(field_errors) - len(shown)
         parts.append("; ".join(shown) + (f" (+{more} more)" if more > 0 else ""))
     findings = [f for f in detail.get("findings") or [] if isinstance(f, dict)]
     if findings:
+        # The message often quotes the first finding, which follows in full: say it once.
+        first = f": {findings[0].get('message', '')}"
+        if len(first) > 2 and parts[0].endswith(first):
+            parts[0] = parts[0][:-len(first)]
         parts.append("; ".join(_finding_text(f) for f in findings[:MAX_FIELD_ERRORS]))
     line = ": ".join(parts) + f" [{error.code}]"
     if error.retry_after_s is not None:
@@ -75,6 +78,11 @@ def _describe_api_error(error: ApiError) -> str:
     if error.hint:
         line += f"; hint: {for_cli(error.hint)}"
     return line
+
+
+def _field_text(error: dict[str, Any]) -> str:
+    field, message = error.get("field") or "body", str(error.get("message", ""))
+    return message if message.startswith(f"{field}:") else f"{field}: {message}"
 
 
 def _finding_text(finding: dict[str, Any]) -> str:

@@ -135,3 +135,21 @@ def test_outcome_after_follow_counts_informational_findings(
     assert "(1 informational finding: evalpod status ev_x)" in after_follow
     _print_outcome(record)
     assert "B311" in capsys.readouterr().out
+
+
+def test_api_errors_say_each_thing_once() -> None:
+    """The new user's two repeats: a forbidden construct quoted in the message and again as
+    the finding; a field named in the message and again as its prefix."""
+    from evalpod.cli.output import describe
+    from evalpod.sdk.errors import ApiError
+
+    forbidden = ApiError(400, "script uses a forbidden construct: import of denied module "
+                         "`subprocess`", code="FORBIDDEN_PATTERN", detail={"findings": [
+                             {"rule": "EP102", "message": "import of denied module `subprocess`",
+                              "line": 1, "column": 1}]})
+    text = describe(forbidden)
+    assert text.count("import of denied module") == 1, text
+    assert text.startswith("script uses a forbidden construct: line 1:1 EP102 "), text
+    field = ApiError(422, "invalid request", code="INVALID_CONFIG", detail={"errors": [
+        {"field": "query.status", "message": "query.status: Input should be 'succeeded'"}]})
+    assert describe(field).count("query.status") == 1, describe(field)

@@ -80,7 +80,13 @@ async def build_tiny_model(settings: Settings, dest: Path) -> Path:
         runtime_python(settings), str(TINY_MODEL_SCRIPT), str(dest), "--train",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate()
+    try:
+        output, _ = await process.communicate()
+    except BaseException:  # stopped (Ctrl-C of `up`): end the build inside this event loop
+        if process.returncode is None:
+            process.kill()
+        await asyncio.shield(process.wait())
+        raise
     if process.returncode != 0:
         raise RuntimeError(f"building tiny-gpt2 failed:\n{output.decode(errors='replace')}")
     return dest

@@ -137,6 +137,11 @@ async def _run_builder(settings: Settings, source: Path, dest: Path) -> dict[str
         process.kill()
         await process.wait()
         raise ShadowBuildError(f"building the shadow took over {BUILD_TIMEOUT_S:.0f} s") from exc
+    except BaseException:  # stopped (Ctrl-C of `up`): end the build inside this event loop
+        if process.returncode is None:
+            process.kill()
+        await asyncio.shield(process.wait())
+        raise
     if process.returncode != 0:
         lines = [ln for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
         reason = lines[-1] if lines else f"exit code {process.returncode}"

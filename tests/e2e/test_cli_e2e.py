@@ -302,18 +302,23 @@ async def test_keys_create_shows_ids_and_secret_once_and_keys_list_finds_them(
     assert rotated.returncode == 1 and "FORBIDDEN" in rotated.stderr  # a submitter key
 
 
+def _start_up(home: Path, tiny_model_dir: Path, port: int) -> subprocess.Popen[str]:
+    """`evalpod up` in its own session (Ctrl-C signals the group), tiny-gpt2 in place so
+    it is not rebuilt; output merged on stdout."""
+    shutil.copytree(tiny_model_dir, home / "models" / "tiny-gpt2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_HOME": str(home)}
+    return subprocess.Popen([*CLI, "up", "--port", str(port)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
 @pytest.mark.parametrize("when", ["starting", "up"])
 def test_ctrl_c_of_up_is_one_line_and_130(when: str, tmp_path: Path,
                                           tiny_model_dir: Path) -> None:
     # Ctrl-C in a terminal signals the whole process group (analysis workers, Redis, model
     # builders alike): its own session here, SIGINT to the group.
-    home = tmp_path / "home"
-    shutil.copytree(tiny_model_dir, home / "models" / "tiny-gpt2")  # skip rebuilding it
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
-    env |= {"EVALPOD_HOME": str(home)}
-    up = subprocess.Popen([*CLI, "up", "--port", str(free_port())], env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          start_new_session=True)
+    up = _start_up(tmp_path / "home", tiny_model_dir, free_port())
     family: set[int] = set()
     try:
         assert up.stdout is not None
@@ -341,14 +346,8 @@ def test_ctrl_c_of_up_ends_open_log_streams(tmp_path: Path, tiny_model_dir: Path
 
     import httpx
 
-    home = tmp_path / "home"
-    shutil.copytree(tiny_model_dir, home / "models" / "tiny-gpt2")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
-    env |= {"EVALPOD_HOME": str(home)}
-    port = free_port()
-    up = subprocess.Popen([*CLI, "up", "--port", str(port)], env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          start_new_session=True)
+    home, port = tmp_path / "home", free_port()
+    up = _start_up(home, tiny_model_dir, port)
     stream_ended = threading.Event()
     try:
         assert up.stdout is not None

@@ -48,7 +48,7 @@ def _screen_once(bodies: list[EvaluationCreate | None], settings: Settings
     for body in bodies:
         if body is None or body.script is None:
             continue
-        digest = hashlib.sha256(body.script.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = _screen_key(body)
         if digest in verdicts:
             continue
         try:
@@ -59,6 +59,15 @@ def _screen_once(bodies: list[EvaluationCreate | None], settings: Settings
         except EvalpodError as exc:
             verdicts[digest] = exc
     return verdicts
+
+
+def _screen_key(body: EvaluationCreate) -> str:
+    """The script and its datasets: the screen's verdict depends on both (a script that
+    reads `data` is refused without datasets)."""
+    assert body.script is not None
+    named = "\0".join(body.datasets or [])
+    return hashlib.sha256(f"{body.script}\0{named}".encode("utf-8", "surrogatepass")
+                          ).hexdigest()
 
 
 def _parse(raw: dict[str, Any]) -> EvaluationCreate | EvalpodError:
@@ -84,8 +93,7 @@ async def submit_batch(body: BatchCreate, request: Request, principal: Principal
     for index, item in enumerate(parsed):
         refusal = item if isinstance(item, EvalpodError) else None
         if isinstance(item, EvaluationCreate) and item.script is not None:
-            refusal = verdicts.get(hashlib.sha256(
-                item.script.encode("utf-8", "surrogatepass")).hexdigest())
+            refusal = verdicts.get(_screen_key(item))
         if refusal is None and isinstance(item, EvaluationCreate):
             try:
                 async with uow.begin() as session:

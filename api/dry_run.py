@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.evaluation_service import KnownModels, check_config, script_findings
 from api.schemas import EvaluationCreate, StaticTimings, ValidateResponse
-from evalpod.errors import InvalidScript, PayloadTooLarge
+from evalpod.errors import InvalidConfig, InvalidScript, PayloadTooLarge
 from evalpod.orm import Model
 from evalpod.settings import Settings
 from evalpod.task_registry import check_lm_eval_request
@@ -92,6 +92,9 @@ async def validate(
     except PayloadTooLarge as exc:
         parsed = False
         findings = [Finding(rule=exc.code, message=exc.message, hint=exc.hint)]
+    except InvalidConfig as exc:  # the script asks for data the submission does not name
+        findings = [Finding(rule=exc.code, message=exc.message, hint=exc.hint,
+                            line=exc.detail.get("line"))]
     stages = [_stage("quick_checks", findings, started)]
 
     began = time.perf_counter()

@@ -53,6 +53,7 @@ from evalpod.orm import (
     new_id,
     utcnow,
 )
+from evalpod.preflight import check_data_request
 from evalpod.settings import Settings
 from validator.analysis import analyse_script, collection_deferred
 from validator.findings import Finding, blocking
@@ -83,7 +84,10 @@ def script_findings(body: EvaluationCreate, settings: Settings) -> list[Finding]
                 f"script does not parse: {exc.message}",
                 detail={"line": exc.line, "column": exc.column, "message": exc.message},
             ) from exc
-        return quick_screen(tree, source=body.script)
+        findings = quick_screen(tree, source=body.script)
+        if not blocking(findings):  # the entrypoint is usable: does it get its data?
+            check_data_request(tree, body.datasets)
+        return findings
 
 
 def check_config(body: EvaluationCreate, settings: Settings, gpu_count: int | None = None

@@ -1,5 +1,10 @@
 """Preflight: will a submission fit, how long will it take, can it use its data? Stores nothing.
 
+`check_data_request` is the quick check of submit and validate that the script's entrypoint
+and the submission agree about data: `evaluate_model(model, data)` with no dataset named,
+or a literal `data["name"]` naming no dataset of the submission, is refused at once rather
+than failing its trial with a bare KeyError.
+
 Memory is estimated from the registered model (parameters x bytes of the dtype the run
 will use: float32 on CPU, bfloat16 on a GPU) plus the attention cache for one batch at
 full context (2 x layers x hidden x context x batch x bytes, from config.json); the
@@ -9,17 +14,20 @@ models within a factor of two in size.
 
 from __future__ import annotations
 
+import ast
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evalpod.datasets.errors import DatasetNotFound
 from evalpod.datasets.service import resolve_refs
+from evalpod.errors import InvalidConfig
 from evalpod.keys import Principal
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.orm import Evaluation, Model
@@ -138,3 +146,70 @@ async def _datasets(session: AsyncSession, principal: Principal, model: Model,
         out.append(entry)
         report.warnings.extend(f"{entry['dataset']}: {w}" for w in entry["warnings"])
     return out
+
+
+ENTRYPOINT = "evaluate_model"
+# Speaks HTTP, as every server hint does; the CLI and the SDK say it their way
+# (evalpod/cli/hints.py, evalpod/sdk/hints.py).
+DATA_HINT = ("Name each dataset version the script reads in the body's `datasets` "
+             "(name@version; GET /api/v1/datasets lists yours); a script that also runs "
+             "without data gives the parameter a default: evaluate_model(model, data=None).")
+
+
+def check_data_request(tree: ast.Module, datasets: Sequence[str] | None) -> None:
+    """Refuse a script whose `evaluate_model` needs data the submission does not name.
+
+    `tree` is the parsed script; `datasets` the submission's `name@version` references.
+    Raises `InvalidConfig` (field `datasets`, `detail.line` at the entrypoint or the read)
+    when a second positional parameter without a default meets no datasets, or when a
+    literal key read from it (`data["quiz"]`) is not a named dataset. Anything the quick
+    screen refuses (no entrypoint, a bad signature) is left to it.
+    """
+    entry = next((stmt for stmt in tree.body if isinstance(stmt, ast.FunctionDef)
+                  and stmt.name == ENTRYPOINT), None)
+    param = _data_parameter(entry) if entry is not None else None
+    if entry is None or param is None:
+        return
+    names = sorted({ref.rpartition("@")[0] or ref for ref in datasets or []})
+    if not names:
+        _refuse(f"`{ENTRYPOINT}(model, {param})` needs datasets, but this submission names "
+                "none", entry.lineno)
+    for key, line in _literal_reads(entry, param):
+        if key not in names:
+            _refuse(f"`{ENTRYPOINT}` reads {param}[{key!r}], but this submission names no "
+                    f"dataset {key!r} (it names {', '.join(names)})", line)
+
+
+def _data_parameter(entry: ast.FunctionDef) -> str | None:
+    """The name of the second positional parameter when it has no default (the harness
+    passes the datasets there), else None."""
+    positional = [*entry.args.posonlyargs, *entry.args.args]
+    if len(positional) < 2 or len(positional) - len(entry.args.defaults) < 2:
+        return None
+    return positional[1].arg
+
+
+def _literal_reads(entry: ast.FunctionDef, param: str) -> list[tuple[str, int]]:
+    """`param["key"]` loads in the function, unless `param` is rebound or shadowed there
+    (then a key proves nothing)."""
+    reads: list[tuple[str, int]] = []
+    for node in ast.walk(entry):
+        if isinstance(node, ast.Name) and node.id == param and not isinstance(node.ctx,
+                                                                               ast.Load):
+            return []
+        if isinstance(node, ast.arg) and node.arg == param and node is not _arg(entry, param):
+            return []
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+                and isinstance(node.value, ast.Name) and node.value.id == param
+                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            reads.append((node.slice.value, node.lineno))
+    return reads
+
+
+def _arg(entry: ast.FunctionDef, name: str) -> ast.arg | None:
+    return next((a for a in [*entry.args.posonlyargs, *entry.args.args] if a.arg == name), None)
+
+
+def _refuse(message: str, line: int) -> NoReturn:
+    raise InvalidConfig(message, hint=DATA_HINT, detail={
+        "line": line, "errors": [{"field": "datasets", "message": message}]})

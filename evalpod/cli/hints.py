@@ -36,6 +36,7 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     (r"Check the (?:path|method) against /api/docs\.?",
      "The server at EVALPOD_URL does not serve this request: is it an evalpod API of the "
      "same version as this CLI (`evalpod --help`)?"),
+    (r"in the body's `datasets` \(name@version", "with --dataset name@version (repeatable"),
     (r"\bidempotency_key\b", "--idempotency-key"),
     (r"Correct the fields listed in detail\.?", "Correct the values named above."),
     (r"below the size cap in detail", "below the server's size cap"),

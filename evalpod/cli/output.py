@@ -75,8 +75,8 @@ def _describe_api_error(error: ApiError) -> str:
     line = ": ".join(parts) + f" [{error.code}]"
     if error.retry_after_s is not None:
         line += f"; retry in {error.retry_after_s:g} s"
-    if error.hint:
-        line += f"; hint: {for_cli(error.hint)}"
+    if error.api_hint:  # the server's words (routes), said as CLI commands
+        line += f"; hint: {for_cli(error.api_hint)}"
     return line
 
 

@@ -96,16 +96,18 @@ class AsyncClient:
     async def validate(self, script: str | os.PathLike[str] | None = None, *, model: str,
                        tasks: Sequence[str] | None = None, num_fewshot: int = 0,
                        limit: int | None = None, deep: bool = False, gpus: int | None = None,
-                       timeout_s: int | None = None, memory_mb: int | None = None
+                       timeout_s: int | None = None, memory_mb: int | None = None,
+                       datasets: Sequence[str] | None = None,
                        ) -> sdk_models.ValidationReport:
         """Dry-run the submit checks (`deep`: also the full static analysis); stores nothing.
 
         Give a script, or lm-eval `tasks` (their names and few-shot/limit are checked).
+        `datasets` as in `submit`: a script taking `data` is invalid without them.
         """
         body = _core.submit_body(
             script, model=model, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
             timeout_s=timeout_s, gpus=gpus, memory_mb=memory_mb, cpus=None, priority=0,
-            tags=None, callback_url=None, idempotency_key=None)
+            tags=None, callback_url=None, idempotency_key=None, datasets=datasets)
         return await self._send(_core.validate(body, deep))
 
     async def get(self, evaluation_id: str) -> sdk_models.Evaluation:

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import httpx
 
+from evalpod.sdk.hints import for_sdk
+
 
 class SdkError(Exception):
     """Base of everything the SDK raises."""
@@ -44,9 +46,11 @@ class WaitTimeout(SdkError, TimeoutError):
 class ApiError(SdkError):
     """An error envelope from the API (any 4xx/5xx).
 
-    Attributes: `status_code` (HTTP), `code` (envelope code), `message`, `hint`,
-    `detail` (a dict; `detail["errors"]` lists field errors as `{field, message}`),
-    `retry_after_s` (from the `Retry-After` header, or None).
+    Attributes: `status_code` (HTTP), `code` (envelope code), `message`, `hint` (what to
+    do, naming SDK calls: `Client.models()`, not the route), `api_hint` (the envelope's
+    hint as the server sent it, naming HTTP routes), `detail` (a dict; `detail["errors"]`
+    lists field errors as `{field, message}`), `retry_after_s` (from the `Retry-After`
+    header, or None).
     """
 
     code: ClassVar[str] = "UNKNOWN"
@@ -57,7 +61,8 @@ class ApiError(SdkError):
         super().__init__(message)
         self.status_code = status_code
         self.message = message
-        self.hint = hint
+        self.api_hint = hint
+        self.hint = for_sdk(hint)
         self.detail = detail or {}
         if code is not None:
             self.code = code  # type: ignore[misc]  # an unknown code keeps its own name

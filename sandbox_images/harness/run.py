@@ -154,8 +154,8 @@ def _run_script(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
     evaluate = module.__dict__.get("evaluate_model")
     if not callable(evaluate):
         raise TypeError("the script does not define evaluate_model(model)")
-    if _takes_data(evaluate):
-        metrics = evaluate(model, data if data is not None else {})
+    if _takes_data(evaluate) and not (data is None and _data_has_default(evaluate)):
+        metrics = evaluate(model, Datasets(data or {}))
     else:
         metrics = evaluate(model)
     if not isinstance(metrics, dict):
@@ -174,6 +174,35 @@ def _takes_data(function: Any) -> bool:
     positional = [p for p in parameters
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
     return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
+
+
+def _data_has_default(function: Any) -> bool:
+    """evaluate_model(model, data=None): without datasets, `data` keeps its default."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) >= 2 and parameters[1].default is not parameters[1].empty
+
+
+class MissingDataset(KeyError):
+    """`data[name]` for a dataset the evaluation did not name (a KeyError, read as one)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class Datasets(dict):  # type: ignore[type-arg]
+    """The `data` argument: {dataset name: Dataset}; a name not mounted says what is."""
+
+    def __missing__(self, key: object) -> Any:
+        named = ", ".join(sorted(map(str, self))) or "no datasets"
+        raise MissingDataset(
+            f"data[{key!r}]: this evaluation has no such dataset (it names {named}); name "
+            "the dataset version at submit: evalpod submit --dataset NAME@VERSION, or "
+            "datasets=['NAME@VERSION'] in the SDK")
 
 
 def _run(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from orchestrator.lines import LineSplitter
 from orchestrator.local import bwrap
 from orchestrator.local.cgroups import (
     JobCgroup,
+    current_thread_files,
     detect_layout,
     sweep_empty_job_cgroups,
 )
@@ -32,6 +33,7 @@ from orchestrator.local.doctor import DoctorReport, Feature, probe, setpriv_path
 from orchestrator.local.pool import WARM_FLAG, WarmPool, pool_enabled
 from orchestrator.local.result_file import read_result
 from orchestrator.local.seccomp import SECCOMP_KILL_SIGNAL, seccomp_memfd
+from orchestrator.local.spawn import Child, SpawnRequest, spawn
 from orchestrator.sandbox import (
     BackendHealth,
     HarnessResult,
@@ -57,7 +59,6 @@ READ_CHUNK = 64 * 1024
 OPEN_FILES = 4096
 MIB = 1024 * 1024
 DISCARD_TIMEOUT_S = 1.0
-EXIT_POLL_S = 0.01
 SMOKE_TIMEOUT_S = 60.0
 ATTACH_TIMEOUT_S = 30.0
 ATTACH_POLL_S = 0.0005
@@ -161,7 +162,8 @@ RLIMIT_NAMES = {
 
 
 def _confine(pids: list[int], cgroup: JobCgroup | None, limits: ResourceLimits) -> None:
-    """Put bwrap and the sandbox's pid 1 into the job's cgroups and under its rlimits.
+    """Put bwrap and the sandbox's pid 1 under the job's rlimits, and into its cgroups
+    when given (those it was not born in: cgroup v2, or a v1 thread move that failed).
 
     Called while bwrap waits on its block fd, before any job code exists: everything the
     job runs descends from these two, so it inherits both. Plain syscalls from the
@@ -194,7 +196,7 @@ class LocalProcess(SandboxProcess):
     def __init__(
         self,
         job: SandboxJob,
-        proc: asyncio.subprocess.Process,
+        proc: Child,
         cgroup: JobCgroup | None,
         child_pid: int | None,
         block_fd: int | None = None,
@@ -207,8 +209,6 @@ class LocalProcess(SandboxProcess):
         self._exit: int | None = None
         self._cleaned = False
         self._mounts: _SandboxMounts | None = None
-        self._exited = asyncio.Event()
-        self._watch_exit()
 
     async def output_lines(self) -> AsyncIterator[str]:
         stream = self._proc.stdout
@@ -232,37 +232,11 @@ class LocalProcess(SandboxProcess):
                     pass
 
     async def wait(self) -> int | None:
-        # asyncio's Process.wait() (3.11) also waits for the pipes to close, which never
-        # happens while a stopped reader leaves data in them; the exit code itself is
-        # set as soon as the child watcher reaps bwrap.
+        # Returns when bwrap is reaped, not when its pipes close (a stopped reader may
+        # leave data in them).
         if self._exit is None:
-            waiter = asyncio.ensure_future(self._proc.wait())
-            exited = asyncio.ensure_future(self._exited.wait())
-            try:
-                while self._proc.returncode is None:
-                    await asyncio.wait({waiter, exited}, timeout=EXIT_POLL_S)
-            finally:
-                waiter.cancel()
-                exited.cancel()
-            self._exit = _exit_code(self._proc.returncode)
+            self._exit = _exit_code(await self._proc.wait())
         return self._exit
-
-    def _watch_exit(self) -> None:
-        """Wake `wait` the moment asyncio learns of the exit, not at its next poll.
-
-        The protocol's process_exited is looked up when asyncio calls it, so wrapping
-        it on the instance is enough; the poll in `wait` remains the fallback.
-        """
-        protocol = getattr(self._proc, "_protocol", None)
-        original = getattr(protocol, "process_exited", None)
-        if protocol is None or original is None:
-            return
-
-        def process_exited() -> None:
-            original()
-            self._exited.set()
-
-        protocol.process_exited = process_exited
 
     async def kill(self) -> None:
         if self._cgroup is not None:
@@ -432,6 +406,7 @@ class LocalProcess(SandboxProcess):
         if self._proc.returncode is None or (self._cgroup and self._cgroup.pids()):
             await self.kill()
         await self._discard_output()
+        self._proc.close()
         self._release()
         if self._mounts is not None:
             for fd in (*self._mounts.scratch, self._mounts.out):
@@ -599,7 +574,10 @@ class LocalBackend(SandboxBackend):
             guard=job.guard,
         ).model_dump_json()
 
-    def _plan(self, job: SandboxJob, report: DoctorReport) -> bwrap.BwrapPlan:
+    def _plan(self, job: SandboxJob, report: DoctorReport, warm: bool = False) -> bwrap.BwrapPlan:
+        """What bwrap builds for `job`. lm-eval's task dirs are mounted only where lm-eval
+        may run: an lm-eval job, or a warm sandbox (it takes a job of either kind)."""
+
         def has(name: str) -> bool:
             feature = report.feature(name)
             return feature is not None and feature.ok
@@ -615,7 +593,7 @@ class LocalBackend(SandboxBackend):
             out_bytes=limits.max_result_bytes + max(limits.max_result_bytes, MIB),
             model_dir=job.model_path.resolve() if job.model_path else None,
             data_mounts=tuple((m.source.resolve(), m.target, m.writable) for m in job.mounts),
-            task_dirs=self._task_dirs(),
+            task_dirs=self._task_dirs() if warm or job.kind == "lm_eval" else (),
             gpu_indices=limits.gpu_indices,
             disk_bytes=limits.disk_mb * MIB,
             cpus=limits.cpus,
@@ -715,7 +693,7 @@ class LocalBackend(SandboxBackend):
         if report is None:
             report = await asyncio.to_thread(self._check_host)
             self._host_ok = report if report.ok else None
-        plan = self._plan(job, report)
+        plan = self._plan(job, report, warm)
         cgroup: JobCgroup | None = None
         launch: _Launch | None = None
         try:
@@ -727,15 +705,10 @@ class LocalBackend(SandboxBackend):
             else:
                 log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
             launch = self._open_fds(job, plan, report, warm)
-            proc = await asyncio.create_subprocess_exec(
-                *launch.argv,
-                stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=launch.pass_fds,
-                start_new_session=True,
-                env={},
-            )
+            enter = cgroup.thread_files if cgroup is not None else None
+            leave = current_thread_files(layout) if enter is not None else []
+            request = SpawnRequest(launch.argv, launch.pass_fds, warm, enter, leave)
+            proc = await spawn(request)
         except BaseException:
             if launch is not None:
                 os.close(launch.info_read)
@@ -751,7 +724,7 @@ class LocalBackend(SandboxBackend):
         process = LocalProcess(job, proc, cgroup, child_pid, launch.block_write)
         pids = [proc.pid] if child_pid is None else [proc.pid, child_pid]
         try:
-            _confine(pids, cgroup, job.limits)
+            _confine(pids, None if proc.born_inside else cgroup, job.limits)
         except ProcessLookupError:
             pass  # bwrap failed on its own (its child dies with it): its exit says why
         except OSError as exc:

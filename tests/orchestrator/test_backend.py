@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import pytest
 from evalpod.settings import Settings
 from monitor.supervisor import supervise
 from orchestrator.local import backend as backend_module
+from orchestrator.local import spawn as spawn_module
 from orchestrator.local.backend import LocalBackend, LocalProcess
+from orchestrator.local.cgroups import CgroupVersion, JobCgroup, detect_layout
 from orchestrator.local.doctor import DoctorReport, Feature
 from orchestrator.sandbox import ResourceLimits, SandboxJob, SandboxUnavailable
 
@@ -207,15 +211,16 @@ async def test_limits_hold_with_bwrap_spawned_directly(
     """bwrap is the process the service starts (no sh, prlimit or preexec_fn before it),
     and its job still runs under the job's rlimits and inside its cgroup: both are put on
     bwrap and the sandbox's pid 1 while bwrap waits on its block fd."""
+    local.doctor()  # the host probes run their own processes: not counted below
     spawned: list[str] = []
-    real_exec = asyncio.create_subprocess_exec
+    real_popen = subprocess.Popen
 
-    async def spy(program: str, *args: Any, **kwargs: Any) -> Any:
-        spawned.append(program)
+    def spy(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        spawned.append(argv[0])
         assert kwargs.get("preexec_fn") is None
-        return await real_exec(program, *args, **kwargs)
+        return real_popen(argv, *args, **kwargs)
 
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    monkeypatch.setattr(subprocess, "Popen", spy)
     job = make_job(RLIMITS_SCRIPT, timeout_s=5.0, disk_mb=64, max_result_bytes=1024 * 1024)
     outcome = await local.run(job, discard)
     assert outcome.status == "succeeded", outcome
@@ -256,3 +261,82 @@ async def test_a_launch_after_the_first_needs_no_worker_thread(
     finally:
         await process.cleanup()
     assert outcome.status == "succeeded" and outcome.result == {"ok": 1}
+
+
+def v1_cgroups_only() -> None:
+    layout = detect_layout()
+    if layout.version is not CgroupVersion.v1 or not layout.usable:
+        pytest.skip("the thread move is cgroup v1's (v2 adopts the child)")
+
+
+async def test_a_cold_start_is_born_in_its_cgroups_without_a_procs_write(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15 item 3: moving a started process (a pid written to v1 `cgroup.procs`)
+    waits an RCU grace period, 11 ms idle and tens of ms loaded, on every cold start.
+    bwrap is born inside instead, and the service's thread is back in its own cgroups."""
+    v1_cgroups_only()
+    own = Path("/proc/thread-self/cgroup").read_text()
+    adopted: list[list[int]] = []
+    real_adopt = JobCgroup.adopt
+
+    def spy(self: JobCgroup, pids: list[int]) -> None:
+        adopted.append(pids)
+        real_adopt(self, pids)
+
+    monkeypatch.setattr(JobCgroup, "adopt", spy)
+    script = "import time\ndef evaluate_model(model):\n    time.sleep(5)\n"
+    process = await local.launch(make_job(script))
+    try:
+        assert isinstance(process, LocalProcess) and process._cgroup is not None
+        assert process._proc.born_inside and adopted == []
+        pid = process._proc.pid
+        mine = Path(f"/proc/{pid}/cgroup").read_text()
+        for controller, path in process._cgroup.dirs.items():
+            relative = "/" + str(path.relative_to(path.parents[1]))
+            assert f":{controller}:{relative}\n" in mine, mine
+        assert pid in process._cgroup.pids()
+        assert os.getpid() not in process._cgroup.pids()
+        assert Path("/proc/thread-self/cgroup").read_text() == own
+    finally:
+        await process.cleanup()
+
+
+async def test_bwrap_survives_the_spawn_and_dies_with_the_service_thread(
+    local: LocalBackend,
+) -> None:
+    """--die-with-parent fires when the *thread* that forked bwrap ends: a job started
+    from a short-lived helper thread was SIGKILLed at random (exit -9, no output)."""
+    noop = "def evaluate_model(model):\n    return {'ok': 1}\n"
+    for _ in range(5):
+        outcome = await local.run(make_job(noop), discard)
+        assert outcome.status == "succeeded" and outcome.result == {"ok": 1}, outcome
+
+
+async def test_a_failed_thread_move_falls_back_to_adopting_the_child(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1_cgroups_only()
+    calls: list[list[str]] = []
+
+    def refuse(thread_files: list[str]) -> None:
+        calls.append(thread_files)
+        raise PermissionError("tasks not writable")
+
+    monkeypatch.setattr(spawn_module, "move_current_thread", refuse)
+    bomb = "import os\ndef evaluate_model(model):\n    while True:\n        os.fork()\n"
+    outcome = await local.run(make_job(bomb, max_processes=16), discard)
+    assert calls, "the thread move was not tried"
+    assert outcome.violation is not None and outcome.violation.kind == "processes", outcome
+
+
+def test_lm_eval_task_dirs_are_mounted_only_where_lm_eval_may_run(local: LocalBackend) -> None:
+    """A cold script job gets no tasks mount (four mounts less per start); an lm-eval job
+    and a warm sandbox (which may take either kind) keep it."""
+    report = local.doctor()
+    script = make_job("def evaluate_model(model):\n    return {}\n")
+    lm_eval = script.model_copy(update={"kind": "lm_eval", "tasks": ["t"]})
+    assert local._task_dirs(), "the shipped task dir is missing"
+    assert local._plan(script, report).task_dirs == ()
+    assert local._plan(lm_eval, report).task_dirs == local._task_dirs()
+    assert local._plan(script, report, warm=True).task_dirs == local._task_dirs()

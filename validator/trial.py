@@ -82,14 +82,23 @@ async def trial_model(db: Database, settings: Settings, model_id: str) -> TrialM
     return TrialModel(model_id=model_id, shadow_path=path)
 
 
+def script_cap_s(settings: Settings, job_timeout_s: float | None) -> float:
+    """Seconds the trial gives the script: `trial_timeout_s`, or the job's own `timeout_s`
+    when that is shorter (a trial never allows more than the real run would)."""
+    if job_timeout_s is None or job_timeout_s <= 0:
+        return float(settings.trial_timeout_s)
+    return float(min(settings.trial_timeout_s, job_timeout_s))
+
+
 def trial_job(
     evaluation_id: str, script: str, settings: Settings, model: TrialModel | None = None,
     *, tenant_id: str | None = None, fair_share: float | None = None,
+    job_timeout_s: float | None = None,
 ) -> SandboxJob:
     """The sandbox job of a trial: `settings.trial_memory_mb`, one CPU, 64 MiB of work dir,
-    1 MiB of output, and a wall limit of `trial_startup_s + trial_timeout_s` with a model
-    (`run_trial` stops the script itself `trial_timeout_s` after the model loaded), or
-    `trial_timeout_s` without.
+    1 MiB of output, and a wall limit of `trial_startup_s` + the script's cap with a model
+    (`run_trial` stops the script itself that cap after the model loaded), or the cap
+    without; the cap is `script_cap_s` (`trial_timeout_s`, or the job's shorter timeout).
 
     `model` None runs with no model (the torch-free stub): only benchmarks of the sandbox
     itself do that; the validator always passes the evaluation's shadow.
@@ -104,7 +113,8 @@ def trial_job(
         model_path=model.shadow_path if model else None,
         shadow=model is not None,
         limits=ResourceLimits(
-            timeout_s=settings.trial_timeout_s + (settings.trial_startup_s if model else 0),
+            timeout_s=script_cap_s(settings, job_timeout_s)
+            + (settings.trial_startup_s if model else 0),
             memory_mb=settings.trial_memory_mb,
             cpus=1.0,
             max_processes=64,
@@ -119,10 +129,13 @@ async def run_trial(
     cancel: asyncio.Event | None = None, *, model_id: str | None = None,
     db: Database | None = None, on_line: LineSink | None = None,
     tenant_id: str | None = None, fair_share: float | None = None,
+    job_timeout_s: float | None = None,
 ) -> TrialReport:
     """Run `script` on the shadow of `model_id` (looked up in `db`), or with no model when
     `model_id` is None. A model without a usable shadow gives a failed report with status
     `NO_TRIAL_MODEL`. Each output line also goes to `on_line` (the evaluation's log).
+    The script gets `script_cap_s(settings, job_timeout_s)` seconds: the evaluation's own
+    `config.timeout_s` when it is below `trial_timeout_s`.
     Raises `SandboxUnavailable` when the sandbox cannot run at all (retry, don't reject)."""
     model = None
     if model_id is not None:
@@ -134,7 +147,8 @@ async def run_trial(
             return TrialReport(passed=False, status=NO_TRIAL_MODEL, duration_s=0.0,
                                error=str(exc))
     log = _CappedLog(MAX_LOG_CHARS)
-    clock = _ScriptClock(settings, cancel, timed=model is not None)
+    clock = _ScriptClock(settings, cancel, timed=model is not None,
+                         cap_s=script_cap_s(settings, job_timeout_s))
 
     async def sink(line: str) -> None:
         clock.see(line)
@@ -145,7 +159,7 @@ async def run_trial(
     try:
         outcome: SandboxOutcome = await backend.run(
             trial_job(evaluation_id, script, settings, model, tenant_id=tenant_id,
-                      fair_share=fair_share), sink, clock.stop)
+                      fair_share=fair_share, job_timeout_s=job_timeout_s), sink, clock.stop)
     finally:
         clock.close()
     violation = outcome.violation.model_dump(mode="json") if outcome.violation else None
@@ -166,14 +180,16 @@ async def run_trial(
 
 
 class _ScriptClock:
-    """The trial's cap on the script alone: `trial_timeout_s` from the harness's
+    """The trial's cap on the script alone: `cap_s` (`script_cap_s`) from the harness's
     MODEL_LOADED_MARK line, so a busy host's slow start-up is not held against the script.
 
     `stop` is what the backend watches: set by the caller's `cancel` or by the deadline.
     """
 
-    def __init__(self, settings: Settings, cancel: asyncio.Event | None, timed: bool) -> None:
+    def __init__(self, settings: Settings, cancel: asyncio.Event | None, timed: bool,
+                 cap_s: float) -> None:
         self.settings = settings
+        self.cap_s = cap_s
         self.stop = asyncio.Event()
         self.expired = False
         self.loaded_after_s: float | None = None
@@ -188,7 +204,7 @@ class _ScriptClock:
         self.stop.set()
 
     async def _deadline(self) -> None:
-        await asyncio.sleep(self.settings.trial_timeout_s)
+        await asyncio.sleep(self.cap_s)
         self.expired = True
         self.stop.set()
 
@@ -204,14 +220,21 @@ class _ScriptClock:
     def violation(self) -> dict[str, Any]:
         loaded = f"{self.loaded_after_s:.1f}" if self.loaded_after_s is not None else "?"
         return {"kind": "timeout",
-                "detail": f"the script ran past the trial's {self.settings.trial_timeout_s} s "
-                          f"(the model had loaded after {loaded} s)"}
+                "detail": f"the script ran past the trial's cap of {self.cap_s:g} s "
+                          f"({self.cap_source()}; the model had loaded after {loaded} s)"}
+
+    def cap_source(self) -> str:
+        """Where the cap comes from, for the kill message."""
+        if self.cap_s < self.settings.trial_timeout_s:
+            return (f"the evaluation's timeout_s, below EVALPOD_TRIAL_TIMEOUT_S = "
+                    f"{self.settings.trial_timeout_s} s")
+        return f"EVALPOD_TRIAL_TIMEOUT_S = {self.settings.trial_timeout_s} s"
 
     def startup_violation(self, violation: dict[str, Any]) -> dict[str, Any]:
         """The sandbox's own wall limit hit: before the model loaded, say so."""
         if self.loaded_after_s is not None:
             return violation
-        limit = self.settings.trial_startup_s + self.settings.trial_timeout_s
+        limit = f"{self.settings.trial_startup_s + self.cap_s:g}"
         return {"kind": "timeout",
                 "detail": f"the trial's model did not load within {limit} s (a busy host?)"}
 
@@ -241,7 +264,8 @@ def trial_findings(report: TrialReport) -> list[Finding]:
             message=f"the trial run was stopped: {report.violation['detail']}",
             hint="The trial runs evaluate_model once on the model's shadow (tiny random "
                  "weights, one CPU) with a short cap on the script, counted once the model "
-                 "is loaded (EVALPOD_TRIAL_TIMEOUT_S, 20 s by default); its output is the "
+                 "is loaded (EVALPOD_TRIAL_TIMEOUT_S, 20 s by default, or the evaluation's "
+                 "timeout_s when that is shorter); its output is the "
                  "trial part of `evalpod logs ID`. Bound the work a script does regardless "
                  "of the model (see docs/scripts.md, 'Validation trial runs').",
         )]
@@ -268,5 +292,5 @@ def trial_findings(report: TrialReport) -> list[Finding]:
     )]
 
 
-__all__ = ["SandboxUnavailable", "TrialModel", "TrialReport", "run_trial", "trial_findings",
-           "trial_model"]
+__all__ = ["SandboxUnavailable", "TrialModel", "TrialReport", "run_trial", "script_cap_s",
+           "trial_findings", "trial_model"]

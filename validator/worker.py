@@ -24,7 +24,7 @@ from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
 from validator.analysis import shutdown, warm_up
 from validator.findings import Finding, blocking
 from validator.policy.config import Policy
-from validator.trial import TrialReport, run_trial, trial_findings
+from validator.trial import TrialReport, run_trial, script_cap_s, trial_findings
 from validator.verdicts import Verdict, static_verdict
 
 log = logging.getLogger("evalpod.validator")
@@ -44,6 +44,7 @@ class ValidationInput(BaseModel):
     policy: dict[str, Any] | None
     tenant_id: str | None = None
     fair_share: float | None = None
+    timeout_s: int | None = None  # the evaluation's config.timeout_s: caps the trial too
 
 
 class ValidationReport(BaseModel):
@@ -81,6 +82,7 @@ async def _claim(state: WorkerState, evaluation_id: str) -> ValidationInput | No
             limit=evaluation.task_limit, priority=evaluation.priority,
             policy=tenant.policy if tenant else None, tenant_id=evaluation.tenant_id,
             fair_share=queue.fair_share_of(tenant.limits if tenant else None),
+            timeout_s=(evaluation.config or {}).get("timeout_s"),
         )
 
 
@@ -118,11 +120,11 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
     try:
         async with job_log(state, job.evaluation_id, "trial") as trial_log:
             await trial_log.note(f"trial run: the script once on the shadow of {job.model_id}, "
-                                 f"at most {state.settings.trial_timeout_s} s")
+                                 f"at most {script_cap_s(state.settings, job.timeout_s):g} s")
             trial = await run_trial(backend, job.evaluation_id, job.script, state.settings,
                                     cancel, model_id=job.model_id, db=state.db,
                                     on_line=trial_log.write, tenant_id=job.tenant_id,
-                                    fair_share=job.fair_share)
+                                    fair_share=job.fair_share, job_timeout_s=job.timeout_s)
             await trial_log.note(end_note("trial", trial.status, trial.duration_s,
                                           _trial_detail(trial)))
     finally:

@@ -115,3 +115,27 @@ async def test_a_model_that_never_loads_is_a_timeout_that_says_so(stack: Stack) 
     [finding] = trial_findings(report)
     assert finding.rule == "TRIAL-TIMEOUT"
     assert "the trial's model did not load within 1 s" in finding.message
+
+
+def test_the_trial_cap_is_the_shorter_of_the_setting_and_the_evaluations_timeout() -> None:
+    from evalpod.settings import Settings
+    from validator.trial import script_cap_s
+
+    settings = Settings(trial_timeout_s=20)
+    assert script_cap_s(settings, None) == 20
+    assert script_cap_s(settings, 300) == 20
+    assert script_cap_s(settings, 5) == 5  # `evalpod submit --timeout 5`: 5 s in the trial too
+
+
+async def test_an_evaluations_shorter_timeout_caps_its_trial_and_the_message_says_so(
+        stack: Stack) -> None:
+    # New user: `--timeout 5` and a script that never ends was let run the trial's 20 s.
+    settings = stack.settings.model_copy(update={"trial_timeout_s": 120})
+    report = await run_trial(get_backend("local"), "capped-trial", SLOW, settings,
+                             model_id="tiny-gpt2", db=get_database(settings.database_dsn()),
+                             job_timeout_s=3)
+    assert report.violation is not None and report.violation["kind"] == "timeout", report
+    detail = report.violation["detail"]
+    assert "the trial's cap of 3 s" in detail, detail
+    assert "the evaluation's timeout_s, below EVALPOD_TRIAL_TIMEOUT_S = 120 s" in detail
+    assert report.startup_s is not None and report.duration_s < report.startup_s + 60

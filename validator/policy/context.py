@@ -63,6 +63,8 @@ class Context:
         self.attribute_stores: dict[str, list[ast.expr]] = {}
         # Names whose items are assigned or that a mutating method is called on.
         self.subscript_stores: set[str] = set()
+        # Names a mutating method (`append`, `update`, ...) is taken from.
+        self.method_mutated: set[str] = set()
         # `name[key] = value`: name -> the values stored into its items.
         self.item_values: dict[str, list[ast.expr]] = {}
         # Loop and comprehension targets: (id(owning scope), name) -> what they iterate.
@@ -83,6 +85,8 @@ class Context:
         self.names_bound_anywhere: set[str] = set()
         # Attribute nodes naming a format method (`.format`, `.format_map`), for module_end.
         self.format_methods: list[ast.Attribute] = []
+        # Attribute nodes naming a mapping setter (`.update`, `.from_dict`), for module_end.
+        self.setter_methods: list[ast.Attribute] = []
         # `getattr(obj, field.name)` calls over `dataclasses.fields(...)`, for module_end.
         self.field_getattrs: list[ast.Call] = []
         # Reflective calls allowed as keyword-driven (`setattr(self, key, value)` over the

@@ -353,7 +353,7 @@ def _dataclass_field_name(ctx: Context, arg: ast.expr) -> bool:
 def _check_keywords(ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
     """Keywords that become attribute names: noted for keyword-driven setattrs (module_end),
     refused at once for `dataclasses.replace` and explicit `X.__init__(...)` calls."""
-    problems = _keyword_problems(ctx, node)
+    problems = keyword_problems(ctx, node)
     ctx.unseen_keywords.extend((node, problem) for problem in problems)
     if "dataclasses.replace" in callee:
         # `replace(obj, **changes)` sets the attributes its keywords name.
@@ -387,7 +387,7 @@ def _note_field_call(ctx: Context, node: ast.Call, callee: frozenset[str]) -> No
             ctx.field_renamers.append(f"line {node.lineno} may set `.name` on any object")
 
 
-def _keyword_problems(ctx: Context, call: ast.Call) -> list[str]:
+def keyword_problems(ctx: Context, call: ast.Call) -> list[str]:
     """The keywords of `call` that, taken as attribute names, are not seen to be allowed:
     a dunder or frame keyword, or a `**mapping` other than a literal dict of allowed names
     or a function's own `**kwargs` passed on."""
@@ -400,13 +400,26 @@ def _keyword_problems(ctx: Context, call: ast.Call) -> list[str]:
         value = keyword.value
         if isinstance(value, ast.Name) and ctx.is_own_kwargs(value):
             continue  # `**kwargs` passed on: its keys are checked where they are written
-        if isinstance(value, ast.Dict) and all(
-            key is not None and (name := ctx.literal_str(key)) is not None
-            and not forbidden_attr_name(name) for key in value.keys
-        ):
+        if literal_key_dict(ctx, value):
             continue
         problems.append("`**` mapping whose keys are not literal names")
     return problems
+
+
+def literal_key_dict(ctx: Context, value: ast.expr) -> bool:
+    """A dict display whose keys are all literal allowed names, or a name bound only to
+    such displays and never changed in place (`OVERRIDES = {"lr": 0.1}`)."""
+    if isinstance(value, ast.Name):
+        if value.id in ctx.subscript_stores:
+            return False
+        bindings = ctx.binding_values(value)
+        return bool(bindings) and all(
+            isinstance(b, ast.Dict) and literal_key_dict(ctx, b) for b in bindings or ()
+        )
+    return isinstance(value, ast.Dict) and all(
+        key is not None and (name := ctx.literal_str(key)) is not None
+        and not forbidden_attr_name(name) for key in value.keys
+    )
 
 
 def _wrapper_names(ctx: Context, call: ast.Call, callee: str) -> None:

@@ -18,8 +18,10 @@ from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
 from validator.policy.library_templates import LibraryTemplateChecker
 from validator.policy.names import CLASS_NAME_ATTRS
+from validator.policy.reduce import ReduceChecker
 from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
+from validator.policy.setters import SetterChecker
 from validator.policy.signature import EntrypointChecker
 
 CHECKERS: Final[tuple[Checker, ...]] = (
@@ -31,6 +33,8 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     EncodedChecker(),
     EntrypointChecker(),
     LibraryTemplateChecker(),
+    SetterChecker(),
+    ReduceChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
@@ -387,6 +391,7 @@ class _PolicyPass:
             self.ctx.format_methods.append(node)
         elif node.attr in _MUTATORS and isinstance(node.value, ast.Name):
             self.ctx.subscript_stores.add(node.value.id)
+            self.ctx.method_mutated.add(node.value.id)
         elif node.attr == MATCH_ARGS and not isinstance(node.ctx, ast.Load):
             self._unchecked_match_args(node)
         elif (node.attr in CLASS_NAME_ATTRS and isinstance(node.ctx, ast.Load)

@@ -1,0 +1,123 @@
+"""Attribute names as mapping keys (`model.config.update({name: C})`) and the copy/pickle
+reduce protocol (`__reduce_ex__` returning `(eval, ...)`): each class both ways."""
+
+from __future__ import annotations
+
+import pytest
+
+from validator.policy.engine import run_policy
+
+ENTRY = "\n\ndef evaluate_model(model):\n    return {}\n"
+BUILT = "name = ''.join(chr(c) for c in (95, 95, 99, 108, 97, 115, 115, 95, 95))\n"
+
+
+def _rules(source: str) -> set[str]:
+    return {f.rule for f in run_policy(source + ENTRY)}
+
+
+SETTERS_REFUSED = [
+    # the review's example, and the same sink through every route to it
+    BUILT + "model.config.update({name: C})",
+    BUILT + "model.generation_config.update(**{name: C})",
+    BUILT + "m = {}\nm[name] = C\nmodel.config.update(m)",
+    BUILT + "m = {'a': 1}\nm.update({name: C})\nmodel.config.update(m)",
+    BUILT + "model.config.update(dict([(name, C)]))",
+    BUILT + "model.config.update({'a': 1} | {name: C})",
+    BUILT + "model.config.update(*[{name: C}])",
+    "def f(m):\n    model.config.update(m)",
+    "for pair in pairs:\n    model.config.update(pair)",
+    BUILT + "up = model.config.update\nup({name: C})",
+    BUILT + "import functools\nfunctools.partial(model.config.update)({name: C})",
+    BUILT + "getattr(model.config, 'update')({name: C})",
+    BUILT + "import operator\noperator.methodcaller('update', {name: C})(model.config)",
+    BUILT + "import operator\noperator.attrgetter('config.update')(model)({name: C})",
+    BUILT + "import transformers\ntransformers.PretrainedConfig.from_dict({name: C})",
+    BUILT + "holder = {'c': model.config}\nholder['c'].update({name: C})",
+    BUILT + "holder = [model.config]\nholder[0].update({name: C})",
+    BUILT + "def tweak(c, **kw):\n    c.update(kw)\ntweak(model.config, **{name: C})",
+    BUILT + "def tweak(c, **kw):\n    c.update(**kw)\ntweak(model.config, **{name: C})",
+    "model.config.update({'__class__': C})",
+    "model.generation_config.update(__class__=C)",
+    "model.config.update({'f_globals': 1})",
+]
+
+
+@pytest.mark.parametrize("source", SETTERS_REFUSED)
+def test_mapping_setter_with_unseen_keys_is_refused(source: str) -> None:
+    assert "EP202" in _rules(source)
+
+
+SETTERS_ALLOWED = [
+    "model.config.update({'temperature': 0.1})",
+    "model.generation_config.update(max_new_tokens=8, do_sample=False)",
+    "OVERRIDES = {'top_k': 5}\nmodel.generation_config.update(**OVERRIDES)",
+    "OVERRIDES = {'top_k': 5}\nmodel.config.update(OVERRIDES)",
+    "def tweak(c, **kw):\n    c.update(kw)\ntweak(model.config, top_k=5)",
+    "d = {}\nfor k in keys:\n    d.update({k: 1})",
+    "d = dict()\nd.update(other)",
+    "from collections import Counter\nc = Counter()\nc.update(words)",
+    "s = set()\ns.update(items)",
+    "from collections import defaultdict\nd = defaultdict(dict)\nd[k].update({k: 1})",
+    "r = {'a': {}}\nr['a'].update(other)",
+    "import hashlib\nh = hashlib.sha256()\nh.update(data)",
+    "from tqdm import tqdm\nbar = tqdm(total=3)\nbar.update(step)",
+    "with tqdm(total=3) as bar:\n    bar.update(1)\n    bar.update(len(batch))",
+    "class A:\n    def __init__(self):\n        self.seen = set()\n"
+    "    def add(self, x):\n        self.seen.update(x)",
+    "dict.update(d, other)",
+]
+
+
+@pytest.mark.parametrize("source", SETTERS_ALLOWED)
+def test_mapping_setter_with_literal_keys_or_plain_container_passes(source: str) -> None:
+    assert not _rules(source) & {"EP202", "EP301"}
+
+
+REDUCE_REFUSED = [
+    ("class P:\n    def __reduce_ex__(self, p):\n        return (self.fn, ('6 * 7',))", "EP301"),
+    ("import functools\nclass P:\n    def __reduce__(self):\n"
+     "        return (functools.partial, (print,))", "EP301"),
+    ("class P:\n    def __reduce__(self):\n        return make()", "EP301"),
+    ("class P:\n    def __reduce__(self):\n        t = (P, ())\n        return t", "EP301"),
+    ("class P:\n    def __reduce__(self):\n        return (*parts,)", "EP301"),
+    ("def build():\n    pass\nbuild = model.generate\nclass P:\n    def __reduce__(self):\n"
+     "        return (build, ())", "EP301"),
+    ("import copy\nclass P:\n    def __reduce__(self):\n        return (copy.copy, (self.x,))",
+     "EP301"),
+    ("class P:\n    def __reduce__(self):\n        return (P, (), {self.k: 1})", "EP202"),
+    ("class P:\n    def __reduce__(self):\n        return (P, (), (None, {'a': 1}))", "EP202"),
+    ("class P:\n    def __reduce__(self):\n        return (P, (), None, iter([1]))", "EP301"),
+    ("class P:\n    def __reduce__(self):\n        return (P, (), None, None, iter({}.items()))",
+     "EP301"),
+    ("class P:\n    def __getstate__(self):\n        return (None, {self.k: 1})", "EP202"),
+    ("class P:\n    def __getstate__(self):\n        return self.state", "EP202"),
+    ("class P:\n    def __getstate__(self):\n        return ({}, self.slots)", "EP202"),
+]
+
+
+@pytest.mark.parametrize(("source", "rule_id"), REDUCE_REFUSED)
+def test_reduce_protocol_handing_out_foreign_callables_or_names_is_refused(
+    source: str, rule_id: str
+) -> None:
+    assert rule_id in _rules(source)
+
+
+REDUCE_ALLOWED = [
+    "class P:\n    def __reduce__(self):\n        return (P, (self.x,))",
+    "class P:\n    def __reduce_ex__(self, protocol):\n        return (type(self), (1,), None)",
+    "class P:\n    def __reduce__(self):\n        return (P, (), {'x': 1}, None, None)",
+    "def make(x):\n    return P()\n"
+    "class P:\n    def __reduce__(self):\n        return (make, (1,))",
+    "class P:\n    def __getstate__(self):\n        return {'x': self.x}",
+    "class P:\n    def __getstate__(self):\n        return dict(x=1)",
+    "class P:\n    def __getstate__(self):\n        state = {'x': 1}\n        return state",
+    "class P:\n    def __getstate__(self):\n        return ({'x': 1}, None)",
+    "class P:\n    def __setstate__(self, state):\n        self.x = state['x']",
+    "import copy\nclass P:\n    def __deepcopy__(self, memo):\n        return P()",
+    "class P:\n    def __copy__(self):\n        return P()",
+]
+
+
+@pytest.mark.parametrize("source", REDUCE_ALLOWED)
+def test_reduce_protocol_on_the_scripts_own_classes_passes(source: str) -> None:
+    assert not _rules(source) & {"EP202", "EP301"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,16 +18,20 @@ import httpx
 from pydantic import BaseModel
 
 from evalpod.sdk import models
-from evalpod.sdk.errors import ApiError, MissingApiKey, ServerUnreachable
+from evalpod.sdk.errors import ApiError, MissingApiKey, SdkError, ServerUnreachable
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
 # Waits longer than this are not worth retrying for: the error goes to the caller.
 MAX_RETRY_AFTER_S = 10.0
+# A log stream (a follow may last hours) waits out a longer Retry-After before it gives up.
+MAX_STREAM_RETRY_AFTER_S = 60.0
 RETRY_STATUS = {503}
 RETRY_CODES = {"RATE_LIMITED", "UNAVAILABLE"}
 
 T = TypeVar("T", bound=BaseModel)
+# `stream_logs(on_retry=...)`: told (seconds to wait, the error) before each reconnect wait.
+RetryNotice = Callable[[float, Exception], None]
 
 
 def resolve_url(base_url: str | None) -> str:
@@ -108,6 +112,47 @@ def retry_delay(error: Exception, attempt: int, replayable: bool) -> float | Non
         wait: float = error.retry_after_s if error.retry_after_s is not None else backoff
         return float(wait) if wait <= MAX_RETRY_AFTER_S else None
     return None
+
+
+def stream_refusal(error: ApiError) -> ApiError:
+    """An error answer to opening a log stream, returned when a reconnect may outlive it
+    (429 RATE_LIMITED: nothing ran; 503 UNAVAILABLE), else raised: it is final."""
+    if error.code not in RETRY_CODES:
+        raise error
+    return error
+
+
+def stream_wait(url: str, error: Exception, failures: int, max_reconnects: int,
+                retry_ms: int | None) -> float:
+    """Seconds to wait before reopening a log stream after its `failures`th failure in a
+    row; raises `stream_failure(url, error)` instead when the stream should give up."""
+    delay = stream_retry_delay(error, failures, retry_ms)
+    if failures <= max_reconnects and delay <= MAX_STREAM_RETRY_AFTER_S:
+        return delay
+    final = stream_failure(url, error)
+    if final is error:
+        raise final
+    raise final from error
+
+
+def stream_retry_delay(error: Exception, failures: int, retry_ms: int | None) -> float:
+    """Seconds before reopening a log stream after `error`, its `failures`th in a row:
+    an error answer's Retry-After, but never less than the backoff (0.5, 1, 2, 4 s); a
+    dropped stream waits the server's `retry:` field, else the backoff."""
+    backoff = min(4.0, 0.25 * float(2 ** failures))
+    if isinstance(error, ApiError):
+        return max(error.retry_after_s or 0.0, backoff)
+    return retry_ms / 1000 if retry_ms else backoff
+
+
+def stream_failure(url: str, error: Exception) -> SdkError:
+    """What a log stream raises once it gives up after `error`: an error answer as itself
+    (`RateLimited` keeps its `retry_after_s`), anything else as `ServerUnreachable`."""
+    if isinstance(error, ApiError | ServerUnreachable):
+        return error
+    if isinstance(error, httpx.TransportError):
+        return unreachable(url, error)
+    return ServerUnreachable(url, str(error))
 
 
 def unreachable(url: str, error: httpx.TransportError) -> ServerUnreachable:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from evalpod.sdk import _core
 from evalpod.sdk import models as sdk_models
+from evalpod.sdk._core import RetryNotice
 from evalpod.sdk.errors import ApiError, ServerUnreachable, WaitTimeout
 
 T = TypeVar("T", bound=BaseModel)
@@ -155,13 +156,18 @@ class Client:
 
     def stream_logs(self, evaluation_id: str, *, follow: bool = True,
                     last_event_id: str | None = None, idle_timeout_s: float = 2.0,
-                    max_reconnects: int = 5) -> Iterator[sdk_models.LogEvent]:
+                    max_reconnects: int = 5, on_retry: RetryNotice | None = None,
+                    ) -> Iterator[sdk_models.LogEvent]:
         """The log as `LogEvent`s (see docs/api.md for types), ending after the `end` event.
 
         A dropped stream is resumed with `Last-Event-ID`, so no line is lost or repeated;
-        `max_reconnects` failures in a row raise `ServerUnreachable`. With `follow=False` the
-        iterator also stops once no event came for `idle_timeout_s` (everything so far).
-        The `end` event's status is what the stream saw: read `get()` for the outcome.
+        so is one refused with 429 RATE_LIMITED or 503 UNAVAILABLE, after its Retry-After
+        (at least the backoff: 0.5, 1, 2, 4 s). `max_reconnects` failures in a row raise
+        `ServerUnreachable`, or the refusal itself (`RateLimited`), as does a Retry-After
+        over 60 s. `on_retry(delay_s, error)` is told of each wait before it starts. With
+        `follow=False` the iterator also stops once no event came for `idle_timeout_s`
+        (everything so far). The `end` event's status is what the stream saw: read `get()`
+        for the outcome.
         """
         last = last_event_id
         failures = 0
@@ -191,14 +197,13 @@ class Client:
                 error = timeout_error
             except (httpx.TransportError, SSEError) as transport_error:
                 error = transport_error
+            except ApiError as refused:
+                error = _core.stream_refusal(refused)
             failures += 1
-            if failures > max_reconnects:
-                if isinstance(error, httpx.TransportError):
-                    raise _core.unreachable(self.base_url, error) from error
-                if isinstance(error, ServerUnreachable):
-                    raise error
-                raise ServerUnreachable(self.base_url, str(error)) from error
-            time.sleep(retry_ms / 1000 if retry_ms else min(4.0, 0.25 * 2 ** failures))
+            delay = _core.stream_wait(self.base_url, error, failures, max_reconnects, retry_ms)
+            if on_retry is not None:
+                on_retry(delay, error)
+            time.sleep(delay)
 
     # -- registries and the tenant ----------------------------------------------------------
 

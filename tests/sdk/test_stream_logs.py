@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from evalpod import AsyncClient
-from evalpod.sdk import ServerUnreachable
+from evalpod.sdk import ServerUnreachable, errors
 from tests.stack import free_port
 
 EVALUATION = "ev_stream"
@@ -42,6 +42,9 @@ class ScriptedServer:
         self.last_event_ids: list[str | None] = []
         self.url = ""
         self.retried_done = False
+        self.opened_at: list[float] = []
+        self.refusals = 1
+        self.retry_after = 1
 
     async def logs(self, request: web.Request) -> web.StreamResponse:
         last = request.headers.get("Last-Event-ID")
@@ -86,6 +89,25 @@ class ScriptedServer:
         return web.json_response({**RECORD, "evaluation_id": "ev_retry", "status": status,
                                   "error": None})
 
+    async def limited_logs(self, request: web.Request) -> web.StreamResponse:
+        """429 RATE_LIMITED (Retry-After: 1) for the first `self.refusals` opens, then a log."""
+        self.opened_at.append(asyncio.get_running_loop().time())
+        if len(self.opened_at) <= self.refusals:
+            return web.json_response(
+                {"error": {"code": "RATE_LIMITED", "message": "too many requests",
+                           "hint": "Wait for Retry-After seconds before the next request.",
+                           "detail": {}}},
+                status=429, headers={"Retry-After": str(self.retry_after)})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(_log("1-0", "after the wait"))
+        await response.write(b"event: end\r\ndata: succeeded\r\n\r\n")
+        return response
+
+    async def limited_record(self, _request: web.Request) -> web.Response:
+        return web.json_response({**RECORD, "evaluation_id": "ev_limited",
+                                  "status": "succeeded", "error": None})
+
     async def status(self, _request: web.Request) -> web.Response:
         # Still validating when `logs --follow` starts: it must follow from the trial on.
         return web.json_response({"evaluation_id": EVALUATION, "status": "pending_validation"})
@@ -106,6 +128,9 @@ async def server() -> AsyncIterator[ScriptedServer]:
     app.router.add_get("/api/v1/evaluations/ev_retry/status", scripted.status)
     app.router.add_get("/api/v1/evaluations/ev_retry", scripted.retried_record)
     app.router.add_get(f"/api/v1/evaluations/{EVALUATION}", scripted.record)
+    app.router.add_get("/api/v1/evaluations/ev_limited/logs", scripted.limited_logs)
+    app.router.add_get("/api/v1/evaluations/ev_limited/status", scripted.status)
+    app.router.add_get("/api/v1/evaluations/ev_limited", scripted.limited_record)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -197,3 +222,69 @@ async def test_a_stream_that_keeps_closing_early_ends_in_server_unreachable() ->
     finally:
         await runner.cleanup()
     assert "kept closing" in failed.value.reason
+
+
+# A rate-limited log stream (429 RATE_LIMITED when it is opened or reopened) is waited out,
+# honouring Retry-After, not ended with an error (new user: `--follow` died on a 429).
+
+async def test_a_rate_limited_stream_is_reopened_after_its_retry_after(
+    server: ScriptedServer,
+) -> None:
+    server.refusals = 2
+    waits: list[tuple[float, str]] = []
+    async with AsyncClient(server.url, "ep_test") as client:
+        events = [e async for e in client.stream_logs(
+            "ev_limited", on_retry=lambda delay, error: waits.append((delay, str(error))))]
+    assert [e.line().text for e in events if e.event == "log"] == ["after the wait"]
+    assert [delay for delay, _ in waits] == [1.0, 1.0]  # Retry-After, above the backoff
+    assert all("RATE_LIMITED" in text for _, text in waits)
+    gaps = [b - a for a, b in zip(server.opened_at, server.opened_at[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.9
+
+
+async def test_a_retry_after_too_long_to_wait_is_the_rate_limit_error(
+    server: ScriptedServer,
+) -> None:
+    server.refusals, server.retry_after = 10, 3600
+    async with AsyncClient(server.url, "ep_test") as client:
+        with pytest.raises(errors.RateLimited) as limited:
+            _: list[Any] = [e async for e in client.stream_logs("ev_limited")]
+    assert limited.value.retry_after_s == 3600 and len(server.opened_at) == 1
+
+
+def _cli(server: ScriptedServer, *args: str) -> list[str]:
+    return [sys.executable, "-c", "from evalpod.cli import main; main()", *args]
+
+
+def _env(server: ScriptedServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    return env | {"EVALPOD_URL": server.url, "EVALPOD_API_KEY": "ep_test"}
+
+
+async def test_the_cli_follow_says_it_waits_and_goes_on(server: ScriptedServer) -> None:
+    result = await asyncio.to_thread(
+        subprocess.run, _cli(server, "logs", "ev_limited", "--follow"), env=_env(server),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:2] == ["| after the wait", "== ev_limited: succeeded"]
+    assert "-- rate limited; the log resumes in 1 s" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr
+
+
+async def test_ctrl_c_during_the_wait_stops_following_at_once(server: ScriptedServer) -> None:
+    server.refusals, server.retry_after = 10, 30
+    process = subprocess.Popen(_cli(server, "logs", "ev_limited", "--follow"),
+                               env=_env(server), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    line = ""
+    while "rate limited" not in line:  # waiting 30 s for the stream now
+        line = await asyncio.to_thread(process.stderr.readline)
+        assert line, "the CLI ended before it waited"
+    started = asyncio.get_running_loop().time()
+    process.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.to_thread(process.communicate, timeout=30)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1].startswith("stopped following; ev_limited continues")
+    assert "Traceback" not in stderr

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api.metrics import published_pools
 from evalpod import __version__
 
 router = APIRouter(tags=["health"])
@@ -47,6 +48,13 @@ async def _check_disk(request: Request) -> dict[str, Any]:
     return {"ok": free >= MIN_FREE_DISK_BYTES, "free_bytes": free}
 
 
+async def _check_warm_pool(request: Request) -> dict[str, Any]:
+    """The warm pools the workers published (never unhealthy: an empty pool only means
+    cold starts). `roles`: per worker role, ready/warming sandboxes per key and take counts."""
+    pools = await published_pools(request.app.state.redis)
+    return {"ok": True, "roles": {role: pool.model_dump() for role, pool in pools.items()}}
+
+
 async def _timed(name: str, check: Any, request: Request) -> tuple[str, dict[str, Any]]:
     started = time.perf_counter()
     try:
@@ -67,6 +75,7 @@ async def health(request: Request, detailed: bool = False) -> Any:
         _timed("redis", _check_redis, request),
         _timed("sandbox_backend", _check_backend, request),
         _timed("disk", _check_disk, request),
+        _timed("warm_pool", _check_warm_pool, request),
     ))
     healthy = all(c["ok"] for c in checks.values())
     body = HealthOut(status="ok" if healthy else "degraded", version=__version__, checks=checks)

@@ -8,19 +8,28 @@ is done, whatever happened. The reconciler treats an evaluation as
 orphaned when its owner is dead *or* alive but no longer holding it, so a job whose
 worker failed after the claim (a write refused, a bug, a timeout) is handed back even
 though the process lives on.
+
+The kernel runs sandboxes and hands out GPUs without knowing how: the orchestrator
+component registers its backend and GPU allocator (`register_components`, done by
+`orchestrator.components` on import), and a worker builds them from the registration.
+With each heartbeat a worker also publishes what its backend reports (`status_key`, the
+local warm pool's counts): `/health` and `/metrics` are served by the API process, which
+owns no sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
@@ -39,8 +48,6 @@ from evalpod.reconciler import holds as holds
 from evalpod.reconciler import is_alive as is_alive
 from evalpod.settings import Settings, get_settings
 from evalpod.signals import CANCEL_CHANNEL
-from orchestrator.gpus import GpuAllocator, detect_gpus
-from orchestrator.sandbox import SandboxBackend, get_backend
 
 log = logging.getLogger("evalpod.worker")
 T = TypeVar("T")
@@ -49,6 +56,57 @@ J = TypeVar("J")
 TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, OSError, RedisConnectionError,
                                               RedisTimeoutError)
 RETRY_DELAYS_S = (0.2, 1.0, 3.0)
+
+
+class WorkerBackend(Protocol):
+    """What the kernel itself needs of a sandbox backend (`orchestrator.sandbox.SandboxBackend`
+    is one): its heartbeat report and its release at shutdown."""
+
+    def status(self) -> dict[str, Any]:
+        """JSON values published with the heartbeat (e.g. `{"warm_pool": {...}}`)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class GpuPool(Protocol):
+    """Whole GPUs handed to jobs (`orchestrator.gpus.GpuAllocator` is one)."""
+
+    def acquire(self, count: int, priority: int = 0, *, stop: asyncio.Event | None = None
+                ) -> AbstractAsyncContextManager[tuple[int, ...]]: ...
+
+
+@dataclass(frozen=True)
+class WorkerComponents:
+    """What a component lends every worker process: its sandbox backend and its GPUs,
+    each built from the settings once per process."""
+
+    backend: Callable[[Settings], WorkerBackend]
+    gpus: Callable[[Settings], GpuPool]
+
+
+_registered: WorkerComponents | None = None
+
+
+def register_components(components: WorkerComponents) -> None:
+    """Make `components` what workers built from now on use (the last registration wins)."""
+    global _registered
+    _registered = components
+
+
+def registered_components() -> WorkerComponents:
+    """The registered components. Raises RuntimeError when none was (a worker then has no
+    sandbox: import `orchestrator.components` in the process's entry point)."""
+    if _registered is None:
+        raise RuntimeError("no sandbox component registered with the workers "
+                           "(import orchestrator.components)")
+    return _registered
+
+
+def status_key(worker_id: str) -> str:
+    """The worker's published status: a JSON object with its role and its backend's report,
+    renewed with its liveness key."""
+    return LIVENESS_PREFIX + worker_id + ":status"
 
 
 async def retrying(write: Callable[[], Awaitable[T]], *, what: str,
@@ -109,6 +167,21 @@ async def run_claimed(
             except Exception:
                 log.exception("handing %s back failed; the reconciler will", evaluation_id)
             return "handed-back"
+
+
+async def published_statuses(redis: ArqRedis) -> list[dict[str, Any]]:
+    """The status (`WorkerState.status`) every live worker published with its heartbeat;
+    one Redis scan. A status that is not a JSON object is skipped."""
+    keys = [key async for key in redis.scan_iter(match=status_key("*"), count=500)]
+    found = []
+    for raw in await redis.mget(keys) if keys else []:
+        try:
+            status = json.loads(raw) if raw is not None else None
+        except ValueError:
+            continue
+        if isinstance(status, dict):
+            found.append(status)
+    return found
 
 
 def new_worker_id(role: str) -> str:
@@ -176,10 +249,11 @@ class WorkerState:
     db: Database
     redis: ArqRedis
     cancels: CancelWatcher
-    gpus: GpuAllocator
+    gpus: GpuPool
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     held: set[str] = field(default_factory=set)
-    _backend: SandboxBackend | None = None
+    _backend: WorkerBackend | None = None
+    components: WorkerComponents | None = None  # None: the registered ones
 
     @contextlib.asynccontextmanager
     async def holding(self, evaluation_id: str) -> AsyncIterator[None]:
@@ -212,11 +286,20 @@ class WorkerState:
         return int(self.settings.worker_liveness_ttl_s * 1000)
 
     @property
-    def backend(self) -> SandboxBackend:
-        """The sandbox backend, built once per process (a Kubernetes one holds an API client)."""
+    def backend(self) -> Any:
+        """The component's sandbox backend (an `orchestrator.sandbox.SandboxBackend`), built
+        once per process (a Kubernetes one holds an API client). Raises RuntimeError when
+        no component is registered."""
         if self._backend is None:
-            self._backend = get_backend(self.settings.backend)
+            components = self.components or registered_components()
+            self._backend = components.backend(self.settings)
         return self._backend
+
+    def status(self) -> dict[str, Any]:
+        """What the heartbeat publishes: the role, and the backend's report once it is built
+        (a status is never the reason to build one)."""
+        report = self._backend.status() if self._backend is not None else {}
+        return {"role": self.role, **report}
 
 
 async def beat(state: WorkerState) -> None:
@@ -224,8 +307,14 @@ async def beat(state: WorkerState) -> None:
     restart that way); one atomic round trip."""
     ttl_ms = state._ttl_ms()
     key = held_key(state.worker_id)
+    try:
+        status = json.dumps(state.status())
+    except Exception:  # a report must never cost the worker its liveness
+        log.warning("backend status not published", exc_info=True)
+        status = json.dumps({"role": state.role})
     async with state.redis.pipeline(transaction=True) as pipe:
         pipe.set(LIVENESS_PREFIX + state.worker_id, state.role, px=ttl_ms)
+        pipe.set(status_key(state.worker_id), status, px=ttl_ms)
         pipe.delete(key)
         if state.held:
             pipe.sadd(key, *sorted(state.held))
@@ -299,17 +388,21 @@ def build_worker(
     max_tries: int = 1,
     on_start: Callable[[], None] | None = None,
     on_stop: Callable[[], None] | None = None,
+    components: WorkerComponents | None = None,
 ) -> ResilientWorker:
-    """An arq worker whose jobs receive a `WorkerState`; heartbeat and reconciler run beside it."""
+    """An arq worker whose jobs receive a `WorkerState`; heartbeat and reconciler run beside it.
+    `components`: the sandbox backend and GPUs (default: the registered ones, looked up
+    when the worker starts)."""
     settings = settings or get_settings()
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         redis: ArqRedis = ctx["redis"]
         cancels = CancelWatcher(redis)
         await cancels.start()
+        chosen = components or registered_components()
         state = WorkerState(role, new_worker_id(role), settings,
                             get_database(settings.database_dsn()), redis, cancels,
-                            GpuAllocator(detect_gpus(settings)))
+                            chosen.gpus(settings), components=chosen)
         await beat(state)
         state.tasks.append(asyncio.create_task(_heartbeat(state)))
         if reconcile:
@@ -329,7 +422,8 @@ def build_worker(
         await state.cancels.stop()
         if state._backend is not None:
             await state._backend.aclose()  # the local backend's warm sandboxes
-        await state.redis.delete(LIVENESS_PREFIX + state.worker_id, held_key(state.worker_id))
+        await state.redis.delete(LIVENESS_PREFIX + state.worker_id, held_key(state.worker_id),
+                                 status_key(state.worker_id))
         if on_stop is not None:
             on_stop()
 

@@ -296,6 +296,12 @@ class SandboxBackend(ABC):
     async def health(self) -> BackendHealth:
         """Cheap check for `/health?detailed=true` and `evalpod doctor`."""
 
+    def status(self) -> dict[str, Any]:
+        """What the backend holds between jobs, as JSON values, published with its worker's
+        heartbeat (`evalpod.workers.status_key`) for `/health` and `/metrics`; the local
+        backend reports its warm pool (`{"warm_pool": PoolStatus}`). Cheap; raises nothing."""
+        return {}
+
     async def aclose(self) -> None:
         """Release what the backend holds between jobs (the local backend's warm
         sandboxes); the backend still works afterwards. Raises nothing."""
@@ -317,8 +323,10 @@ class SandboxBackend(ABC):
             await process.cleanup()
 
 
-def get_backend(name: str | None = None) -> SandboxBackend:
-    """The configured backend (`EVALPOD_BACKEND`)."""
+def get_backend(name: str | None = None, *, one_shot: bool = False) -> SandboxBackend:
+    """The configured backend (`EVALPOD_BACKEND`). `one_shot`: for a process that runs one
+    job and exits (`evalpod sandbox run`): no warm pool, whose sandboxes nothing would take
+    and whose warm-up the exit would wait for."""
     from evalpod.settings import get_settings
 
     chosen = name or get_settings().backend
@@ -328,4 +336,8 @@ def get_backend(name: str | None = None) -> SandboxBackend:
         return KubernetesBackend.from_settings()
     from orchestrator.local.backend import LocalBackend
 
+    if one_shot:
+        from orchestrator.local.pool import without_pool
+
+        return LocalBackend(without_pool(get_settings()))
     return LocalBackend.from_settings()

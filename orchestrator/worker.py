@@ -23,6 +23,7 @@ from evalpod.orm import Evaluation, Model, Tenant
 from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker, retrying, run_claimed
 from monitor.logs import LogWriter, logged
+from orchestrator.components import COMPONENTS  # importing it registers them too
 from orchestrator.gpus import GpuRequestTooLarge, GpuWaitStopped
 from orchestrator.sandbox import (
     ResourceLimits,
@@ -236,5 +237,5 @@ def create_worker() -> Any:
     return build_worker(
         "orchestrator", execute_evaluation, queue.EXECUTE_QUEUE,
         settings.orchestrator_concurrency, job_timeout_s=settings.max_timeout_s + 300,
-        settings=settings,
+        settings=settings, components=COMPONENTS,
     )

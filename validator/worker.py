@@ -20,6 +20,7 @@ from evalpod.task_registry import check_lm_eval_request
 from evalpod.terminal import on_terminal
 from evalpod.workers import WorkerState, build_worker, holds, retrying, run_claimed
 from monitor.logs import end_note, job_log
+from orchestrator.components import COMPONENTS  # importing it registers them too
 from orchestrator.sandbox import SandboxBackend, SandboxUnavailable
 from validator.analysis import shutdown, warm_up
 from validator.findings import Finding, blocking
@@ -215,6 +216,6 @@ def create_worker() -> Any:
     return build_worker(
         "validator", validate_evaluation, queue.VALIDATE_QUEUE, settings.validator_concurrency,
         job_timeout_s=settings.trial_timeout_s + settings.trial_startup_s + 120,
-        settings=settings,
+        settings=settings, components=COMPONENTS,
         on_start=warm_up, on_stop=shutdown,
     )

@@ -662,6 +662,10 @@ class LocalBackend(SandboxBackend):
             self._pool = WarmPool(self, self.settings)
         return self._pool
 
+    def status(self) -> dict[str, object]:
+        """The warm pool's counts (`WarmPool.status`), once this backend has a pool."""
+        return {} if self._pool is None else {"warm_pool": self._pool.status().model_dump()}
+
     async def aclose(self) -> None:
         """Destroy every warm sandbox (a later job starts cold or warms the pool again)."""
         pool, self._pool = self._pool, None

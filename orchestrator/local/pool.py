@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from evalpod.settings import Settings
 from orchestrator.sandbox import ResourceLimits, SandboxJob
 
@@ -93,10 +95,41 @@ class PoolKey:
         )
 
 
+class PoolKeyStatus(BaseModel):
+    """One key's sandboxes. `model`: the model or shadow directory's name (never its host
+    path), None for no model."""
+
+    model: str | None
+    gpus: tuple[int, ...]
+    cpus: float
+    disk_mb: int
+    ready: int
+    warming: int
+    target: int
+
+
+class PoolStatus(BaseModel):
+    """A pool's state, published with its worker's heartbeat. `hits`: jobs given a ready
+    sandbox; `waits`: jobs that claimed one still warming and waited for it; `misses`:
+    jobs the pool could have served that started cold. Counts since the pool was made
+    (they restart with the worker)."""
+
+    keys: list[PoolKeyStatus]
+    hits: int = 0
+    waits: int = 0
+    misses: int = 0
+
+
 def pool_enabled(settings: Settings) -> bool:
     """Whether jobs go through the pool at all (else every job starts cold)."""
     return bool(settings.warm_pool_size or settings.warm_pool_gpu_size
                 or settings.warm_pool_on_miss == "warm")
+
+
+def without_pool(settings: Settings) -> Settings:
+    """`settings` with the pool off: every job starts cold and nothing is warmed."""
+    return settings.model_copy(update={"warm_pool_size": 0, "warm_pool_gpu_size": 0,
+                                       "warm_pool_on_miss": "cold"})
 
 
 @dataclass
@@ -129,6 +162,7 @@ class WarmPool:
         self._closed = False
         self._stop = asyncio.Event()
         self.taken = 0  # jobs that got a warm sandbox (for benchmarks and tests)
+        self._counts = {"hits": 0, "waits": 0, "misses": 0}
 
     def target(self, key: PoolKey) -> int:
         """How many ready sandboxes `key` is kept at while it is in use."""
@@ -141,6 +175,17 @@ class WarmPool:
 
     def keys(self) -> list[PoolKey]:
         return list(self._keys)
+
+    def status(self) -> PoolStatus:
+        """Ready and warming sandboxes per key, and the take counts."""
+        keys = [
+            PoolKeyStatus(model=key.model_dir.name if key.model_dir else None,
+                          gpus=key.gpu_indices, cpus=key.cpus, disk_mb=key.disk_mb,
+                          ready=len(state.ready), warming=len(state.warming),
+                          target=self.target(key))
+            for key, state in self._keys.items()
+        ]
+        return PoolStatus(keys=keys, **self._counts)
 
     async def take(self, job: SandboxJob) -> LocalProcess | None:
         """A warm sandbox already assigned `job`, or None: start it cold. Never raises for
@@ -155,6 +200,7 @@ class WarmPool:
             claim = self._warming(key, state)
             self._claim(claim, job)
         self._refill(key)
+        outcome = "hits" if process is not None else "waits"
         if claim is not None:
             try:
                 process = await asyncio.shield(claim.done)
@@ -162,13 +208,16 @@ class WarmPool:
                 claim.done.add_done_callback(self._discard_claimed)
                 raise
         if process is None:
+            self._counts["misses"] += 1
             return None
         try:
             await self.backend.assign(process, job)
         except (OSError, ConnectionError, ValueError) as exc:
             log.warning("warm sandbox for %s lost at assignment (%s): cold start", job.job_id, exc)
             await process.cleanup()
+            self._counts["misses"] += 1
             return None
+        self._counts[outcome] += 1
         self.taken += 1
         return process
 

@@ -108,7 +108,7 @@ async def _run_script(
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
-    outcome = await get_backend().run(job, on_line, cancel)
+    outcome = await get_backend(one_shot=True).run(job, on_line, cancel)  # no warm pool
     return {
         "status": outcome.status,
         "violation": outcome.violation.model_dump(mode="json") if outcome.violation else None,

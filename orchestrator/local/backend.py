@@ -337,6 +337,7 @@ class LocalProcess(SandboxProcess):
         Raises OSError/ConnectionError when the sandbox is gone."""
         if self._cgroup is not None:
             self._cgroup.apply_limits(job.limits)
+            self._cgroup.rename(f"job-{job.job_id}")  # found by its job, as a cold one is
         self.job = job
         stdin = self._proc.stdin
         if stdin is None:

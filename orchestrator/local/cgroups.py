@@ -27,6 +27,8 @@ V2_WEIGHT_PER_CPU = 100
 V1_MAX_SHARES = 262_144
 V2_MAX_WEIGHT = 10_000
 KILL_POLL_S = 0.002
+# Where a cgroup v2 directory, which cannot be renamed, records the job it now runs.
+JOB_XATTR = "user.evalpod.job"
 SWEEP_MIN_AGE_S = 300.0
 
 
@@ -183,6 +185,41 @@ class JobCgroup:
             if memory > current and memsw.exists():
                 _write(memsw, str(memory))  # raised first: v1 refuses memory above memsw
         self._apply_limits(limits)
+
+    def rename(self, name: str) -> None:
+        """Name the cgroup `name` from now on: a warm sandbox's cgroup takes its job's name
+        at assignment, so the job is found by its own name like a cold one. cgroup v1
+        renames the directories (a stale empty one of that name is removed first); v2
+        refuses to rename a cgroup, so there the name is written to the `user.evalpod.job`
+        xattr (`JOB_XATTR`) of each directory. Never raises: the job's confinement does not
+        depend on the name, so a failure is logged and the job runs under the old one."""
+        for controller, path in list(self.dirs.items()):
+            target = path.with_name(name)
+            if target == path:
+                continue
+            if any(done == target for done in self.dirs.values()):
+                self.dirs[controller] = target  # one directory shared by several controllers
+                continue
+            try:
+                try:
+                    self._rename_dir(path, target)
+                except PermissionError:  # v2: cgroup directories cannot be renamed
+                    os.setxattr(path, JOB_XATTR, name.encode())
+                    continue
+            except OSError as exc:
+                log.warning("cgroup %s keeps its name (not %s): %s", path, name, exc)
+                continue
+            self.dirs[controller] = target
+
+    @staticmethod
+    def _rename_dir(path: Path, target: Path) -> None:
+        try:
+            os.rename(path, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EBUSY):
+                raise
+            target.rmdir()  # left empty by an earlier attempt of the job; live ones refuse
+            os.rename(path, target)
 
     def set_cpu_weight(self, cpus: float) -> None:
         """Weigh the cgroup like `cpus` busy processes (v2 `cpu.weight`, v1 `cpu.shares`;

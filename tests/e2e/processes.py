@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from orchestrator.local.cgroups import CGROUP_ROOT, JOB_XATTR
+
 
 def processes_mentioning(fragment: str) -> list[tuple[int, str]]:
     """Live processes whose command line contains `fragment` (zombies excluded)."""
@@ -26,7 +28,10 @@ def processes_of_job(job_id: str) -> list[int]:
     """Live processes in the job's cgroup or naming the job: nothing of it may survive a kill.
 
     The sandboxed interpreter's command line does not name the job, but its cgroup does,
-    and a process that escaped the cgroup would still carry bwrap's job-dir arguments.
+    and a process that escaped the cgroup would still carry bwrap's job-dir arguments. A
+    job drawn from the warm pool runs in the warm sandbox's cgroup, which takes the job's
+    name at assignment (cgroup v1 renames it; v2 records it in the `user.evalpod.job`
+    xattr), so pooled and cold jobs are found alike.
     """
     marker = f"/job-{job_id}"
     found = {pid for pid, _ in processes_mentioning(job_id)}
@@ -34,11 +39,26 @@ def processes_of_job(job_id: str) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            if marker in (entry / "cgroup").read_text():
-                found.add(int(entry.name))
+            cgroups = (entry / "cgroup").read_text()
         except OSError:
             continue
+        if marker in cgroups or _labelled(cgroups, f"job-{job_id}"):
+            found.add(int(entry.name))
     return sorted(found)
+
+
+def _labelled(cgroups: str, name: str) -> bool:
+    """Whether the process's cgroup v2 directory records `name` as its job's."""
+    for line in cgroups.splitlines():
+        if not line.startswith("0::/") or line == "0::/":
+            continue
+        for root in (CGROUP_ROOT, CGROUP_ROOT / "unified"):
+            try:
+                if os.getxattr(root / line[4:], JOB_XATTR) == name.encode():
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def descendants(pid: int) -> set[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,8 +14,16 @@ import pytest
 from evalpod.settings import Settings
 from monitor.supervisor import supervise
 from orchestrator.local.backend import LocalBackend, LocalProcess
+from orchestrator.local.cgroups import (
+    JOB_XATTR,
+    CgroupLayout,
+    CgroupVersion,
+    JobCgroup,
+    detect_layout,
+)
 from orchestrator.local.pool import PoolKey, WarmPool
 from orchestrator.sandbox import ResourceLimits, SandboxJob, SandboxOutcome
+from tests.e2e.processes import processes_of_job
 
 
 def make_job(job_id: str, script: str, model: Path | None = None, **limits: object) -> SandboxJob:
@@ -85,6 +94,10 @@ async def test_a_job_from_the_pool_runs_on_its_model_and_its_sandbox_goes(
     assert not alive(process._child_pid)
     cgroup = process._cgroup
     assert cgroup is None or not any(path.exists() for path in cgroup.dirs.values())
+    status = pool.status()
+    assert (status.hits, status.waits, status.misses) == (1, 0, 0)
+    assert [(key.model, key.target) for key in status.keys] == [(tiny_model_dir.name, 1)]
+    assert pooled.status()["warm_pool"] == status.model_dump()
 
 
 async def test_two_jobs_never_share_a_sandbox(pooled: LocalBackend) -> None:
@@ -160,6 +173,9 @@ async def test_an_empty_pool_starts_the_job_cold_and_warms_its_key(
     assert outcome.status == "succeeded" and outcome.result == {"cold": 1}, outcome
     assert pool.taken == 0
     assert pool.keys() == [PoolKey.of(job)]
+    status = pool.status()
+    assert (status.hits, status.waits, status.misses) == (0, 0, 1)
+    assert status.keys[0].ready + status.keys[0].warming == 1  # warming for the next job
 
 
 async def test_jobs_with_datasets_or_job_files_always_start_cold(pooled: LocalBackend) -> None:
@@ -225,6 +241,8 @@ async def test_a_job_behind_an_empty_pool_takes_the_sandbox_still_warming(
         await first.cleanup()
     assert outcome_one.status == outcome_two.status == "succeeded", (outcome_one, outcome_two)
     assert first is not second
+    status = pool.status()
+    assert (status.hits, status.waits, status.misses) == (0, 1, 1)
 
 
 async def test_what_the_warm_harness_imported_for_itself_is_still_denied_to_the_script(
@@ -237,3 +255,150 @@ async def test_what_the_warm_harness_imported_for_itself_is_still_denied_to_the_
     assert outcome.status == "killed", outcome
     assert outcome.violation is not None
     assert (outcome.violation.detail, outcome.violation.target) == ("import denied", "resource")
+
+
+SLEEPS = ("import time\n"
+          "def evaluate_model(model):\n"
+          "    print('running', flush=True)\n"
+          "    time.sleep(60)\n"
+          "    return {}\n")
+
+
+async def _until_running(process: LocalProcess) -> None:
+    lines = process.output_lines()
+    async for line in lines:
+        if "running" in line:
+            return
+    raise AssertionError("the job ended before it ran")
+
+
+async def test_a_pooled_job_is_found_and_killed_by_its_own_name(pooled: LocalBackend) -> None:
+    """A warm sandbox's cgroup takes its job's name at assignment: the job's processes are
+    found by the job id (as a cold job's are), killing the cgroup of that name ends them
+    all, and nothing of the job is left afterwards."""
+    job_id = "pool-named"
+    job = make_job(job_id, SLEEPS)
+    assert await pool_of(pooled).prime(job) == 1
+    process = await pooled.launch(job)
+    assert isinstance(process, LocalProcess) and pool_of(pooled).taken == 1
+    try:
+        await asyncio.wait_for(_until_running(process), 60)
+        found = processes_of_job(job_id)
+        assert process._child_pid in found, found
+        layout = detect_layout()
+        if layout.usable:
+            by_name = JobCgroup(layout, {controller: parent / f"job-{job_id}"
+                                         for controller, parent in layout.parents.items()})
+            assert process._child_pid in by_name.pids()
+            assert await asyncio.to_thread(by_name.kill_all)
+        else:
+            await process.kill()
+        assert await asyncio.wait_for(process.wait(), 30) is not None
+        assert processes_of_job(job_id) == []
+    finally:
+        await process.cleanup()
+    assert processes_of_job(job_id) == []
+
+
+async def test_a_pooled_job_leaves_nothing_after_it_ends_or_is_cancelled(
+    pooled: LocalBackend,
+) -> None:
+    pool = pool_of(pooled)
+    ends = make_job("pool-ends", "def evaluate_model(model):\n    return {'ok': 1}\n")
+    assert await pool.prime(ends) == 1
+    outcome, _ = await run_drawn(pooled, ends)
+    assert outcome.status == "succeeded", outcome
+    assert processes_of_job("pool-ends") == []
+
+    cancelled = make_job("pool-cancelled", SLEEPS)
+    assert await pool.prime(cancelled) == 1
+    process = await pooled.launch(cancelled)
+    assert isinstance(process, LocalProcess) and pool.taken == 2
+    cancel = asyncio.Event()
+    seen: list[int] = []
+
+    async def on_line(line: str) -> None:
+        if "running" in line:
+            seen.extend(processes_of_job("pool-cancelled"))
+            cancel.set()
+
+    try:
+        outcome = await asyncio.wait_for(supervise(process, on_line, cancel), 90)
+    finally:
+        await process.cleanup()
+    assert outcome.status == "cancelled", outcome
+    assert process._child_pid in seen, seen
+    assert processes_of_job("pool-cancelled") == []
+
+
+def test_a_cgroup_v2_directory_records_its_jobs_name(tmp_path: Path) -> None:
+    """cgroup v2 refuses to rename a cgroup: the job's name goes to an xattr instead."""
+    unified = next((root for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))
+                    if (root / "cgroup.controllers").exists()), None)
+    if unified is None:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    warm = unified / f"job-warm-test-{os.getpid()}"
+    try:
+        warm.mkdir()
+    except OSError as exc:
+        pytest.skip(f"cannot create a cgroup v2 directory here: {exc}")
+    try:
+        group = JobCgroup(CgroupLayout(CgroupVersion.v2, {"memory": unified}),
+                          {"memory": warm, "pids": warm})
+        group.rename("job-ev-123")
+        assert group.dirs == {"memory": warm, "pids": warm}
+        assert os.getxattr(warm, JOB_XATTR) == b"job-ev-123"
+    finally:
+        warm.rmdir()
+
+
+def test_a_cgroup_v1_directory_takes_its_jobs_name(tmp_path: Path) -> None:
+    """v1 renames; a stale empty cgroup of that name (an earlier attempt) is replaced."""
+    layout = detect_layout()
+    if layout.version is not CgroupVersion.v1:
+        pytest.skip("no usable cgroup v1 layout")
+    limits = ResourceLimits(timeout_s=1, memory_mb=64)
+    suffix = f"{os.getpid()}-{os.urandom(3).hex()}"
+    group = JobCgroup.create(layout, f"job-warm-{suffix}", limits)
+    stale = JobCgroup.create(layout, f"job-ev-{suffix}", limits)
+    try:
+        group.rename(f"job-ev-{suffix}")
+        assert set(group.dirs.values()) == set(stale.dirs.values())
+        assert all(path.is_dir() for path in group.dirs.values())
+        assert not any((parent / f"job-warm-{suffix}").exists()
+                       for parent in layout.parents.values())
+    finally:
+        group.remove()
+        stale.remove()
+
+
+async def test_a_one_shot_cli_run_warms_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """`evalpod sandbox run` with EVALPOD_WARM_POOL_SIZE=1 runs its job cold and starts no
+    warm sandbox (its process would wait at exit for a warm-up nothing uses)."""
+    from evalpod.cli import sandbox_cmds
+    from evalpod.settings import get_settings
+
+    monkeypatch.setenv("EVALPOD_HOME", str(tmp_path))
+    monkeypatch.setenv("EVALPOD_WARM_POOL_SIZE", "1")
+    get_settings.cache_clear()
+    starts: list[bool] = []
+    original = LocalBackend.start
+
+    async def recording(self: LocalBackend, job: SandboxJob, *, warm: bool = False
+                        ) -> LocalProcess:
+        starts.append(warm)
+        return await original(self, job, warm=warm)
+
+    monkeypatch.setattr(LocalBackend, "start", recording)
+    loop = asyncio.get_running_loop()
+    try:
+        report = await sandbox_cmds._run_script(
+            "def evaluate_model(model):\n    return {'ok': 1}\n", 60.0, 1024, 512, 0, False)
+        await asyncio.sleep(0.2)  # a warm-up would have been started by now
+    finally:
+        get_settings.cache_clear()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    assert report["status"] == "succeeded", report
+    assert starts == [False]

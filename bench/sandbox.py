@@ -20,7 +20,13 @@ sys.path.insert(0, str(ROOT))
 from evalpod.settings import Settings  # noqa: E402
 from monitor.supervisor import supervise  # noqa: E402
 from orchestrator.local.backend import LocalBackend  # noqa: E402
-from orchestrator.local.cgroups import JobCgroup, detect_layout, join_cgroups  # noqa: E402
+from orchestrator.local.cgroups import (  # noqa: E402
+    JobCgroup,
+    current_thread_files,
+    detect_layout,
+    join_cgroups,
+    move_current_thread,
+)
 from orchestrator.sandbox import ResourceLimits, SandboxJob  # noqa: E402
 
 NOOP = "def evaluate_model(model):\n    return {}\n"
@@ -94,75 +100,142 @@ def _minimal_bwrap(bwrap: str, command: list[str], spec_dir: Path) -> list[str]:
     return [bwrap, *binds, "--bind", str(spec_dir), str(spec_dir), "--", *command]
 
 
-async def backend_overhead(runs: int, backend: LocalBackend) -> None:
-    """Sandbox start overhead: the no-op job through LocalBackend.run vs the same harness
-    run bare vs the same under a minimal bwrap, interleaved so load drifts hit all three.
+def _run_in_cgroup(command: list[str]) -> float:
+    """The bare harness started inside a fresh job cgroup, the way a cold job is (v1: the
+    thread steps in, forks, steps out; v2: the child is moved before it execs)."""
+    layout = detect_layout()
+    group = JobCgroup.create(layout, f"bench-{uuid.uuid4().hex[:8]}", job(NOOP).limits)
+    try:
+        started = time.perf_counter()
+        if group.thread_files is not None:
+            own = current_thread_files(layout)
+            move_current_thread(group.thread_files)
+            try:
+                child = subprocess.Popen(
+                    command, env={}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+                )
+            finally:
+                move_current_thread(own)
+        else:
+            child = subprocess.Popen(
+                command,
+                env={},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                preexec_fn=lambda: join_cgroups(group.procs_files),
+            )
+        child.communicate()
+        elapsed = time.perf_counter() - started
+        assert child.returncode == 0, child.returncode
+        return elapsed
+    finally:
+        group.kill_all()
+        group.remove()
 
-    The harness's guard is off in all three (it is not sandbox start-up). `run` is
-    launch + supervise + cleanup, i.e. what a worker waits for.
+
+async def _run_backend(backend: LocalBackend, launches: list[float]) -> float:
+    """What a worker waits for: `LocalBackend.run` (launch + supervise + cleanup), with
+    the launch alone (until the job may start) appended to `launches`."""
+    sandboxed = {"guard": False} if "guard" in SandboxJob.model_fields else {}
+    started = time.perf_counter()
+    process = await backend.launch(job(NOOP).model_copy(update=sandboxed))
+    launches.append(time.perf_counter() - started)
+    try:
+        outcome = await supervise(process, discard, asyncio.Event())
+    finally:
+        await process.cleanup()
+    elapsed = time.perf_counter() - started
+    assert outcome.status == "succeeded", outcome
+    return elapsed
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f}"
+
+
+def _paired(values: list[float], base: list[float]) -> list[float]:
+    return [value - ref for value, ref in zip(values, base, strict=True)]
+
+
+async def backend_overhead(runs: int, backend: LocalBackend) -> None:
+    """Sandbox start overhead on the cold path (issue #15 item 3: <= 10 ms over bare).
+
+    Each round runs the no-op harness bare, under a minimal bwrap, bare in a fresh job
+    cgroup and as a job through `LocalBackend.run`, in an order reversed every other
+    round (ABCD DCBA), so load drift hits every variant alike. The harness's guard is off
+    in all of them (it is not sandbox start-up). Reported: each variant's median, p95
+    and minimum, and the overhead as the median and p95 of the per-round differences
+    (a round's sandboxed run minus the same round's bare run), beside the difference of
+    the medians.
     """
     harness = str(ROOT / "sandbox_images" / "harness" / "run.py")
     spec_dir = Path(tempfile.mkdtemp())
     spec = _noop_spec(spec_dir)
     command = [sys.executable, "-I", harness, str(spec)]
     bwrap = backend.doctor().bwrap_path or "bwrap"
-    sandboxed = {"guard": False} if "guard" in SandboxJob.model_fields else {}
-    bare: list[float] = []
-    minimal: list[float] = []
-    full: list[float] = []
+    cgroups = detect_layout().usable
+    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     launches: list[float] = []
-    in_cgroup: list[float] = []
-    layout = detect_layout()
-    for _ in range(runs):
-        bare.append(timed(command, {}))
-        minimal.append(timed(_minimal_bwrap(bwrap, command, spec_dir), {}))
-        if layout.usable:
-            # The bare harness under a job's cgroup (its CPU quota and weight, beside the
-            # other jobs of the host): the share of a loaded CPU, not sandbox start-up.
-            group = JobCgroup.create(layout, f"bench-{uuid.uuid4().hex[:8]}",
-                                     job(NOOP).limits)
-            try:
-                started = time.perf_counter()
-                subprocess.run(command, env={}, check=True, capture_output=True,
-                               preexec_fn=lambda g=group: join_cgroups(g.procs_files))
-                in_cgroup.append(time.perf_counter() - started)
-            finally:
-                group.kill_all()
-                group.remove()
-        # What `backend.run` does, with the launch timed on its own: on a loaded host the
-        # job's cgroup gets its CPU weight's share while the bare harness competes as a
-        # plain process, so the whole run's difference is not only start-up.
-        started = time.perf_counter()
-        process = await backend.launch(job(NOOP).model_copy(update=sandboxed))
-        launched = time.perf_counter()
-        try:
-            outcome = await supervise(process, discard, asyncio.Event())
-        finally:
-            await process.cleanup()
-        full.append(time.perf_counter() - started)
-        launches.append(launched - started)
-        assert outcome.status == "succeeded", outcome
-    rows = [("harness bare", bare), ("harness in minimal bwrap", minimal),
-            ("harness bare in a job cgroup", in_cgroup),
-            ("LocalBackend.run (no-op job)", full)]  # fmt: skip
-    base_median, base_min = statistics.median(bare), min(bare)
-    for label, values in rows:
-        if not values:
+    load_before = os.getloadavg()
+    for round_ in range(runs):
+        order = list(VARIANTS) if round_ % 2 == 0 else list(VARIANTS)[::-1]
+        for name in order:
+            if name == "bare":
+                times[name].append(timed(command, {}))
+            elif name == "minimal bwrap":
+                times[name].append(timed(_minimal_bwrap(bwrap, command, spec_dir), {}))
+            elif name == "bare in job cgroup":
+                if cgroups:
+                    times[name].append(_run_in_cgroup(command))
+            else:
+                times[name].append(await _run_backend(backend, launches))
+    load_after = os.getloadavg()
+    print(f"sandbox start, no-op harness: {runs} rounds, variants interleaved (ABCD DCBA)")
+    print(f"{'':<30} {'median':>7} {'p95':>7} {'min':>7}   (ms)")
+    for name, label in VARIANTS.items():
+        values = times[name]
+        if values:
+            print(
+                f"{label:<30} {_ms(statistics.median(values))} "
+                f"{_ms(percentile(values, 95))} {_ms(min(values))}"
+            )
+    print(
+        f"{'  of which launch':<30} {_ms(statistics.median(launches))} "
+        f"{_ms(percentile(launches, 95))} {_ms(min(launches))}   (until the job may start)"
+    )
+    full = times["LocalBackend.run"]
+    bases = (("bare", "over bare"), ("bare in job cgroup", "over bare in a job cgroup"))
+    for base_name, title in bases:
+        base = times[base_name]
+        if not base:
             continue
-        median, low = statistics.median(values), min(values)
+        paired = _paired(full, base)
+        medians = statistics.median(full) - statistics.median(base)
+        target = "   (target <= 10 ms)" if base_name == "bare" else ""
         print(
-            f"{label:<29} median {median * 1000:7.1f} ms (+{(median - base_median) * 1000:6.1f})"
-            f"   min {low * 1000:7.1f} ms (+{(low - base_min) * 1000:6.1f})"
+            f"start overhead {title}: median {paired_ms(statistics.median(paired))} ms, "
+            f"p95 {paired_ms(percentile(paired, 95))} ms of the per-round differences; "
+            f"difference of medians {paired_ms(medians)} ms{target}"
         )
-    print(f"{'  of which launch':<29} median {statistics.median(launches) * 1000:7.1f} ms"
-          f"   min {min(launches) * 1000:7.1f} ms   (until the job may start)")
-    overhead = statistics.median(full) - base_median
-    print(f"start overhead over bare: {overhead * 1000:.1f} ms (target <= 10 ms)"
-          f"   load average {os.getloadavg()[0]:.2f}")
-    if in_cgroup:
-        # Same cgroup share on both sides: what is left is the sandbox's own cost.
-        fair = statistics.median(full) - statistics.median(in_cgroup)
-        print(f"start overhead over bare in a job cgroup: {fair * 1000:.1f} ms")
+    minimal = _paired(times["minimal bwrap"], times["bare"])
+    print(
+        f"minimal bwrap over bare: median {paired_ms(statistics.median(minimal))} ms "
+        "(bubblewrap's own floor)"
+    )
+    before, after = load_before[0], load_after[0]
+    print(f"load average (1 min) {before:.2f} before, {after:.2f} after; {os.cpu_count()} CPUs")
+
+
+def paired_ms(seconds: float) -> str:
+    return f"{seconds * 1000:+.1f}"
+
+
+VARIANTS = {
+    "bare": "harness bare",
+    "minimal bwrap": "harness in minimal bwrap",
+    "bare in job cgroup": "harness bare in a job cgroup",
+    "LocalBackend.run": "LocalBackend.run (no-op job)",
+}
 
 
 async def kill_latency(runs: int, backend: LocalBackend) -> None:

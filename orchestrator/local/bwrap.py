@@ -157,8 +157,14 @@ def _runtime_args(plan: BwrapPlan) -> list[str]:
     for path in ETC_FILES:
         args += ["--ro-bind-try", path, path]
     for dest, fd in sorted(plan.etc_data_fds.items()):
-        args += ["--perms", "0444", "--ro-bind-data", str(fd), dest]
+        args += _data_file_args(fd, dest)
     return args
+
+
+def _data_file_args(fd: int, dest: str) -> list[str]:
+    # Copied into the root tmpfs, read-only once `/` is remounted (the last option, before
+    # any job code runs): two mount calls fewer per file than --ro-bind-data.
+    return ["--perms", "0444", "--file", str(fd), dest]
 
 
 def _device_args(plan: BwrapPlan) -> list[str]:
@@ -185,7 +191,7 @@ def _job_args(plan: BwrapPlan) -> list[str]:
     # the job lives on the host disk, and no host path of it is named in the argv.
     args += ["--perms", "0755", "--dir", JOB_DIR]
     for name, fd in sorted(plan.job_files.items()):
-        args += ["--perms", "0444", "--ro-bind-data", str(fd), f"{JOB_DIR}/{name}"]
+        args += _data_file_args(fd, f"{JOB_DIR}/{name}")
     args += _sized_tmpfs(plan, OUT_DIR, plan.out_bytes)
     if plan.model_dir is not None:
         args += ["--ro-bind", str(plan.model_dir), "/model"]

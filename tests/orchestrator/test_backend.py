@@ -63,7 +63,19 @@ async def test_job_files_come_from_fds_and_nothing_lands_on_host_disk(
         "def evaluate_model(model):\n"
         "    spec = json.load(open('/job/spec.json'))\n"
         "    modes = {n: oct(os.stat('/job/' + n).st_mode & 0o777) for n in os.listdir('/job')}\n"
-        "    return {'spec': spec, 'script': open('/job/script.py').read(), 'modes': modes}\n"
+        "    changed = []\n"
+        "    for path in ('/job/script.py', '/job/spec.json', '/etc/passwd', '/etc/hosts'):\n"
+        "        for change in (lambda: open(path, 'a').write('x'),\n"
+        "                       lambda: os.chmod(path, 0o666), lambda: os.unlink(path),\n"
+        "                       lambda: os.rename(path, path + '.x'),\n"
+        "                       lambda: open(path + '.new', 'w')):\n"
+        "            try:\n"
+        "                change()\n"
+        "                changed.append(path)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return {'spec': spec, 'script': open('/job/script.py').read(), 'modes': modes,\n"
+        "            'changed': changed, 'passwd': open('/etc/passwd').read()}\n"
     )
     job = make_job(script)
     outcome = await local.run(job, discard)
@@ -73,6 +85,10 @@ async def test_job_files_come_from_fds_and_nothing_lands_on_host_disk(
     assert result["spec"]["model_path"] is None
     assert result["spec"]["script_path"] == "/job/script.py"
     assert result["modes"] == {"spec.json": "0o444", "script.py": "0o444"}
+    # Copied into the sandbox's root (bwrap --file), which is read-only: no write, mode
+    # change, removal, rename or new file beside them.
+    assert result["changed"] == []
+    assert result["passwd"] == backend_module.ETC_DATA["/etc/passwd"]
     assert not local.settings.jobs_dir.exists()
 
 

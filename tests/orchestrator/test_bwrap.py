@@ -109,7 +109,10 @@ def test_runtime_read_only_and_only_job_paths_writable() -> None:
     assert ro["/srv/harness"] == "/opt/evalpod/harness"
     assert ro["/models/m"] == "/model"
     # Nothing of the job is on the host disk: its files come from fds, /out is a tmpfs.
-    assert mounts(argv, "--ro-bind-data") == {"5": "/job/spec.json", "6": "/job/script.py"}
+    assert mounts(argv, "--file") == {"5": "/job/spec.json", "6": "/job/script.py"}
+    # They are files of the root tmpfs, which goes read-only last, before the job runs.
+    assert argv.index("--file") < len(argv) - argv[::-1].index("--remount-ro") - 1
+    assert argv[len(argv) - argv[::-1].index("--remount-ro")] == "/"
     assert not pairs(argv, "--bind") and not pairs(argv, "--bind-try")
     sources = [src for src, _ in pairs(argv, "--ro-bind") + pairs(argv, "--ro-bind-try")]
     assert not any(s.startswith(("/home", "/root", "/etc/shadow", "/var")) for s in sources)

@@ -33,7 +33,14 @@ async def dashboard() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=HEADERS)
 
 
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    # Browsers and tools ask this path whatever the page links: the same SVG, not a 404.
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
 def install(app: FastAPI) -> None:
-    """Serve the dashboard at `/` and its files under `/static`."""
+    """Serve the dashboard at `/`, its icon at `/favicon.ico` and its files under `/static`."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

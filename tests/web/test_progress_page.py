@@ -79,6 +79,9 @@ async def test_the_bar_moves_with_an_estimate_and_the_script_shows_its_findings(
     # The trial's bar (on the model's shadow) was shown too, marked as the trial's.
     trial_bar = page.locator(".progress-row[data-bar='trial:0']")
     await expect(trial_bar.locator(".label")).to_have_text("trial · questions")
+    # ... and, the trial over, it left the live area for the collapsed finished group.
+    await expect(page.locator("#progress details.done-bars [data-bar='trial:0']")).to_be_hidden()
+    await expect(page.locator("#progress .live .progress-row")).to_have_count(1)
 
     # The script viewer: every line numbered, the finding's line highlighted and linked.
     lines = SCRIPT.rstrip("\n").split("\n")
@@ -131,9 +134,11 @@ async def test_a_total_of_zero_never_shows_nan_and_bars_are_capped(chromium: Any
       progressView({ phase: "run", bar: 0, done: 0, total: 0, rate: null, eta_s: null }),
       progressView({ phase: "run", bar: 0, done: 3, total: 10, rate: 2.5, eta_s: 2.8 }),
       progressView({ phase: "run", bar: 0, done: 5, total: null, rate: 0, eta_s: null }),
+      progressView({ phase: "run", bar: 0, done: 10, total: 10, rate: null, eta_s: 0 }),
     ]""")
-    assert [v["detail"] for v in views] == ["0", "3/10 (30%) · 2.50/s · ETA 0:03", "5"]
-    assert [v["final"] for v in views] == [False, False, False]
+    assert [v["detail"] for v in views] == [
+        "0", "3/10 (30%) · 2.50/s · ETA 0:03", "5", "10/10 (100%) · done"]
+    assert [v["final"] for v in views] == [False, False, False, True]
     text = await page.evaluate(FEED_FORGED)
     assert "NaN" not in text and "0/0" not in text
     rows = page.locator(".progress-row")
@@ -154,4 +159,51 @@ async def test_evalpod_s_own_log_lines_carry_a_badge_a_job_line_cannot(chromium:
       return [...log.children].map((s) => getComputedStyle(s, "::before").content);
     }""")
     assert badges[0] in ("none", "normal", "") and badges[1] == '"evalpod"', badges
+    await page.context.close()
+
+
+async def test_percentages_round_to_the_nearest(chromium: Any) -> None:
+    """2/3 is 67 %, not 66 % (they were rounded down), like the CLI's bar."""
+    page = await _page_with_app(chromium)
+    details = await page.evaluate("""() => [[2, 3], [1, 6], [5, 6], [1, 3], [7, 1000]].map(
+      ([done, total]) => progressView({ phase: "run", bar: 0, done, total }).detail)""")
+    assert details == ["2/3 (67%)", "1/6 (17%)", "5/6 (83%)", "1/3 (33%)", "7/1,000 (1%)"]
+    await page.context.close()
+
+
+async def test_the_trial_s_bars_leave_the_live_area_when_the_run_starts(chromium: Any) -> None:
+    """A trial's bar that stayed among the run's live bars (new user): the first report of
+    the run moves every trial bar, finished or not, to a collapsed group under a summary."""
+    page = await _page_with_app(chromium)
+    await page.evaluate("""() => {
+      window.bars = progressBars();
+      document.getElementById("view").replaceChildren(bars.element);
+      bars.update({ phase: "trial", bar: 0, done: 20, total: 20, description: "questions" });
+      bars.update({ phase: "trial", bar: 1, done: 3, total: null, description: "warm-up" });
+    }""")
+    live = page.locator("#progress .live .progress-row")
+    await expect(live).to_have_count(2)
+    await expect(page.locator("details.done-bars")).to_be_hidden()
+    await page.evaluate("""() => bars.update({ phase: "run", bar: 0, done: 1, total: 20,
+                                               description: "questions" })""")
+    await expect(live).to_have_count(1)
+    await expect(live).to_have_attribute("data-bar", "run:0")
+    done = page.locator("details.done-bars")
+    await expect(done.locator("summary")).to_have_text("Trial run finished · 2 bars")
+    await expect(done.locator(".progress-row")).to_have_count(2)
+    await expect(done.locator(".progress-row").first).to_be_hidden()  # collapsed
+    await done.locator("summary").click()
+    await expect(done.locator(".progress-row[data-bar='trial:0'] .detail")).to_have_text(
+        "20/20 (100%) · done")
+    # The evaluation page retires them too once the status leaves validation.
+    await page.evaluate("""() => {
+      window.other = progressBars();
+      other.update({ phase: "trial", bar: 0, done: 1, total: 2 });
+      other.retire("trial");
+      other.update({ phase: "trial", bar: 1, done: 1, total: 2 });  // late: not live either
+      document.getElementById("view").replaceChildren(other.element);
+    }""")
+    await expect(page.locator("#progress .live .progress-row")).to_have_count(0)
+    await expect(page.locator("details.done-bars summary")).to_have_text(
+        "Trial run finished · 2 bars")
     await page.context.close()

@@ -18,6 +18,11 @@ const EXAMPLE = `def evaluate_model(model):
 `;
 
 let me = null;           // GET /session: tenant_id, role, csrf_token
+let afterSignin = null;  // the route a signed-out visitor asked for, shown once signed in
+// When this browser's session cookie expires (ISO time), kept so that a page opened
+// signed out goes straight to the sign-in form: probing GET /session there is a 401, which
+// the console shows as an error. Not a secret: the HttpOnly cookie is the session.
+const SESSION_HINT = "evalpod.session_expires";
 let cleanup = [];        // stops the current view's timers and streams
 let generation = 0;      // bumped per navigation: a view that awaited checks it is still shown
 const stale = (mine) => mine !== generation;
@@ -87,20 +92,52 @@ function every(ms, fn) {
 
 // ---------- session ----------
 
+function storage(fn) {
+  try { return fn(localStorage); } catch { return null; }  // storage may be disabled
+}
+
+// Whether a session cookie may still be valid: false when none was made here or it expired.
+const maybeSignedIn = () => (Date.parse(storage((s) => s.getItem(SESSION_HINT)) || "") || 0) > Date.now();
+
+// Go to a route in place of the current history entry: redirects (to sign in, and back
+// after it) leave no entry that Back would return to.
+const redirect = (hash) => location.replace(hash);
+
 function signedOut() {
   me = null;
   seenActivity = null;
+  storage((s) => s.removeItem(SESSION_HINT));
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
-  document.getElementById("who").textContent = "";
-  if (!location.hash.startsWith("#/signin")) location.hash = "#/signin";
+  const who = document.getElementById("who");
+  who.textContent = "";
+  who.removeAttribute("title");
+  if (!location.hash.startsWith("#/signin")) {
+    afterSignin = location.hash.length > 2 ? location.hash : null;
+    redirect("#/signin");
+  }
 }
 
 function signedIn(session) {
   me = session;
+  storage((s) => s.setItem(SESSION_HINT, session.expires_at));
   document.getElementById("nav").hidden = false;
   document.getElementById("signout").hidden = false;
-  document.getElementById("who").textContent = `${session.tenant_id} · ${session.role}`;
+  showTenant(session);
+  pollActivity();
+}
+
+// The header names the tenant (GET /tenant has its name; the session only its id).
+async function showTenant(session) {
+  const who = document.getElementById("who");
+  who.textContent = session.role;
+  who.title = `tenant ${session.tenant_id}`;
+  try {
+    const tenant = await api("/tenant");
+    if (me === session) who.textContent = `${tenant.name} · ${session.role}`;
+  } catch {
+    // the role alone is still right; a 401 has signed the page out
+  }
 }
 
 function viewSignin() {
@@ -114,7 +151,9 @@ function viewSignin() {
       const session = await api("/session", { method: "POST", body: { api_key: key.value } });
       key.value = "";  // the key is not kept in the page: the HttpOnly cookie carries the session
       signedIn(session);
-      location.hash = "#/evaluations";
+      const next = afterSignin || "#/evaluations";
+      afterSignin = null;
+      redirect(next);
     } catch (error) {
       message.replaceChildren(errorBox(error));
     }
@@ -195,6 +234,23 @@ function clock(seconds) {
 
 const amount = (n) => (Number.isInteger(n) ? n.toLocaleString() : n.toFixed(2));
 
+// A share as a whole percentage, rounded to the nearest (2/3 is 67 %), like the CLI's bar.
+const percent = (part, whole) => Math.round((100 * part) / whole);
+
+// A metric as a person reads it: an integer as an integer ("12", "1,024"); a float to four
+// significant digits ("0.75", "0.1235", "12.35"), with at most two decimals from 1,000 up
+// ("32,964.12"), and in exponent form below 0.001 ("1.20e-5"). "" for a missing value.
+function metricText(x) {
+  if (x === null || x === undefined) return "";
+  const n = Number(x);
+  if (!Number.isFinite(n)) return String(x);
+  if (Number.isInteger(n)) return n.toLocaleString();
+  const size = Math.abs(n);
+  if (size < 1e-3) return n.toExponential(2);
+  if (size < 1000) return n.toLocaleString(undefined, { maximumSignificantDigits: 4 });
+  return n.toLocaleString(undefined, { maximumFractionDigits: 2 });
+}
+
 // One `log` event's line in the log: evalpod's own (`source` is set by the host) with a
 // badge (app.css) no text a job prints can show; the job's as plain text.
 function logLine(line) {
@@ -215,7 +271,7 @@ function progressView(p) {
   const final = total !== null && done >= total;
   const parts = [];
   if (total !== null) {
-    parts.push(`${amount(done)}/${amount(total)} (${Math.floor((100 * Math.min(done, total)) / total)}%)`);
+    parts.push(`${amount(done)}/${amount(total)} (${percent(Math.min(done, total), total)}%)`);
   } else {
     parts.push(amount(done));
   }
@@ -228,33 +284,55 @@ function progressView(p) {
 // At most this many bars on the page; a report for another bar is dropped, with one note.
 const MAX_BARS_SHOWN = 16;
 
+// Phases as a summary names them.
+const PHASE_NAMES = { trial: "Trial run", run: "Run" };
+
 // The job's progress reports (SSE `progress` events) as one bar per (phase, bar): what is
 // done, the rate and the time left, all as the job measured them (bounded by the server).
-// A bar that starts again (its count goes down) is the same row, reset.
+// A bar that starts again (its count goes down) is the same row, reset. Bars of a phase
+// that is over (retire("trial") once the run starts) leave the live area for a collapsed
+// "finished" group, so the live area shows only what is still moving.
 function progressBars() {
-  const element = h("section", { id: "progress", class: "progress-list", hidden: true, "aria-label": "Progress" });
+  const live = h("div", { class: "live" });
+  const summary = h("summary");
+  const finished = h("details", { class: "done-bars", hidden: true }, summary);
+  const element = h("section", { id: "progress", class: "progress-list", hidden: true, "aria-label": "Progress" },
+    live, finished);
   const rows = new Map();
+  const retired = new Set();
   let dropped = null;
+  const summarise = () => {
+    const counts = new Map();
+    for (const row of rows.values()) {
+      if (retired.has(row.phase)) counts.set(row.phase, (counts.get(row.phase) || 0) + 1);
+    }
+    summary.textContent = [...counts].map(([phase, n]) =>
+      `${PHASE_NAMES[phase] || phase} finished · ${n} bar${n === 1 ? "" : "s"}`).join("; ");
+    finished.hidden = !counts.size;
+  };
   const update = (p) => {
+    if (p.phase === "run") retire("trial");  // the run starts after the trial has ended
     const key = `${p.phase}:${p.bar}`;
     let row = rows.get(key);
     if (!row) {
       if (rows.size >= MAX_BARS_SHOWN) {
         if (!dropped) {
           dropped = h("p", { class: "muted more-bars" }, `More than ${MAX_BARS_SHOWN} bars: the others are not shown.`);
-          element.append(dropped);
+          live.after(dropped);
         }
         return;
       }
       const meter = h("progress", { max: 1 });
-      row = { meter, label: h("span", { class: "label" }), detail: h("span", { class: "muted detail" }) };
+      row = { phase: p.phase, meter, label: h("span", { class: "label" }), detail: h("span", { class: "muted detail" }) };
       row.el = h("div", { class: "progress-row", "data-bar": key }, row.label, meter, row.detail);
-      if (dropped) dropped.before(row.el); else element.append(row.el);
+      (retired.has(p.phase) ? finished : live).append(row.el);
       rows.set(key, row);
+      if (retired.has(p.phase)) summarise();
     }
     element.hidden = false;
     const view = progressView(p);
     row.label.textContent = `${p.phase === "trial" ? "trial · " : ""}${p.description || `bar ${p.bar}`}`;
+    row.label.title = row.label.textContent;
     row.meter.dataset.done = String(view.done);
     if (view.max !== null) {
       row.meter.max = view.max;
@@ -265,7 +343,13 @@ function progressBars() {
     row.detail.textContent = view.detail;
     row.el.classList.toggle("final", view.final);
   };
-  return { element, update };
+  function retire(phase) {
+    if (retired.has(phase)) return;
+    retired.add(phase);
+    for (const row of rows.values()) if (row.phase === phase) finished.append(row.el);
+    summarise();
+  }
+  return { element, update, retire };
 }
 
 // The evaluation's own script with line numbers; lines named by findings or a violation
@@ -342,9 +426,12 @@ function viewEvaluation(id) {
       return;
     }
     status = record.status;
-    cancel.disabled = TERMINAL.has(status);
+    if (status !== "pending_validation") bars.retire("trial");  // the trial is over
+    cancel.disabled = false;
+    // Only a live evaluation can be cancelled: a finished one has no Cancel button at all.
     header.replaceChildren(h("span", {}, "Status "), statusBadge(status),
-      h("span", { class: "muted" }, `model ${record.model_id} · ${record.kind} · created ${when(record.created_at)}`), cancel);
+      h("span", { class: "muted" }, `model ${record.model_id} · ${record.kind} · created ${when(record.created_at)}`),
+      TERMINAL.has(status) ? "" : cancel);
     timeline.replaceChildren(...record.transitions.map((t) => h("li", {},
       h("span", { class: "muted" }, when(t.at)), " ", t.from_status || "·", " → ", statusBadge(t.to_status),
       " ", h("span", { class: "muted" }, `${t.actor}: ${t.reason}`))));
@@ -371,6 +458,7 @@ function viewEvaluation(id) {
   stream.addEventListener("progress", (event) => bars.update(JSON.parse(event.data)));
   stream.addEventListener("log", (event) => {
     const line = JSON.parse(event.data);
+    if (line.phase === "run") bars.retire("trial");
     const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.append(logLine(line));
     if (stick) log.scrollTop = log.scrollHeight;
@@ -549,24 +637,41 @@ async function viewBenchmarks() {
   if (!benchmarks.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No benchmarks yet.")));
 }
 
+// The name of metric m's standard error among a result's metrics: "accuracy_stderr", or
+// lm-eval's "acc_stderr,none" for "acc,none".
+function stderrName(m) {
+  const comma = m.indexOf(",");
+  return comma < 0 ? `${m}_stderr` : `${m.slice(0, comma)}_stderr${m.slice(comma)}`;
+}
+
+// Text that may be long (an id, a metric's name): cut to its cell with "…", whole in a tooltip.
+const clipped = (text, attrs = {}) => h("span", { class: "clip", title: text, ...attrs }, text);
+
 async function viewLeaderboard(name) {
   const mine = generation;
   const board = await api(`/benchmarks/${encodeURIComponent(name)}/leaderboard`);
   if (stale(mine)) return;
-  const metrics = [...new Set(board.rows.flatMap((r) => Object.keys(r.metrics)))]
-    .filter((m) => m !== board.primary_metric).sort();
-  const fmt = (x) => (x === null || x === undefined ? "" : Number(x).toFixed(4));
+  const names = new Set(board.rows.flatMap((r) => Object.keys(r.metrics)));
+  // A metric's standard error is shown with it ("0.5 ± 0.01"), not as a column of its own;
+  // the primary metric's has its column, "± stderr".
+  const errors = new Set([...names].map(stderrName).filter((e) => names.has(e)));
+  const metrics = [...names].filter((m) => m !== board.primary_metric && !errors.has(m)).sort();
+  const withError = (value, error) => [metricText(value),
+    error === null || error === undefined ? "" : h("span", { class: "muted" }, ` ± ${metricText(error)}`)];
+  const number = (...children) => h("td", { class: "num" }, ...children);
+  const head = ["Rank", "Model", board.primary_metric, "± stderr", ...metrics, "Evaluation", "Finished"];
   $view().replaceChildren(h("h1", {}, "Leaderboard ", h("code", {}, board.benchmark)),
     h("p", { class: "muted" }, `Ranked by ${board.primary_metric}, ${board.direction} is better; `
       + "each model's latest succeeded run."),
-    h("table", { id: "leaderboard" }, h("thead", {}, h("tr", {},
-      ["Rank", "Model", board.primary_metric, "± stderr", ...metrics, "Evaluation", "Finished"].map((t) => h("th", {}, t)))),
+    h("div", { class: "table-scroll" }, h("table", { id: "leaderboard" }, h("thead", {}, h("tr", {},
+      head.map((t, i) => h("th", { class: i === 1 || i >= head.length - 2 ? "" : "num", title: t }, t)))),
     h("tbody", {}, board.rows.map((r) => h("tr", { "data-model": r.model_id },
-      h("td", {}, r.rank ?? "–"), h("td", {}, h("a", { href: `#/models/${encodeURIComponent(r.model_id)}` }, r.model_id)),
-      h("td", { class: "score" }, fmt(r.score)), h("td", {}, fmt(r.stderr)),
-      metrics.map((m) => h("td", {}, fmt(r.metrics[m]))),
-      h("td", {}, h("a", { href: `#/evaluations/${r.evaluation_id}` }, r.evaluation_id)),
-      h("td", {}, when(r.finished_at)))))),
+      number(r.rank ?? "–"),
+      h("td", {}, h("a", { href: `#/models/${encodeURIComponent(r.model_id)}` }, clipped(r.model_id))),
+      h("td", { class: "num score" }, metricText(r.score)), number(metricText(r.stderr)),
+      metrics.map((m) => number(withError(r.metrics[m], r.metrics[stderrName(m)]))),
+      h("td", {}, h("a", { href: `#/evaluations/${r.evaluation_id}` }, clipped(r.evaluation_id, { class: "clip id" }))),
+      h("td", {}, when(r.finished_at))))))),
     board.rows.length ? "" : h("p", { class: "muted" }, "No finished runs yet."));
 }
 
@@ -578,7 +683,19 @@ async function route() {
   const mine = ++generation;
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (!parts.length) {
+    redirect("#/evaluations");  // every page has its route in the address bar
+    return;
+  }
+  if (me && parts[0] === "signin") {
+    redirect("#/evaluations");  // Back to the form while signed in: nothing to do there
+    return;
+  }
   if (!me && parts[0] !== "signin") {
+    if (!maybeSignedIn()) {
+      signedOut();
+      return;
+    }
     try {
       signedIn(await api("/session"));
     } catch {
@@ -611,4 +728,4 @@ document.getElementById("signout").addEventListener("click", async () => {
 });
 window.addEventListener("hashchange", route);
 setInterval(pollActivity, ACTIVITY_POLL_MS);
-route().then(pollActivity);
+route();

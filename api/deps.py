@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 from arq.connections import ArqRedis
@@ -108,23 +109,77 @@ async def _caller_digest(request: Request) -> str:
     return session.key_digest
 
 
-async def get_principal(request: Request) -> Principal:
-    """The caller, from the bearer key or the browser session cookie, looked up in the
-    principal cache or the database, and counted against its rate."""
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller whose request is not counted yet: `epoch` is the auth epoch
+    its cached principal was stored under (None when just looked up, so current)."""
+
+    principal: Principal
+    digest: str
+    epoch: str | None
+
+
+async def _identify(request: Request) -> Caller:
     digest = await _caller_digest(request)
     state = request.app.state
     cache: PrincipalCache = state.principal_cache
     cached = cache.get(digest)
-    principal = (cached.principal if cached is not None
-                 else await _authenticate(state.db, state.redis, cache, digest))
-    verdict = await count_request(state.redis, principal, state.settings)
-    if cached is not None and verdict.auth_epoch != cached.epoch:
-        # A key was revoked or a tenant's limits changed somewhere: look this one up again.
-        cache.clear()
-        principal = await _authenticate(state.db, state.redis, cache, digest)
+    if cached is not None:
+        return Caller(cached.principal, digest, cached.epoch)
+    principal = await cache.fetch_once(
+        digest, lambda: _authenticate(state.db, state.redis, cache, digest))
+    return Caller(principal, digest, None)
+
+
+async def recheck(request: Request, caller: Caller, epoch: str) -> Principal:
+    """The caller's principal once its request has been counted and `epoch` read: looked up
+    again if a key was revoked or a tenant's limits changed somewhere since it was cached."""
+    principal = caller.principal
+    if caller.epoch is not None and epoch != caller.epoch:
+        state = request.app.state
+        state.principal_cache.clear()
+        principal = await _authenticate(state.db, state.redis, state.principal_cache,
+                                        caller.digest)
     request.state.principal = principal
+    return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller, from the bearer key or the browser session cookie, looked up in the
+    principal cache or the database, and counted against its rate."""
+    caller = await _identify(request)
+    state = request.app.state
+    verdict = await count_request(state.redis, caller.principal, state.settings)
+    principal = await recheck(request, caller, verdict.auth_epoch)
     verdict.enforce()
     return principal
+
+
+async def get_uncounted_caller(request: Request) -> Caller:
+    """The caller, authenticated but not counted: for a route that counts the request in
+    its own Redis round trip (submit's admission). The request is marked uncounted until
+    `mark_counted`; `count_uncounted` counts a request refused before that."""
+    caller = await _identify(request)
+    request.state.principal = caller.principal
+    request.state.uncounted = caller
+    return caller
+
+
+def mark_counted(request: Request) -> None:
+    request.state.uncounted = None
+
+
+async def count_uncounted(request: Request) -> None:
+    """Count a request refused before its route counted it (e.g. a body that fails
+    validation), so refusals use up the rate as they always did; raises `RateLimited`."""
+    caller: Caller | None = getattr(request.state, "uncounted", None)
+    if caller is None:
+        return
+    mark_counted(request)
+    state = request.app.state
+    verdict = await count_request(state.redis, caller.principal, state.settings)
+    await recheck(request, caller, verdict.auth_epoch)
+    verdict.enforce()
 
 
 async def _authenticate(db: Database, redis: Redis, cache: PrincipalCache, digest: str
@@ -148,4 +203,5 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+UncountedCallerDep = Annotated[Caller, Depends(get_uncounted_caller)]
 AdminDep = Annotated[Principal, Depends(get_admin)]

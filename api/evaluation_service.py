@@ -15,9 +15,10 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.admission import Admission, admit
 from api.bounded import PageCursor
 from api.deps import UnitOfWork
-from api.limits import release_gpu_seconds, reserve_gpu_seconds, take_live_slot
+from api.group_commit import GroupCommit, outcome
 from api.schemas import (
     CallbackAttemptOut,
     EvaluationCreate,
@@ -44,7 +45,6 @@ from evalpod.errors import (
 )
 from evalpod.keys import Principal
 from evalpod.lifecycle import EvaluationStatus
-from evalpod.live_quota import give_back_slot
 from evalpod.orm import (
     CallbackAttempt,
     Evaluation,
@@ -204,13 +204,22 @@ async def submit(
     settings: Settings,
     gpu_count: int | None = None,
     known_models: KnownModels | None = None,
+    admission: Admission | None = None,
+    group: GroupCommit | None = None,
 ) -> Submitted:
     """Create the evaluation (or find its idempotent twin) in the caller's transaction.
 
-    The hot path is one admission query (model registered? live quota?), then the
-    evaluation, its first transition and its activity row as plain inserts. A new
+    The hot path is one admission round trip to Redis (live slot and GPU-seconds, taken
+    by the caller with the request's rate count as `admission`, else here), then the
+    evaluation, its first transition and its activity row as one insert. A new
     evaluation's queue place is known once its job is sent, after commit (`uow.places`).
+    A given `admission` is refunded if the transaction fails or no evaluation is created.
+    With `group`, a plain submit (no idempotency key, no datasets) is written and its job
+    sent by the group commit, together with concurrent ones, not in the caller's session.
     """
+    if admission is not None:
+        taken = admission
+        uow.on_failure(lambda: taken.refund(uow.redis))
     check_config(body, settings, gpu_count)
     findings = script_findings(body, settings)
     errors = blocking(findings)
@@ -218,6 +227,8 @@ async def submit(
         raise _refusal(errors)
     existing = await _idempotent_match(session, principal, body)
     if existing is not None:
+        if admission is not None:
+            await admission.refund(uow.redis)
         return await _twin(uow, session, existing)
     if body.callback_url is not None:
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
@@ -228,24 +239,44 @@ async def submit(
         resolved = await resolve_refs(session, principal, body.datasets)
         row["dataset_versions"] = [r.version.id for r in resolved]
     await _require_model(session, body.model_id, known_models or KnownModels(ttl_s=0))
-    await take_live_slot(uow.redis, principal, settings)
-    uow.on_failure(lambda: give_back_slot(uow.redis, principal.tenant_id))
+    if admission is None:
+        admission = await admit(uow.redis, principal, settings, gpu_seconds_of(body),
+                                count_rate=False)
+        taken = admission
+        uow.on_failure(lambda: taken.refund(uow.redis))
+    admission.enforce_quota()
     job = queue.new_job("validate", row["id"], row["priority"], tenant_id=principal.tenant_id,
                         share=queue.fair_share_of(principal.limits))
     row["queue_job_id"] = job.job_id
-    gpu_seconds = body.config.gpus * body.config.timeout_s
-    await reserve_gpu_seconds(uow.redis, principal, settings, gpu_seconds)
-    uow.on_failure(lambda: release_gpu_seconds(uow.redis, principal, gpu_seconds))
+    if group is not None and body.idempotency_key is None and not body.datasets:
+        place = await _group_write(group, row, principal.key_id, job, admission)
+        return Submitted(row["id"], row["status"], place, created=True)
     if body.idempotency_key is None:
         await lifecycle.insert_submitted(session, row, actor=principal.key_id)
     else:
         twin = await _insert_keyed(session, principal, body, row)
         if twin is not None:
-            await release_gpu_seconds(uow.redis, principal, gpu_seconds)
-            await give_back_slot(uow.redis, principal.tenant_id)
+            await admission.refund(uow.redis)
             return await _twin(uow, session, twin)
     uow.enqueue(job)
     return Submitted(row["id"], row["status"], None, created=True, job_id=job.job_id)
+
+
+async def _group_write(group: GroupCommit, row: dict[str, Any], actor: str,
+                       job: queue.QueuedJob, admission: Admission) -> int | None:
+    done = group.add(row, actor, job)
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        # The write goes on without this request; the quota stays taken if it commits.
+        if await outcome(done):
+            admission.keep()
+        raise
+
+
+def gpu_seconds_of(body: EvaluationCreate) -> int:
+    """What a submit reserves of its tenant's daily GPU-seconds: gpus x timeout_s."""
+    return body.config.gpus * body.config.timeout_s
 
 
 async def _twin(uow: UnitOfWork, session: AsyncSession, evaluation: Evaluation) -> Submitted:

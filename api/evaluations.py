@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from redis.exceptions import RedisError
 
 from api import dry_run
 from api import evaluation_service as service
+from api.admission import Admission, admit
 from api.bounded import ClientDatetime, CursorQuery, EvaluationIdPath, ModelIdFilter, TagFilter
-from api.deps import PrincipalDep, UnitOfWorkDep
+from api.deps import (
+    Caller,
+    PrincipalDep,
+    UncountedCallerDep,
+    UnitOfWorkDep,
+    count_uncounted,
+    mark_counted,
+    recheck,
+)
 from api.dry_run import DryRunResponse
 from api.errors import responses
+from api.group_commit import GroupCommit
 from api.schemas import (
     CancelResponse,
     EvaluationAccepted,
@@ -38,8 +53,93 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post(
+class _CountsRefusedBodies(APIRoute):
+    """A route whose handler counts the request itself (`get_uncounted_caller`): a body
+    refused before the handler runs is counted here, and a caller over its rate gets 429
+    rather than 422, as on every other route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def counted(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                await count_uncounted(request)
+                raise
+
+        return counted
+
+
+async def _admit(request: Request, caller: Caller, body: EvaluationCreate) -> Admission:
+    """Count the request and take its quotas in one round trip; enforce the rate."""
+    state = request.app.state
+    admission = await admit(state.redis, caller.principal, state.settings,
+                            service.gpu_seconds_of(body), count_rate=True)
+    mark_counted(request)
+    try:
+        principal = await recheck(request, caller, admission.auth_epoch)
+        admission.enforce_rate()
+    except BaseException:
+        await admission.refund(state.redis)
+        raise
+    if principal is not caller.principal:
+        # Looked up again (a key or a tenant's limits changed): take the quotas under the
+        # limits it has now; the request is already counted.
+        await admission.refund(state.redis)
+        admission = await admit(state.redis, principal, state.settings,
+                                service.gpu_seconds_of(body), count_rate=False)
+    return admission
+
+
+def _group_commit(request: Request) -> GroupCommit | None:
+    """The process's group commit of submits (PostgreSQL only), made on first use."""
+    state = request.app.state
+    group: GroupCommit | None = getattr(state, "group_commit", None)
+    if group is None and state.db.engine.dialect.name == "postgresql":
+        group = state.group_commit = GroupCommit(state.db, state.redis)
+    return group
+
+
+async def submit_evaluation(
+    body: EvaluationCreate,
+    request: Request,
+    response: Response,
+    caller: UncountedCallerDep,
+    uow: UnitOfWorkDep,
+) -> EvaluationAccepted:
+    admission = await _admit(request, caller, body)
+    group = _group_commit(request)
+    # Without a key (no savepoint, no twin lookup) or datasets, submit writes once: by the
+    # group commit on PostgreSQL (the session then stays unused unless the model is
+    # unknown), else in an autocommit session.
+    single = body.idempotency_key is None and not body.datasets and group is None
+    began = False
+    try:
+        async with uow.begin(single_statement=single) as session:
+            began = True  # from here on the unit of work refunds a failed submit
+            submitted = await service.submit(
+                uow, session, request.state.principal, body, _settings(request),
+                request.app.state.gpu_count, request.app.state.known_models,
+                admission=admission, group=group,
+            )
+    except BaseException:
+        if not began:
+            with contextlib.suppress(RedisError, OSError):
+                await admission.refund(uow.redis)
+        raise
+    if not submitted.created:
+        response.status_code = status.HTTP_200_OK
+    position = (uow.places.get(submitted.job_id) if submitted.job_id
+                else submitted.queue_position)
+    return EvaluationAccepted(evaluation_id=submitted.evaluation_id, status=submitted.status,
+                              queue_position=position)
+
+
+router.add_api_route(
     "",
+    submit_evaluation,
+    methods=["POST"],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EvaluationAccepted,
     responses=responses(
@@ -48,27 +148,8 @@ def _settings(request: Request) -> Settings:
         errors.QuotaExceeded,
     ),
     summary="Submit an evaluation",
+    route_class_override=_CountsRefusedBodies,
 )
-async def submit_evaluation(
-    body: EvaluationCreate,
-    request: Request,
-    response: Response,
-    principal: PrincipalDep,
-    uow: UnitOfWorkDep,
-) -> EvaluationAccepted:
-    # Without a key (no savepoint, no twin lookup) or datasets, submit writes once.
-    single = body.idempotency_key is None and not body.datasets
-    async with uow.begin(single_statement=single) as session:
-        submitted = await service.submit(
-            uow, session, principal, body, _settings(request), request.app.state.gpu_count,
-            request.app.state.known_models,
-        )
-    if not submitted.created:
-        response.status_code = status.HTTP_200_OK
-    position = (uow.places.get(submitted.job_id) if submitted.job_id
-                else submitted.queue_position)
-    return EvaluationAccepted(evaluation_id=submitted.evaluation_id, status=submitted.status,
-                              queue_position=position)
 
 
 @router.post(

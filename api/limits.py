@@ -2,6 +2,8 @@
 
 Rate: two fixed windows per key (a second for bursts, a minute for the rate),
 counted by one Lua script so concurrent replicas cannot both slip under a limit.
+Quotas: live evaluations per tenant (`evalpod.live_quota`) and GPU-seconds per tenant and
+UTC day; a submit takes both with its rate count in one round trip (`api.admission`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from redis.asyncio import Redis
 
 from evalpod.errors import QuotaExceeded, RateLimited
 from evalpod.keys import AUTH_EPOCH_KEY, Principal
-from evalpod.live_quota import take_slot
 from evalpod.lua import LuaScript
 from evalpod.settings import Settings
 
@@ -47,7 +48,8 @@ class RateVerdict:
             raise self.error
 
 
-def _limit(principal: Principal, name: str, default: int) -> int:
+def limit_of(principal: Principal, name: str, default: int) -> int:
+    """The tenant's override of limit `name`, else the server's `default`."""
     value = principal.limits.get(name, default)
     return int(value) if isinstance(value, int | float) else default
 
@@ -55,8 +57,8 @@ def _limit(principal: Principal, name: str, default: int) -> int:
 async def count_request(redis: Redis, principal: Principal, settings: Settings
                         ) -> RateVerdict:
     """Count this request; the verdict says whether it is allowed (`enforce` raises if not)."""
-    burst = _limit(principal, "burst_per_second", settings.rate_burst_per_second)
-    per_minute = _limit(principal, "requests_per_minute", settings.rate_per_minute)
+    burst = limit_of(principal, "burst_per_second", settings.rate_burst_per_second)
+    per_minute = limit_of(principal, "requests_per_minute", settings.rate_per_minute)
     now = int(time.time())
     keys = [f"evalpod:rate:{principal.key_id}:s:{now}",
             f"evalpod:rate:{principal.key_id}:m:{now // 60}", AUTH_EPOCH_KEY]
@@ -65,11 +67,11 @@ async def count_request(redis: Redis, principal: Principal, settings: Settings
     epoch = reply[5].decode() if isinstance(reply[5], bytes) else str(reply[5])
     if allowed:
         return RateVerdict(True, epoch)
-    return RateVerdict(False, epoch, _rate_limited(per_minute, burst, minute, second,
-                                                   minute_ttl, second_ttl))
+    return RateVerdict(False, epoch, rate_limited(per_minute, burst, minute, second,
+                                                  minute_ttl, second_ttl))
 
 
-def _rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_ttl: int,
+def rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_ttl: int,
                   second_ttl: int) -> RateLimited:
     over_minute = minute > per_minute
     wait_ms = minute_ttl if over_minute else second_ttl
@@ -85,17 +87,13 @@ def _rate_limited(per_minute: int, burst: int, minute: int, second: int, minute_
     )
 
 
-async def take_live_slot(redis: Redis, principal: Principal, settings: Settings) -> None:
-    """One of the tenant's live-evaluation slots, or 429 QUOTA_EXCEEDED."""
-    limit = _limit(principal, "max_live_evaluations", settings.max_live_evaluations)
-    slot = await take_slot(redis, principal.tenant_id, limit)
-    if not slot.taken:
-        raise QuotaExceeded(
-            f"{slot.used} evaluations are live; the limit is {limit}",
-            detail={"quota": "max_live_evaluations", "limit": limit, "used": slot.used,
-                    "remaining": 0, "retry_after_s": 30},
-            headers={"Retry-After": "30"},
-        )
+def quota_exceeded_live(limit: int, used: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"{used} evaluations are live; the limit is {limit}",
+        detail={"quota": "max_live_evaluations", "limit": limit, "used": used,
+                "remaining": 0, "retry_after_s": 30},
+        headers={"Retry-After": "30"},
+    )
 
 
 def _seconds_to_midnight() -> int:
@@ -103,57 +101,31 @@ def _seconds_to_midnight() -> int:
     return 86_400 - (now.hour * 3600 + now.minute * 60 + now.second)
 
 
-# KEYS: the tenant's counter for today. ARGV: seconds asked, daily limit, TTL in seconds.
-# Returns {reserved (1/0), used before}: all or nothing, so two submits racing for the last
-# seconds cannot both back out (or both get in).
-_RESERVE_GPU_SECONDS = LuaScript("""
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, used} end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {1, used}
-""")
-
-
-def _gpu_seconds_key(principal: Principal) -> str:
+def gpu_seconds_key(principal: Principal) -> str:
     return f"evalpod:gpusec:{principal.tenant_id}:{datetime.now(UTC):%Y%m%d}"
 
 
-async def reserve_gpu_seconds(
-    redis: Redis, principal: Principal, settings: Settings, gpu_seconds: int
-) -> None:
-    """Reserve gpus x timeout for today; the reservation is returned if the submit fails."""
-    if gpu_seconds <= 0:
-        return
-    limit = _limit(principal, "gpu_seconds_per_day", settings.gpu_seconds_per_day)
-    reserved, used = await _RESERVE_GPU_SECONDS(
-        redis, [_gpu_seconds_key(principal)], [gpu_seconds, limit, 2 * 86_400])
-    if not int(reserved):
-        left = max(0, limit - int(used))
-        retry = _seconds_to_midnight()
-        raise QuotaExceeded(
-            f"this needs {gpu_seconds} GPU-seconds; {left} are left today",
-            detail={"quota": "gpu_seconds_per_day", "limit": limit, "used": int(used),
-                    "remaining": left, "retry_after_s": retry},
-            headers={"Retry-After": str(retry)},
-        )
-
-
-async def release_gpu_seconds(redis: Redis, principal: Principal, gpu_seconds: int) -> None:
-    if gpu_seconds > 0:
-        await redis.decrby(_gpu_seconds_key(principal), gpu_seconds)
+def quota_exceeded_gpu(gpu_seconds: int, limit: int, used: int) -> QuotaExceeded:
+    left = max(0, limit - used)
+    retry = _seconds_to_midnight()
+    return QuotaExceeded(
+        f"this needs {gpu_seconds} GPU-seconds; {left} are left today",
+        detail={"quota": "gpu_seconds_per_day", "limit": limit, "used": used,
+                "remaining": left, "retry_after_s": retry},
+        headers={"Retry-After": str(retry)},
+    )
 
 
 def effective_limits(principal: Principal, settings: Settings) -> dict[str, int]:
     """The limits that apply to this caller: its tenant's overrides, else the server's."""
     return {
-        "requests_per_minute": _limit(principal, "requests_per_minute", settings.rate_per_minute),
-        "burst_per_second": _limit(principal, "burst_per_second",
-                                   settings.rate_burst_per_second),
-        "max_live_evaluations": _limit(principal, "max_live_evaluations",
-                                       settings.max_live_evaluations),
-        "gpu_seconds_per_day": _limit(principal, "gpu_seconds_per_day",
-                                      settings.gpu_seconds_per_day),
+        "requests_per_minute": limit_of(principal, "requests_per_minute", settings.rate_per_minute),
+        "burst_per_second": limit_of(principal, "burst_per_second",
+                                     settings.rate_burst_per_second),
+        "max_live_evaluations": limit_of(principal, "max_live_evaluations",
+                                         settings.max_live_evaluations),
+        "gpu_seconds_per_day": limit_of(principal, "gpu_seconds_per_day",
+                                        settings.gpu_seconds_per_day),
     }
 
 
@@ -165,4 +137,4 @@ async def requests_this_minute(redis: Redis, principal: Principal) -> int:
 
 async def gpu_seconds_used_today(redis: Redis, principal: Principal) -> int:
     """GPU-seconds (gpus x timeout) the tenant reserved this UTC day."""
-    return max(0, int(await redis.get(_gpu_seconds_key(principal)) or 0))
+    return max(0, int(await redis.get(gpu_seconds_key(principal)) or 0))

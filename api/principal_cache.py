@@ -10,8 +10,10 @@ replica. A change made behind evalpod's back (plain SQL) is seen within `ttl_s`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from evalpod.keys import Principal
@@ -31,6 +33,7 @@ class PrincipalCache:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: OrderedDict[str, CachedPrincipal] = OrderedDict()
+        self._fetching: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, digest: str) -> CachedPrincipal | None:
         entry = self._entries.get(digest)
@@ -52,3 +55,20 @@ class PrincipalCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    async def fetch_once(self, digest: str, fetch: Callable[[], Awaitable[Principal]]
+                         ) -> Principal:
+        """`fetch()`, shared by every request that misses `digest` while it runs: when an
+        entry expires under load, one lookup serves the requests in flight, not one each."""
+        pending = self._fetching.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(fetch())
+            self._fetching[digest] = pending
+            pending.add_done_callback(lambda done: self._fetched(digest, done))
+        return await asyncio.shield(pending)
+
+    def _fetched(self, digest: str, done: asyncio.Future[Principal]) -> None:
+        if self._fetching.get(digest) is done:
+            del self._fetching[digest]
+        if not done.cancelled():
+            done.exception()  # retrieved: a refusal with no request left waiting is no error

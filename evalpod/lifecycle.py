@@ -8,13 +8,14 @@ overwrite.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evalpod import activity
 from evalpod.errors import IllegalTransition, JobNotFound
@@ -248,6 +249,43 @@ def _creation_rows(evaluation_id: str, actor: str, at: datetime, tenant_id: str
         actor=actor, reason="submitted", previous=None,
     )
     return transition, None if row is None else {"read_at": None, **row}
+
+
+@functools.cache
+def _insert_submitted_rows(count: int) -> Insert:
+    """`_INSERT_SUBMITTED` for `count` evaluations: `<prefix><column>_<i>` binds, typed by
+    their columns (a multi-row VALUES leaves untyped binds untyped, JSON included)."""
+
+    def rows(table: Table, prefix: str, columns: list[str]) -> list[dict[str, Any]]:
+        return [{name: bindparam(f"{prefix}{name}_{i}", type_=table.c[name].type)
+                 for name in columns} for i in range(count)]
+
+    transitions = table_of(EvaluationTransition)
+    activities = table_of(ActivityEvent)
+    return insert(_EVALUATION_TABLE).values(
+        rows(_EVALUATION_TABLE, "e_", [c.key for c in _EVALUATION_TABLE.columns])
+    ).add_cte(
+        insert(transitions).values(rows(transitions, "t_", _TRANSITION_COLUMNS))
+        .cte("first_transitions"),
+        insert(activities).values(rows(activities, "a_", _ACTIVITY_COLUMNS))
+        .cte("submitted_activities"),
+    )
+
+
+async def insert_many_submitted(connection: AsyncConnection,
+                                entries: list[tuple[dict[str, Any], str]]) -> None:
+    """New evaluations (`evaluation_row`, actor) with their first transitions and activity
+    rows, as `insert_submitted` writes one: one statement on PostgreSQL, all or nothing."""
+    assert connection.dialect.name == "postgresql", "a multi-row INSERT inside WITH"
+    params: dict[str, Any] = {}
+    for i, (row, actor) in enumerate(entries):
+        transition, activity_row = _creation_rows(row["id"], actor, row["created_at"],
+                                                  row["tenant_id"])
+        assert activity_row is not None, "a submitted evaluation always shows in the feed"
+        params.update({f"e_{key}_{i}": value for key, value in row.items()})
+        params.update({f"t_{key}_{i}": transition[key] for key in _TRANSITION_COLUMNS})
+        params.update({f"a_{key}_{i}": activity_row[key] for key in _ACTIVITY_COLUMNS})
+    await connection.execute(_insert_submitted_rows(len(entries)), params)
 
 
 async def record_creation(

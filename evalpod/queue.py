@@ -150,6 +150,13 @@ async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0))
     The place is the job's rank in the queue's sorted set, i.e. the order workers take
     jobs in (priority, then age), counted in O(log n) however deep the queue is.
     """
+    place = await _ENQUEUE(redis, *_enqueue_call(redis, job, delay))
+    return int(place) or None
+
+
+def _enqueue_call(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)
+                  ) -> tuple[list[str], list[object]]:
+    """The keys and arguments of `_ENQUEUE` for `job`."""
     queue_name, function = QUEUES[job.stage]
     # A delayed retry waits its turn in time instead of jumping the queue by priority.
     run_at = datetime.now(UTC) + delay if delay else _score_time(job.priority)
@@ -158,14 +165,23 @@ async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0))
                             serializer=redis.job_serializer)
     fair_tenant = "" if delay or job.tenant_id is None else job.tenant_id
     share = "" if job.share is None else repr(float(job.share))
-    place = await _ENQUEUE(
-        redis,
+    return (
         [job_key_prefix + job.job_id, result_key_prefix + job.job_id, queue_name,
          fair_key(job.stage)],
         [expires_ms, payload, int(run_at.timestamp() * 1000), job.job_id, fair_tenant, share,
          _priority_shift_ms(job.priority), FAIR_SLOT_MS],
     )
-    return int(place) or None
+
+
+async def send_many(redis: ArqRedis, jobs: list[QueuedJob]
+                    ) -> dict[str, int | BaseException | None]:
+    """Send `jobs` as `send` does, in order, in one pipelined round trip. By job id: its
+    place, None if arq already had it, or the error that kept it from Redis."""
+    if not jobs:
+        return {}
+    replies = await _ENQUEUE.many(redis, [_enqueue_call(redis, job) for job in jobs])
+    return {job.job_id: reply if isinstance(reply, BaseException) else (int(reply) or None)
+            for job, reply in zip(jobs, replies, strict=True)}
 
 
 async def started(redis: ArqRedis, stage: Stage, job_id: str | None) -> None:

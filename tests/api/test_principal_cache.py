@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from api.principal_cache import PrincipalCache
-from evalpod.keys import Principal, Role, bump_auth_epoch, revoke_key
+from evalpod.keys import Principal, Role, authenticate_digest, bump_auth_epoch, revoke_key
 from tests.api.conftest import ClientFactory
 from tests.api.test_submit_and_errors import assert_envelope
 
@@ -65,3 +67,23 @@ async def test_new_tenant_limits_apply_to_the_next_request(
     assert changed.status_code == 200
     codes = [(await client.get("/evaluations")).status_code for _ in range(3)]
     assert 429 in codes
+
+
+async def test_requests_that_miss_together_share_one_lookup(
+    api_app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry expiring under load: the requests in flight wait for one database lookup,
+    not one each (16 connections made 16 lookups every `ttl_s`)."""
+    cache: PrincipalCache = api_app.state.principal_cache
+    lookups = 0
+
+    async def counted(session: Any, digest: str) -> Principal | None:
+        nonlocal lookups
+        lookups += 1
+        return await authenticate_digest(session, digest)
+
+    monkeypatch.setattr("api.deps.authenticate_digest", counted)
+    cache.clear()
+    codes = await asyncio.gather(*(client.get("/evaluations") for _ in range(8)))
+    assert [r.status_code for r in codes] == [200] * 8
+    assert lookups == 1

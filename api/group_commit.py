@@ -1,0 +1,135 @@
+"""Group commit of plain submits on PostgreSQL: the rows of concurrent submits written by
+one INSERT, and their jobs then sent by one Redis pipeline.
+
+Natural batching, as PostgreSQL groups its own WAL flushes: the first submit is written at
+once; submits that arrive while a write is in flight wait for it and go together in the
+next one. A lone submit waits for nothing; under load one statement and two round trips
+carry many. Nothing changes for a submit: it answers only once its row is committed, and
+its job is sent only after that commit (a crash in between is the reconciler's case: the
+row holds its `queue_job_id` and Redis no job). A batch the database refuses is written
+again row by row, so one bad row fails only its own submit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from evalpod import lifecycle, queue
+from evalpod.db import Database
+
+log = logging.getLogger("evalpod.api")
+
+# Bounds one statement's bind parameters (about 45 per submit) far below PostgreSQL's 65,535.
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    row: dict[str, Any]
+    actor: str
+    job: queue.QueuedJob
+    done: asyncio.Future[int | None]
+
+
+class GroupCommit:
+    """One per API process and database (PostgreSQL only)."""
+
+    def __init__(self, db: Database, redis: ArqRedis) -> None:
+        assert db.engine.dialect.name == "postgresql"
+        self.db = db
+        self.redis = redis
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, row: dict[str, Any], actor: str, job: queue.QueuedJob
+            ) -> asyncio.Future[int | None]:
+        """Queue a new evaluation (`lifecycle.evaluation_row`) for the next write.
+
+        The future resolves once its row, first transition and activity row are committed
+        and `job` was sent: to the job's 1-based queue place, or None when Redis did not
+        take it (the reconciler re-sends it). It fails with the database's error when the
+        row was not written."""
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(row, actor, job, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return done
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                await self._flush(batch)
+        finally:
+            self._writer = None
+            for waiting in self._waiting:  # only when cancelled (shutdown)
+                waiting.done.cancel()
+            self._waiting = []
+
+    async def _flush(self, batch: list[_Waiting]) -> None:
+        try:
+            written = await self._write(batch)
+            await self._send(written)
+        except BaseException as exc:
+            for waiting in batch:
+                if not waiting.done.done():
+                    waiting.done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _write(self, batch: list[_Waiting]) -> list[_Waiting]:
+        """The entries of `batch` whose rows are committed; the others have failed."""
+        try:
+            await self._insert(batch)
+            return batch
+        except Exception:
+            if len(batch) == 1:
+                raise
+        written = []
+        for waiting in batch:
+            try:
+                await self._insert([waiting])
+            except Exception as exc:
+                waiting.done.set_exception(exc)
+            else:
+                written.append(waiting)
+        return written
+
+    async def _insert(self, batch: list[_Waiting]) -> None:
+        # One statement is atomic by itself: autocommit spares BEGIN and COMMIT round trips.
+        async with self.db.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await lifecycle.insert_many_submitted(
+                connection, [(waiting.row, waiting.actor) for waiting in batch])
+
+    async def _send(self, written: list[_Waiting]) -> None:
+        # The rows are committed: the submits are accepted whatever Redis answers.
+        places: dict[str, int | BaseException | None] = {}
+        try:
+            places = await queue.send_many(self.redis, [waiting.job for waiting in written])
+        except (RedisError, OSError) as exc:
+            log.warning("committed jobs not delivered (the reconciler will): %s", exc)
+        for waiting in written:
+            place = places.get(waiting.job.job_id)
+            if isinstance(place, BaseException):
+                log.warning("committed job %s not delivered (the reconciler will): %s",
+                            waiting.job.job_id, place)
+                place = None
+            if not waiting.done.done():
+                waiting.done.set_result(place)
+
+
+async def outcome(done: asyncio.Future[int | None]) -> bool:
+    """Whether the write behind `done` committed, once it is over (for a submit cancelled
+    while it waited: its quota stays taken only if its evaluation exists)."""
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(done)
+    return done.done() and not done.cancelled() and done.exception() is None

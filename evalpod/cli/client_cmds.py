@@ -26,6 +26,7 @@ from evalpod.cli.output import (
     print_json,
     print_table,
     reporting_errors,
+    violation_line,
 )
 from evalpod.cli.progress import LogPrinter
 from evalpod.display import neutralise
@@ -53,6 +54,18 @@ QUIET_S = 0.5
 # Reading the final record: how long a RATE_LIMITED answer may make us wait, in all.
 MAX_RATE_WAIT_S = 120.0
 
+# `submit` and `validate` default to the model `evalpod up` registers, so a first run needs
+# no --model (evalpod.registry.TINY_MODEL_ID; not imported: it pulls in the database).
+DEFAULT_MODEL = "tiny-gpt2"
+ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="MODEL",
+                                       help="Registered model id (`evalpod models list`).")]
+
+DatasetOpt = Annotated[list[str] | None, typer.Option(
+    "--dataset", metavar="NAME@VERSION",
+    help="Mount a dataset version for evaluate_model(model, data) (repeatable). The "
+    "version is required, so a new upload never changes what a rerun reads; "
+    "`evalpod datasets list` shows them.",
+    show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Evaluation id (ev_…).")]
 
@@ -71,8 +84,7 @@ def submit(
     file: Annotated[Path | None, typer.Argument(
         metavar="FILE", dir_okay=False, help="Script defining evaluate_model(model).",
         show_default=False)] = None,
-    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL",
-                                       help="Registered model id.")] = "",
+    model: ModelOpt = DEFAULT_MODEL,
     lm_eval: Annotated[str | None, typer.Option(
         "--lm-eval", metavar="TASKS",
         help="Run lm-eval tasks (comma-separated; see `evalpod lm-eval tasks`) instead of "
@@ -99,17 +111,10 @@ def submit(
     idempotency_key: Annotated[str | None, typer.Option(
         metavar="KEY", help="Repeat a submit safely (default: a fresh key).",
         show_default=False)] = None,
-    dataset: Annotated[list[str] | None, typer.Option(
-        "--dataset", metavar="NAME@VERSION",
-        help="Mount a dataset version for evaluate_model(model, data) (repeatable). The "
-        "version is required, so a new upload never changes what a rerun reads; "
-        "`evalpod datasets list` shows them.",
-        show_default=False)] = None,
+    dataset: DatasetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a script (or lm-eval tasks); prints the evaluation id."""
-    if not model:
-        raise typer.BadParameter("is required", param_hint="--model")
     tasks = [t.strip() for t in lm_eval.split(",") if t.strip()] if lm_eval else None
     if (file is None) == (tasks is None):
         raise typer.BadParameter("give a script FILE or --lm-eval TASKS (one of them)")
@@ -294,7 +299,8 @@ def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str |
     stream is quiet before that, `poller` is asked for the status.
     """
     last = after
-    events = _EventPump(client.stream_logs(evaluation_id, follow=follow, last_event_id=after))
+    events = _EventPump(client.stream_logs(evaluation_id, follow=follow, last_event_id=after,
+                                           on_retry=_say_stream_wait))
     # Lines as they come; progress events as bars on a terminal (evalpod/cli/progress.py).
     with LogPrinter(file) as printer:
         try:
@@ -321,6 +327,16 @@ def _print_log(client: Client, evaluation_id: str, *, follow: bool, after: str |
             if poller is not None:
                 poller.close()
     return last
+
+
+def _say_stream_wait(delay_s: float, error: Exception) -> None:
+    """A log stream refused for now (429 RATE_LIMITED, 503): say how long until it is
+    reopened (the SDK waits the Retry-After; a dropped connection resumes quietly)."""
+    from evalpod.sdk.errors import ApiError
+
+    if isinstance(error, ApiError):
+        what = "rate limited" if error.code == "RATE_LIMITED" else "server unavailable"
+        print(f"-- {what}; the log resumes in {delay_s:g} s", file=sys.stderr, flush=True)
 
 
 def _poll_status(statuses: _StatusLine | None, poller: _StatusPoller | None) -> None:
@@ -367,9 +383,8 @@ def _print_outcome(record: Evaluation, *, notes: bool = True) -> None:
     if record.result is not None:
         typer.echo(neutralise(json.dumps(record.result, indent=2, sort_keys=True)))
     if record.violation is not None:
-        where = f" (line {record.violation.line})" if record.violation.line else ""
-        typer.echo(f"violation: {record.violation.kind}: "
-                   f"{one_line(record.violation.detail)}{where}")
+        typer.echo(violation_line(record.violation.kind, record.violation.detail,
+                                  record.violation.line))
     if record.error and record.status != "succeeded":
         typer.echo(f"error: {one_line(record.error)}")
     shown = [f for f in record.findings if notes or f.severity != "info"]
@@ -470,18 +485,21 @@ def list_evaluations(
 def validate(
     file: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=False,
                                          help="Script to check.")],
-    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL",
-                                       help="Registered model id.")] = "tiny-gpt2",
+    model: ModelOpt = DEFAULT_MODEL,
     deep: Annotated[bool, typer.Option("--deep", help="Also the full static analysis.")
                     ] = False,
     gpus: Annotated[int | None, typer.Option(metavar="N", show_default=False,
                                              help="GPUs to ask for.")] = None,
+    dataset: DatasetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Dry-run the submit checks on a script; nothing is stored. Exit 1 if it would fail."""
     script = _read_script(file)
     with reporting_errors():
-        report = connect().validate(script, model=model, deep=deep, gpus=gpus)
+        for ref in dataset or []:
+            _check_dataset_ref(ref)
+        report = connect().validate(script, model=model, deep=deep, gpus=gpus,
+                                    datasets=dataset)
     if as_json:
         print_json(report)
     else:
@@ -592,9 +610,10 @@ def lm_eval_tasks(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(tasks)
         return
+    # Names whole (they are what --lm-eval takes); a description fits the terminal.
     print_table(["TASK", "TYPE", "ROWS", "DESCRIPTION"], [
         [t.name, t.output_type or "", "" if t.num_rows is None else str(t.num_rows),
-         one_line(t.description or "")[:60]] for t in tasks])
+         one_line(t.description or "")] for t in tasks], fit_last=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -132,11 +132,17 @@ def list_datasets(
     if as_json:
         typer.echo(json.dumps(page, indent=2))
         return
-    typer.echo(f"{page['total']} datasets")
-    for item in page["items"]:
-        versions = ", ".join(f"{v['version']} ({v['status']}, {_short_rows(v)})"
-                             for v in item["versions"]) or "no versions"
-        typer.echo(f"{item['name']:<30} {item['modality']:<8} {versions}")
+    from evalpod.cli.output import print_table
+
+    # Each version as `--dataset` takes it (name@version), then its state.
+    print_table(["DATASET", "MODALITY", "VERSIONS (as --dataset takes them)"], [
+        [item["name"], item["modality"],
+         ", ".join(f"{item['name']}@{v['version']} ({v['status']}, {_short_rows(v)})"
+                   for v in item["versions"]) or "no versions"]
+        for item in page["items"]])
+    shown = len(page["items"])
+    if page["total"] > shown:
+        typer.echo(f"({shown} of {page['total']} datasets; narrow with --q)", err=True)
 
 
 def _short_rows(version: dict[str, Any]) -> str:
@@ -169,9 +175,25 @@ def list_benchmarks(as_json: Annotated[bool, typer.Option("--json")] = False) ->
         return
     from evalpod.cli.output import print_table
 
+    refs = _version_refs() if any(b["dataset_versions"] for b in found) else {}
     print_table(["BENCHMARK", "KIND", "PRIMARY METRIC", "DATASETS", "ID"], [
         [f"{b['name']}@{b['version']}", b["kind"], f"{b['primary_metric']} ({b['direction']})",
-         ", ".join(b["dataset_versions"]), b["id"]] for b in found])
+         ", ".join(refs.get(v, v) for v in b["dataset_versions"]), b["id"]] for b in found])
+
+
+def _version_refs() -> dict[str, str]:
+    """{dataset version id: name@version} of every dataset this key can see (a version it
+    cannot see keeps its id)."""
+    refs: dict[str, str] = {}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
+        page = _call("GET", "/datasets", params=params)
+        for item in page["items"]:
+            refs |= {v["id"]: f"{item['name']}@{v['version']}" for v in item["versions"]}
+        cursor = page.get("next_cursor")
+        if not cursor or not page["items"]:
+            return refs
 
 
 @benchmarks_app.command("create")

@@ -128,9 +128,37 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Plain aligned columns (pipes well into grep/awk); cells are neutralised."""
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
+                fit_last: bool = False) -> None:
+    """Plain aligned columns under a header row (pipes well into grep/awk); cells are
+    neutralised and never cut, except that with `fit_last` on a terminal the last column
+    (free text, such as a description) is cut at a word, with an ellipsis, to the width."""
     cells = [[neutralise(c) for c in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    room = None
+    if fit_last and sys.stdout.isatty():
+        import shutil
+
+        room = shutil.get_terminal_size().columns - sum(w + 2 for w in widths[:-1])
     for row in [list(headers), *cells]:
+        if room is not None:
+            row = [*row[:-1], cut_words(row[-1], room)]
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cut_words(text: str, width: int, *, minimum: int = 20) -> str:
+    """`text` in at most `width` characters (never fewer than `minimum`), cut after a whole
+    word and ended with an ellipsis when it had to be cut."""
+    width = max(width, minimum)
+    if len(text) <= width:
+        return text
+    head = text[:width - 1]
+    if " " in head and not text[width - 1].isspace():
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:") + "…"
+
+
+def violation_line(kind: str, detail: str, line: int | None = None) -> str:
+    """A run's violation as every command prints it: `violation: KIND: DETAIL (line N)`."""
+    where = f" (line {line})" if line else ""
+    return f"violation: {kind}: {one_line(detail)}{where}"

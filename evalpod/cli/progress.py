@@ -22,7 +22,7 @@ import typer
 
 from evalpod.display import neutralise
 from evalpod.logs.events import SERVICE_PREFIX, LogLine, job_gutter, render
-from evalpod.logs.progress import Progress, clock, describe
+from evalpod.logs.progress import Progress, clock, describe, percent
 
 PLAIN_STEPS = 10
 MAX_LIVE_BARS = 16
@@ -147,18 +147,15 @@ class LogPrinter:
 
     def _draw(self, key: tuple[str, int], progress: Progress) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TaskProgressColumn,
-            TextColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
         if self._progress is None:
             self._progress = RichProgress(
                 TextColumn("{task.description}", markup=False), BarColumn(),
-                TaskProgressColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                # Our percent, not rich's `:.0f` (which shows 99.9 % done as 100%).
+                TextColumn("{task.fields[percent]:>5}"), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
                 TextColumn("{task.fields[eta]}"),
                 console=self._console or Console(file=self._file), transient=False,
                 auto_refresh=True, refresh_per_second=5)
@@ -167,6 +164,7 @@ class LogPrinter:
                  + (progress.description or f"bar {progress.bar}"))
         # The job's own numbers: its rate and estimate, measured in the sandbox.
         rate = f"{progress.rate:,.2f}/s" if progress.rate else ""
+        share = "" if progress.fraction is None else percent(progress.fraction)
         eta = ("done" if progress.final else
                f"eta {clock(progress.eta_s)}" if progress.eta_s is not None else "")
         task = self._tasks.get(key)
@@ -177,10 +175,11 @@ class LogPrinter:
                     self._print(f"{SERVICE_PREFIX}progress: more than {MAX_LIVE_BARS} bars; "
                                 "the others are not drawn")
                 return
-            task_id = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta)
+            task_id = self._progress.add_task(label, total=progress.total, rate=rate, eta=eta,
+                                              percent=share)
             task = self._tasks[key] = next(t for t in self._progress.tasks if t.id == task_id)
         # A bar that starts again (the next loop in its slot) is the same bar, its count
         # going down. Set in place: rich's `reset` and `update` cannot make a total unknown,
         # and `reset` redraws every bar at once (a redraw per report).
         task.description, task.total, task.completed = label, progress.total, progress.done
-        task.fields.update(rate=rate, eta=eta)
+        task.fields.update(rate=rate, eta=eta, percent=share)

@@ -174,12 +174,16 @@ def run(
     if as_json:
         typer.echo(json.dumps(report))
     else:
+        from evalpod.cli.output import one_line, violation_line
+
+        typer.echo(f"status: {report['status']}", err=True)
         violation = report["violation"]
-        typer.echo(
-            f"status: {report['status']}" + (f" ({violation})" if violation else ""), err=True
-        )
+        if isinstance(violation, dict):
+            line = violation.get("line")
+            typer.echo(violation_line(str(violation.get("kind")), str(violation.get("detail")),
+                                      line if isinstance(line, int) else None), err=True)
         if report["error"]:
-            typer.echo(f"error: {report['error']}", err=True)
+            typer.echo(f"error: {one_line(str(report['error']))}", err=True)
         if report["result"] is not None:
             typer.echo(json.dumps(report["result"], indent=2))
     raise typer.Exit(0 if report["status"] == "succeeded" else 1)

@@ -36,6 +36,20 @@ def _run(coro: Coroutine[Any, Any, T], *, fast_loop: bool = False) -> T:
         return runner.run(coro)
 
 
+def _serve_alone(name: str, components: list[Any], *, fast_loop: bool = False) -> None:
+    """Run one component's `run_components` until a signal; Ctrl-C ends the command as
+    `evalpod up` does: one line and exit 130 (SIGTERM, a supervisor's stop, exits 0)."""
+    from evalpod.runner import run_components
+
+    try:
+        stopped_by = _run(run_components(components), fast_loop=fast_loop)
+    except KeyboardInterrupt:  # Ctrl-C before run_components took the signals over
+        stopped_by = signal.SIGINT
+    if stopped_by == signal.SIGINT:
+        typer.echo(f"evalpod {name} stopped (interrupted)")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def up(
     host: Annotated[
         str, typer.Option(help="Address the API listens on.", envvar="EVALPOD_HOST")
@@ -207,12 +221,7 @@ def api(
         min=1, help="API processes sharing the port; default EVALPOD_API_WORKERS (1).")] = None,
 ) -> None:
     """The API alone."""
-    from evalpod.runner import (
-        api_component,
-        configure_logging,
-        run_components,
-        serve_api_workers,
-    )
+    from evalpod.runner import api_component, configure_logging, serve_api_workers
 
     configure_logging()
     count = workers or get_settings().api_workers
@@ -220,34 +229,35 @@ def api(
         serve_api_workers(host, port, count)
         return
     # The API does no subprocess work, so it can take uvloop's faster event loop.
-    _run(run_components([api_component(get_settings(), host, port)]), fast_loop=True)
+    _serve_alone("api", [api_component(get_settings(), host, port)], fast_loop=True)
 
 
 def validator() -> None:
     """The validator worker alone."""
-    from evalpod.runner import configure_logging, run_components, worker_component
+    from evalpod.runner import configure_logging, worker_component
     from validator.worker import create_worker
 
     configure_logging()
-    _run(run_components([worker_component(create_worker)]))
+    _serve_alone("validator", [worker_component(create_worker)])
 
 
 def orchestrator() -> None:
     """The orchestrator worker alone (with the dataset checker: both run sandboxes)."""
     from evalpod.datasets.checking import create_worker as dataset_worker
-    from evalpod.runner import configure_logging, run_components, worker_component
+    from evalpod.runner import configure_logging, worker_component
     from orchestrator.worker import create_worker
 
     configure_logging()
-    _run(run_components([worker_component(create_worker), worker_component(dataset_worker)]))
+    _serve_alone("orchestrator",
+                 [worker_component(create_worker), worker_component(dataset_worker)])
 
 
 def monitor() -> None:
     """The monitor loop alone."""
-    from evalpod.runner import configure_logging, monitor_component, run_components
+    from evalpod.runner import configure_logging, monitor_component
 
     configure_logging()
-    _run(run_components([monitor_component(get_settings())]))
+    _serve_alone("monitor", [monitor_component(get_settings())])
 
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

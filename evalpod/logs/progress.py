@@ -14,6 +14,7 @@ import this module.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -50,8 +51,16 @@ def _zero_is_unknown(value: object) -> object:
     return None if value == 0 and not isinstance(value, bool) else value
 
 
-Count = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
-Total = Annotated[Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)] | None,
+def _whole_as_int(value: float) -> int | float:
+    # Counts are whole numbers (tqdm's n, rows): 3 stays 3 in the event and the SDK, not
+    # 3.0; a fractional amount (tqdm with unit_scale, bytes in MB) stays a float.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int | float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False),
+                  AfterValidator(_whole_as_int)]
+Total = Annotated[Annotated[int | float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False),
+                            AfterValidator(_whole_as_int)] | None,
                   BeforeValidator(_zero_is_unknown)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Description = Annotated[str | None, Field(max_length=4 * MAX_DESCRIPTION),
@@ -128,6 +137,19 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def percent(fraction: float) -> str:
+    """`fraction` (0 to 1) as a percentage rounded to the nearest whole, half up (`30%`);
+    with one decimal where that would show a bar that is neither empty nor full as 0% or
+    100% (0.999: `99.9%`, 0.001: `0.1%`)."""
+    value = 100 * max(0.0, min(1.0, fraction))
+    whole = math.floor(value + 0.5)
+    if whole == 100 and value < 100:
+        return f"{min(math.floor(value * 10 + 0.5) / 10, 99.9):.1f}%"
+    if whole == 0 and value > 0:
+        return f"{max(math.floor(value * 10 + 0.5) / 10, 0.1):.1f}%"
+    return f"{whole}%"
+
+
 def _phase_tag(phase: str) -> str:
     return " (trial)" if phase == "trial" else ""
 
@@ -139,7 +161,7 @@ def describe(progress: Progress) -> str:
     label = progress.description or f"bar {progress.bar}"
     text = f"{SERVICE_PREFIX}progress{_phase_tag(progress.phase)}: {label} {_amount(progress.done)}"
     if progress.total is not None:
-        text += f"/{_amount(progress.total)} ({100 * (progress.fraction or 0):.0f}%)"
+        text += f"/{_amount(progress.total)} ({percent(progress.fraction or 0)})"
     if progress.rate:
         text += f" {progress.rate:,.2f}/s"
     if progress.final:

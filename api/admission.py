@@ -13,6 +13,8 @@ as taken: the same short window as a slot held during the insert.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from api.limits import rate_limited as rate_limited_error
 from evalpod.errors import QuotaExceeded, RateLimited
 from evalpod.keys import AUTH_EPOCH_KEY, Principal
 from evalpod.live_quota import KEY_PREFIX as LIVE_KEY_PREFIX
-from evalpod.lua import LuaScript
+from evalpod.lua import LuaScript, ScriptBatcher
 from evalpod.settings import Settings
 
 GPU_SECONDS_TTL_S = 2 * 86_400
@@ -113,32 +115,64 @@ class Admission:
                       [1, self.gpu_seconds])
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """What one admission asks for, under the limits that apply to its principal."""
+
+    principal: Principal
+    gpu_seconds: int
+    gpu_key: str
+    burst: int
+    per_minute: int
+    live_limit: int
+    gpu_limit: int
+
+    def keys(self) -> list[str]:
+        now = int(time.time())
+        key_id, tenant_id = self.principal.key_id, self.principal.tenant_id
+        return [f"evalpod:rate:{key_id}:s:{now}", f"evalpod:rate:{key_id}:m:{now // 60}",
+                AUTH_EPOCH_KEY, LIVE_KEY_PREFIX + tenant_id, self.gpu_key]
+
+    def args(self, count_rate: bool) -> list[Any]:
+        return [1 if count_rate else 0, self.burst, self.per_minute, self.live_limit,
+                self.gpu_seconds, self.gpu_limit, GPU_SECONDS_TTL_S]
+
+    def verdicts(self, reply: list[Any]) -> Admission:
+        allowed, second, minute, second_ttl, minute_ttl = (int(v) for v in reply[:5])
+        epoch = reply[5].decode() if isinstance(reply[5], bytes) else str(reply[5])
+        slot_free, live, gpu_free, gpu_used = (int(v) for v in reply[6:])
+        admission = Admission(self.principal, self.gpu_seconds, self.gpu_key,
+                              held=bool(allowed and slot_free and gpu_free), auth_epoch=epoch)
+        if not allowed:
+            admission.rate_error = rate_limited_error(self.per_minute, self.burst, minute,
+                                                      second, minute_ttl, second_ttl)
+        elif not slot_free:
+            admission.quota_error = quota_exceeded_live(self.live_limit, live)
+        elif not gpu_free:
+            admission.quota_error = quota_exceeded_gpu(self.gpu_seconds, self.gpu_limit,
+                                                       gpu_used)
+        return admission
+
+
 async def admit(redis: Redis, principal: Principal, settings: Settings, gpu_seconds: int,
-                *, count_rate: bool) -> Admission:
+                *, count_rate: bool, batcher: ScriptBatcher | None = None) -> Admission:
     """Count the request (with `count_rate`) and take a live slot and `gpu_seconds`
-    (gpus x timeout_s) for today, in one round trip. Raises nothing: see `Admission`."""
-    burst = limit_of(principal, "burst_per_second", settings.rate_burst_per_second)
-    per_minute = limit_of(principal, "requests_per_minute", settings.rate_per_minute)
-    live_limit = limit_of(principal, "max_live_evaluations", settings.max_live_evaluations)
-    gpu_limit = limit_of(principal, "gpu_seconds_per_day", settings.gpu_seconds_per_day)
-    now = int(time.time())
-    gpu_key = gpu_seconds_key(principal)
-    keys = [f"evalpod:rate:{principal.key_id}:s:{now}",
-            f"evalpod:rate:{principal.key_id}:m:{now // 60}", AUTH_EPOCH_KEY,
-            LIVE_KEY_PREFIX + principal.tenant_id, gpu_key]
-    reply: list[Any] = await _ADMIT(
-        redis, keys, [1 if count_rate else 0, burst, per_minute, live_limit,
-                      max(gpu_seconds, 0), gpu_limit, GPU_SECONDS_TTL_S])
-    allowed, second, minute, second_ttl, minute_ttl = (int(v) for v in reply[:5])
-    epoch = reply[5].decode() if isinstance(reply[5], bytes) else str(reply[5])
-    slot_free, live, gpu_free, gpu_used = (int(v) for v in reply[6:])
-    admission = Admission(principal, max(gpu_seconds, 0), gpu_key,
-                          held=bool(allowed and slot_free and gpu_free), auth_epoch=epoch)
-    if not allowed:
-        admission.rate_error = rate_limited_error(per_minute, burst, minute, second,
-                                                  minute_ttl, second_ttl)
-    elif not slot_free:
-        admission.quota_error = quota_exceeded_live(live_limit, live)
-    elif not gpu_free:
-        admission.quota_error = quota_exceeded_gpu(gpu_seconds, gpu_limit, gpu_used)
-    return admission
+    (gpus x timeout_s) for today, in one round trip (shared with concurrent calls through
+    `batcher`). Raises only Redis's errors: the verdicts are in the `Admission`."""
+    ask = _Ask(
+        principal, max(gpu_seconds, 0), gpu_seconds_key(principal),
+        burst=limit_of(principal, "burst_per_second", settings.rate_burst_per_second),
+        per_minute=limit_of(principal, "requests_per_minute", settings.rate_per_minute),
+        live_limit=limit_of(principal, "max_live_evaluations", settings.max_live_evaluations),
+        gpu_limit=limit_of(principal, "gpu_seconds_per_day", settings.gpu_seconds_per_day),
+    )
+    if batcher is None:
+        return ask.verdicts(await _ADMIT(redis, ask.keys(), ask.args(count_rate)))
+    done = batcher.call(_ADMIT, ask.keys(), ask.args(count_rate))
+    try:
+        return ask.verdicts(await asyncio.shield(done))
+    except asyncio.CancelledError:
+        # The call may still run: what it takes is not this request's to keep.
+        with contextlib.suppress(BaseException):
+            await ask.verdicts(await done).refund(redis)
+        raise

@@ -38,6 +38,7 @@ from api.schemas import (
 )
 from evalpod import errors
 from evalpod.lifecycle import EvaluationStatus
+from evalpod.lua import ScriptBatcher
 from evalpod.orm import Tenant
 from evalpod.settings import Settings
 from evalpod.signals import publish_cancel
@@ -75,7 +76,8 @@ async def _admit(request: Request, caller: Caller, body: EvaluationCreate) -> Ad
     """Count the request and take its quotas in one round trip; enforce the rate."""
     state = request.app.state
     admission = await admit(state.redis, caller.principal, state.settings,
-                            service.gpu_seconds_of(body), count_rate=True)
+                            service.gpu_seconds_of(body), count_rate=True,
+                            batcher=_batcher(request))
     mark_counted(request)
     try:
         principal = await recheck(request, caller, admission.auth_epoch)
@@ -92,12 +94,21 @@ async def _admit(request: Request, caller: Caller, body: EvaluationCreate) -> Ad
     return admission
 
 
+def _batcher(request: Request) -> ScriptBatcher:
+    """The process's batcher of Redis script calls, made on first use."""
+    state = request.app.state
+    batcher: ScriptBatcher | None = getattr(state, "script_batcher", None)
+    if batcher is None:
+        batcher = state.script_batcher = ScriptBatcher(state.redis)
+    return batcher
+
+
 def _group_commit(request: Request) -> GroupCommit | None:
     """The process's group commit of submits (PostgreSQL only), made on first use."""
     state = request.app.state
     group: GroupCommit | None = getattr(state, "group_commit", None)
     if group is None and state.db.engine.dialect.name == "postgresql":
-        group = state.group_commit = GroupCommit(state.db, state.redis)
+        group = state.group_commit = GroupCommit(state.db, state.redis, _batcher(request))
     return group
 
 

@@ -1,5 +1,6 @@
 """Group commit of plain submits on PostgreSQL: the rows of concurrent submits written by
-one INSERT, and their jobs then sent by one Redis pipeline.
+one INSERT, and their jobs then sent by one Redis pipeline (with a `ScriptBatcher`, the
+pipeline that also carries the admissions of the submits arriving meanwhile).
 
 Natural batching, as PostgreSQL groups its own WAL flushes: the first submit is written at
 once; submits that arrive while a write is in flight wait for it and go together in the
@@ -23,6 +24,7 @@ from redis.exceptions import RedisError
 
 from evalpod import lifecycle, queue
 from evalpod.db import Database
+from evalpod.lua import ScriptBatcher
 
 log = logging.getLogger("evalpod.api")
 
@@ -41,10 +43,12 @@ class _Waiting:
 class GroupCommit:
     """One per API process and database (PostgreSQL only)."""
 
-    def __init__(self, db: Database, redis: ArqRedis) -> None:
+    def __init__(self, db: Database, redis: ArqRedis, batcher: ScriptBatcher | None = None
+                 ) -> None:
         assert db.engine.dialect.name == "postgresql"
         self.db = db
         self.redis = redis
+        self.batcher = batcher
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -114,7 +118,8 @@ class GroupCommit:
         # The rows are committed: the submits are accepted whatever Redis answers.
         places: dict[str, int | BaseException | None] = {}
         try:
-            places = await queue.send_many(self.redis, [waiting.job for waiting in written])
+            places = await queue.send_many(self.redis, [waiting.job for waiting in written],
+                                           self.batcher)
         except (RedisError, OSError) as exc:
             log.warning("committed jobs not delivered (the reconciler will): %s", exc)
         for waiting in written:

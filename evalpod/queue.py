@@ -19,19 +19,20 @@ after every fair job of its priority once its time has come).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
-from evalpod.lua import LuaScript
+from evalpod.lua import LuaScript, ScriptBatcher
 
 VALIDATE_QUEUE = "evalpod:queue:validate"
 EXECUTE_QUEUE = "evalpod:queue:execute"
@@ -155,7 +156,7 @@ async def send(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0))
 
 
 def _enqueue_call(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(0)
-                  ) -> tuple[list[str], list[object]]:
+                  ) -> tuple[list[str], list[Any]]:
     """The keys and arguments of `_ENQUEUE` for `job`."""
     queue_name, function = QUEUES[job.stage]
     # A delayed retry waits its turn in time instead of jumping the queue by priority.
@@ -173,13 +174,20 @@ def _enqueue_call(redis: ArqRedis, job: QueuedJob, delay: timedelta = timedelta(
     )
 
 
-async def send_many(redis: ArqRedis, jobs: list[QueuedJob]
+async def send_many(redis: ArqRedis, jobs: list[QueuedJob],
+                    batcher: ScriptBatcher | None = None
                     ) -> dict[str, int | BaseException | None]:
-    """Send `jobs` as `send` does, in order, in one pipelined round trip. By job id: its
-    place, None if arq already had it, or the error that kept it from Redis."""
+    """Send `jobs` as `send` does, in order, in one pipelined round trip (shared with other
+    calls through `batcher`). By job id: its place, None if arq already had it, or the
+    error that kept it from Redis."""
     if not jobs:
         return {}
-    replies = await _ENQUEUE.many(redis, [_enqueue_call(redis, job) for job in jobs])
+    calls = [_enqueue_call(redis, job) for job in jobs]
+    if batcher is None:
+        replies = await _ENQUEUE.many(redis, calls)
+    else:
+        replies = await asyncio.gather(*(batcher.call(_ENQUEUE, keys, args)
+                                         for keys, args in calls), return_exceptions=True)
     return {job.job_id: reply if isinstance(reply, BaseException) else (int(reply) or None)
             for job, reply in zip(jobs, replies, strict=True)}
 

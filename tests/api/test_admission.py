@@ -4,6 +4,7 @@ they were three calls."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,9 +87,23 @@ async def test_a_submit_is_two_redis_round_trips(client: httpx.AsyncClient,
         response = await client.post("/evaluations", json=gpu_body)
     assert response.status_code == 202, response.text
     # Admission (rate, live slot, GPU-seconds), then the job's enqueue after commit.
-    assert seen == ["EVALSHA", "PIPELINE EVALSHA"]
+    assert seen == ["PIPELINE EVALSHA", "PIPELINE EVALSHA"]
     assert await _minute_count(api_app, client.key_id) == before + 1  # type: ignore[attr-defined]
     assert await _quota_used(api_app, client.tenant_id) == (2, 120)  # type: ignore[attr-defined]
+
+
+async def test_concurrent_submits_share_redis_round_trips(client: httpx.AsyncClient,
+                                                          api_app: FastAPI) -> None:
+    await client.post("/evaluations", json=body())  # warm
+    with redis_commands(api_app) as seen:
+        responses = await asyncio.gather(*(client.post("/evaluations", json=body())
+                                           for _ in range(12)))
+    assert [r.status_code for r in responses] == [202] * 12
+    # Each submit's admission and enqueue are one script call each, pipelined together
+    # with those of the submits in flight: fewer round trips than calls.
+    calls = sum(len(entry.split()) - 1 for entry in seen)
+    assert calls == 24 and len(seen) < 24, seen
+    assert await _quota_used(api_app, client.tenant_id) == (13, 0)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("refused, code", [

@@ -387,3 +387,20 @@ def test_ctrl_c_of_up_ends_open_log_streams(tmp_path: Path, tiny_model_dir: Path
     assert up.returncode == 130, output
     assert stream_ended.wait(10), "the follower's stream was never closed"
     assert output.splitlines()[-1] == "evalpod stopped (interrupted)"
+
+
+async def test_a_script_reading_data_without_a_dataset_is_refused_with_the_option_to_add(
+    stack: Stack, cli: Run, tmp_path: Path
+) -> None:
+    # The new user's case: no --model (the default), no --dataset, and data['quiz'] read.
+    script = _script(tmp_path, "def evaluate_model(model, data):\n"
+                               "    return {'n': len(data['quiz'])}\n")
+    before = await stack.count_evaluations()
+    refused = _error_line(await _cli(cli, "submit", script))
+    assert "needs datasets" in refused and "(line 1)" in refused and "INVALID_CONFIG" in refused
+    assert "--dataset name@version" in refused and "`evalpod datasets list`" in refused
+    assert "KeyError" not in refused and "GET /" not in refused
+    checked = await _cli(cli, "validate", script)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "invalid" in checked.stdout and "--dataset name@version" in checked.stdout
+    assert await stack.count_evaluations() == before

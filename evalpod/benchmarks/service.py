@@ -73,10 +73,14 @@ async def _analyse(spec: BenchmarkSpec, settings: Settings) -> dict[str, Any]:
 
         assert spec.script is not None
         try:
-            parse_script(spec.script)
+            tree = parse_script(spec.script)
         except ScriptSyntaxError as exc:
             raise InvalidScript(f"script does not parse: {exc.message}",
                                 detail={"line": exc.line, "message": exc.message}) from exc
+        from evalpod.preflight import check_data_request
+
+        # Every run would fail on data it never gets: refuse the version, as submit does.
+        check_data_request(tree, spec.datasets)
         report = await asyncio.to_thread(analyse_script, spec.script, Policy())
         findings = list(report.findings)
     from validator.findings import blocking

@@ -115,3 +115,16 @@ async def test_batch_judges_each_submission_with_its_own_datasets(api_app: FastA
         assert first["error"]["error"]["code"] == "INVALID_CONFIG", first
         # No such dataset here: refused for that, not for the signature.
         assert second["error"]["error"]["code"] == "DATASET_NOT_FOUND", second
+
+
+async def test_a_benchmark_whose_script_reads_data_needs_its_datasets() -> None:
+    from evalpod.benchmarks.service import BenchmarkSpec, _analyse
+    from evalpod.settings import get_settings
+
+    spec = BenchmarkSpec(name="quiz-bench", primary_metric="n", script=NEEDS_DATA)
+    with pytest.raises(InvalidConfig) as refused:
+        await _analyse(spec, get_settings())
+    assert "needs datasets" in refused.value.message
+    with pytest.raises(InvalidConfig, match="names no dataset 'quiz'"):
+        await _analyse(BenchmarkSpec(name="quiz-bench", primary_metric="n", script=NEEDS_DATA,
+                                     datasets=["squad@1"]), get_settings())

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import typer
 
+from evalpod.cli.output import EXIT_INTERRUPTED
+
 if TYPE_CHECKING:
     from orchestrator.sandbox import ResourceLimits, SandboxJob
 
@@ -99,9 +101,15 @@ async def _run_script(
     )
     job = cli_job(script, limits, guard, model)
     cancel = asyncio.Event()
+    stopped_by: list[signal.Signals] = []
+
+    def stop(signum: signal.Signals) -> None:
+        stopped_by.append(signum)
+        cancel.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, cancel.set)
+        loop.add_signal_handler(signum, stop, signum)
 
     async def on_line(line: str) -> None:
         if live:
@@ -117,6 +125,7 @@ async def _run_script(
         "stdout_tail": outcome.stdout_tail,
         "result": outcome.result,
         "error": outcome.error,
+        "interrupted": bool(stopped_by) and stopped_by[0] == signal.SIGINT,
     }
 
 
@@ -171,6 +180,9 @@ def run(
     except SandboxUnavailable as exc:
         typer.echo(f"sandbox unavailable: {exc}", err=True)
         raise typer.Exit(3) from exc
+    # Ctrl-C: the job was stopped (the sandbox killed it), then one line and 130, as every
+    # long-running command does.
+    interrupted = report.pop("interrupted", False)
     if as_json:
         typer.echo(json.dumps(report))
     else:
@@ -186,6 +198,9 @@ def run(
             typer.echo(f"error: {one_line(str(report['error']))}", err=True)
         if report["result"] is not None:
             typer.echo(json.dumps(report["result"], indent=2))
+    if interrupted:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(0 if report["status"] == "succeeded" else 1)
 
 

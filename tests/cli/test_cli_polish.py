@@ -172,3 +172,28 @@ def test_sdk_progress_counts_are_integers() -> None:
     assert progress.rate == 2.5
     half = parse_progress_data('{"done": 1.5, "total": 4}')
     assert half is not None and half.done == 1.5
+
+
+def test_ctrl_c_of_sandbox_run_stops_the_job_and_exits_130(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "slow.py"
+    script.write_text("import time\n\ndef evaluate_model(model):\n"
+                      "    for i in range(600):\n        print('tick', i, flush=True)\n"
+                      "        time.sleep(0.1)\n    return {}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env["EVALPOD_HOME"] = str(tmp_path / "home")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from evalpod.cli import main; main()", "sandbox", "run",
+         str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = "-"
+    while line and not line.startswith("tick"):  # the script itself runs now
+        line = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert line.startswith("tick"), stderr
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines()[-2:] == ["status: cancelled", "interrupted"], stderr

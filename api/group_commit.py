@@ -1,5 +1,6 @@
 """Group commit of plain submits on PostgreSQL: the rows of concurrent submits written by
-one INSERT, and their jobs then sent by one Redis pipeline (with a `ScriptBatcher`, the
+one pipelined executemany of the submit INSERT (one prepared statement, one round trip, all
+or nothing), and their jobs then sent by one Redis pipeline (with a `ScriptBatcher`, the
 pipeline that also carries the admissions of the submits arriving meanwhile).
 
 Natural batching, as PostgreSQL groups its own WAL flushes: the first submit is written at
@@ -28,7 +29,7 @@ from evalpod.lua import ScriptBatcher
 
 log = logging.getLogger("evalpod.api")
 
-# Bounds one statement's bind parameters (about 45 per submit) far below PostgreSQL's 65,535.
+# Bounds how long one write holds the submits in it.
 MAX_BATCH = 64
 
 

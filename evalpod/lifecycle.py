@@ -8,7 +8,6 @@ overwrite.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -227,13 +226,17 @@ async def insert_submitted(session: AsyncSession, row: dict[str, Any], *, actor:
         await record_creation(session, row["id"], actor=actor, at=row["created_at"],
                               tenant_id=row["tenant_id"])
         return
+    await session.execute(_INSERT_SUBMITTED, _submitted_params(row, actor))
+
+
+def _submitted_params(row: dict[str, Any], actor: str) -> dict[str, Any]:
     transition, activity_row = _creation_rows(row["id"], actor, row["created_at"],
                                               row["tenant_id"])
     assert activity_row is not None, "a submitted evaluation always shows in the feed"
     params = {"e_" + key: value for key, value in row.items()}
     params.update({"t_" + key: transition[key] for key in _TRANSITION_COLUMNS})
     params.update({"a_" + key: activity_row[key] for key in _ACTIVITY_COLUMNS})
-    await session.execute(_INSERT_SUBMITTED, params)
+    return params
 
 
 def _creation_rows(evaluation_id: str, actor: str, at: datetime, tenant_id: str
@@ -251,41 +254,15 @@ def _creation_rows(evaluation_id: str, actor: str, at: datetime, tenant_id: str
     return transition, None if row is None else {"read_at": None, **row}
 
 
-@functools.cache
-def _insert_submitted_rows(count: int) -> Insert:
-    """`_INSERT_SUBMITTED` for `count` evaluations: `<prefix><column>_<i>` binds, typed by
-    their columns (a multi-row VALUES leaves untyped binds untyped, JSON included)."""
-
-    def rows(table: Table, prefix: str, columns: list[str]) -> list[dict[str, Any]]:
-        return [{name: bindparam(f"{prefix}{name}_{i}", type_=table.c[name].type)
-                 for name in columns} for i in range(count)]
-
-    transitions = table_of(EvaluationTransition)
-    activities = table_of(ActivityEvent)
-    return insert(_EVALUATION_TABLE).values(
-        rows(_EVALUATION_TABLE, "e_", [c.key for c in _EVALUATION_TABLE.columns])
-    ).add_cte(
-        insert(transitions).values(rows(transitions, "t_", _TRANSITION_COLUMNS))
-        .cte("first_transitions"),
-        insert(activities).values(rows(activities, "a_", _ACTIVITY_COLUMNS))
-        .cte("submitted_activities"),
-    )
-
-
 async def insert_many_submitted(connection: AsyncConnection,
                                 entries: list[tuple[dict[str, Any], str]]) -> None:
     """New evaluations (`evaluation_row`, actor) with their first transitions and activity
-    rows, as `insert_submitted` writes one: one statement on PostgreSQL, all or nothing."""
-    assert connection.dialect.name == "postgresql", "a multi-row INSERT inside WITH"
-    params: dict[str, Any] = {}
-    for i, (row, actor) in enumerate(entries):
-        transition, activity_row = _creation_rows(row["id"], actor, row["created_at"],
-                                                  row["tenant_id"])
-        assert activity_row is not None, "a submitted evaluation always shows in the feed"
-        params.update({f"e_{key}_{i}": value for key, value in row.items()})
-        params.update({f"t_{key}_{i}": transition[key] for key in _TRANSITION_COLUMNS})
-        params.update({f"a_{key}_{i}": activity_row[key] for key in _ACTIVITY_COLUMNS})
-    await connection.execute(_insert_submitted_rows(len(entries)), params)
+    rows, as `insert_submitted` writes one. On PostgreSQL only: `_INSERT_SUBMITTED` once per
+    entry as one executemany (asyncpg pipelines it: one prepared statement, one round trip,
+    all or nothing)."""
+    assert connection.dialect.name == "postgresql", "INSERT inside WITH"
+    await connection.execute(_INSERT_SUBMITTED, [_submitted_params(row, actor)
+                                                 for row, actor in entries])
 
 
 async def record_creation(

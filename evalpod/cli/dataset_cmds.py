@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,10 @@ benchmarks_app = typer.Typer(help="Versioned benchmarks (admin).", no_args_is_he
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
            ".pq": "parquet"}
 UPLOAD_CHUNK = 1024 * 1024
+# A rate-limited call (a key's requests per minute) waits this long in all before failing.
+RATE_WAIT_MAX_S = 120.0
+# `datasets add --wait` polls the version from every 0.5 s up to every 5 s.
+POLL_FIRST_S, POLL_MAX_S = 0.5, 5.0
 
 
 class Api:
@@ -29,12 +34,29 @@ class Api:
                                  timeout=httpx.Timeout(60.0, read=600.0))
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON answer; a 429 RATE_LIMITED (or a 503 to a GET) is waited out, its
+        Retry-After at least the backoff, up to RATE_WAIT_MAX_S in all; a streamed upload
+        (`content`) is never sent twice. Raises `ApiError`."""
+        from evalpod.sdk._core import stream_retry_delay
         from evalpod.sdk.errors import ApiError
 
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise ApiError.from_response(response)
-        return response.json() if response.content else None
+        waited, attempt = 0.0, 0
+        while True:
+            response = self.http.request(method, path, **kwargs)
+            if response.status_code < 400:
+                return response.json() if response.content else None
+            error = ApiError.from_response(response)
+            attempt += 1
+            # RATE_LIMITED: refused before anything ran; UNAVAILABLE: only a GET is resent.
+            retryable = "content" not in kwargs and (
+                error.code == "RATE_LIMITED" or (error.code == "UNAVAILABLE" and method == "GET"))
+            pause = stream_retry_delay(error, attempt, None)
+            if not retryable or waited + pause > RATE_WAIT_MAX_S:
+                raise error
+            what = "rate limited" if error.code == "RATE_LIMITED" else "server unavailable"
+            print(f"-- {what}; trying again in {pause:g} s", file=sys.stderr, flush=True)
+            time.sleep(pause)
+            waited += pause
 
 
 def _call(method: str, path: str, **kwargs: Any) -> Any:
@@ -101,8 +123,10 @@ def add(
             typer.echo(f"{ref}: {created['status']}; `evalpod datasets list` shows when it is "
                        "ready")
             return
+        pause = POLL_FIRST_S
         while created["status"] == "processing":
-            time.sleep(0.5)
+            time.sleep(pause)
+            pause = min(pause * 1.5, POLL_MAX_S)
             created = client.call("GET", f"/datasets/{name}/versions/{created['version']}")
     typer.echo(f"{ref}: {created['status']}, {_rows(created)}")
     for finding in created["findings"]:

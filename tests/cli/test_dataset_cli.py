@@ -68,3 +68,41 @@ async def test_a_dataset_without_its_version_says_the_form_and_the_versions(
     assert unknown.returncode == 1
     assert "there is no dataset 'no-such-data'" in unknown.stderr
     assert "evalpod datasets list" in unknown.stderr
+
+
+async def test_a_rate_limited_registry_call_is_waited_out(tmp_path: Path) -> None:
+    # Same class as the follow's log stream: a 429 RATE_LIMITED ended `datasets list` (and
+    # `datasets add --wait`'s polling) with an error instead of waiting its Retry-After.
+    from aiohttp import web
+
+    from tests.stack import free_port
+
+    calls: list[str] = []
+
+    async def datasets(_request: web.Request) -> web.Response:
+        calls.append("GET")
+        if len(calls) == 1:
+            return web.json_response(
+                {"error": {"code": "RATE_LIMITED", "message": "too many requests",
+                           "hint": "", "detail": {}}}, status=429, headers={"Retry-After": "1"})
+        return web.json_response({"total": 0, "next_cursor": None, "items": []})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/datasets", datasets)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
+    env |= {"EVALPOD_URL": f"http://127.0.0.1:{port}", "EVALPOD_API_KEY": "ep_test",
+            "EVALPOD_HOME": str(tmp_path)}
+    try:
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", "from evalpod.cli import main; main()",
+                             "datasets", "list"], env=env, capture_output=True, text=True,
+            timeout=60)
+    finally:
+        await runner.cleanup()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["-- rate limited; trying again in 1 s"]
+    assert result.stdout.split()[:2] == ["DATASET", "MODALITY"] and len(calls) == 2

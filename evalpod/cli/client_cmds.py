@@ -401,7 +401,7 @@ def _finding_line(finding: Finding) -> str:
     if finding.line:
         where = f"line {finding.line}" + (f":{finding.column}" if finding.column is not None
                                           else "") + " "
-    hint = f" (hint: {for_cli(finding.hint)})" if finding.hint else ""
+    hint = f" (hint: {for_cli(finding.api_hint)})" if finding.api_hint else ""
     return one_line(f"[{finding.severity}] {where}{finding.rule} {finding.message}{hint}")
 
 

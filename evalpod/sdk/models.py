@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    model_validator,
+)
 
 from evalpod.logs.events import LogLine, parse_log_data
 from evalpod.logs.progress import Progress, parse_progress_data
+from evalpod.sdk.hints import for_sdk
 
 EvaluationStatus = Literal["pending_validation", "validation_failed", "validated", "executing",
                            "succeeded", "failed", "killed", "cancelled"]
@@ -75,7 +83,11 @@ class StatusInfo(ApiModel):
 
 
 class Finding(ApiModel):
-    """One problem in a script; `error` findings block it. `line` and `column` are 1-based."""
+    """One problem in a script; `error` findings block it. `line` and `column` are 1-based.
+
+    `hint` names SDK calls (`Client.models()`), as `ApiError.hint` does; `api_hint` is the
+    server's text, which names HTTP routes.
+    """
 
     rule: str
     severity: str = "error"
@@ -83,6 +95,22 @@ class Finding(ApiModel):
     hint: str | None = None
     line: int | None = None
     column: int | None = None
+    _api_hint: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sdk_hint(cls, data: Any, handler: ModelWrapValidatorHandler[Finding]) -> Finding:
+        raw = data.get("hint") if isinstance(data, dict) else None
+        if isinstance(raw, str):
+            data = {**data, "hint": for_sdk(raw)}
+        finding = handler(data)
+        if isinstance(raw, str):
+            finding._api_hint = raw
+        return finding
+
+    @property
+    def api_hint(self) -> str | None:
+        return self._api_hint if self._api_hint is not None else self.hint
 
 
 class Violation(ApiModel):

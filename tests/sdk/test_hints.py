@@ -58,3 +58,18 @@ def test_the_reported_model_not_found_hint_names_the_sdk_call() -> None:
 def test_the_cli_still_says_its_command() -> None:
     assert describe(_model_not_found()).endswith(
         "hint: List the registered models with `evalpod models list`.")
+
+
+def test_finding_hints_name_sdk_calls_and_the_cli_still_says_commands() -> None:
+    from evalpod.cli.client_cmds import _finding_line
+    from evalpod.sdk.models import ValidationReport
+
+    report = ValidationReport.model_validate_json(
+        '{"valid": false, "warnings": [], "errors": [{"rule": "MODEL_NOT_FOUND", '
+        '"message": "model \'nope\' is not registered", '
+        '"hint": "List registered models with GET /api/v1/models."}]}')
+    [finding] = report.errors
+    assert finding.hint == "List registered models with `Client.models()`."
+    assert finding.api_hint == "List registered models with GET /api/v1/models."
+    assert "(hint: List registered models with `evalpod models list`.)" in _finding_line(
+        finding)

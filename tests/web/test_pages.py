@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,11 +47,18 @@ class Problems:
     seen: list[str] = field(default_factory=list)
 
     def watch(self, page: Any) -> None:
-        page.on("console", lambda m: m.type == "error" and self.seen.append(
-            f"console error at {page.url}: {m.text} {m.location}"))
+        def console(message: Any) -> None:
+            if message.type == "error":
+                self.seen.append(f"console error at {page.url}: {message.text} "
+                                 f"{message.location}")
+
+        def response(answer: Any) -> None:
+            if answer.status >= 400:
+                self.seen.append(f"{answer.status} {answer.request.method} {answer.url}")
+
+        page.on("console", console)
         page.on("pageerror", lambda e: self.seen.append(f"script error at {page.url}: {e}"))
-        page.on("response", lambda r: r.status >= 400 and self.seen.append(
-            f"{r.status} {r.request.method} {r.url}"))
+        page.on("response", response)
         page.on("requestfailed", self._failed)
 
     def _failed(self, request: Any) -> None:
@@ -74,8 +82,9 @@ async def admin_key(stack: Stack) -> str:
 
 
 async def test_every_page_without_console_errors_or_failed_requests(
-    chromium: Any, web_stack: Stack,
+    chromium: Any, web_stack: Stack, screens: Path,
 ) -> None:
+    """Screenshots of each page at 1280x800 as it goes: page-*.png."""
     name = f"web-pages-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(base_url=web_stack.url + "/api/v1", timeout=60, headers={
             "Authorization": f"Bearer {await admin_key(web_stack)}"}) as admin:
@@ -99,9 +108,12 @@ async def test_every_page_without_console_errors_or_failed_requests(
     await page.goto("/")
     await expect(page).to_have_url(re.compile(r"/#/signin$"))
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await expect(page.locator("#nav")).to_be_hidden()  # its links lead back here anyway
+    await page.screenshot(path=screens / "page-signin.png")
     await sign_in(page, web_stack.key)
     await expect(page).to_have_url(re.compile(r"/#/evaluations$"))
     await expect(page.locator("#who")).to_have_text("acme · submitter")
+    await page.screenshot(path=screens / "page-evaluations.png")
 
     # The running evaluation: live, with Cancel; the trial's bar is no longer live once
     # the run reports.
@@ -113,24 +125,37 @@ async def test_every_page_without_console_errors_or_failed_requests(
     done = page.locator("#progress details.done-bars")
     await expect(done.locator("summary")).to_have_text("Trial run finished · 1 bar")
     await expect(done.locator("[data-bar='trial:0']")).to_be_hidden()  # collapsed
+    await page.screenshot(path=screens / "page-evaluation-running.png")
     # Finished: no Cancel, faded or not.
     await expect(page.locator(".row .status")).to_have_text("succeeded", timeout=TIMEOUT_MS)
     await expect(page.locator("#stream-state")).to_have_text("ended: succeeded")
     await expect(page.locator("#cancel")).to_have_count(0)
     await expect(run_bar.locator(".detail")).to_contain_text("25/25 (100%)")
+    await page.screenshot(path=screens / "page-evaluation-finished.png")
 
     # Each other page, reached by its link as a person would.
     for link, heading in [("Evaluations", "Evaluations"), ("Submit", "Submit a script"),
                           ("Models", "Models"), ("Benchmarks", "Benchmarks")]:
         await page.get_by_role("link", name=link, exact=True).click()
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await page.screenshot(path=screens / f"page-{link.lower()}.png")
     await web_stack.wait_for(runs.json()["runs"][0]["evaluation_id"], {"succeeded"})
     await page.get_by_role("link", name=name).click()
-    await expect(page.locator("#leaderboard tr[data-model='tiny-gpt2']")).to_be_visible()
+    board = page.locator("#leaderboard")
+    await expect(board.locator("tr[data-model='tiny-gpt2']")).to_be_visible()
+    # The run's own stderr once, in its column; its count as an integer.
+    await expect(board.locator("thead")).not_to_contain_text("accuracy_stderr")
+    await expect(board.locator("tbody td")).to_contain_text(["1", "tiny-gpt2", "0.75", "0.01235",
+                                                              "0.5", "25"])
+    await page.screenshot(path=screens / "page-leaderboard.png")
     await page.get_by_role("link", name="tiny-gpt2").click()
     await expect(page.get_by_role("heading", name="Stage history")).to_be_visible()
+    await expect(page.locator(".metrics").filter(has_text="accuracy")).to_have_text(
+        "accuracy 0.75 ± 0.01235 · f1 0.5 · n_questions 25")
+    await page.screenshot(path=screens / "page-model.png")
     await page.get_by_role("link", name=re.compile("^Activity")).click()
     await expect(page.get_by_role("link", name=evaluation_id).first).to_be_visible()
+    await page.screenshot(path=screens / "page-activity.png")
 
     # Back and Forward walk the same pages, address bar and content together.
     await page.go_back()
@@ -209,7 +234,7 @@ LEADERBOARD = {
 
 
 async def test_the_leaderboard_shows_numbers_as_numbers_and_fits_1280_px(
-    chromium: Any, web_stack: Stack, screens: Any,
+    chromium: Any, web_stack: Stack, screens: Path,
 ) -> None:
     """The server is stood in for (page.route): long ids and names on cue."""
     context = await chromium.new_context(base_url=web_stack.url, viewport=VIEWPORT)
@@ -223,10 +248,10 @@ async def test_the_leaderboard_shows_numbers_as_numbers_and_fits_1280_px(
     await expect(table).to_be_visible()
     heads = await table.locator("th").all_inner_texts()
     # Each standard error once: the primary's in its column, the others with their metric.
-    assert not [h for h in heads if "stderr" in h and h != "± stderr"], heads
-    assert heads.count("± stderr") == 1
+    assert not [h for h in heads if "stderr" in h and h != "±\xa0stderr"], heads
+    assert heads.count("±\xa0stderr") == 1
     cells = dict(zip(heads, await table.locator("tbody tr td").all_inner_texts(), strict=True))
-    assert cells["accuracy"] == "0.75" and cells["± stderr"] == "0.01235"
+    assert cells["accuracy"] == "0.75" and cells["±\xa0stderr"] == "0.01235"
     assert cells["n_questions"] == "12"  # a count, not 12.0000
     assert cells["perplexity"] == "32,964.12" and cells["tiny"] == "1.23e-5"
     assert cells["hellaswag/acc_norm,none"] == "0.3333 ± 0.01"

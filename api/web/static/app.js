@@ -548,7 +548,7 @@ async function viewModels() {
   const page = await api("/models?limit=200");
   body.replaceChildren(...page.items.map((m) => h("tr", {},
     h("td", {}, h("a", { href: `#/models/${encodeURIComponent(m.id)}` }, m.name)), h("td", {}, m.stage),
-    h("td", {}, m.family || ""), h("td", {}, m.parent_id || ""), h("td", {}, m.parameters ?? ""),
+    h("td", {}, m.family || ""), h("td", {}, m.parent_id || ""), h("td", { class: "num" }, metricText(m.parameters)),
     h("td", {}, when(m.updated_at)))));
 }
 
@@ -558,7 +558,7 @@ async function viewModel(id) {
   if (stale(mine)) return;
   const ref = (r) => h("a", { href: `#/models/${encodeURIComponent(r.id)}` }, `${r.name} (${r.stage})`);
   $view().replaceChildren(h("h1", {}, m.name, " ", h("span", { class: "status" }, m.stage)),
-    h("p", { class: "muted" }, `${m.family || "unknown family"} · ${m.parameters ?? "?"} parameters · ${m.dtype || ""}`),
+    h("p", { class: "muted" }, `${m.family || "unknown family"} · ${m.parameters === null || m.parameters === undefined ? "?" : metricText(m.parameters)} parameters · ${m.dtype || ""}`),
     h("h2", {}, "Lineage"),
     h("p", {}, "Parents: ", m.parents.length ? m.parents.map(ref).flatMap((a, i) => (i ? [" ← ", a] : [a])) : "none"),
     h("p", {}, "Children: ", m.children.length ? m.children.map(ref).flatMap((a, i) => (i ? [", ", a] : [a])) : "none"),
@@ -568,7 +568,7 @@ async function viewModel(id) {
       : h("p", { class: "muted" }, "Never promoted."),
     h("h2", {}, "Your evaluations"),
     h("ul", {}, m.evaluations.map((e) => h("li", {}, h("a", { href: `#/evaluations/${e.evaluation_id}` }, e.evaluation_id),
-      " ", statusBadge(e.status), " ", h("code", {}, JSON.stringify(e.metrics))))));
+      " ", statusBadge(e.status), " ", metricsSummary(e.metrics || {})))));
 }
 
 // ---------- activity ----------
@@ -644,8 +644,21 @@ function stderrName(m) {
   return comma < 0 ? `${m}_stderr` : `${m.slice(0, comma)}_stderr${m.slice(comma)}`;
 }
 
-// Text that may be long (an id, a metric's name): cut to its cell with "…", whole in a tooltip.
+// Text that may be long (an id): cut to its cell with "…", whole in a tooltip.
 const clipped = (text, attrs = {}) => h("span", { class: "clip", title: text, ...attrs }, text);
+
+// A name that may be long ("squad_v2/exact_match,none"), with line breaks allowed after
+// its separators only: a narrow column wraps it at a word, never inside one.
+const breakable = (name) => name.split(/(?<=[/_,.:-])/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+
+// An evaluation's metrics in a line: "accuracy 0.75 ± 0.01235 · n_questions 25".
+function metricsSummary(metrics) {
+  const names = Object.keys(metrics);
+  const errors = new Set(names.map(stderrName).filter((e) => e in metrics));
+  return h("span", { class: "metrics" }, names.filter((m) => !errors.has(m)).sort().flatMap((m, i) => [
+    i ? " · " : "", h("span", { class: "muted" }, m), " ", metricText(metrics[m]),
+    stderrName(m) in metrics ? ` ± ${metricText(metrics[stderrName(m)])}` : ""]));
+}
 
 async function viewLeaderboard(name) {
   const mine = generation;
@@ -659,12 +672,12 @@ async function viewLeaderboard(name) {
   const withError = (value, error) => [metricText(value),
     error === null || error === undefined ? "" : h("span", { class: "muted" }, ` ± ${metricText(error)}`)];
   const number = (...children) => h("td", { class: "num" }, ...children);
-  const head = ["Rank", "Model", board.primary_metric, "± stderr", ...metrics, "Evaluation", "Finished"];
+  const head = ["Rank", "Model", board.primary_metric, "±\u00a0stderr", ...metrics, "Evaluation", "Finished"];
   $view().replaceChildren(h("h1", {}, "Leaderboard ", h("code", {}, board.benchmark)),
     h("p", { class: "muted" }, `Ranked by ${board.primary_metric}, ${board.direction} is better; `
       + "each model's latest succeeded run."),
     h("div", { class: "table-scroll" }, h("table", { id: "leaderboard" }, h("thead", {}, h("tr", {},
-      head.map((t, i) => h("th", { class: i === 1 || i >= head.length - 2 ? "" : "num", title: t }, t)))),
+      head.map((t, i) => h("th", { class: i === 1 || i >= head.length - 2 ? "" : "num", title: t }, breakable(t))))),
     h("tbody", {}, board.rows.map((r) => h("tr", { "data-model": r.model_id },
       number(r.rank ?? "–"),
       h("td", {}, h("a", { href: `#/models/${encodeURIComponent(r.model_id)}` }, clipped(r.model_id))),

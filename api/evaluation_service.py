@@ -198,7 +198,7 @@ def _refusal(errors: list[Finding]) -> InvalidScript | ForbiddenPattern:
 
 async def submit(
     uow: UnitOfWork,
-    session: AsyncSession,
+    session: AsyncSession | None,
     principal: Principal,
     body: EvaluationCreate,
     settings: Settings,
@@ -215,7 +215,9 @@ async def submit(
     evaluation's queue place is known once its job is sent, after commit (`uow.places`).
     A given `admission` is refunded if the transaction fails or no evaluation is created.
     With `group`, a plain submit (no idempotency key, no datasets) is written and its job
-    sent by the group commit, together with concurrent ones, not in the caller's session.
+    sent by the group commit, together with concurrent ones, not in the caller's session:
+    that submit takes `session` None (a model not seen yet is looked up in a session of its
+    own) and its caller refunds `admission` if it fails.
     """
     if admission is not None:
         taken = admission
@@ -225,8 +227,12 @@ async def submit(
     errors = blocking(findings)
     if errors:
         raise _refusal(errors)
-    existing = await _idempotent_match(session, principal, body)
+    plain = body.idempotency_key is None and not body.datasets
+    if session is None and not (group is not None and plain):
+        raise TypeError("only a plain submit through the group commit goes without a session")
+    existing = None if session is None else await _idempotent_match(session, principal, body)
     if existing is not None:
+        assert session is not None
         if admission is not None:
             await admission.refund(uow.redis)
         return await _twin(uow, session, existing)
@@ -234,11 +240,12 @@ async def submit(
         await check_callback_url(body.callback_url, allow_private=settings.callback_allow_private)
     row = _new_row(principal, body)
     if body.datasets:
+        assert session is not None
         from evalpod.datasets.service import resolve_refs
 
         resolved = await resolve_refs(session, principal, body.datasets)
         row["dataset_versions"] = [r.version.id for r in resolved]
-    await _require_model(session, body.model_id, known_models or KnownModels(ttl_s=0))
+    await _require_model(uow, session, body.model_id, known_models or KnownModels(ttl_s=0))
     if admission is None:
         admission = await admit(uow.redis, principal, settings, gpu_seconds_of(body),
                                 count_rate=False)
@@ -248,9 +255,10 @@ async def submit(
     job = queue.new_job("validate", row["id"], row["priority"], tenant_id=principal.tenant_id,
                         share=queue.fair_share_of(principal.limits))
     row["queue_job_id"] = job.job_id
-    if group is not None and body.idempotency_key is None and not body.datasets:
+    if group is not None and plain:
         place = await _group_write(group, row, principal.key_id, job, admission)
         return Submitted(row["id"], row["status"], place, created=True)
+    assert session is not None
     if body.idempotency_key is None:
         await lifecycle.insert_submitted(session, row, actor=principal.key_id)
     else:
@@ -301,8 +309,13 @@ class KnownModels:
         self._until[model_id] = time.monotonic() + self.ttl_s
 
 
-async def _require_model(session: AsyncSession, model_id: str, known: KnownModels) -> None:
+async def _require_model(uow: UnitOfWork, session: AsyncSession | None, model_id: str,
+                         known: KnownModels) -> None:
     if model_id in known:
+        return
+    if session is None:
+        async with uow.db.session() as own:
+            await _require_model(uow, own, model_id, known)
         return
     if not await session.scalar(select(select(Model.id).where(Model.id == model_id).exists())):
         raise ModelNotFound(f"model {model_id!r} is not registered",

@@ -120,20 +120,27 @@ async def submit_evaluation(
     uow: UnitOfWorkDep,
 ) -> EvaluationAccepted:
     admission = await _admit(request, caller, body)
-    group = _group_commit(request)
-    # Without a key (no savepoint, no twin lookup) or datasets, submit writes once: by the
-    # group commit on PostgreSQL (the session then stays unused unless the model is
-    # unknown), else in an autocommit session.
-    single = body.idempotency_key is None and not body.datasets and group is None
+    # Without a key (no savepoint, no twin lookup) or datasets, submit writes once: on
+    # PostgreSQL by the group commit (no session of its own unless its model must be looked
+    # up), else in an autocommit session.
+    plain = body.idempotency_key is None and not body.datasets
+    group = _group_commit(request) if plain else None
     began = False
     try:
-        async with uow.begin(single_statement=single) as session:
-            began = True  # from here on the unit of work refunds a failed submit
+        if group is not None:
             submitted = await service.submit(
-                uow, session, request.state.principal, body, _settings(request),
+                uow, None, request.state.principal, body, _settings(request),
                 request.app.state.gpu_count, request.app.state.known_models,
                 admission=admission, group=group,
             )
+        else:
+            async with uow.begin(single_statement=plain) as session:
+                began = True  # from here on the unit of work refunds a failed submit
+                submitted = await service.submit(
+                    uow, session, request.state.principal, body, _settings(request),
+                    request.app.state.gpu_count, request.app.state.known_models,
+                    admission=admission,
+                )
     except BaseException:
         if not began:
             with contextlib.suppress(RedisError, OSError):

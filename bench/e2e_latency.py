@@ -62,13 +62,28 @@ def _script_line(data: str) -> bool:
     return line.source == "job" and not line.text.startswith("[evalpod]")
 
 
-def main(runs: int, pool: str, pause: float, warmup: int) -> None:
+def _pool_counts(client: httpx.Client) -> str:
+    """The warm pools' take counts per role, from /metrics (the workers publish them)."""
+    text = client.get(str(client.base_url).rstrip("/").removesuffix("/api/v1") + "/metrics").text
+    counts = []
+    for line in text.splitlines():
+        if line.startswith("evalpod_warm_pool_") and "_total{" in line:
+            name, value = line.rsplit(" ", 1)
+            counts.append(f"{name.removeprefix('evalpod_warm_pool_')} {float(value):g}")
+    return ", ".join(counts) or "no pool published"
+
+
+def main(runs: int, pool: str, pause: float, warmup: int,
+         warm_cpu_weight: float | None = None) -> None:
     home = Path(tempfile.mkdtemp(prefix="evalpod-bench-"))
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVALPOD_")}
     env["EVALPOD_HOME"] = str(home)
     env["EVALPOD_WARM_POOL_SIZE"] = "1" if pool == "on" else "0"
-    server = subprocess.Popen([sys.executable, "-c", "from evalpod.cli import main; main()",
+    # An experiment, not a setting: the CPU weight warm-ups run at, patched in `evalpod up`.
+    patch = ("" if warm_cpu_weight is None else
+             f"import orchestrator.local.backend as b; b.WARM_CPU_WEIGHT = {warm_cpu_weight!r}; ")
+    server = subprocess.Popen([sys.executable, "-c", patch + "from evalpod.cli import main; main()",
                                "up", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api/v1"
@@ -121,6 +136,9 @@ def main(runs: int, pool: str, pause: float, warmup: int) -> None:
         if firsts:
             print(f"pool {pool}: submit → first script line: median "
                   f"{statistics.median(firsts):.3f} s, p95 {_p95(firsts):.3f} s")
+        time.sleep(3.0)  # > one heartbeat (2 s): the workers publish their last counts
+        print(f"pool {pool}: takes (warm-up runs included): {_pool_counts(client)}")
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         server.send_signal(2)
         server.wait(timeout=60)
@@ -196,6 +214,9 @@ if __name__ == "__main__":
                         help="seconds between submissions (lets the pool refill)")
     parser.add_argument("--warmup", type=int, default=1,
                         help="uncounted first runs (the pool learns its keys from them)")
+    parser.add_argument("--warm-cpu-weight", type=float, default=None,
+                        help="experiment: the CPU weight (in busy processes) warm sandboxes "
+                             "warm up at, patched into `evalpod up` (default: the backend's)")
     parser.add_argument("--sandbox", action="store_true",
                         help="the sandbox alone: cold vs drawn from a primed pool, side by side")
     args = parser.parse_args()
@@ -204,4 +225,4 @@ if __name__ == "__main__":
 
         asyncio.run(_sandbox_side_by_side(args.runs))
     else:
-        main(args.runs, args.pool, args.pause, args.warmup)
+        main(args.runs, args.pool, args.pause, args.warmup, args.warm_cpu_weight)

@@ -71,8 +71,11 @@ def cli_overhead(runs: int, home: Path) -> None:
 
 
 def job(script: str, timeout_s: float = 30.0) -> SandboxJob:
+    """A job measuring the sandbox alone: the harness's runtime guard (which would stop
+    SPAWNER's first fork as a policy violation) is off."""
     limits = ResourceLimits(timeout_s=timeout_s, memory_mb=512)
-    return SandboxJob(job_id=f"bench-{uuid.uuid4().hex[:10]}", script=script, limits=limits)
+    job_id = f"bench-{uuid.uuid4().hex[:10]}"
+    return SandboxJob(job_id=job_id, script=script, limits=limits, guard=False)
 
 
 async def discard(line: str) -> None:
@@ -136,9 +139,8 @@ def _run_in_cgroup(command: list[str]) -> float:
 async def _run_backend(backend: LocalBackend, launches: list[float]) -> float:
     """What a worker waits for: `LocalBackend.run` (launch + supervise + cleanup), with
     the launch alone (until the job may start) appended to `launches`."""
-    sandboxed = {"guard": False} if "guard" in SandboxJob.model_fields else {}
     started = time.perf_counter()
-    process = await backend.launch(job(NOOP).model_copy(update=sandboxed))
+    process = await backend.launch(job(NOOP))
     launches.append(time.perf_counter() - started)
     try:
         outcome = await supervise(process, discard, asyncio.Event())
@@ -263,7 +265,8 @@ async def timeout_end_to_end(runs: int, backend: LocalBackend) -> None:
             started = time.perf_counter()
             outcome = await supervise(process, discard, asyncio.Event())
             late.append(time.perf_counter() - started - 0.5)
-            assert outcome.status == "killed", outcome
+            assert outcome.status == "killed" and outcome.violation is not None, outcome
+            assert outcome.violation.kind == "timeout", outcome
         finally:
             await process.cleanup()
     print_percentiles("timeout -> all dead", late)

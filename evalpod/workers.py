@@ -103,6 +103,16 @@ def registered_components() -> WorkerComponents:
     return _registered
 
 
+class _NoGpuPool:
+    """The GPUs of a worker built with no component registered (one that runs no
+    sandbox, such as the callback worker): asking for any is a programming error."""
+
+    def acquire(self, count: int, priority: int = 0, *, stop: asyncio.Event | None = None
+                ) -> AbstractAsyncContextManager[tuple[int, ...]]:
+        raise RuntimeError("no GPU pool registered with the workers "
+                           "(import orchestrator.components)")
+
+
 def status_key(worker_id: str) -> str:
     """The worker's published status: a JSON object with its role and its backend's report,
     renewed with its liveness key."""
@@ -392,17 +402,19 @@ def build_worker(
 ) -> ResilientWorker:
     """An arq worker whose jobs receive a `WorkerState`; heartbeat and reconciler run beside it.
     `components`: the sandbox backend and GPUs (default: the registered ones, looked up
-    when the worker starts)."""
+    when the worker starts; with none, using either raises RuntimeError)."""
     settings = settings or get_settings()
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         redis: ArqRedis = ctx["redis"]
         cancels = CancelWatcher(redis)
         await cancels.start()
-        chosen = components or registered_components()
+        # A worker that runs no sandbox (callbacks, in the monitor's process) needs none.
+        chosen = components or _registered
+        gpus = chosen.gpus(settings) if chosen is not None else _NoGpuPool()
         state = WorkerState(role, new_worker_id(role), settings,
-                            get_database(settings.database_dsn()), redis, cancels,
-                            chosen.gpus(settings), components=chosen)
+                            get_database(settings.database_dsn()), redis, cancels, gpus,
+                            components=chosen)
         await beat(state)
         state.tasks.append(asyncio.create_task(_heartbeat(state)))
         if reconcile:

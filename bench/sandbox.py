@@ -110,8 +110,8 @@ def _run_in_cgroup(command: list[str]) -> float:
     group = JobCgroup.create(layout, f"bench-{uuid.uuid4().hex[:8]}", job(NOOP).limits)
     try:
         started = time.perf_counter()
-        if group.thread_files is not None:
-            own = current_thread_files(layout)
+        own = current_thread_files(layout)
+        if group.thread_files is not None and own is not None:
             move_current_thread(group.thread_files)
             try:
                 child = subprocess.Popen(

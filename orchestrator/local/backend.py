@@ -24,6 +24,7 @@ from evalpod.settings import Settings, get_settings
 from orchestrator.lines import LineSplitter
 from orchestrator.local import bwrap
 from orchestrator.local.cgroups import (
+    CgroupLayout,
     JobCgroup,
     current_thread_files,
     detect_layout,
@@ -710,10 +711,7 @@ class LocalBackend(SandboxBackend):
             else:
                 log.warning("cgroups unusable: job %s runs without memory/pids limits", job.job_id)
             launch = self._open_fds(job, plan, report, warm)
-            enter = cgroup.thread_files if cgroup is not None else None
-            leave = current_thread_files(layout) if enter is not None else []
-            request = SpawnRequest(launch.argv, launch.pass_fds, warm, enter, leave)
-            proc = await spawn(request)
+            proc = await spawn(_spawn_request(launch, warm, cgroup, layout))
         except BaseException:
             if launch is not None:
                 os.close(launch.info_read)
@@ -743,6 +741,18 @@ class LocalBackend(SandboxBackend):
             await process.cleanup()
             raise SandboxUnavailable(f"the sandbox did not come up within {ATTACH_TIMEOUT_S:g} s")
         return process
+
+
+def _spawn_request(
+    launch: _Launch, warm: bool, cgroup: JobCgroup | None, layout: CgroupLayout
+) -> SpawnRequest:
+    """bwrap born in the job's cgroups where the thread can step in and back out (v1),
+    else started outside and moved by `_confine`."""
+    enter = cgroup.thread_files if cgroup is not None else None
+    leave = current_thread_files(layout) if enter is not None else None
+    if enter is None or leave is None:
+        return SpawnRequest(launch.argv, launch.pass_fds, warm)
+    return SpawnRequest(launch.argv, launch.pass_fds, warm, enter, leave)
 
 
 @lru_cache(maxsize=1)

@@ -412,19 +412,24 @@ def join_cgroups(procs_files: list[str]) -> None:
             os.close(fd)
 
 
-def current_thread_files(layout: CgroupLayout) -> list[str]:
+def current_thread_files(layout: CgroupLayout) -> list[str] | None:
     """The v1 `tasks` files of the calling thread's own cgroups, one per hierarchy of
-    `layout` (where `move_current_thread` takes it back). Raises OSError, ValueError."""
+    `layout` (where `move_current_thread` takes it back); None when they cannot be told
+    (then the thread must not leave them)."""
     own: dict[str, str] = {}
-    with open("/proc/thread-self/cgroup", encoding="ascii") as handle:
-        for line in handle:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            for controller in controllers.split(","):
-                own[controller] = path
-    files = {
-        str(parent.parent / own[controller].lstrip("/") / "tasks")
-        for controller, parent in layout.parents.items()
-    }
+    try:
+        with open("/proc/thread-self/cgroup", encoding="ascii") as handle:
+            for line in handle:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                for controller in controllers.split(","):
+                    own[controller] = path
+        files = {
+            str(parent.parent / own[controller].lstrip("/") / "tasks")
+            for controller, parent in layout.parents.items()
+        }
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("cannot tell this thread's own cgroups: %s", exc)
+        return None
     return sorted(files)
 
 

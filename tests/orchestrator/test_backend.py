@@ -329,21 +329,38 @@ async def test_bwrap_survives_the_spawn_and_dies_with_the_service_thread(
         assert outcome.status == "succeeded" and outcome.result == {"ok": 1}, outcome
 
 
+@pytest.mark.parametrize("failure", ["move refused", "own cgroups unknown"])
 async def test_a_failed_thread_move_falls_back_to_adopting_the_child(
-    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
+    """Where the thread cannot step into the job's cgroups (or could not find its way
+    back), bwrap starts outside and is moved in before the job runs: still confined."""
     v1_cgroups_only()
+    own_cgroups = Path("/proc/thread-self/cgroup").read_text()
     calls: list[list[str]] = []
 
     def refuse(thread_files: list[str]) -> None:
         calls.append(thread_files)
         raise PermissionError("tasks not writable")
 
-    monkeypatch.setattr(spawn_module, "move_current_thread", refuse)
+    if failure == "move refused":
+        monkeypatch.setattr(spawn_module, "move_current_thread", refuse)
+    else:
+        monkeypatch.setattr(backend_module, "current_thread_files", lambda layout: None)
+    adopted: list[list[int]] = []
+    real_adopt = JobCgroup.adopt
+
+    def spy(self: JobCgroup, pids: list[int]) -> None:
+        adopted.append(pids)
+        real_adopt(self, pids)
+
+    monkeypatch.setattr(JobCgroup, "adopt", spy)
     bomb = "import os\ndef evaluate_model(model):\n    while True:\n        os.fork()\n"
     outcome = await local.run(make_job(bomb, max_processes=16), discard)
-    assert calls, "the thread move was not tried"
+    assert adopted and len(adopted[0]) == 2, "bwrap and its pid 1 were not moved in"
+    assert bool(calls) == (failure == "move refused")
     assert outcome.violation is not None and outcome.violation.kind == "processes", outcome
+    assert Path("/proc/thread-self/cgroup").read_text() == own_cgroups
 
 
 def test_lm_eval_task_dirs_are_mounted_only_where_lm_eval_may_run(local: LocalBackend) -> None:

@@ -14,8 +14,10 @@ import pytest
 
 from orchestrator.local.cgroups import (
     JobCgroup,
+    current_thread_files,
     detect_layout,
     join_cgroups,
+    move_current_thread,
     sweep_empty_job_cgroups,
 )
 from orchestrator.sandbox import ResourceLimits
@@ -166,3 +168,26 @@ def test_refused_fork_is_remembered(group: JobCgroup) -> None:
     while group.pids() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert group.processes() == 0  # nothing left alive: no stale charge counts
+
+
+def test_a_thread_moves_itself_in_and_back_and_its_fork_stays(group: JobCgroup) -> None:
+    """A v1 thread move takes only the writer (no thread of the process stays behind
+    elsewhere), a child it forks meanwhile is born inside, and the job's cgroup never
+    lists the service's own pid while the thread passes through."""
+    if group.thread_files is None:
+        pytest.skip("cgroup v2: a domain cgroup takes no single thread")
+    own = current_thread_files(group.layout)
+    assert own is not None and all(Path(path).exists() for path in own)
+    before = Path("/proc/thread-self/cgroup").read_text()
+    move_current_thread(group.thread_files)
+    try:
+        assert os.getpid() not in group.pids()
+        child = subprocess.Popen(["sleep", "30"])
+    finally:
+        move_current_thread(own)
+    try:
+        assert Path("/proc/thread-self/cgroup").read_text() == before
+        assert group.pids() == [child.pid]
+    finally:
+        group.kill_all()
+        child.wait()

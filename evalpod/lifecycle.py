@@ -200,16 +200,27 @@ _INSERT_SUBMITTED = _bound_insert(
 )
 
 
+def _column_default(column: Any) -> tuple[str, Any, Any]:
+    default: Any = column.default
+    if default is None:
+        return column.key, None, None
+    return (column.key, None, default.arg) if default.is_callable else (
+        column.key, default.arg, None)
+
+
+# (key, constant default, default factory) of each column, read once: a submit builds a row.
+_EVALUATION_DEFAULTS = [_column_default(column) for column in _EVALUATION_TABLE.columns]
+
+
 def evaluation_row(**values: Any) -> dict[str, Any]:
     """Every column of a new evaluation: `values`, and the columns' own defaults for the rest
     (what an ORM flush would have filled in)."""
     row = {}
-    for column in _EVALUATION_TABLE.columns:
-        value = values.pop(column.key, None)
-        default: Any = column.default
-        if value is None and default is not None:
-            value = default.arg(None) if default.is_callable else default.arg
-        row[column.key] = value
+    for key, constant, factory in _EVALUATION_DEFAULTS:
+        value = values.pop(key, None)
+        if value is None:
+            value = factory(None) if factory is not None else constant
+        row[key] = value
     if values:
         raise TypeError(f"not columns of evaluations: {sorted(values)}")
     return row

@@ -139,7 +139,8 @@ async def test_every_page_without_console_errors_or_failed_requests(
         await page.get_by_role("link", name=link, exact=True).click()
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         await page.screenshot(path=screens / f"page-{link.lower()}.png")
-    await web_stack.wait_for(runs.json()["runs"][0]["evaluation_id"], {"succeeded"})
+    bench_run = runs.json()["runs"][0]["evaluation_id"]
+    await web_stack.wait_for(bench_run, {"succeeded"})
     await page.get_by_role("link", name=name).click()
     board = page.locator("#leaderboard")
     await expect(board.locator("tr[data-model='tiny-gpt2']")).to_be_visible()
@@ -150,7 +151,8 @@ async def test_every_page_without_console_errors_or_failed_requests(
     await page.screenshot(path=screens / "page-leaderboard.png")
     await page.get_by_role("link", name="tiny-gpt2").click()
     await expect(page.get_by_role("heading", name="Stage history")).to_be_visible()
-    await expect(page.locator(".metrics").filter(has_text="accuracy")).to_have_text(
+    run_item = page.locator(f"li:has(a[href='#/evaluations/{bench_run}'])")
+    await expect(run_item.locator(".metrics")).to_have_text(
         "accuracy 0.75 ± 0.01235 · f1 0.5 · n_questions 25")
     await page.screenshot(path=screens / "page-model.png")
     await page.get_by_role("link", name=re.compile("^Activity")).click()

@@ -92,12 +92,17 @@ function every(ms, fn) {
 
 // ---------- session ----------
 
+// fn(localStorage), or undefined where the browser disables storage.
 function storage(fn) {
-  try { return fn(localStorage); } catch { return null; }  // storage may be disabled
+  try { return fn(localStorage); } catch { return undefined; }
 }
 
-// Whether a session cookie may still be valid: false when none was made here or it expired.
-const maybeSignedIn = () => (Date.parse(storage((s) => s.getItem(SESSION_HINT)) || "") || 0) > Date.now();
+// Whether a session cookie may still be valid: false when none was made here or it has
+// expired; true (ask the server) where storage is disabled.
+function maybeSignedIn() {
+  const hint = storage((s) => s.getItem(SESSION_HINT));
+  return hint === undefined || (Date.parse(hint || "") || 0) > Date.now();
+}
 
 // Go to a route in place of the current history entry: redirects (to sign in, and back
 // after it) leave no entry that Back would return to.
@@ -413,6 +418,7 @@ function viewEvaluation(id) {
       await load();
     } catch (error) {
       message.replaceChildren(errorBox(error));
+      load();  // finished meanwhile (409): the button goes with the new status
     }
   } }, "Cancel");
 
@@ -737,6 +743,7 @@ document.getElementById("signout").addEventListener("click", async () => {
     await api("/session", { method: "DELETE" });
   } finally {
     signedOut();
+    afterSignin = null;  // the next to sign in starts at the evaluations, not this page
   }
 });
 window.addEventListener("hashchange", route);

@@ -69,6 +69,25 @@ class Problems:
         self.seen.append(f"failed {request.method} {request.url}: {request.failure}")
 
 
+# What sticks out of the page's content column (outside boxes that scroll on their own),
+# and how wide the document is.
+OVERFLOW = """() => {
+  const right = document.querySelector("main").getBoundingClientRect().right;
+  const out = [...document.querySelectorAll("#view *")]
+    .filter((e) => !(e.parentElement && e.parentElement.closest(".table-scroll, pre, ol.script")))
+    .filter((e) => e.getBoundingClientRect().right > right + 1)
+    .map((e) => e.outerHTML.slice(0, 120));
+  return [document.documentElement.scrollWidth, out];
+}"""
+
+
+async def look(page: Any, path: Path) -> None:
+    """A screenshot, after checking that nothing on the page is wider than the window."""
+    width, out = await page.evaluate(OVERFLOW)
+    assert width <= VIEWPORT["width"] and out == [], (page.url, width, out)
+    await page.screenshot(path=path)
+
+
 async def sign_in(page: Any, key: str) -> None:
     await page.get_by_label("API key").fill(key)
     await page.get_by_role("button", name="Sign in").click()
@@ -109,11 +128,11 @@ async def test_every_page_without_console_errors_or_failed_requests(
     await expect(page).to_have_url(re.compile(r"/#/signin$"))
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     await expect(page.locator("#nav")).to_be_hidden()  # its links lead back here anyway
-    await page.screenshot(path=screens / "page-signin.png")
+    await look(page, screens / "page-signin.png")
     await sign_in(page, web_stack.key)
     await expect(page).to_have_url(re.compile(r"/#/evaluations$"))
     await expect(page.locator("#who")).to_have_text("acme · submitter")
-    await page.screenshot(path=screens / "page-evaluations.png")
+    await look(page, screens / "page-evaluations.png")
 
     # The running evaluation: live, with Cancel; the trial's bar is no longer live once
     # the run reports.
@@ -125,20 +144,20 @@ async def test_every_page_without_console_errors_or_failed_requests(
     done = page.locator("#progress details.done-bars")
     await expect(done.locator("summary")).to_have_text("Trial run finished · 1 bar")
     await expect(done.locator("[data-bar='trial:0']")).to_be_hidden()  # collapsed
-    await page.screenshot(path=screens / "page-evaluation-running.png")
+    await look(page, screens / "page-evaluation-running.png")
     # Finished: no Cancel, faded or not.
     await expect(page.locator(".row .status")).to_have_text("succeeded", timeout=TIMEOUT_MS)
     await expect(page.locator("#stream-state")).to_have_text("ended: succeeded")
     await expect(page.locator("#cancel")).to_have_count(0)
     await expect(run_bar.locator(".detail")).to_contain_text("25/25 (100%)")
-    await page.screenshot(path=screens / "page-evaluation-finished.png")
+    await look(page, screens / "page-evaluation-finished.png")
 
     # Each other page, reached by its link as a person would.
     for link, heading in [("Evaluations", "Evaluations"), ("Submit", "Submit a script"),
                           ("Models", "Models"), ("Benchmarks", "Benchmarks")]:
         await page.get_by_role("link", name=link, exact=True).click()
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        await page.screenshot(path=screens / f"page-{link.lower()}.png")
+        await look(page, screens / f"page-{link.lower()}.png")
     bench_run = runs.json()["runs"][0]["evaluation_id"]
     await web_stack.wait_for(bench_run, {"succeeded"})
     await page.get_by_role("link", name=name).click()
@@ -148,16 +167,19 @@ async def test_every_page_without_console_errors_or_failed_requests(
     await expect(board.locator("thead")).not_to_contain_text("accuracy_stderr")
     await expect(board.locator("tbody td")).to_contain_text(["1", "tiny-gpt2", "0.75", "0.01235",
                                                               "0.5", "25"])
-    await page.screenshot(path=screens / "page-leaderboard.png")
+    await look(page, screens / "page-leaderboard.png")
     await page.get_by_role("link", name="tiny-gpt2").click()
     await expect(page.get_by_role("heading", name="Stage history")).to_be_visible()
     run_item = page.locator(f"li:has(a[href='#/evaluations/{bench_run}'])")
     await expect(run_item.locator(".metrics")).to_have_text(
         "accuracy 0.75 ± 0.01235 · f1 0.5 · n_questions 25")
-    await page.screenshot(path=screens / "page-model.png")
+    await look(page, screens / "page-model.png")
     await page.get_by_role("link", name=re.compile("^Activity")).click()
-    await expect(page.get_by_role("link", name=evaluation_id).first).to_be_visible()
-    await page.screenshot(path=screens / "page-activity.png")
+    await expect(page.get_by_role("heading", name="Activity")).to_be_visible()
+    # In the feed's table (the model page before it links the evaluation too).
+    await expect(page.locator(f"tbody a[href='#/evaluations/{evaluation_id}']").first
+                 ).to_be_visible()
+    await look(page, screens / "page-activity.png")
 
     # Back and Forward walk the same pages, address bar and content together.
     await page.go_back()
@@ -264,5 +286,5 @@ async def test_the_leaderboard_shows_numbers_as_numbers_and_fits_1280_px(
     model = table.locator(f"a[href='#/models/{LONG_MODEL.replace('/', '%2F')}'] .clip")
     assert await model.get_attribute("title") == LONG_MODEL
     assert await model.evaluate("e => e.scrollWidth > e.clientWidth")  # ellipsized
-    await page.screenshot(path=screens / "leaderboard-wide.png", full_page=True)
+    await look(page, screens / "leaderboard-wide.png")
     await context.close()

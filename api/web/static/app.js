@@ -72,6 +72,12 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A table in a box that scrolls sideways if the table is wider: the page never does.
+const scrolling = (table) => h("div", { class: "table-scroll" }, table);
+
+// Text that may be long (an id): cut to its cell with "…", whole in a tooltip.
+const clipped = (text, attrs = {}) => h("span", { class: "clip", title: text, ...attrs }, text);
+
 const statusBadge = (status) => h("span", { class: `status ${status}`, "data-status": status }, status);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 
@@ -204,8 +210,8 @@ function viewEvaluations(params) {
       note.replaceChildren(page.items.length ? "" : h("p", { class: "muted" }, "No evaluations yet."));
       body.replaceChildren(...page.items.map((e) => h("tr", { "data-id": e.evaluation_id },
         h("td", {}, h("a", { href: `#/evaluations/${e.evaluation_id}` }, e.evaluation_id)),
-        h("td", {}, statusBadge(e.status)), h("td", {}, e.model_id), h("td", {}, e.kind),
-        h("td", {}, Object.entries(e.tags || {}).map(([k, v]) => `${k}:${v}`).join(" ")),
+        h("td", {}, statusBadge(e.status)), h("td", {}, clipped(e.model_id)), h("td", {}, e.kind),
+        h("td", { class: "tags" }, Object.entries(e.tags || {}).map(([k, v]) => `${k}:${v}`).join(" ")),
         h("td", {}, when(e.created_at)))));
     } catch (error) {
       if (error.status !== 401) note.replaceChildren(errorBox(error));
@@ -214,8 +220,8 @@ function viewEvaluations(params) {
   more.textContent = "Show more";
   more.addEventListener("click", () => { shown = Math.min(shown + 50, 200); refresh(); });
   $view().replaceChildren(h("h1", {}, "Evaluations"), form,
-    h("table", { id: "evaluations" }, h("thead", {}, h("tr", {}, ["Id", "Status", "Model", "Kind", "Tags", "Created"]
-      .map((t) => h("th", {}, t)))), body), note, more);
+    scrolling(h("table", { id: "evaluations" }, h("thead", {}, h("tr", {}, ["Id", "Status", "Model", "Kind", "Tags", "Created"]
+      .map((t) => h("th", {}, t)))), body)), note, more);
   refresh();
   every(POLL_MS, refresh);  // live status: the list is cheap and small
 }
@@ -549,12 +555,12 @@ async function viewSubmit() {
 
 async function viewModels() {
   const body = h("tbody");
-  $view().replaceChildren(h("h1", {}, "Models"), h("table", {}, h("thead", {}, h("tr", {},
-    ["Name", "Stage", "Family", "Parent", "Parameters", "Updated"].map((t) => h("th", {}, t)))), body));
+  $view().replaceChildren(h("h1", {}, "Models"), scrolling(h("table", {}, h("thead", {}, h("tr", {},
+    ["Name", "Stage", "Family", "Parent", "Parameters", "Updated"].map((t) => h("th", {}, t)))), body)));
   const page = await api("/models?limit=200");
   body.replaceChildren(...page.items.map((m) => h("tr", {},
-    h("td", {}, h("a", { href: `#/models/${encodeURIComponent(m.id)}` }, m.name)), h("td", {}, m.stage),
-    h("td", {}, m.family || ""), h("td", {}, m.parent_id || ""), h("td", { class: "num" }, metricText(m.parameters)),
+    h("td", {}, h("a", { href: `#/models/${encodeURIComponent(m.id)}` }, clipped(m.name))), h("td", {}, m.stage),
+    h("td", {}, m.family || ""), h("td", {}, m.parent_id ? clipped(m.parent_id) : ""), h("td", { class: "num" }, metricText(m.parameters)),
     h("td", {}, when(m.updated_at)))));
 }
 
@@ -617,14 +623,14 @@ async function viewActivity() {
     await render(); pollActivity();
   } }, "Mark all read");
   $view().replaceChildren(h("h1", {}, "Activity"), h("div", { class: "row" }, markAll, notify),
-    h("table", {}, h("thead", {}, h("tr", {}, ["When", "Event", "Entity", "Actor", ""].map((t) => h("th", {}, t)))), list));
+    scrolling(h("table", {}, h("thead", {}, h("tr", {}, ["When", "Event", "Entity", "Actor", ""].map((t) => h("th", {}, t)))), list)));
   const render = async () => {
     const page = await api("/activity?limit=100");
     list.replaceChildren(...page.items.map((i) => h("tr", {},
-      h("td", {}, when(i.created_at)), h("td", {}, i.read_at ? i.event_type : h("strong", {}, i.event_type)),
-      h("td", {}, i.entity_type === "evaluation" ? h("a", { href: `#/evaluations/${i.entity_id}` }, i.entity_id)
-        : `${i.entity_type} ${i.entity_id}`),
-      h("td", {}, i.actor), h("td", {}, i.data.status || ""))));
+      h("td", { class: "when" }, when(i.created_at)), h("td", {}, i.read_at ? i.event_type : h("strong", {}, i.event_type)),
+      h("td", {}, i.entity_type === "evaluation" ? h("a", { href: `#/evaluations/${i.entity_id}` }, clipped(i.entity_id))
+        : clipped(`${i.entity_type} ${i.entity_id}`)),
+      h("td", {}, clipped(i.actor)), h("td", {}, i.data.status || ""))));
   };
   await render();
 }
@@ -633,8 +639,8 @@ async function viewActivity() {
 
 async function viewBenchmarks() {
   const body = h("tbody");
-  $view().replaceChildren(h("h1", {}, "Benchmarks"), h("table", { id: "benchmarks" }, h("thead", {}, h("tr", {},
-    ["Name", "Version", "Kind", "Primary metric", "Created"].map((t) => h("th", {}, t)))), body));
+  $view().replaceChildren(h("h1", {}, "Benchmarks"), scrolling(h("table", { id: "benchmarks" }, h("thead", {}, h("tr", {},
+    ["Name", "Version", "Kind", "Primary metric", "Created"].map((t) => h("th", {}, t)))), body)));
   const benchmarks = await api("/benchmarks");
   body.replaceChildren(...benchmarks.map((b) => h("tr", {},
     h("td", {}, h("a", { href: `#/benchmarks/${encodeURIComponent(`${b.name}@${b.version}`)}` }, b.name)),
@@ -649,9 +655,6 @@ function stderrName(m) {
   const comma = m.indexOf(",");
   return comma < 0 ? `${m}_stderr` : `${m.slice(0, comma)}_stderr${m.slice(comma)}`;
 }
-
-// Text that may be long (an id): cut to its cell with "…", whole in a tooltip.
-const clipped = (text, attrs = {}) => h("span", { class: "clip", title: text, ...attrs }, text);
 
 // A name that may be long ("squad_v2/exact_match,none"), with line breaks allowed after
 // its separators only: a narrow column wraps it at a word, never inside one.

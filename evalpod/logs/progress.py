@@ -57,9 +57,13 @@ def _whole_as_int(value: float) -> int | float:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-Count = Annotated[int | float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False),
+# Each member of the union carries its own bounds: on the union itself pydantic writes them
+# into the document as raw `ge`/`le`, which JSON Schema does not know (no bound stated).
+Count = Annotated[Annotated[int, Field(ge=0, le=MAX_NUMBER)]
+                  | Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)],
                   AfterValidator(_whole_as_int)]
-Total = Annotated[Annotated[int | float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False),
+Total = Annotated[Annotated[Annotated[int, Field(gt=0, le=MAX_NUMBER)]
+                            | Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)],
                             AfterValidator(_whole_as_int)] | None,
                   BeforeValidator(_zero_is_unknown)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]

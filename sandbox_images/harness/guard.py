@@ -47,6 +47,18 @@ SIGNAL_EVENT = "evalpod.signal"
 # this code and the host reports a `policy` violation without detail.
 RECORD_LOST_EXIT = 86
 PROXIMITY = 3
+# Events whose runtime callers name, in their own code, the function they call (or, for
+# an audited attribute, the attribute): `dataclasses` calls `exec(...)`, `logging` calls
+# `sys._getframe(1)`, `inspect` reads `func.__code__`. A runtime frame whose code does not
+# name it called a callable it was handed (`copy._reconstruct`'s `callable(*args)`, a data
+# loader's `collate_fn(batch)`): a trampoline, so the call is the script's, however deep.
+CALLED_BY_NAME = {
+    "exec": ("exec", "eval"),
+    "compile": ("compile", "eval", "exec"),
+    "sys._getframe": ("_getframe",),
+    "sys._current_frames": ("_current_frames",),
+    "sys._current_exceptions": ("_current_exceptions",),
+}
 MAX_STACK = 512
 MAX_SYMLINKS = 40
 
@@ -361,6 +373,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     read_events, write_events = PATH_READ_EVENTS, PATH_WRITE_EVENTS
     importlib_files, write_flags = IMPORTLIB_FILES, WRITE_FLAGS
     proximity, max_stack, max_symlinks = PROXIMITY, MAX_STACK, MAX_SYMLINKS
+    called_by_name = dict(CALLED_BY_NAME)
     lost_exit = RECORD_LOST_EXIT
     passthrough = PASSTHROUGH_EVENTS
     system_libs = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib")
@@ -386,8 +399,16 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     import _signal
 
     _install_signal, _callable, _list = _signal.signal, callable, list
+    _raise_signal = _signal.raise_signal
     signal_event = SIGNAL_EVENT
     busy: set[int] = set()
+    # Signal handlers run only outside the hook: the interpreter runs a handler between
+    # any two bytecodes, the hook's own included (even while `busy` marks the guard's own
+    # look at the stack, where `sys._getframe` is answered as the guard's, or before a
+    # denial is recorded); one due while the hook runs on its thread is held, and its
+    # signal raised again as the hook returns.
+    in_hook: set[int] = set()
+    held: list[tuple[Any, int]] = []
     # Threads: only the arming thread's stack ends in the harness. Any other thread runs
     # on behalf of the script (the harness starts none), so the bottom of its stack
     # counts as a script frame and `threading`'s own trampoline frames do not count.
@@ -476,6 +497,42 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
                     return False
             frame = frame.f_back
         return False
+
+    def code_names(frame: Any) -> tuple[str, ...]:
+        """The names a frame's code uses (globals, attributes): read through `f_code`,
+        which is audited, so marked as the guard's own look."""
+        me = _ident()
+        busy.add(me)
+        try:
+            names: tuple[str, ...] = frame.f_code.co_names
+        finally:
+            busy.discard(me)
+        return names
+
+    def handed_call(event: str, args: tuple[Any, ...], frame: Any) -> bool:
+        """The runtime frame that made the call does not name what it called (see
+        `CALLED_BY_NAME`) while the script is on the stack: it was a trampoline for a
+        callable the script handed over, at any depth. Import machinery calls through
+        `_call_with_frames_removed` by design and is judged by the import rules."""
+        if frame is None or not trusted(frame) or importing(frame):
+            return False
+        if event == "object.__getattr__":
+            name = as_text(args[1]) if _len(args) > 1 else None
+            wanted: tuple[str, ...] = () if name is None else (name,)
+        else:
+            wanted = called_by_name.get(event, ())
+        if not wanted:
+            return False
+        names = code_names(frame)
+        for name in wanted:
+            if name in names:
+                return False
+        return script_on_stack(frame)
+
+    def runtime_call(event: str, args: tuple[Any, ...], frame: Any) -> bool:
+        """The runtime's own call: no script frame among the nearest `PROXIMITY`, and
+        not made by a trampoline on the script's behalf."""
+        return not near_script(frame) and not handed_call(event, args, frame)
 
     def script_on_stack(frame: Any) -> bool:
         if _ident() != arming_thread:
@@ -737,7 +794,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
                 and file_of(frame).endswith(", code invoke_excepthook>")
                 and threading_globals.get("excepthook") is thread_excepthook):
             return True
-        if near_script(frame):
+        if not runtime_call("compile", args, frame):
             return False
         if filename is None:
             return True
@@ -793,7 +850,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
                 return False
             return filename is None or not names_runtime(filename) or not script_on_stack(frame)
         if event in near_script_events:
-            return not near_script(caller())
+            return runtime_call(event, args, caller())
         if event == "object.__setattr__":
             name = as_text(args[1]) if _len(args) > 1 else ""
             return not (name == "__code__" and near_script(caller()))
@@ -824,9 +881,23 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
 
     def frameless(handler: Any) -> Callable[[int, Any], Any]:
         def handle(signum: int, _frame: Any) -> Any:
+            del _frame  # the interrupted frame: possibly the hook's or the harness's
+            if _ident() in in_hook:
+                for pending in held:  # one call per signal due, as the interpreter does
+                    if pending[0] is handler and pending[1] == signum:
+                        return None
+                held.append((handler, signum))
+                return None
             return handler(signum, None)
 
         return handle
+
+    def release_held() -> None:
+        """Raise the held signals again: the interpreter then calls their handlers at its
+        next check, after the hook has returned (as it would have, one hook later)."""
+        while held:
+            _handler, signum = held.pop(0)
+            _raise_signal(signum)
 
     def install_signal(args: tuple[Any, ...]) -> None:
         if _len(args) != 3 or _type(args[2]) is not _list:
@@ -839,6 +910,19 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in passthrough:
             return
+        me = _ident()
+        if me in in_hook:  # an event the hook's own work raises
+            check(event, args)
+            return
+        in_hook.add(me)
+        try:
+            check(event, args)
+        finally:
+            in_hook.discard(me)
+            if held:
+                release_held()
+
+    def check(event: str, args: tuple[Any, ...]) -> None:
         if event == signal_event:
             install_signal(args)
             return
@@ -850,4 +934,13 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         if not allowed(event, args):
             deny(event, caller(), args)
 
+    # Handlers installed before arming (the interpreter's SIGINT handler raises
+    # KeyboardInterrupt) are held the same way, so none can cut a denial's record short.
+    try:
+        for signum in _signal.valid_signals():
+            current = _signal.getsignal(signum)
+            if _callable(current):
+                _install_signal(signum, frameless(current))
+    except ValueError:  # not the main thread: no handler can be installed from here
+        pass
     return hook

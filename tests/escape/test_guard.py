@@ -64,3 +64,12 @@ def test_every_script_names_its_event() -> None:
     assert len(names) >= 25
     for script in names:
         expected_event(script)
+
+
+def test_signal_handlers_never_run_inside_the_hook(tmp_path: Path) -> None:
+    """A handler due while the hook looks at the stack (where `sys._getframe` is the
+    guard's own) runs after the hook returns: it gets no frame, whatever the timing."""
+    report = sandbox_run(SCRIPTS / "signal_race_getframe.py", tmp_path)
+    tail = str(report["stdout_tail"])
+    assert "signal race: 0 frames leaked" in tail, tail[-2000:]
+    assert report["status"] == "killed", report

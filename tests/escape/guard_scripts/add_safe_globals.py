@@ -1,6 +1,7 @@
 """Issue #11: widening torch's weights-only unpickler (add_safe_globals) to a code-running
-global; the payload's command is what the guard stops.
-expect: os.system"""
+global; the unpickler calls `eval` on the payload as a trampoline (it does not name it), so
+the guard stops the compile, before the command runs.
+expect: compile"""
 import pickle
 
 import torch

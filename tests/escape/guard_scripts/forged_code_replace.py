@@ -1,6 +1,8 @@
 """`code.replace(co_filename=<a runtime file>)` through a deep runtime trampoline: a
-code object the guard would take for the runtime's.
-expect: code.__new__"""
+code object the guard would take for the runtime's. Its first step, reading `__code__`
+through the trampoline, is already the script's (copy does not name the attribute it
+reads); `code.__new__` under a runtime name stays denied on its own (code_replace.py).
+expect: object.__getattr__"""
 import copy
 import functools
 import sys

@@ -1,7 +1,8 @@
 """Code compiled under a runtime file name (which the guard would take for the
 runtime's) and run, both through a deep runtime trampoline (`copy.deepcopy` calling what
-`__reduce_ex__` returned, several `copy` frames away from the script).
-expect: exec"""
+`__reduce_ex__` returned, several `copy` frames away from the script). The compile is
+already the script's: copy's `_reconstruct` calls what it was handed and does not name it.
+expect: compile"""
 import copy
 import sys
 

@@ -30,6 +30,7 @@ from api.schemas import (
     ValidateResponse,
     ViolationOut,
 )
+from api.screen_cache import SCREEN_CACHE
 from evalpod import lifecycle, queue
 from evalpod.callbacks import check_callback_url
 from evalpod.errors import (
@@ -58,7 +59,7 @@ from evalpod.settings import Settings
 from validator.analysis import analyse_script, collection_deferred
 from validator.findings import Finding, blocking
 from validator.policy.config import Policy
-from validator.screen import ScriptSyntaxError, parse_script, quick_screen
+from validator.screen import ScriptSyntaxError, parse_script
 
 QUEUED = (EvaluationStatus.pending_validation.value, EvaluationStatus.validated.value)
 SUBMITTER_MAX_PRIORITY = 10
@@ -84,7 +85,7 @@ def script_findings(body: EvaluationCreate, settings: Settings) -> list[Finding]
                 f"script does not parse: {exc.message}",
                 detail={"line": exc.line, "column": exc.column, "message": exc.message},
             ) from exc
-        findings = quick_screen(tree, source=body.script)
+        findings = SCREEN_CACHE.screen(tree, body.script)
         if not blocking(findings):  # the entrypoint is usable: does it get its data?
             check_data_request(tree, body.datasets)
         return findings

@@ -148,19 +148,31 @@ def _start(request: SpawnRequest) -> tuple[subprocess.Popen[bytes], bool]:
                 log.warning("could not start the sandbox inside its cgroups: %s", exc)
                 _leave(request.leave)  # from those it did enter
     try:
-        popen = subprocess.Popen(
-            list(request.argv),
-            stdin=subprocess.PIPE if request.stdin_pipe else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=tuple(request.pass_fds),
-            start_new_session=True,
-            env={},
-        )
+        popen = _popen(request)
+    except BlockingIOError:
+        if not inside:
+            raise
+        # pids.max refused the fork (the thread counts there too, e.g. a cap of 1): start
+        # outside, so the job itself meets the cap and ends as a `processes` violation.
+        _leave(request.leave)
+        inside = False
+        return _popen(request), False
     finally:
         if inside:
             _leave(request.leave)
     return popen, inside
+
+
+def _popen(request: SpawnRequest) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        list(request.argv),
+        stdin=subprocess.PIPE if request.stdin_pipe else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=tuple(request.pass_fds),
+        start_new_session=True,
+        env={},
+    )
 
 
 def _leave(own: Sequence[str]) -> None:

@@ -373,3 +373,16 @@ def test_lm_eval_task_dirs_are_mounted_only_where_lm_eval_may_run(local: LocalBa
     assert local._plan(script, report).task_dirs == ()
     assert local._plan(lm_eval, report).task_dirs == local._task_dirs()
     assert local._plan(script, report, warm=True).task_dirs == local._task_dirs()
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+async def test_a_tiny_task_cap_is_a_processes_violation_not_a_launch_error(
+    local: LocalBackend, cap: int
+) -> None:
+    """The service's thread counts toward pids.max while it forks bwrap inside the job's
+    cgroups: with a cap of 1 that fork is refused (it raised BlockingIOError out of
+    launch). bwrap then starts outside, and the job meets the cap as before."""
+    noop = "def evaluate_model(model):\n    return {}\n"
+    outcome = await local.run(make_job(noop, max_processes=cap), discard)
+    assert outcome.status == "killed", outcome
+    assert outcome.violation is not None and outcome.violation.kind == "processes", outcome

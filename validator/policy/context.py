@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -100,6 +101,22 @@ class Context:
         self.field_calls: list[tuple[ast.Call, str]] = []
         self.field_renamers: list[str] = []
         self.pending: list[tuple[str, ast.AST | None, str]] = []
+        # Every attribute rule, as the engine runs it on `x.attr` (set by the engine).
+        self.attribute_rules: Callable[[ast.AST, str], None] = lambda node, attr: None
+        # Keyword sinks: (the reflective call or setter, the function scope whose
+        # `**kwargs` keys it takes as attribute names), for module_end.
+        self.keyword_sinks: list[tuple[ast.Call, Scope]] = []
+        # Every call in the module, and the `def`s binding each (scope id, name).
+        self.calls: list[ast.Call] = []
+        self.defs: dict[tuple[int, str], list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        self.classes: dict[tuple[int, str], list[ast.ClassDef]] = {}
+        # id(function block) -> its `def`, and the scope the `def` binds its name in.
+        self.def_blocks: dict[int, tuple[ast.FunctionDef | ast.AsyncFunctionDef, Scope]] = {}
+        # id(class block) -> its `class` statement.
+        self.class_blocks: dict[int, ast.ClassDef] = {}
+        # ids of the expressions in `class C(base, ...)` base lists.
+        self.class_bases: set[int] = set()
+        self._calls_by_func: dict[int, ast.Call] = {}
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
         self._loaded_names: list[ast.Name] = []
@@ -136,6 +153,50 @@ class Context:
 
     def is_callee(self, node: ast.AST) -> bool:
         return id(node) in self.callees
+
+    def call_of(self, func: ast.AST) -> ast.Call | None:
+        """The call whose callee expression is `func` (after the traversal), if any."""
+        if len(self._calls_by_func) != len(self.calls):
+            self._calls_by_func = {id(call.func): call for call in self.calls}
+        return self._calls_by_func.get(id(func))
+
+    def loaded_names(self) -> list[ast.Name]:
+        """Every loaded Name of the module, in traversal order."""
+        return self._loaded_names
+
+    def attribute_by_name(self, node: ast.AST, name: str) -> None:
+        """An attribute named by a string (`getattr(x, "tofile")`, `attrgetter("a.b")`, a
+        dataclass field name, a keyword a keyword-driven setattr turns into a name): every
+        rule that judges `x.attr` by its spelling judges it, reported at `node`."""
+        for part in name.split("."):
+            self.attribute_rules(node, part.strip())
+
+    def name_site(self, name: ast.Name) -> tuple[Scope, str] | None:
+        """The scope that owns a loaded `name`, and its key there; None if not recorded."""
+        site = self._sites.get(id(name))
+        if site is None:
+            return None
+        scope, _ = site
+        return scope.owner(name.id), scope.key(name.id)
+
+    def only_defs(self, name: ast.Name) -> list[ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The `def`s a loaded `name` may be, if every binding it can see is one; else None."""
+        found = self.name_site(name)
+        if found is None:
+            return None
+        owner, key = found
+        defs = self.defs.get((id(owner), key), [])
+        if not defs or len(defs) != len(owner.bindings.get(key, [])):
+            return None
+        return defs
+
+    def class_named(self, name: ast.Name) -> list[ast.ClassDef]:
+        """The script classes a loaded `name` may be (any binding that is a `class`)."""
+        found = self.name_site(name)
+        if found is None:
+            return []
+        owner, key = found
+        return self.classes.get((id(owner), key), [])
 
     def note_loop(self, scope: Scope, target: ast.expr, iterable: ast.expr) -> None:
         """`for target in iterable` (or a comprehension's `for`) binds `target` in `scope`."""

@@ -19,6 +19,8 @@ from validator.policy.names import (
     SMUGGLING_ATTRS,
     is_escape_dunder,
 )
+from validator.policy.reach import reaches
+from validator.policy.scopes import Scope
 
 _BUILTIN_RULES: dict[str, str] = {
     **{f"builtins.{name}": "EP201" for name in DYNAMIC_CODE_BUILTINS},
@@ -98,6 +100,8 @@ class DynamicChecker(Checker):
             names = node.args if "operator.attrgetter" in callee else node.args[:1]
             for arg in names:
                 name = self._literal_name(ctx, node, arg)
+                if name is not None:
+                    ctx.attribute_by_name(node, name)
                 if name in _FORMAT_NAMES:
                     ctx.report("EP202", node, f"`{name}` taken by name formats a template "
                                "chosen at run time")
@@ -130,10 +134,11 @@ class DynamicChecker(Checker):
             for call in ctx.field_getattrs if reason else ():
                 ctx.report("EP202", call, "attribute name is computed at runtime (a Field's "
                            f"`.name` may be changed: {reason})")
-        for call in ctx.keyword_setattrs[:1]:
-            for where, why in ctx.unseen_keywords:
-                ctx.report("EP202", where, f"{why}, and line {call.lineno} sets or reads "
-                           "attributes named by keywords")
+            # A field name is an attribute name the getattr reads: each meets the rules.
+            for call in ctx.field_getattrs if not reason else ():
+                for name in _class_field_names(module):
+                    ctx.attribute_by_name(call, name)
+        _keyword_sinks(ctx)
 
     def annotation_string(self, ctx: Context, node: ast.expr, value: str) -> None:
         # typing.get_type_hints / functools.singledispatch evaluate forward references.
@@ -154,12 +159,15 @@ class DynamicChecker(Checker):
         if _dataclass_field_name(ctx, args[1]):
             ctx.field_getattrs.append(node)  # decided in module_end, once all stores are known
             return
-        if _own_keyword_setattr(ctx, node):
+        sink = _own_keyword_setattr(ctx, node)
+        if sink is not None:
             ctx.keyword_setattrs.append(node)  # its callers' keywords are checked in module_end
+            ctx.keyword_sinks.append((node, sink))
             return
         if _forwarded_lookup(ctx, node):
             return
         for name in self._literal_names(ctx, node, args[1]):
+            ctx.attribute_by_name(node, name)
             if name in _FORMAT_NAMES and not ctx.is_literal_str(args[0]):
                 ctx.report("EP202", node, f"`{name}` fetched by name formats a template "
                            "chosen at run time")
@@ -280,7 +288,7 @@ def _literal_lookup(ctx: Context, receiver: ast.expr) -> bool:
     return True
 
 
-def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
+def _own_keyword_setattr(ctx: Context, call: ast.Call) -> Scope | None:
     """`setattr(self, key, value)` (or `getattr`/`hasattr(self, key)`) in a method, where
     `self` is the method's first parameter and `key` only ever takes the keys of the
     method's own `**kwargs` (`for key, value in kwargs.items()`, `for key in kwargs`): a
@@ -289,30 +297,30 @@ def _own_keyword_setattr(ctx: Context, call: ast.Call) -> bool:
     allowed names: a `**mapping` other than a literal dict of allowed names or a function's
     own `**kwargs` passed on, or a keyword that is a dunder or frame name. What such a call
     can do to any object (an unbound `Settings.__init__(other, x=1)` included) is then what
-    `other.x = 1` written out does."""
+    `other.x = 1` written out does. Returns the method's block, or None."""
     if not callee_in(ctx, call, _KEYWORD_REFLECTION) or not 2 <= len(call.args) <= 3:
-        return False
+        return None
     target, key = call.args[0], call.args[1]
     if not isinstance(target, ast.Name) or not isinstance(key, ast.Name):
-        return False
+        return None
     found = ctx.method_parameters(target)
     if found is None:
-        return False
+        return None
     block, method = found
     kwargs = method.kwarg
     if method.positional[:1] != (target.id,) or kwargs is None:
-        return False
+        return None
     mappings = ctx.key_loop_mappings(key)
     if not mappings:
-        return False
+        return None
     for mapping in mappings:
         if (not isinstance(mapping, ast.Name) or mapping.id != kwargs
                 or kwargs in ctx.subscript_stores):
-            return False
+            return None
         owner = ctx.method_parameters(mapping)
         if owner is None or owner[0] is not block:
-            return False
-    return True
+            return None
+    return block
 
 
 def _forwarded_lookup(ctx: Context, call: ast.Call) -> bool:
@@ -441,6 +449,9 @@ def _wrapper_names(ctx: Context, call: ast.Call, callee: str) -> None:
         names = [ctx.literal_str(item) for item in items] if items is not None else [None]
         bad = [n for n in names if n is None
                or (forbidden_attr_name(n) and n not in _WRAPPER_DEFAULT_NAMES)]
+        for name in names:
+            if name is not None and name not in _WRAPPER_DEFAULT_NAMES:
+                ctx.attribute_by_name(call, name)
         if bad:
             what = "not a literal name" if bad[0] is None else f"`{bad[0]}`"
             ctx.report("EP202", call, f"`{callee}` `{keyword}=` copies attributes by name "
@@ -533,3 +544,40 @@ def _dataclass_body_fields(ctx: Context, module: ast.Module) -> set[int]:
                 if not named:
                     allowed.add(id(statement.value))
     return allowed
+
+
+def _class_field_names(module: ast.Module) -> set[str]:
+    """Every annotated name of every class body: the names `dataclasses.fields` may yield."""
+    return {
+        statement.target.id
+        for node in ast.walk(module) if isinstance(node, ast.ClassDef)
+        for statement in node.body
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+    }
+
+
+def _keyword_sinks(ctx: Context) -> None:
+    """Calls that can reach a keyword sink (a function turning its `**kwargs` keys into
+    attribute names): a keyword the analysis cannot read as an allowed name is EP202, and
+    each literal keyword meets the attribute rules, as `obj.<keyword>` would."""
+    if not ctx.keyword_sinks:
+        return
+    for where, why in ctx.unseen_keywords:
+        for sink_call, sink in ctx.keyword_sinks:
+            if reaches(ctx, where, sink):
+                ctx.report("EP202", where, f"{why}, and line {sink_call.lineno} sets or reads "
+                           "attributes named by keywords")
+                break
+    for call in ctx.calls:
+        if not call.keywords or not any(reaches(ctx, call, sink)
+                                        for _, sink in ctx.keyword_sinks):
+            continue
+        for keyword in call.keywords:
+            value = keyword.value
+            if keyword.arg is not None:
+                ctx.attribute_by_name(keyword, keyword.arg)
+            elif isinstance(value, ast.Dict):
+                for key in value.keys:
+                    name = None if key is None else ctx.literal_str(key)
+                    if key is not None and name is not None:
+                        ctx.attribute_by_name(key, name)

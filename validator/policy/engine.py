@@ -115,7 +115,8 @@ class _PolicyPass:
         self._values: dict[int, Sequence[ast.expr]] = {}
         self._declared_only: set[int] = set()  # `x: int` declares, binds nothing
         self._references: list[ast.expr] = []
-        self._calls: list[ast.Call] = []
+        self._calls = ctx.calls
+        ctx.attribute_rules = self._attribute_rules
         self._checked_match_args: set[int] = set()  # `__match_args__` targets of plain `=`
         self._visitors: dict[type[ast.AST], Callable[..., None]] = {
             ast.Name: self._name,
@@ -161,6 +162,10 @@ class _PolicyPass:
             else:
                 visit(node, scope, position, flags)
         self._resolve_all()
+
+    def _attribute_rules(self, node: ast.AST, attr: str) -> None:
+        for checker in self._hooks.attribute:
+            checker.attribute(self.ctx, node, attr)
 
     def _resolve_all(self) -> None:
         ctx, hooks = self.ctx, self._hooks
@@ -441,6 +446,8 @@ class _PolicyPass:
         flags: int,
     ) -> None:
         self._bind(scope, node.name, None, position, flags)
+        key = (id(scope.owner(node.name)), scope.key(node.name))
+        self.ctx.defs.setdefault(key, []).append(node)
         args = node.args
         inherited = flags & _INHERITED
         push = self._stack.append
@@ -458,6 +465,9 @@ class _PolicyPass:
 
     def _class(self, node: ast.ClassDef, scope: Scope, position: int, flags: int) -> None:
         self._bind(scope, node.name, None, position, flags)
+        key = (id(scope.owner(node.name)), scope.key(node.name))
+        self.ctx.classes.setdefault(key, []).append(node)
+        self.ctx.class_bases.update(id(base) for base in node.bases)
         inherited = flags & _INHERITED
         self._stack.append((node, scope, position, inherited | _ENTER))
         self._push_in_order([*node.bases, *node.keywords, *node.decorator_list], scope, position,
@@ -475,12 +485,14 @@ class _PolicyPass:
     def _open_block(self, node: ast.AST, scope: Scope, position: int, flags: int) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             block = self._block(scope, "function", node.name, node, position, flags)
+            self.ctx.def_blocks[id(block)] = (node, scope)
             self._bind_parameters(block, node.args)
             if scope.kind == "class" and not node.decorator_list:
                 self._note_method(block, node.name, node.args)
             self._push_body(node.body, block)
         elif isinstance(node, ast.ClassDef):
             block = self._block(scope, "class", node.name, node, position, flags)
+            self.ctx.class_blocks[id(block)] = node
             self._push_body(node.body, block)
         elif isinstance(node, ast.Lambda):
             block = self._block(scope, "function", "lambda", node, position, flags)

@@ -28,6 +28,26 @@ FILE_METHODS: Final = frozenset(
         "save_vocabulary", "to_json_file", "save_model",
     }
 )
+# File openers in native code (C++, Rust): no `open` audit event reaches the runtime guard,
+# so the spelling is all there is to refuse, on any object and by any route to the name
+# (`getattr(x, "tofile")` meets the attribute rules as `x.tofile` does).
+NATIVE_FILE_METHODS: Final = frozenset(
+    {
+        # numpy: files and memory maps by path (`np.lib.format.open_memmap`)
+        "fromfile", "memmap", "open_memmap",
+        # safetensors: `safe_open`, `safetensors.torch.load_file/save_file/load_model`
+        "safe_open", "load_file", "save_file", "load_model",
+        # tokenizers: `Tokenizer.from_file/save`, `models.BPE.read_file`
+        "read_file", "save",
+        # torch storages: read/write/map a path or a raw file descriptor
+        "_new_with_file", "_set_from_file", "_write_file", "_new_shared_filename_cpu",
+        "_new_using_filename_cpu", "_new_shared_fd_cpu", "PyTorchFileReader",
+        "PyTorchFileWriter",
+    }
+)
+# Keywords with which a constructor opens a file natively (`PreTrainedTokenizerFast(
+# tokenizer_file=path)` is `tokenizers.Tokenizer.from_file(path)`).
+FILE_KEYWORDS: Final = frozenset({"tokenizer_file"})
 
 
 class FileIOChecker(Checker):
@@ -36,5 +56,10 @@ class FileIOChecker(Checker):
             ctx.report("EP401", node, f"`{name.removeprefix('builtins.')}` touches the file system")
 
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
-        if attr in FILE_METHODS:
+        if attr in FILE_METHODS or attr in NATIVE_FILE_METHODS:
             ctx.report("EP401", node, f"`.{attr}()` touches the file system")
+
+    def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
+        for keyword in node.keywords:
+            if keyword.arg in FILE_KEYWORDS:
+                ctx.report("EP401", keyword, f"`{keyword.arg}=` opens a file")

@@ -21,6 +21,7 @@ from typing import Final
 
 from validator.policy.context import Checker, Context
 from validator.policy.dynamic import keyword_problems, literal_key_dict
+from validator.policy.scopes import Scope
 
 # Methods that set one attribute per key of their mapping argument (or keywords) on
 # library objects: `PretrainedConfig.update`/`from_dict`, `GenerationConfig.update`.
@@ -63,9 +64,12 @@ class SetterChecker(Checker):
             ctx.report("EP202", node, f"`.{func.attr}` with {problems[0]}: library objects "
                        f"(`PretrainedConfig.{func.attr}`) set an attribute per key, and the "
                        "analysis cannot type this receiver")
-        elif _forwards_kwargs(ctx, node):
-            # Its keys are the callers' keywords: checked like a keyword-driven setattr.
-            ctx.keyword_setattrs.append(node)
+        else:
+            sink = _forwarded_kwargs_owner(ctx, node)
+            if sink is not None:
+                # Its keys are the callers' keywords: checked like a keyword-driven setattr.
+                ctx.keyword_setattrs.append(node)
+                ctx.keyword_sinks.append((node, sink))
 
     def module_end(self, ctx: Context, module: ast.Module) -> None:
         for node in ctx.setter_methods:
@@ -84,6 +88,8 @@ def plain_container(ctx: Context, receiver: ast.expr, depth: int = 0) -> bool:
         return True
     if isinstance(receiver, ast.Call):
         made_by = ctx.resolve(receiver.func)
+        if not made_by and isinstance(receiver.func, ast.Name):
+            return _returns_containers(ctx, receiver.func, depth + 1)
         return bool(made_by) and all(
             name in _CONTAINER_FACTORIES or name.startswith(_PLAIN_RECEIVER_MODULES)
             for name in made_by
@@ -93,9 +99,14 @@ def plain_container(ctx: Context, receiver: ast.expr, depth: int = 0) -> bool:
         return True
     if isinstance(receiver, ast.Name):
         values = ctx.binding_values(receiver)
-        return bool(values) and all(
-            isinstance(v, ast.expr) and plain_container(ctx, v, depth + 1) for v in values or ()
-        )
+        if not values:
+            return False
+        if None in values and (values.count(None) != 1
+                               or not _parameter_given_containers(ctx, receiver, depth + 1)):
+            return False
+        return all(
+            plain_container(ctx, v, depth + 1) for v in values if isinstance(v, ast.expr)
+        ) and all(v is None or isinstance(v, ast.expr) for v in values)
     if isinstance(receiver, ast.Attribute):
         stores = ctx.attribute_stores.get(receiver.attr, [])
         return bool(stores) and all(plain_container(ctx, v, depth + 1) for v in stores)
@@ -166,11 +177,14 @@ def _seen_keys(ctx: Context, value: ast.expr, depth: int) -> bool:
     return False
 
 
-def _forwards_kwargs(ctx: Context, call: ast.Call) -> bool:
-    return any(
-        isinstance(v, ast.Name) and ctx.is_own_kwargs(v)
-        for v in [*call.args, *(k.value for k in call.keywords if k.arg is None)]
-    )
+def _forwarded_kwargs_owner(ctx: Context, call: ast.Call) -> Scope | None:
+    """The function whose own `**kwargs` the call passes on, if it does."""
+    for value in [*call.args, *(k.value for k in call.keywords if k.arg is None)]:
+        if isinstance(value, ast.Name) and ctx.is_own_kwargs(value):
+            found = ctx.name_site(value)
+            if found is not None:
+                return found[0]
+    return None
 
 
 def _setter_by_name(ctx: Context, call: ast.Call, callee: frozenset[str]) -> None:
@@ -188,3 +202,79 @@ def _setter_by_name(ctx: Context, call: ast.Call, callee: frozenset[str]) -> Non
             if name.rsplit(".", 1)[-1] in SETTER_METHODS:
                 ctx.report("EP202", call, f"`{name}` fetched by name: on a library object "
                            "it sets an attribute per key")
+
+
+def _returns_containers(ctx: Context, func: ast.Name, depth: int) -> bool:
+    """`f(...)` where `f` is only ever an undecorated script function, not a generator,
+    every `return` of which gives a plain container (or nothing)."""
+    defs = ctx.only_defs(func)
+    if not defs:
+        return False
+    for function in defs:
+        if function.decorator_list or isinstance(function, ast.AsyncFunctionDef):
+            return False
+        for node in _own_nodes(function):
+            if isinstance(node, ast.Yield | ast.YieldFrom):
+                return False
+            if (isinstance(node, ast.Return) and node.value is not None
+                    and not plain_container(ctx, node.value, depth + 1)):
+                return False
+    return True
+
+
+def _parameter_given_containers(ctx: Context, name: ast.Name, depth: int) -> bool:
+    """`def merge(into, extra): into.update(extra)`: `name` is a parameter of a plain
+    script function (not a method, lambda or decorated def) used only by direct calls,
+    each passing a plain container for it, by position or keyword, with no `*`/`**`."""
+    found = ctx.name_site(name)
+    if found is None:
+        return False
+    block, _ = found
+    owned = ctx.def_blocks.get(id(block))
+    if owned is None:
+        return False
+    function, enclosing = owned
+    args = function.args
+    if function.decorator_list or enclosing.kind == "class" or args.vararg or args.kwarg:
+        return False
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    keyword_only = [a.arg for a in args.kwonlyargs]
+    if name.id not in positional and name.id not in keyword_only:
+        return False
+    index = positional.index(name.id) if name.id in positional else None
+    defaulted = {a for a, _ in zip(reversed(positional), reversed(args.defaults), strict=False)}
+    defaulted |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d}
+    uses = ctx.loaded_uses(id(enclosing.owner(function.name)), enclosing.key(function.name))
+    defs = ctx.defs.get((id(enclosing.owner(function.name)), enclosing.key(function.name)), [])
+    bindings = enclosing.owner(function.name).bindings.get(enclosing.key(function.name), [])
+    if len(defs) != len(bindings) or not uses:
+        return False
+    for use in uses:
+        call = ctx.call_of(use)
+        if call is None:
+            return False
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords
+        ):
+            return False
+        given = [k.value for k in call.keywords if k.arg == name.id]
+        if index is not None and index < len(call.args):
+            given.append(call.args[index])
+        if not given and name.id in defaulted:
+            continue  # the default, among the bindings already
+        if len(given) != 1 or not plain_container(ctx, given[0], depth + 1):
+            return False
+    return True
+
+
+def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's body, not those of functions, lambdas or classes in it."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found

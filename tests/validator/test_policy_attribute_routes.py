@@ -1,0 +1,174 @@
+"""Every route that names an attribute by a string meets the rules that judge `x.attr` by
+its spelling (EP401 file openers, EP502 downloads, ...); native file openers are refused by
+name; `.update` on plain dicts and `**` calls that cannot reach a keyword sink are not
+attribute setters."""
+
+from __future__ import annotations
+
+import pytest
+
+from validator.policy.engine import run_policy
+
+ENTRY = "\n\ndef evaluate_model(model):\n    return {}\n"
+STORE = "import torch\nstore = torch.zeros(1, dtype=torch.uint8).untyped_storage()\n"
+
+
+def _rules(source: str) -> set[str]:
+    return {f.rule for f in run_policy(source + ENTRY) if f.severity == "error"}
+
+
+# (route, the rule `x.<name>` written out meets)
+ROUTES_REFUSED = [
+    # the attacker's examples
+    (STORE + "load = getattr(store, 'from_file')", "EP401"),
+    (
+        "import numpy as np\narr = np.zeros(4)\nname = 'tofile'\ngetattr(arr, name)('/out/r')",
+        "EP401",
+    ),
+    ("name = 'from_pretrained'\ngetattr(model.tokenizer, name)('gpt2')", "EP502"),
+    (STORE + "import operator\noperator.methodcaller('from_' + 'file', '/job/x')(store)", "EP401"),
+    # the same class through every route to a name
+    (STORE + "for name in ('from_file',):\n    getattr(store, name)", "EP401"),
+    (STORE + "NAMES = ('size', 'from_file')\nfor n in NAMES:\n    getattr(store, n)", "EP401"),
+    (STORE + "hasattr(store, 'from_file')", "EP401"),
+    ("setattr(model, 'save_pretrained', 1)", "EP401"),
+    ("delattr(model, 'push_to_hub')", "EP502"),
+    ("import operator\noperator.attrgetter('model.save_pretrained')(model)", "EP401"),
+    ("import operator\noperator.attrgetter('tokenizer.from_pretrained')(model)", "EP502"),
+    ("import functools\nfunctools.update_wrapper(h, model, assigned=['save_pretrained'])", "EP401"),
+    ("import functools\nfunctools.wraps(f, assigned=('tofile',))", "EP401"),
+    (
+        STORE + "import dataclasses\n@dataclasses.dataclass\nclass Opts:\n    from_file: int = 0\n"
+        "for f in dataclasses.fields(Opts):\n    getattr(store, f.name)",
+        "EP401",
+    ),
+    (
+        STORE + "class Cfg:\n    def get(self, **kwargs):\n        for key in kwargs:\n"
+        "            return getattr(self, key)\nCfg.get(store, from_file=1)",
+        "EP401",
+    ),
+    (
+        STORE + "class Cfg:\n    def get(self, **kwargs):\n        for key in kwargs:\n"
+        "            return getattr(self, key)\nCfg.get(store, **{'from_file': 1})",
+        "EP401",
+    ),
+    # native file openers, by any spelling
+    ("arr = model.x\narr.fromfile('/job/spec.json')", "EP401"),
+    ("getattr(model.np, 'memmap')('/job/spec.json')", "EP401"),
+    ("getattr(model.x, 'open_memmap')('/job/spec.json')", "EP401"),
+    ("model.st.safe_open('/job/spec.json', 'pt')", "EP401"),
+    ("model.st.load_file('/job/spec.json')", "EP401"),
+    ("model.st.save_file({}, '/out/result.json')", "EP401"),
+    ("model.tokenizer.backend_tokenizer.save('/out/result.json')", "EP401"),
+    ("model.tokenizer.backend_tokenizer.model.read_file('/job/v', '/job/m')", "EP401"),
+    ("type(model.tokenizer)(tokenizer_file='/job/spec.json')", "EP401"),
+    (STORE + "store._set_from_file(0, 0, True, 1)", "EP401"),
+    (STORE + "store._write_file(model.f, True, True, 1)", "EP401"),
+]
+
+
+@pytest.mark.parametrize(("source", "rule_id"), ROUTES_REFUSED)
+def test_attribute_named_by_string_meets_attribute_rules(source: str, rule_id: str) -> None:
+    assert rule_id in _rules(source)
+
+
+ROUTES_ALLOWED = [
+    "getattr(model, 'model')",
+    "for name in ('accuracy', 'f1'):\n    getattr(model, name)",
+    "import operator\noperator.attrgetter('config.hidden_size')(model.model)",
+    "import operator\noperator.methodcaller('strip')(' a ')",
+    "import functools\n@functools.wraps(model)\ndef g():\n    pass",
+    "import dataclasses\n@dataclasses.dataclass\nclass Row:\n    value: int = 0\n"
+    "for f in dataclasses.fields(Row):\n    getattr(Row(), f.name)",
+]
+
+
+@pytest.mark.parametrize("source", ROUTES_ALLOWED)
+def test_ordinary_names_by_string_pass(source: str) -> None:
+    assert not _rules(source)
+
+
+MERGE = "def merge(into, extra):\n    into.update(extra)\n"
+DICT_UPDATES_ALLOWED = [
+    # the attacker's false positives
+    "import statistics\n"
+    "def score_batch(predictions, references):\n"
+    "    hits = [p.strip() == r.strip() for p, r in zip(predictions, references)]\n"
+    "    return {'exact_match': sum(hits) / len(hits), 'n': float(len(hits))}\n"
+    "def length_stats(predictions):\n"
+    "    return {'mean_len': statistics.mean(len(p) for p in predictions)}\n"
+    "metrics = score_batch(['Paris', '4'], ['Paris', 'four'])\n"
+    "metrics.update(length_stats(['Paris', '4']))",
+    MERGE + "    return into\nmerge({'a': 1.0}, {'b': 2.0})",
+    MERGE + "merge(into={}, extra=x)\nmerge(dict(), x)",
+    "def fresh():\n    if x:\n        return {}\n    return dict(a=1)\nfresh().update(m)",
+]
+
+
+@pytest.mark.parametrize("source", DICT_UPDATES_ALLOWED)
+def test_update_on_a_plain_dict_is_a_dict_update(source: str) -> None:
+    assert "EP202" not in _rules(source)
+
+
+BUILT = "name = ''.join(chr(c) for c in (95, 95, 99, 108, 97, 115, 115, 95, 95))\n"
+DICT_UPDATES_REFUSED = [
+    # a script function that may return something else
+    BUILT + "def pick():\n    if x:\n        return {}\n    return model.config\n"
+    "pick().update({name: C})",
+    BUILT + "def pick():\n    yield model.config\npick().update({name: C})",
+    BUILT + "import functools\n@functools.cache\ndef pick():\n    return {}\n"
+    "pick().update({name: C})",
+    BUILT + "def pick():\n    return {}\npick = lambda: model.config\npick().update({name: C})",
+    # a parameter some caller fills with a library object, or that escapes the analysis
+    BUILT + MERGE + "merge({}, {})\nmerge(model.config, {name: C})",
+    BUILT + MERGE + "f = merge\nf(model.config, {name: C})",
+    BUILT + MERGE + "merge(*[model.config, {name: C}])",
+    BUILT + "def merge(into, extra):\n    for into in extra:\n        into.update({name: C})\n"
+    "merge({}, [model.config])",
+    BUILT + MERGE + "merge(into=model.config, extra={name: C})",
+]
+
+
+@pytest.mark.parametrize("source", DICT_UPDATES_REFUSED)
+def test_update_on_what_may_not_be_a_dict_is_refused(source: str) -> None:
+    assert "EP202" in _rules(source)
+
+
+SINK = (
+    "class EvalConfig:\n    def __init__(self, **kwargs):\n"
+    "        for key, value in kwargs.items():\n            setattr(self, key, value)\n"
+)
+UNSEEN = "inputs = model.tokenizer(['a'], return_tensors='pt')\n"
+
+KWARGS_UNREACHABLE = [
+    SINK + "cfg = EvalConfig(batch_size=4)\n" + UNSEEN + "net = model.model\nnet(**inputs)",
+    SINK + "cfg = EvalConfig(batch_size=4)\n" + UNSEEN + "model.model.generate(**inputs)",
+    SINK + UNSEEN + "def run(**kw):\n    return kw\nrun(**inputs)",
+]
+
+
+@pytest.mark.parametrize("source", KWARGS_UNREACHABLE)
+def test_unseen_keywords_that_cannot_reach_the_sink_pass(source: str) -> None:
+    assert "EP202" not in _rules(source)
+
+
+KWARGS_REACHABLE = [
+    SINK + UNSEEN + "EvalConfig(**inputs)",
+    SINK + UNSEEN + "EvalConfig.__init__(model.config, **inputs)",
+    SINK + UNSEEN + "class Sub(EvalConfig):\n    pass\nSub(**inputs)",
+    SINK + UNSEEN + "holder = [EvalConfig]\nholder[0](**inputs)",
+    SINK + UNSEEN + "cfg = EvalConfig()\ntype(cfg)(**inputs)",
+    SINK + UNSEEN + "model.cls = EvalConfig\nmodel.cls(**inputs)",
+    SINK + UNSEEN + "init = EvalConfig().__init__\ninit(**inputs)",
+    (
+        "class Cfg:\n    def __call__(self, **kwargs):\n        for key in kwargs:\n"
+        "            setattr(self, key, 1)\n" + UNSEEN + "c = Cfg()\nf = model.x\nf(**inputs)"
+    ),
+    "def tune(c, **kw):\n    c.update(**kw)\n" + UNSEEN + "tune(model.config, **inputs)",
+    SINK + "EvalConfig(__class__=int)",
+]
+
+
+@pytest.mark.parametrize("source", KWARGS_REACHABLE)
+def test_unseen_keywords_that_may_reach_the_sink_are_refused(source: str) -> None:
+    assert "EP202" in _rules(source)

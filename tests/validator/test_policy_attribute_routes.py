@@ -172,3 +172,18 @@ KWARGS_REACHABLE = [
 @pytest.mark.parametrize("source", KWARGS_REACHABLE)
 def test_unseen_keywords_that_may_reach_the_sink_are_refused(source: str) -> None:
     assert "EP202" in _rules(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "rule_id"),
+    [
+        ("'{0.tofile}'.format(model.x)", "EP401"),
+        ("'{m.tokenizer.from_pretrained}'.format(m=model)", "EP502"),
+    ],
+)
+def test_format_field_walks_meet_attribute_rules(source: str, rule_id: str) -> None:
+    assert rule_id in _rules(source)
+
+
+def test_ordinary_format_fields_pass() -> None:
+    assert not _rules("'{0.shape} {x.mean:.3f} {0.config.hidden_size}'.format(model, x=1)")

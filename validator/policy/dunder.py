@@ -38,6 +38,10 @@ class DunderChecker(Checker):
         (a name kept for `getattr`-like use) or as a format field (`"{0.__globals__}"`).
         Prose that mentions `__dict__` (a docstring, a prompt) is neither."""
         text = nfkc(value)
+        # `"{0.tofile}".format(arr)` reads `arr.tofile`: each attribute a field walks meets
+        # the rules that judge `x.attr` by its spelling.
+        for attr in _format_field_attributes(text):
+            ctx.attribute_by_name(node, attr)
         if "_" not in text:
             return
         names = [*_as_attribute_path(text), *_format_field_names(text)]
@@ -65,3 +69,13 @@ def _format_field_names(text: str) -> list[str]:
         return []
     fields = _FIELD_RE.findall(text)
     return [part.strip() for field in fields for part in _FIELD_SPLIT_RE.split(field)]
+
+
+_FIELD_ATTR_RE = re.compile(r"\.\s*([A-Za-z_]\w*)")
+
+
+def _format_field_attributes(text: str) -> list[str]:
+    """The attribute names format fields of `text` walk (`{0.config.save_pretrained}`)."""
+    if "{" not in text:
+        return []
+    return [attr for field in _FIELD_RE.findall(text) for attr in _FIELD_ATTR_RE.findall(field)]

@@ -187,3 +187,35 @@ def test_format_field_walks_meet_attribute_rules(source: str, rule_id: str) -> N
 
 def test_ordinary_format_fields_pass() -> None:
     assert not _rules("'{0.shape} {x.mean:.3f} {0.config.hidden_size}'.format(model, x=1)")
+
+
+KWARGS_FORWARDED = [
+    # a forwarder of its own **kwargs to the sink is a sink too
+    SINK + UNSEEN + "def make(**kw):\n    return EvalConfig(**kw)\nmake(**inputs)",
+    SINK + UNSEEN + "make = lambda **kw: EvalConfig(**kw)\nmake(**inputs)",
+    SINK + UNSEEN + "class Sub(EvalConfig):\n    def __init__(self, **kw):\n"
+    "        super().__init__(**kw)\nSub(**inputs)",
+    # the method named by a string
+    (
+        "class Cfg:\n    def get(self, **kwargs):\n        for key in kwargs:\n"
+        "            return getattr(self, key)\n" + UNSEEN + "getattr(Cfg(), 'get')(**inputs)"
+    ),
+    (
+        "import operator\nclass Cfg:\n    def get(self, **kwargs):\n        for key in kwargs:\n"
+        "            return getattr(self, key)\n"
+        + UNSEEN
+        + "operator.methodcaller('get', **inputs)(Cfg())"
+    ),
+    # a metaclass `__call__` runs on `C(**m)`
+    (
+        "class Meta(type):\n    def __call__(cls, **kwargs):\n        for key in kwargs:\n"
+        "            setattr(cls, key, 1)\nclass C(metaclass=Meta):\n    pass\n"
+        + UNSEEN
+        + "C(**inputs)"
+    ),
+]
+
+
+@pytest.mark.parametrize("source", KWARGS_FORWARDED)
+def test_unseen_keywords_reaching_the_sink_indirectly_are_refused(source: str) -> None:
+    assert "EP202" in _rules(source)

@@ -117,6 +117,8 @@ class Context:
         # ids of the expressions in `class C(base, ...)` base lists.
         self.class_bases: set[int] = set()
         self._calls_by_func: dict[int, ast.Call] = {}
+        # id(def) -> whether it may be held as a value the analysis does not follow.
+        self.escapes: dict[int, bool] = {}
         # id(Name) -> (the scope it is used in, index of its statement in that scope's body)
         self._sites: dict[int, tuple[Scope, int]] = {}
         self._loaded_names: list[ast.Name] = []

@@ -19,7 +19,7 @@ from validator.policy.names import (
     SMUGGLING_ATTRS,
     is_escape_dunder,
 )
-from validator.policy.reach import reaches
+from validator.policy.reach import reaches, sink_closure
 from validator.policy.scopes import Scope
 
 _BUILTIN_RULES: dict[str, str] = {
@@ -562,15 +562,15 @@ def _keyword_sinks(ctx: Context) -> None:
     each literal keyword meets the attribute rules, as `obj.<keyword>` would."""
     if not ctx.keyword_sinks:
         return
+    sinks = sink_closure(ctx)
     for where, why in ctx.unseen_keywords:
-        for sink_call, sink in ctx.keyword_sinks:
+        for sink_call, sink in sinks:
             if reaches(ctx, where, sink):
                 ctx.report("EP202", where, f"{why}, and line {sink_call.lineno} sets or reads "
                            "attributes named by keywords")
                 break
     for call in ctx.calls:
-        if not call.keywords or not any(reaches(ctx, call, sink)
-                                        for _, sink in ctx.keyword_sinks):
+        if not call.keywords or not any(reaches(ctx, call, sink) for _, sink in sinks):
             continue
         for keyword in call.keywords:
             value = keyword.value

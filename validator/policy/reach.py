@@ -45,11 +45,18 @@ def reaches(ctx: Context, call: ast.Call, sink: Scope) -> bool:
             and any(c is owner or c.bases or c.keywords for c in classes)
         ):
             return True
-        if classes and len(classes) == len(_bindings(ctx, func)):
-            return False  # only ever a script class that cannot run this method
+        if (
+            classes
+            and len(classes) == len(_bindings(ctx, func))
+            and not any(c.bases or c.keywords for c in classes)
+        ):
+            return False  # only ever a plain script class (no metaclass `__call__`)
     if owner is not None and name == "__call__":
         return True
-    return _escapes(ctx, function, owner)
+    known = ctx.escapes.get(id(function))
+    if known is None:
+        known = ctx.escapes[id(function)] = _escapes(ctx, function, owner)
+    return known
 
 
 def _bindings(ctx: Context, name: ast.Name) -> list[object]:
@@ -76,6 +83,8 @@ def _escapes(
         if ctx.is_callee(use) or id(use) in ctx.class_bases:
             continue
         return True  # stored, passed, returned, or an attribute of it taken
+    if _named_by_string(ctx, function.name):
+        return True  # `getattr(cfg, "get")`, `methodcaller("get", **m)`
     for parent in ctx.attribute_parents.values():
         if (
             parent.attr == function.name
@@ -84,6 +93,43 @@ def _escapes(
         ):
             return True  # a bound method taken as a value
     return False
+
+
+def _named_by_string(ctx: Context, name: str) -> bool:
+    """Whether a call argument may be the string `name` (or a dotted path through it)."""
+    for call in ctx.calls:
+        for argument in call.args:
+            if isinstance(argument, ast.Starred):
+                continue
+            names = ctx.literal_names(argument) or ()
+            if any(name in candidate.split(".") for candidate in names):
+                return True
+    return False
+
+
+def sink_closure(ctx: Context) -> list[tuple[ast.Call, Scope]]:
+    """The keyword sinks, and every function that passes its own `**kwargs` on to a call
+    that can reach one (`def make(**kw): return Settings(**kw)` is a sink too)."""
+    sinks = list(ctx.keyword_sinks)
+    known = {id(block) for _, block in sinks}
+    changed = True
+    while changed:
+        changed = False
+        for call in ctx.calls:
+            for keyword in call.keywords:
+                value = keyword.value
+                if keyword.arg is not None or not isinstance(value, ast.Name):
+                    continue
+                if not ctx.is_own_kwargs(value):
+                    continue
+                found = ctx.name_site(value)
+                if found is None or id(found[0]) in known:
+                    continue
+                if any(reaches(ctx, call, block) for _, block in sinks):
+                    sinks.append((call, found[0]))
+                    known.add(id(found[0]))
+                    changed = True
+    return sinks
 
 
 def _class_family(ctx: Context, owner: ast.ClassDef) -> set[str]:

@@ -52,6 +52,11 @@ ROUTES_REFUSED = [
         "            return getattr(self, key)\nCfg.get(store, **{'from_file': 1})",
         "EP401",
     ),
+    (
+        STORE + "class Cfg:\n    def get(self, **kwargs):\n        for key in kwargs:\n"
+        "            return getattr(self, key)\nNAMES = {'from_file': 1}\nCfg.get(store, **NAMES)",
+        "EP401",
+    ),
     # native file openers, by any spelling
     ("arr = model.x\narr.fromfile('/job/spec.json')", "EP401"),
     ("getattr(model.np, 'memmap')('/job/spec.json')", "EP401"),

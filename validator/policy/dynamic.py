@@ -576,8 +576,16 @@ def _keyword_sinks(ctx: Context) -> None:
             value = keyword.value
             if keyword.arg is not None:
                 ctx.attribute_by_name(keyword, keyword.arg)
-            elif isinstance(value, ast.Dict):
-                for key in value.keys:
-                    name = None if key is None else ctx.literal_str(key)
-                    if key is not None and name is not None:
+            else:
+                for key in _literal_dict_keys(ctx, value):
+                    name = ctx.literal_str(key)
+                    if name is not None:
                         ctx.attribute_by_name(key, name)
+
+
+def _literal_dict_keys(ctx: Context, value: ast.expr) -> list[ast.expr]:
+    """The keys of a dict display, or of the displays a name is bound to (`**OVERRIDES`)."""
+    displays = [value] if isinstance(value, ast.Dict) else []
+    if isinstance(value, ast.Name):
+        displays = [b for b in ctx.binding_values(value) or () if isinstance(b, ast.Dict)]
+    return [key for display in displays for key in display.keys if key is not None]

@@ -362,7 +362,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     # Everything the hook uses is bound here: the script may rebind module attributes
     # and builtins later, and must not change what the hook decides.
     _getframe, _repr, _type, _len, _int = sys._getframe, repr, type, len, int
-    _issubclass, _range = issubclass, range
+    _issubclass, _range, _str, _tuple = issubclass, range, str, tuple
     _str_add, _bytes_add, _decode = str.__add__, bytes.__add__, bytes.decode
     _lstat, _readlink, _getcwd, _islink = os.lstat, os.readlink, os.getcwd, stat.S_ISLNK
     _write, _fstat, _exit = os.write, os.fstat, os._exit
@@ -498,16 +498,29 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             frame = frame.f_back
         return False
 
-    def code_names(frame: Any) -> tuple[str, ...]:
-        """The names a frame's code uses (globals, attributes): read through `f_code`,
-        which is audited, so marked as the guard's own look."""
+    def code_of(frame: Any) -> Any:
+        """`frame.f_code`, which is audited: marked as the guard's own look."""
         me = _ident()
         busy.add(me)
         try:
-            names: tuple[str, ...] = frame.f_code.co_names
+            return frame.f_code
         finally:
             busy.discard(me)
-        return names
+
+    def names_in_code(code: Any, name: str, constants: bool) -> bool:
+        """`name` among the names the code uses (globals, attributes) or, for an attribute,
+        among its string constants, loose or in a constant tuple (`getattr(f, "__doc__")`,
+        `for a in ("__doc__", "__kwdefaults__"): getattr(f, a)`)."""
+        if name in code.co_names:
+            return True
+        if not constants:
+            return False
+        for constant in code.co_consts:
+            if _type(constant) is _str and constant == name:
+                return True
+            if _type(constant) is _tuple and name in constant:
+                return True
+        return False
 
     def handed_call(event: str, args: tuple[Any, ...], frame: Any) -> bool:
         """The runtime frame that made the call does not name what it called (see
@@ -523,9 +536,10 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             wanted = called_by_name.get(event, ())
         if not wanted:
             return False
-        names = code_names(frame)
+        code = code_of(frame)
+        attribute = event == "object.__getattr__"
         for name in wanted:
-            if name in names:
+            if names_in_code(code, name, attribute):
                 return False
         return script_on_stack(frame)
 

@@ -13,9 +13,9 @@ def tune(config, **overrides):
 
 
 def evaluate_model(model):
-    model.generation_config.update(**OVERRIDES)
-    model.config.update({"use_cache": True})
-    tune(model.generation_config, temperature=1.0)
+    model.model.generation_config.update(**OVERRIDES)
+    model.model.config.update({"use_cache": True})
+    tune(model.model.generation_config, temperature=1.0)
     prompts = ["2 + 2 =", "The sky is"]
     outputs = model.generate(prompts, max_new_tokens=4)
     counts = Counter()

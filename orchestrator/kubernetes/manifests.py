@@ -279,7 +279,7 @@ def entrypoint_script(
     """
     return (
         f"python -I {harness} {spec}; rc=$?; "
-        f"if [ -f {result} ] && [ ! -L {result} ]; then "
+        f"if [ -s {result} ] && [ ! -L {result} ]; then "
         f"printf '\\n{RESULT_MARKER}'; head -c {max_result_bytes + 1} {result} | base64 "
         "| tr -d '\\n'; printf '\\n'; fi; exit $rc"
     )

@@ -33,6 +33,10 @@ def read_result_bytes(dir_fd: int, max_bytes: int, name: str = RESULT_NAME) -> b
             raise ResultRejected("result file is a hard link")
         if info.st_size > max_bytes:
             raise ResultRejected(f"result file is larger than {max_bytes} bytes")
+        if info.st_size == 0 and name == RESULT_NAME:
+            # The harness creates it empty before the job's code runs (Landlock then
+            # leaves it no path to /out) and fills it at the end: empty is none written.
+            raise ResultRejected("no result file was written")
         data = os.read(fd, max_bytes + 1)
     finally:
         os.close(fd)

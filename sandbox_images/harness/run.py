@@ -26,6 +26,7 @@ sys.path.insert(0, str(HARNESS_DIR))
 # tries to create __pycache__ in a read-only mount, which the guard reports as a denial.
 sys.dont_write_bytecode = True
 
+import confinement  # noqa: E402
 import script_module  # noqa: E402
 from guard import RECORD_NAME, GuardHandle, arm, build_policy  # noqa: E402
 
@@ -62,6 +63,9 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "data_row_limit": None,
     "options": {},
     "guard": True,
+    # Landlock for guarded kinds: "auto" (enforced where the kernel has it, else the job
+    # runs without and its log says so), "required" (no Landlock: the job fails), "off".
+    "landlock": "auto",
 }
 ArmGuard = Callable[[], None]
 
@@ -70,9 +74,19 @@ def _log(message: str) -> None:
     print(f"[evalpod] {message}", file=sys.stderr, flush=True)
 
 
-def _write_result(path: str, payload: dict[str, Any]) -> None:
+def _write_result(path: str, payload: dict[str, Any], fd: int | None = None) -> None:
+    """Write the result to `path`, or through `fd` (opened empty before Landlock, which
+    leaves the harness no write access to /out by path) from offset 0. A second write
+    (the fallback) pads with spaces over what a failed first one left: JSON allows
+    trailing whitespace, and the guard denies the harness's own truncate."""
+    text = json.dumps(payload, allow_nan=False)  # raises before the file is touched
+    if fd is not None:
+        data = text.encode("utf-8").ljust(os.fstat(fd).st_size, b" ")
+        written = 0
+        while written < len(data):
+            written += os.pwrite(fd, data[written:], written)
+        return
     tmp = path + ".tmp"
-    text = json.dumps(payload, allow_nan=False)
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
@@ -229,13 +243,20 @@ def _run(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
 
 
 def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, list[GuardHandle]]:
-    """A function that arms the guard for this job (once), and where its handle lands.
+    """A function that confines the job with Landlock and arms the guard (once), and
+    where the guard's handle lands.
 
-    The record file is opened now, before anything of the job runs.
+    The record file is opened now, before anything of the job runs. Landlock comes
+    first: its ctypes calls are the harness's own, before the audit hook watches.
     """
     armed: list[GuardHandle] = []
+    confine = confinement.confiner(spec, HARNESS_DIR, DATA_DIR, SCRATCH_DIRS)
     if not spec.get("guard", True) or spec.get("kind", "script") not in GUARDED_KINDS:
-        return (lambda: _log("runtime guard off")), armed
+        def unguarded() -> None:
+            confine()
+            _log("runtime guard off")
+
+        return unguarded, armed
     out_dir = os.path.dirname(os.path.abspath(result_path))
     record_path = os.path.join(out_dir, RECORD_NAME)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -254,6 +275,7 @@ def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, lis
 
     def arm_guard() -> None:
         if not armed:
+            confine()
             armed.append(arm(policy, record_fd))
             _log("runtime guard armed")
 
@@ -272,18 +294,19 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return payload
 
 
-def _finish(result_path: str, payload: dict[str, Any], armed: list[GuardHandle]) -> int:
+def _finish(result_path: str, payload: dict[str, Any], armed: list[GuardHandle],
+            result_fd: int | None = None) -> int:
     """Write the result (with the guard's first denial, if any); the exit code."""
     if armed and armed[0].denials:
         payload = {**payload, "ok": False, "violation": armed[0].denials[0]}
         payload.pop("metrics", None)
     try:
-        _write_result(result_path, payload)
+        _write_result(result_path, payload, result_fd)
     except Exception as exc:  # the script's values could not be written as JSON
         _log(f"the result could not be written: {type(exc).__name__}: {exc}")
         fallback = {**_error_payload(exc, "writing the result"),
                     **({"violation": payload["violation"]} if "violation" in payload else {})}
-        _write_result(result_path, fallback)
+        _write_result(result_path, fallback, result_fd)
         return 1
     return 0 if payload.get("ok") else 1
 
@@ -374,11 +397,16 @@ def main(argv: list[str]) -> int:
         _log(f"cannot open the runtime guard's record: {exc}")
         return 2
     try:
+        result_fd = confinement.open_result(spec, result_path)
+    except OSError as exc:
+        _log(f"cannot open the result file: {exc}")
+        return 2
+    try:
         payload: dict[str, Any] = {"ok": True, "metrics": _run(spec, arm_guard)}
     except BaseException as exc:
         payload = _failure(exc)
     evalpod_progress.flush()  # progress the budget held back: every bar's last state
-    return _finish(result_path, payload, armed)
+    return _finish(result_path, payload, armed, result_fd)
 
 
 if __name__ == "__main__":

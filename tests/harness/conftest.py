@@ -92,7 +92,9 @@ def run_harness_many(jobs: list[tuple[Path, str | None, dict[str, Any]]]) -> lis
     runs = []
     for process, result_path in started:
         stdout, stderr = process.communicate(timeout=HARNESS_TIMEOUT_S)
-        result = json.loads(result_path.read_text()) if result_path.exists() else None
+        # The harness creates the file empty before the script runs (Landlock): empty is none.
+        text = result_path.read_text() if result_path.exists() else ""
+        result = json.loads(text) if text else None
         runs.append(HarnessRun(process.returncode, result, stdout, stderr))
     return runs
 

@@ -28,7 +28,14 @@ fi
 rm -f "$EVALPOD_HOME/up.json"
 .venv/bin/evalpod up --port "$port" >"$log" 2>&1 &
 up_pid=$!
-trap 'kill -INT $up_pid 2>/dev/null; wait $up_pid 2>/dev/null || true' EXIT
+# On any exit (Ctrl-C included) stop the server and say how it ended: its own last line
+# goes to the log, not to this terminal.
+stop_up() {
+  kill -INT $up_pid 2>/dev/null || true
+  wait $up_pid 2>/dev/null || true
+  grep -h -m1 '^evalpod stopped' "$log" 2>/dev/null || true
+}
+trap stop_up EXIT
 echo "== waiting for evalpod up (log: $log)"
 # Ready when *our* process says it serves this URL (up.json) and the URL answers.
 ours='import json, sys, urllib.request

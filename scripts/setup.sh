@@ -59,10 +59,17 @@ fi
 
 pip_args=(-q --disable-pip-version-check)
 [ -d /opt/wheels ] && pip_args+=(--find-links /opt/wheels)
-echo "== $venv: pip install torch==2.13.0 (CPU wheel) and evalpod[$extras]"
+# pip's warnings about extras a dependency no longer declares (lm-eval's pull of
+# mbstrdecoder[all]) and about index paths of this host's config are not the user's to act on.
+pip_install() {
+  "$py" -m pip install "${pip_args[@]}" "$@" \
+    2> >(grep -v -e "does not provide the extra" -e "is ignored: it is neither a file" >&2)
+}
+echo "== $venv: pip install torch==2.13.0 (CPU wheel) and evalpod[$extras] (a few minutes, quietly)"
 # torch first and pinned: an unpinned resolve would pull gigabytes of CUDA packages.
 if [[ ",$extras," == *",runtime,"* ]]; then
-  "$py" -m pip install "${pip_args[@]}" torch==2.13.0
+  pip_install torch==2.13.0
 fi
-"$py" -m pip install "${pip_args[@]}" -e ".[$extras]"
+pip_install -e ".[$extras]"
+echo "== $venv: installed"
 for extra in "${wanted[@]}"; do echo "$want" > "$venv/.stamp-$extra"; done

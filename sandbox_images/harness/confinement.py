@@ -58,10 +58,16 @@ def open_result(spec: dict[str, Any], result_path: str) -> int | None:
     return os.open(result_path, flags, 0o644)
 
 
-def read_paths(spec: dict[str, Any], harness_dir: Path, data_dir: str) -> list[str]:
-    """The trees the job may read (paths that do not exist are skipped later)."""
-    runtime = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+def runtime_paths() -> list[str]:
+    """The installed runtime: read, and executed (a guard-off job may still exec it)."""
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     on_path = [p for p in sys.path if p and os.path.isabs(p)]
+    return [*RUNTIME_READ, *sorted(prefixes), *on_path]
+
+
+def read_paths(spec: dict[str, Any], harness_dir: Path, data_dir: str) -> list[str]:
+    """The trees the job may read besides the runtime (paths that do not exist are
+    skipped later)."""
     model = spec.get("model_path")
     datasets = [os.path.dirname(str(p)) for p in (spec.get("datasets") or {}).values()]
     include = spec.get("task_include_path")
@@ -69,9 +75,6 @@ def read_paths(spec: dict[str, Any], harness_dir: Path, data_dir: str) -> list[s
     gpu = str(spec.get("device", "cpu")) != "cpu"
     system = ["/sys", "/proc/driver/nvidia"] if gpu else list(SYS_READ_CPU)
     return [
-        *RUNTIME_READ,
-        *sorted(runtime),
-        *on_path,
         str(harness_dir),
         *([str(model)] if model else []),
         data_dir,
@@ -110,7 +113,10 @@ def confiner(
             return
         done.append(True)
         rules = landlock.rules_for(
-            read_paths(spec, harness_dir, data_dir), write_paths(scratch_dirs), device_paths()
+            read_paths(spec, harness_dir, data_dir),
+            write_paths(scratch_dirs),
+            device_paths(),
+            runtime_paths(),
         )
         try:
             applied = landlock.enforce(rules)

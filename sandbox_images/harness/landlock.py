@@ -72,6 +72,7 @@ FS_BY_ABI: dict[int, int] = {
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 
 READ = READ_FILE | READ_DIR
+RUNTIME = READ | EXECUTE  # what is already installed may run; nothing the job writes
 DEVICE = READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV
 # A scratch directory: everything but executing and creating device nodes.
 WRITE = (
@@ -232,6 +233,18 @@ def enforce(rules: Iterable[Rule]) -> Enforcement:
     )
 
 
-def rules_for(read: Sequence[str], write: Sequence[str], devices: Sequence[str]) -> list[Rule]:
-    """Rules from three path lists: read-only trees, scratch trees, device nodes."""
-    return [(p, READ) for p in read] + [(p, WRITE) for p in write] + [(p, DEVICE) for p in devices]
+def rules_for(
+    read: Sequence[str],
+    write: Sequence[str],
+    devices: Sequence[str],
+    runtime: Sequence[str] = (),
+) -> list[Rule]:
+    """Rules from path lists: read-only trees, scratch trees, device nodes, and runtime
+    trees (read and execute: whether a job may exec at all is the seccomp filter's and
+    the guard's call; Landlock only keeps it to what was installed)."""
+    return (
+        [(p, READ) for p in read]
+        + [(p, WRITE) for p in write]
+        + [(p, DEVICE) for p in devices]
+        + [(p, RUNTIME) for p in runtime]
+    )

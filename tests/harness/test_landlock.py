@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,13 +114,14 @@ def test_mode(spec: dict[str, Any], mode: str) -> None:
 
 
 ENFORCE = """
-import json, os, sys
+import json, os, subprocess, sys
 sys.path.insert(0, sys.argv[1])
 import landlock
 root = sys.argv[2]
 had_ctypes = "ctypes" in sys.modules
 applied = landlock.enforce(landlock.rules_for(
-    [*sys.path[1:], sys.prefix, sys.base_prefix, root + "/ro"], [root + "/rw"], ["/dev/null"]))
+    [*sys.path[1:], sys.prefix, sys.base_prefix, root + "/ro"], [root + "/rw"], ["/dev/null"],
+    ["/usr"]))
 outcomes = {"ctypes_left": (not had_ctypes) and "ctypes" in sys.modules}
 def attempt(name, action):
     try:
@@ -134,6 +136,8 @@ attempt("write_rw", lambda: open(root + "/rw/new", "w").write("x"))
 attempt("mkdir_ro", lambda: os.mkdir(root + "/ro/d"))
 attempt("dev_null", lambda: open("/dev/null", "w").write("x"))
 attempt("proc_fd_reopen", lambda: open("/proc/self/fd/%d" % os.open(root + "/ro/file", 0), "a"))
+attempt("exec_runtime", lambda: subprocess.run(["/usr/bin/true"], check=True))
+attempt("exec_written", lambda: subprocess.run([root + "/rw/true"], check=True))
 print(json.dumps({"abi": applied.abi, **outcomes}))
 """
 
@@ -144,6 +148,7 @@ def test_enforce_allows_only_the_rules(tmp_path: Path) -> None:
     (tmp_path / "rw").mkdir()
     (tmp_path / "ro" / "file").write_text("public")
     (tmp_path / "secret").write_text("spec")
+    shutil.copy("/usr/bin/true", tmp_path / "rw" / "true")
     done = subprocess.run(
         [sys.executable, "-I", "-c", ENFORCE, str(HARNESS_DIR), str(tmp_path)],
         capture_output=True, text=True, timeout=60, check=True,
@@ -159,13 +164,18 @@ def test_enforce_allows_only_the_rules(tmp_path: Path) -> None:
         "mkdir_ro": "denied",
         "dev_null": "ok",
         "proc_fd_reopen": "denied",
+        "exec_runtime": "ok",
+        "exec_written": "denied",
     }
 
 
 def test_job_rules_leave_out_job_and_out(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = {"model_path": "/model", "datasets": {"d": "/data/d/v1"}, "task_include_path": "/t"}
     monkeypatch.chdir("/tmp")
-    readable = confinement.read_paths(spec, Path("/opt/evalpod/harness"), "/data")
+    readable = [
+        *confinement.read_paths(spec, Path("/opt/evalpod/harness"), "/data"),
+        *confinement.runtime_paths(),
+    ]
     writable = confinement.write_paths(("/work", "/tmp", "/dev/shm"))
     for path in ("/model", "/data", "/data/d", "/t", "/opt/evalpod/harness", "/proc/self"):
         assert path in readable
@@ -207,3 +217,35 @@ def test_an_empty_result_file_is_no_result(tmp_path: Path) -> None:
         os.close(dir_fd)
     assert result.ok is False and result.violation is not None
     assert result.violation.detail == "open denied"
+
+
+@pytest.mark.parametrize(
+    ("record", "detail"),
+    [
+        (b"", None),
+        (b" " * 64, "runtime guard record blanked"),  # the reported from_file overwrite
+        (b"\n" + b'{"event": "open", "detail": "open denied"}\n', "open denied"),
+        (b"\n\n \n", "runtime guard record blanked"),
+        (
+            b"junk\n" + b'{"event": "open", "detail": "open denied"}\n',
+            "runtime guard record malformed",
+        ),
+    ],
+)
+def test_a_record_written_through_its_fd_cannot_hide_a_denial(
+    record: bytes, detail: str | None, tmp_path: Path
+) -> None:
+    """The record's fd is in the script's process: bytes it writes there (no audit event,
+    no path) must not push the guard's line out of reach or blank it."""
+    (tmp_path / GUARD_RECORD_NAME).write_bytes(record)
+    (tmp_path / "result.json").write_text('{"ok": true, "metrics": {"accuracy": 1.0}}')
+    dir_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        result = read_result(dir_fd, 1024)
+    finally:
+        os.close(dir_fd)
+    if detail is None:
+        assert result.ok and result.violation is None
+    else:
+        assert not result.ok and result.violation is not None
+        assert result.violation.detail == detail

@@ -78,9 +78,15 @@ def read_guard_record(dir_fd: int) -> GuardDenial | None:
         if "no result file" in str(exc):
             return None
         return GuardDenial(event="unknown", detail=f"runtime guard record unreadable: {exc}")
-    first = data.split(b"\n", 1)[0].strip()
-    if not first:
+    if not data:
         return None
+    # The guard writes whole JSON lines and nothing else writes here: bytes that are not
+    # its first line came through the harness's descriptor, to hide a denial (a blank
+    # line first would otherwise push the real record off the first line).
+    lines = [line.strip() for line in data.split(b"\n") if line.strip()]
+    if not lines:
+        return GuardDenial(event="unknown", detail="runtime guard record blanked")
+    first = lines[0]
     try:
         return GuardDenial.model_validate(json.loads(first, parse_constant=_no_constants))
     except (ValueError, RecursionError):

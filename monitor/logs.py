@@ -50,6 +50,8 @@ MAX_BATCH = 500
 SEND_ATTEMPTS = 3
 RETRY_S = 0.05
 PROGRESS_INTERVAL_S = 0.15
+# A sandbox start-up this long or longer is named in the end line, apart from the script.
+STARTUP_NOTE_MIN_S = 2.0
 
 
 class _BarThrottle:
@@ -177,10 +179,17 @@ async def job_log(services: HasServices, evaluation_id: str, phase: Phase
         await archive_job_log(services, evaluation_id)
 
 
-def end_note(phase: Phase, status: str, duration_s: float, detail: str | None = None) -> str:
-    """evalpod's line at the end of a job: how it ended, and why when it did not succeed."""
+def end_note(phase: Phase, status: str, duration_s: float, detail: str | None = None,
+             startup_s: float | None = None) -> str:
+    """evalpod's line at the end of a job: how it ended, and why when it did not succeed.
+
+    `duration_s` is the script's own time (what the cap counts); a sandbox start-up of
+    STARTUP_NOTE_MIN_S or more is named apart: "run succeeded after 12.10 s (sandbox
+    start 21.9 s)"."""
     name = "trial run" if phase == "trial" else "run"
     text = f"{name} {status} after {duration_s:.2f} s"
+    if startup_s is not None and startup_s >= STARTUP_NOTE_MIN_S:
+        text += f" (sandbox start {startup_s:.1f} s)"
     last = (detail or "").strip().splitlines()
     return f"{text}: {last[-1]}" if last and status != "succeeded" else text
 
@@ -195,5 +204,6 @@ async def logged(writer: LogWriter, job: SandboxJob, running: Awaitable[SandboxO
     outcome = await running
     detail = (f"{outcome.violation.kind.value}: {outcome.violation.detail}"
               if outcome.violation else outcome.error)
-    await writer.note(end_note(writer.phase, outcome.status, outcome.duration_s, detail))
+    await writer.note(end_note(writer.phase, outcome.status, outcome.duration_s, detail,
+                               outcome.startup_s))
     return outcome

@@ -12,6 +12,7 @@ from evalpod.logs.progress import MARKER as PROGRESS_MARKER
 from monitor.limits import OutputMeter, TailBuffer, usage_violation
 from orchestrator.sandbox import (
     GUARD_RECORD_LOST_EXIT,
+    MODEL_LOADED_MARK,
     LineSink,
     ResultRejected,
     SandboxError,
@@ -30,6 +31,8 @@ class _Watch:
     """What the supervisor learned while the job ran."""
 
     started: float = field(default_factory=time.monotonic)
+    launched: float | None = None  # before the backend's launch; `started` when not given
+    loaded: float | None = None  # when the harness's MODEL_LOADED_MARK line came
     violation: Violation | None = None
     cancelled: bool = False
     exit_code: int | None = None
@@ -43,6 +46,8 @@ async def _pump(process: SandboxProcess, on_line: LineSink, watch: _Watch) -> Vi
     async for line in process.output_lines():
         if not line.startswith(PROGRESS_MARKER):  # a tail of progress reports tells nothing
             watch.tail.add(line)
+        if watch.loaded is None and line.startswith(MODEL_LOADED_MARK):
+            watch.loaded = time.monotonic()
         breach = meter.add(line)
         if breach is not None:
             return Violation(kind=ViolationKind.output, detail=breach)
@@ -106,10 +111,13 @@ async def _guard_violation(process: SandboxProcess) -> Violation | None:
 
 
 async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
+    script_from = watch.loaded if watch.loaded is not None else watch.started
+    launched = watch.launched if watch.launched is not None else watch.started
     base = SandboxOutcome(
         status="failed",
         exit_code=watch.exit_code,
-        duration_s=round(time.monotonic() - watch.started, 3),
+        duration_s=round(time.monotonic() - script_from, 3),
+        startup_s=None if watch.loaded is None else round(watch.loaded - launched, 3),
         stdout_tail=neutralise(watch.tail.text()),
     )
     if watch.cancelled:
@@ -138,10 +146,14 @@ async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
 
 
 async def supervise(
-    process: SandboxProcess, on_line: LineSink, cancel: asyncio.Event
+    process: SandboxProcess, on_line: LineSink, cancel: asyncio.Event,
+    *, launched_at: float | None = None,
 ) -> SandboxOutcome:
-    """Run the job to its end and say how it ended; kills on any breach or cancel."""
-    watch = _Watch()
+    """Run the job to its end and say how it ended; kills on any breach or cancel.
+
+    `launched_at` (`time.monotonic()` before the backend's launch) starts the outcome's
+    `startup_s`; its `duration_s` counts from the harness's model-loaded line."""
+    watch = _Watch(launched=launched_at)
     pump = asyncio.create_task(_pump(process, on_line, watch))
     try:
         await _watch_until_exit(process, pump, cancel, watch)

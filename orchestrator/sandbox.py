@@ -9,6 +9,7 @@ they report a `SandboxOutcome` and the lifecycle records it.
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
@@ -187,6 +188,9 @@ class HarnessResult(BaseModel):
 
 
 GUARD_RECORD_NAME = "violation.json"
+# The harness prints this right after loading the model, before the script runs
+# (sandbox_images/harness/run.py, _load_model): the script's own time starts here.
+MODEL_LOADED_MARK = "[evalpod] model loaded"
 
 
 class ResourceUsage(BaseModel):
@@ -203,7 +207,10 @@ class SandboxOutcome(BaseModel):
     violation: Violation | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    # duration_s is the script's own time, from the harness's MODEL_LOADED_MARK line to
+    # the end (the whole job when no such line came); startup_s is launch to that line.
     duration_s: float = 0.0
+    startup_s: float | None = None
     stdout_tail: str = ""
 
 
@@ -316,9 +323,11 @@ class SandboxBackend(ABC):
         """Launch and supervise to the end: the one call workers use."""
         from monitor.supervisor import supervise
 
+        launched_at = time.monotonic()
         process = await self.launch(job)
         try:
-            return await supervise(process, on_line, cancel or asyncio.Event())
+            return await supervise(process, on_line, cancel or asyncio.Event(),
+                                   launched_at=launched_at)
         finally:
             await process.cleanup()
 

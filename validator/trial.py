@@ -19,6 +19,7 @@ from evalpod.orm import Model
 from evalpod.settings import Settings
 from evalpod.shadow import ShadowBuildError, ensure_shadow
 from orchestrator.sandbox import (
+    MODEL_LOADED_MARK,  # the script's own cap starts at this line
     LineSink,
     ResourceLimits,
     SandboxBackend,
@@ -29,9 +30,6 @@ from orchestrator.sandbox import (
 from validator.findings import Finding
 
 MAX_LOG_CHARS = 64 * 1024
-# The harness prints this right after loading the model, before the script runs: the
-# script's own cap starts here (sandbox_images/harness/run.py, _load_model).
-MODEL_LOADED_MARK = "[evalpod] model loaded"
 # TrialReport.status when no trial could run because the model has no usable shadow.
 NO_TRIAL_MODEL = "no_trial_model"
 
@@ -39,7 +37,7 @@ NO_TRIAL_MODEL = "no_trial_model"
 class TrialReport(BaseModel):
     passed: bool
     status: str
-    duration_s: float
+    duration_s: float  # the script's own time, from the model loaded: what the cap counts
     violation: dict[str, Any] | None = None
     error: str | None = None
     startup_s: float | None = None  # launch to the model loaded (None: it never loaded)

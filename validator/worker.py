@@ -127,7 +127,7 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
                                     on_line=trial_log.write, tenant_id=job.tenant_id,
                                     fair_share=job.fair_share, job_timeout_s=job.timeout_s)
             await trial_log.note(end_note("trial", trial.status, trial.duration_s,
-                                          _trial_detail(trial)))
+                                          _trial_detail(trial), trial.startup_s))
     finally:
         state.cancels.forget(job.evaluation_id)
     report.trial = trial

@@ -60,7 +60,10 @@ def _describe_api_error(error: ApiError) -> str:
         if isinstance(detail.get("column"), int):
             where += f", column {detail['column']}"
         parts[0] += f" ({where})"
-    field_errors = [e for e in detail.get("errors") or [] if isinstance(e, dict)]
+    # A detail entry that only says the message again (the server often puts the one
+    # finding or field error in both) is not repeated.
+    field_errors = [e for e in detail.get("errors") or [] if isinstance(e, dict)
+                    and not _said(_bare(e, "message", e.get("field")), parts[0])]
     if field_errors:
         shown = [_field_text(e) for e in field_errors[:MAX_FIELD_ERRORS]]
         more = len(field_errors) - len(shown)
@@ -71,6 +74,8 @@ def _describe_api_error(error: ApiError) -> str:
         first = f": {findings[0].get('message', '')}"
         if len(first) > 2 and parts[0].endswith(first):
             parts[0] = parts[0][:-len(first)]
+        findings = [f for f in findings if not _said(_bare(f, "message"), parts[0])]
+    if findings:
         parts.append("; ".join(_finding_text(f) for f in findings[:MAX_FIELD_ERRORS]))
     line = ": ".join(parts) + f" [{error.code}]"
     if error.retry_after_s is not None:
@@ -78,6 +83,22 @@ def _describe_api_error(error: ApiError) -> str:
     if error.api_hint:  # the server's words (routes), said as CLI commands
         line += f"; hint: {for_cli(error.api_hint)}"
     return line
+
+
+def _bare(entry: dict[str, Any], key: str, prefix: object = None) -> str:
+    """`entry[key]` without a leading "PREFIX: " (a field error names its field twice)."""
+    text = str(entry.get(key) or "").strip().rstrip(".")
+    if isinstance(prefix, str) and text.startswith(f"{prefix}:"):
+        text = text[len(prefix) + 1:].strip()
+    return text
+
+
+def _said(text: str, message: str) -> bool:
+    """Whether `message` already says `text` (case and spacing aside)."""
+    def norm(value: str) -> str:
+        return " ".join(value.split()).casefold()
+
+    return bool(text) and norm(text) in norm(message)
 
 
 def _field_text(error: dict[str, Any]) -> str:

@@ -152,3 +152,39 @@ def test_api_errors_say_each_thing_once() -> None:
     field = ApiError(422, "invalid request", code="INVALID_CONFIG", detail={"errors": [
         {"field": "query.status", "message": "query.status: Input should be 'succeeded'"}]})
     assert describe(field).count("query.status") == 1, describe(field)
+
+
+@pytest.mark.parametrize("detail", [
+    # The new user's case: the one field error is the message again, under its field.
+    {"line": 1, "errors": [{"field": "datasets", "message":
+                            "`evaluate_model(model, data)` needs datasets, but this "
+                            "submission names none"}]},
+    {"errors": [{"field": "datasets", "message":
+                 "datasets: `evaluate_model(model, data)` needs datasets, but this "
+                 "submission names none."}]},
+    {"findings": [{"rule": "EP900", "line": 1, "message":
+                   "`evaluate_model(model, data)` needs  datasets, but this submission "
+                   "names none"}]},
+])
+def test_a_detail_entry_that_repeats_the_message_is_not_repeated(
+        detail: dict[str, object]) -> None:
+    from evalpod.cli.output import describe
+    from evalpod.sdk.errors import ApiError
+
+    error = ApiError(400, "`evaluate_model(model, data)` needs datasets, but this submission "
+                     "names none", code="INVALID_CONFIG", detail=detail)
+    text = describe(error)
+    assert text.count("names none") == 1, text
+    assert text.endswith("[INVALID_CONFIG]"), text
+
+
+def test_detail_entries_that_say_more_are_kept() -> None:
+    from evalpod.cli.output import describe
+    from evalpod.sdk.errors import ApiError
+
+    error = ApiError(422, "invalid request", code="INVALID_CONFIG", detail={"errors": [
+        {"field": "config.timeout_s", "message": "Input should be greater than 0"},
+        {"field": "datasets", "message": "invalid request"}]})
+    text = describe(error)
+    assert "config.timeout_s: Input should be greater than 0" in text, text
+    assert text.count("invalid request") == 1, text

@@ -151,7 +151,9 @@ def metrics_summary(evaluation: Evaluation) -> dict[str, Any]:
     """A small numeric digest of a result: script metrics, or lm-eval task/metric pairs."""
     result = evaluation.result or {}
     flat: dict[str, Any] = {}
-    if evaluation.kind == "lm_eval" and isinstance(result.get("tasks"), dict):
+    if isinstance(result.get("metrics"), dict) and "benchmark_id" in result:
+        flat = dict(result["metrics"])  # a benchmark scorer's (evalpod.benchmarks.scoring)
+    elif evaluation.kind == "lm_eval" and isinstance(result.get("tasks"), dict):
         for task, metrics in result["tasks"].items():
             if isinstance(metrics, dict):
                 flat.update({f"{task}/{k}": v for k, v in metrics.items()

@@ -6,10 +6,12 @@ import asyncio
 import re
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evalpod import activity
 from evalpod.model_files import directory_checksum, inspect_model_dir, verify_model_dir
-from evalpod.orm import Model, utcnow
+from evalpod.orm import Model, Tenant, utcnow
 from evalpod.settings import Settings
 from evalpod.shadow import ensure_shadow, runtime_python
 
@@ -35,12 +37,15 @@ async def register_model(
     model_id: str | None = None,
     parent_id: str | None = None,
     settings: Settings | None = None,
+    actor: str = "cli",
 ) -> Model:
     """Register (or re-register) a model directory after verifying it is safe to load.
 
     With `settings`, its shadow (the trial model, see `evalpod.shadow`) is built first, so
     an architecture that cannot be shadowed is refused here with `ShadowBuildError` rather
     than at its first trial; without, the validator builds it at the first trial.
+    A new model, or new weights (checksum) for a known one, writes `model.registered` to
+    every tenant's activity feed (the registry is shared), by `actor`.
     Raises `ModelDirError` for an unsafe or incomplete directory.
     """
     path = path.expanduser().resolve()
@@ -51,6 +56,7 @@ async def register_model(
     if settings is not None:
         await ensure_shadow(settings, model_id, path, checksum)
     model = await session.get(Model, model_id)
+    changed = model is None or model.checksum != checksum
     if model is None:
         model = Model(id=model_id, name=name, storage_path=str(path), checksum=checksum,
                       stage="staging", parent_id=parent_id)
@@ -64,7 +70,16 @@ async def register_model(
     model.context_length = info.context_length
     model.updated_at = utcnow()
     await session.flush()
+    if changed:
+        await _announce(session, model, actor)
     return model
+
+
+async def _announce(session: AsyncSession, model: Model, actor: str) -> None:
+    for tenant_id in await session.scalars(select(Tenant.id)):
+        activity.record(session, tenant_id=tenant_id, event_type="model.registered",
+                        entity_type="model", entity_id=model.id, actor=actor,
+                        data={"name": model.name, "checksum": model.checksum[:12]})
 
 
 async def build_tiny_model(settings: Settings, dest: Path) -> Path:

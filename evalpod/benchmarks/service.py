@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evalpod import lifecycle, queue
+from evalpod import activity, lifecycle, queue
 from evalpod.benchmarks.errors import BenchmarkNotFound
 from evalpod.datasets.service import resolve_refs
 from evalpod.errors import ForbiddenPattern, InvalidConfig, InvalidScript, ModelNotFound
@@ -135,6 +135,10 @@ async def create_benchmark(session: AsyncSession, principal: Principal, spec: Be
         created_at=utcnow())
     session.add(benchmark)
     await session.flush()
+    activity.record(session, tenant_id=principal.tenant_id, event_type="benchmark.created",
+                    entity_type="benchmark", entity_id=benchmark.id, actor=principal.key_id,
+                    data={"name": benchmark.name, "version": benchmark.version,
+                          "kind": benchmark.kind})
     return benchmark
 
 

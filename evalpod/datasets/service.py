@@ -225,7 +225,8 @@ async def receive_version(
             activity.record(session, tenant_id=principal.tenant_id,
                             event_type="dataset.version_uploaded", entity_type="dataset",
                             entity_id=dataset.id, actor=principal.key_id,
-                            data={"version": fields.version, "size_bytes": upload.size_bytes})
+                            data={"name": dataset.name, "version": fields.version,
+                                  "size_bytes": upload.size_bytes})
     except BaseException:
         upload.discard()
         if published:
@@ -327,7 +328,8 @@ async def delete_version(session: AsyncSession, principal: Principal, dataset: D
     keep = await _used_by_evaluations(session, version.id)
     activity.record(session, tenant_id=principal.tenant_id, event_type="dataset.version_deleted",
                     entity_type="dataset", entity_id=dataset.id, actor=principal.key_id,
-                    data={"version": version.version, "files_kept": keep})
+                    data={"name": dataset.name, "version": version.version,
+                          "files_kept": keep})
     await session.flush()
     if not keep and version.status != VersionStatus.processing:
         storage.remove_version(settings, version.tenant_id, version.id)

@@ -503,13 +503,18 @@ function viewEvaluation(id) {
 async function viewSubmit() {
   const model = h("select", { name: "model_id", required: true });
   const timeout = h("input", { type: "number", name: "timeout_s", value: 300, min: 1, max: 86400 });
+  // Dataset versions (name@version) for a data script, evaluate_model(model, data): several
+  // may be chosen (Ctrl/Cmd-click); only ready versions can be mounted.
+  const datasets = h("select", { name: "datasets", multiple: true, size: 4, id: "datasets" });
+  const chosen = () => [...datasets.selectedOptions].map((o) => o.value);
   const script = h("textarea", { class: "code", name: "script", spellcheck: "false" });
   script.value = sessionStorage.getItem("evalpod.draft") || EXAMPLE;
   script.addEventListener("input", () => sessionStorage.setItem("evalpod.draft", script.value));
   const findings = h("div", { id: "findings" });
   const message = h("div");
   const body = () => ({ model_id: model.value, script: script.value,
-    config: { timeout_s: Number(timeout.value) } });
+    config: { timeout_s: Number(timeout.value) },
+    ...(chosen().length ? { datasets: chosen() } : {}) });
   const goToLine = (line) => {
     const lines = script.value.split("\n");
     const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
@@ -538,7 +543,8 @@ async function viewSubmit() {
       message.replaceChildren(errorBox(error));
     }
   } },
-  h("div", { class: "row" }, h("label", {}, "Model", model), h("label", {}, "Timeout (s)", timeout)),
+  h("div", { class: "row" }, h("label", {}, "Model", model), h("label", {}, "Timeout (s)", timeout),
+    h("label", {}, "Datasets", datasets)),
   h("label", {}, "Script", script), h("p"),
   h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "check", onclick: check }, "Check"),
     h("button", { type: "submit", id: "submit" }, "Submit")), message, findings);
@@ -546,6 +552,13 @@ async function viewSubmit() {
   try {
     const page = await api("/models?limit=200");
     model.replaceChildren(...page.items.map((m) => h("option", { value: m.id }, `${m.name} (${m.stage})`)));
+    const mine = await api("/datasets?limit=200");
+    const refs = mine.items.flatMap((d) => d.versions.filter((v) => v.status === "ready")
+      .map((v) => `${d.name}@${v.version}`));
+    datasets.replaceChildren(...refs.map((ref) => h("option", { value: ref }, ref)));
+    datasets.disabled = !refs.length;
+    datasets.title = refs.length ? "For evaluate_model(model, data): Ctrl/Cmd-click for several"
+      : "No ready dataset versions yet (evalpod datasets upload)";
   } catch (error) {
     message.replaceChildren(errorBox(error));
   }
@@ -611,6 +624,19 @@ async function pollActivity() {
   seenActivity = Math.max(seenActivity || 0, newest);
 }
 
+// An activity row's entity as a person names it: a link to an evaluation or model page,
+// a benchmark's leaderboard (name@version), a dataset as name or name@version. Rows written
+// before their payload had a name show the id.
+function entityCell(i) {
+  const d = i.data || {};
+  const named = d.name ? (d.version !== undefined && d.version !== null ? `${d.name}@${d.version}` : d.name) : null;
+  const link = (href, text) => h("a", { href }, clipped(text));
+  if (i.entity_type === "evaluation") return link(`#/evaluations/${i.entity_id}`, i.entity_id);
+  if (i.entity_type === "model") return link(`#/models/${encodeURIComponent(i.entity_id)}`, d.name || i.entity_id);
+  if (i.entity_type === "benchmark" && named) return link(`#/benchmarks/${encodeURIComponent(named)}`, `benchmark ${named}`);
+  return clipped(`${i.entity_type} ${named || i.entity_id}`, named ? { title: `${i.entity_type} ${named} (${i.entity_id})` } : {});
+}
+
 async function viewActivity() {
   const list = h("tbody");
   const notify = h("button", { type: "button", class: "secondary", onclick: async () => {
@@ -628,8 +654,7 @@ async function viewActivity() {
     const page = await api("/activity?limit=100");
     list.replaceChildren(...page.items.map((i) => h("tr", {},
       h("td", { class: "when" }, when(i.created_at)), h("td", {}, i.read_at ? i.event_type : h("strong", {}, i.event_type)),
-      h("td", {}, i.entity_type === "evaluation" ? h("a", { href: `#/evaluations/${i.entity_id}` }, clipped(i.entity_id))
-        : clipped(`${i.entity_type} ${i.entity_id}`)),
+      h("td", {}, entityCell(i)),
       h("td", {}, clipped(i.actor)), h("td", {}, i.data.status || ""))));
   };
   await render();

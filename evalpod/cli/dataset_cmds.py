@@ -19,6 +19,8 @@ UPLOAD_CHUNK = 1024 * 1024
 RATE_WAIT_MAX_S = 120.0
 # `datasets add --wait` polls the version from every 0.5 s up to every 5 s.
 POLL_FIRST_S, POLL_MAX_S = 0.5, 5.0
+# `leaderboard` counts the runs in progress among at most this many of the version's runs.
+RUNS_SCANNED_MAX = 2000
 
 
 class Api:
@@ -265,27 +267,75 @@ def run(
         typer.echo(f"{created['benchmark']} on {item['model_id']}: {item['evaluation_id']}")
 
 
-def render_leaderboard(board: dict[str, Any]) -> str:
-    """The leaderboard as a plain-text table."""
+def render_leaderboard(board: dict[str, Any], runs: list[dict[str, Any]] | None = None) -> str:
+    """The leaderboard as aligned columns, then what is missing from it: the version's runs
+    (`runs`, items of GET /evaluations?tag=benchmark:LABEL) still in progress, and failed
+    ones of models with no row, with the command that lists them."""
+    from evalpod.cli.output import table_lines
+
     metric = board["primary_metric"]
-    lines = [f"{board['benchmark']}  (rank by {metric}, {board['direction']} is better)",
-             f"{'rank':>4}  {'model':<24} {metric:>12} {'stderr':>9}  evaluation"]
-    for row in board["rows"]:
-        score = "—" if row["score"] is None else f"{row['score']:.4f}"
-        stderr = "" if row["stderr"] is None else f"±{row['stderr']:.4f}"
-        rank = "—" if row["rank"] is None else str(row["rank"])
-        lines.append(f"{rank:>4}  {row['model_id']:<24} {score:>12} {stderr:>9}  "
-                     f"{row['evaluation_id']}")
+    rows = [["—" if r["rank"] is None else str(r["rank"]), r["model_id"],
+             "—" if r["score"] is None else f"{r['score']:.4f}",
+             "" if r["stderr"] is None else f"±{r['stderr']:.4f}", r["evaluation_id"]]
+            for r in board["rows"]]
+    lines = [f"{board['benchmark']}  (rank by {metric}, {board['direction']} is better)"]
+    if rows:
+        lines += table_lines(["RANK", "MODEL", metric.upper(), "STDERR", "EVALUATION"], rows,
+                             right=(0, 2, 3))
+    else:
+        lines.append("no succeeded runs yet")
+    missing = _missing_runs(board, runs or [])
+    if missing:
+        lines.append(f"{missing}: evalpod list --tag benchmark={board['benchmark']}")
     return "\n".join(lines)
+
+
+def _missing_runs(board: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """"2 runs in progress, 1 failed" (failed: models with no row whose runs all ended
+    otherwise), or ""."""
+    from evalpod.lifecycle import LIVE
+
+    live = {s.value for s in LIVE}
+    ranked = {r["model_id"] for r in board["rows"]}
+    running = sum(1 for r in runs if r["status"] in live)
+    failed = {r["model_id"] for r in runs
+              if r["status"] not in live and r["status"] != "succeeded"
+              and r["model_id"] not in ranked}
+    parts = []
+    if running:
+        parts.append(f"{running} run{'s' if running != 1 else ''} in progress")
+    if failed:
+        parts.append(f"{len(failed)} failed")
+    return ", ".join(parts)
+
+
+def _benchmark_runs(label: str) -> list[dict[str, Any]]:
+    """This key's evaluations tagged benchmark=LABEL (the runs `benchmarks run` created),
+    newest first, at most RUNS_SCANNED_MAX."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while len(found) < RUNS_SCANNED_MAX:
+        params: dict[str, Any] = {"tag": f"benchmark:{label}", "limit": 200}
+        page = _call("GET", "/evaluations", params=params | ({"cursor": cursor} if cursor
+                                                              else {}))
+        found += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor or not page["items"]:
+            break
+    return found
 
 
 def leaderboard(
     name: Annotated[str, typer.Argument(help="name, name@version or id.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print a benchmark version's leaderboard."""
+    """Print a benchmark version's leaderboard, and how many of its runs are still in
+    progress or failed."""
     board = _call("GET", f"/benchmarks/{name}/leaderboard")
-    typer.echo(json.dumps(board, indent=2) if as_json else render_leaderboard(board))
+    if as_json:
+        typer.echo(json.dumps(board, indent=2))
+        return
+    typer.echo(render_leaderboard(board, _benchmark_runs(board["benchmark"])))
 
 
 def register(app: typer.Typer) -> None:

@@ -150,21 +150,35 @@ def print_json(value: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
-                fit_last: bool = False) -> None:
+                fit_last: bool = False, right: Sequence[int] = ()) -> None:
     """Plain aligned columns under a header row (pipes well into grep/awk); cells are
     neutralised and never cut, except that with `fit_last` on a terminal the last column
-    (free text, such as a description) is cut at a word, with an ellipsis, to the width."""
-    cells = [[neutralise(c) for c in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    (free text, such as a description) is cut at a word, with an ellipsis, to the width.
+    Columns whose indexes are in `right` (numbers) are right-aligned, header included."""
     room = None
     if fit_last and sys.stdout.isatty():
         import shutil
 
-        room = shutil.get_terminal_size().columns - sum(w + 2 for w in widths[:-1])
+        room = shutil.get_terminal_size().columns
+    for line in table_lines(headers, rows, right=right, width=room):
+        typer.echo(line)
+
+
+def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
+                right: Sequence[int] = (), width: int | None = None) -> list[str]:
+    """The lines of `print_table`: each column as wide as its widest cell or header, two
+    spaces apart; with `width`, the last column is cut at a word to fit it."""
+    cells = [[neutralise(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    room = None if width is None else width - sum(w + 2 for w in widths[:-1])
+    lines = []
     for row in [list(headers), *cells]:
         if room is not None:
             row = [*row[:-1], cut_words(row[-1], room)]
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+                     .rstrip())
+    return lines
 
 
 def cut_words(text: str, width: int, *, minimum: int = 20) -> str:

@@ -14,8 +14,9 @@ from orchestrator.sandbox import SandboxBackend, get_backend
 
 
 def sandbox_backend(settings: Settings) -> SandboxBackend:
-    """The configured backend (`EVALPOD_BACKEND`), one per worker process."""
-    return get_backend(settings.backend)
+    """The worker's backend (`EVALPOD_BACKEND`), configured by the worker's settings (its
+    warm pool among them); one per worker process."""
+    return get_backend(settings.backend, settings=settings)
 
 
 def gpu_allocator(settings: Settings) -> GpuAllocator:

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,9 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     model_serializer,
 )
+
+if TYPE_CHECKING:
+    from evalpod.settings import Settings
 
 
 class ViolationKind(StrEnum):
@@ -332,21 +335,24 @@ class SandboxBackend(ABC):
             await process.cleanup()
 
 
-def get_backend(name: str | None = None, *, one_shot: bool = False) -> SandboxBackend:
-    """The configured backend (`EVALPOD_BACKEND`). `one_shot`: for a process that runs one
-    job and exits (`evalpod sandbox run`): no warm pool, whose sandboxes nothing would take
-    and whose warm-up the exit would wait for."""
+def get_backend(name: str | None = None, *, settings: Settings | None = None,
+                one_shot: bool = False) -> SandboxBackend:
+    """The backend `name` (default `EVALPOD_BACKEND`) configured by `settings` (default the
+    process's). `one_shot`: for a process that runs one job and exits (`evalpod sandbox
+    run`): no warm pool, whose sandboxes nothing would take and whose warm-up the exit
+    would wait for."""
     from evalpod.settings import get_settings
 
-    chosen = name or get_settings().backend
+    settings = settings or get_settings()
+    chosen = name or settings.backend
     if chosen == "kubernetes":
         from orchestrator.kubernetes.backend import KubernetesBackend
 
-        return KubernetesBackend.from_settings()
+        return KubernetesBackend.from_settings(settings)
     from orchestrator.local.backend import LocalBackend
 
     if one_shot:
         from orchestrator.local.pool import without_pool
 
-        return LocalBackend(without_pool(get_settings()))
-    return LocalBackend.from_settings()
+        settings = without_pool(settings)
+    return LocalBackend(settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +198,27 @@ def test_ctrl_c_of_sandbox_run_stops_the_job_and_exits_130(tmp_path: Any) -> Non
     assert line.startswith("tick"), stderr
     assert process.returncode == 130, stderr
     assert stderr.splitlines()[-2:] == ["status: cancelled", "interrupted"], stderr
+
+
+@pytest.mark.parametrize(("parameters", "config", "about"), [
+    (124_000, {"architectures": ["GPT2LMHeadModel"]}, " (GPT2LMHeadModel, 0.1M parameters)"),
+    (7_240_000_000, {"architectures": ["LlamaForCausalLM"]},
+     " (LlamaForCausalLM, 7.2B parameters)"),
+    (None, {"model_type": "gpt2"}, " (gpt2)"),  # no architectures: the family
+    (None, None, ""),  # no config.json at all
+])
+def test_models_add_says_what_it_registered(tmp_path: Path, parameters: int | None,
+                                            config: dict[str, object] | None,
+                                            about: str) -> None:
+    import json
+
+    from evalpod.cli.models_cmds import Registered, registered_line
+
+    if config is not None:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+    family = config.get("model_type") if config else None
+    model = Registered(id="tiny-gpt2-b", parameters=parameters,
+                       family=family if isinstance(family, str) else None)
+    assert registered_line(model, tmp_path) == (
+        f"registered model tiny-gpt2-b{about}; evaluate it: evalpod submit SCRIPT "
+        "--model tiny-gpt2-b")

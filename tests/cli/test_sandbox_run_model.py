@@ -38,6 +38,10 @@ def home(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path
     assert run_cli(env, "db", "upgrade").returncode == 0
     added = run_cli(env, "models", "add", str(model), "--name", "tiny")
     assert added.returncode == 0, added.stderr
+    # Before, only "tiny", after a silent wait while the shadow was built.
+    assert added.stdout.startswith("registered model tiny (GPT2LMHeadModel, "), added.stdout
+    assert "evaluate it: evalpod submit SCRIPT --model tiny" in added.stdout
+    assert "building its trial model" in added.stderr and "-- done in " in added.stderr
     return env, root
 
 

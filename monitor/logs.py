@@ -27,6 +27,7 @@ from evalpod.logs.stream import (
     Phase,
     Source,
     close_stream,
+    entry_from_stream,
     read_after,
     stream_key,
 )
@@ -50,6 +51,8 @@ MAX_BATCH = 500
 SEND_ATTEMPTS = 3
 RETRY_S = 0.05
 PROGRESS_INTERVAL_S = 0.15
+# How far back `LogWriter.header` looks for an earlier attempt's lines.
+RESTART_LOOKBACK = 1000
 # A sandbox start-up this long or longer is named in the end line, apart from the script.
 STARTUP_NOTE_MIN_S = 2.0
 
@@ -122,6 +125,36 @@ class LogWriter:
         """Queue a line of evalpod's own about this job (start, end, limits)."""
         self._queue(text, "evalpod", continues=False)
 
+    async def header(self, text: str) -> None:
+        """Queue the job's first line ("trial run: ...", "run: ..."). When an earlier attempt
+        of this phase left its header without an end line (its worker was lost, or it was
+        handed back), "trial run restarted (...)" goes first, so the log reads in order."""
+        if await self._unfinished_attempt():
+            await self.note(f"{_job_name(self._phase)} restarted (the attempt above did not "
+                            "finish: its worker was lost or it was handed back)")
+        await self.note(text)
+
+    async def _unfinished_attempt(self) -> bool:
+        """Whether this phase's latest evalpod line in the stream is a header. Never raises:
+        a Redis error only costs the restart line."""
+        name = _job_name(self._phase)
+        try:
+            raw = await self._redis.xrevrange(self._key, count=RESTART_LOOKBACK)
+        except Exception:
+            log.warning("could not read back the log of %s", self._key, exc_info=True)
+            return False
+        for entry_id, fields in raw:
+            entry = entry_from_stream(entry_id, fields)
+            if entry.kind == "end":
+                return False
+            if entry.kind != "log" or entry.source != "evalpod" or entry.phase != self._phase:
+                continue
+            if entry.text.startswith(f"{name}: "):
+                return True
+            if entry.text.startswith(f"{name} "):  # an end line, or a restart line
+                return False
+        return False
+
     def _queue(self, text: str, source: Source, *, continues: bool) -> None:
         self._append(LogEntry("*", "log", text, phase=self._phase, source=source,
                               continues=continues))
@@ -179,6 +212,10 @@ async def job_log(services: HasServices, evaluation_id: str, phase: Phase
         await archive_job_log(services, evaluation_id)
 
 
+def _job_name(phase: Phase) -> str:
+    return "trial run" if phase == "trial" else "run"
+
+
 def end_note(phase: Phase, status: str, duration_s: float, detail: str | None = None,
              startup_s: float | None = None) -> str:
     """evalpod's line at the end of a job: how it ended, and why when it did not succeed.
@@ -198,8 +235,8 @@ async def logged(writer: LogWriter, job: SandboxJob, running: Awaitable[SandboxO
                  ) -> SandboxOutcome:
     """Await `running` (the job's `backend.run`) between two evalpod lines: what runs, and
     how it ended (status, time, violation or error)."""
-    name = "trial run" if writer.phase == "trial" else "run"
-    await writer.note(f"{name}: model {job.model_id}, at most {job.limits.timeout_s:g} s, "
+    name = _job_name(writer.phase)
+    await writer.header(f"{name}: model {job.model_id}, at most {job.limits.timeout_s:g} s, "
                       f"{job.limits.memory_mb} MiB")
     outcome = await running
     detail = (f"{outcome.violation.kind.value}: {outcome.violation.detail}"

@@ -120,7 +120,7 @@ async def validate(state: WorkerState, backend: SandboxBackend, job: ValidationI
     cancel = state.cancels.watch(job.evaluation_id)
     try:
         async with job_log(state, job.evaluation_id, "trial") as trial_log:
-            await trial_log.note(f"trial run: the script once on the shadow of {job.model_id}, "
+            await trial_log.header(f"trial run: the script once on the shadow of {job.model_id}, "
                                  f"at most {script_cap_s(state.settings, job.timeout_s):g} s")
             trial = await run_trial(backend, job.evaluation_id, job.script, state.settings,
                                     cancel, model_id=job.model_id, db=state.db,

@@ -236,8 +236,10 @@ async def logged(writer: LogWriter, job: SandboxJob, running: Awaitable[SandboxO
     """Await `running` (the job's `backend.run`) between two evalpod lines: what runs, and
     how it ended (status, time, violation or error)."""
     name = _job_name(writer.phase)
-    await writer.header(f"{name}: model {job.model_id}, at most {job.limits.timeout_s:g} s, "
-                      f"{job.limits.memory_mb} MiB")
+    # The supervisor's wall clock starts at launch, before the model loads: unlike the
+    # trial's cap (the script alone), a run's timeout_s counts its start-up too.
+    await writer.header(f"{name}: model {job.model_id}, at most {job.limits.timeout_s:g} s "
+                        f"with start-up, {job.limits.memory_mb} MiB")
     outcome = await running
     detail = (f"{outcome.violation.kind.value}: {outcome.violation.detail}"
               if outcome.violation else outcome.error)

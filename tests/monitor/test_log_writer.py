@@ -140,7 +140,7 @@ async def test_a_run_is_framed_by_evalpod_lines_saying_what_ran_and_how_it_ended
     assert outcome.status == "killed"
     entries = await _entries(redis_client, evaluation_id)
     assert [(e.source, e.text) for e in entries] == [
-        ("evalpod", "run: model tiny-gpt2, at most 3 s, 512 MiB"),
+        ("evalpod", "run: model tiny-gpt2, at most 3 s with start-up, 512 MiB"),
         ("job", "[evalpod] run finished"),
         ("evalpod", "run killed after 3.02 s: timeout: ran past 3 s"),
     ]

@@ -121,7 +121,8 @@ async def _run_script(
         "status": outcome.status,
         "violation": outcome.violation.model_dump(mode="json") if outcome.violation else None,
         "exit_code": outcome.exit_code,
-        "duration_s": outcome.duration_s,
+        "duration_s": outcome.duration_s,  # the script's own time (from the model loaded)
+        "startup_s": outcome.startup_s,  # launch to the model loaded; None without a model
         "stdout_tail": outcome.stdout_tail,
         "result": outcome.result,
         "error": outcome.error,

@@ -67,6 +67,9 @@ def test_sandbox_run_loads_the_model_or_its_shadow(script_file: Path,
     assert real_result["width"] == 96 and shadow_result["width"] == 64
     assert real_result["vocab"] == shadow_result["vocab"]
     assert "loading the shadow of tiny" in json.loads(shadow.stdout)["stdout_tail"]
+    # A cold sandbox: its start-up (interpreter, torch, the model) is not the script's time.
+    report = json.loads(real.stdout)
+    assert report["startup_s"] > 0 and report["duration_s"] > 0, report
 
 
 def test_sandbox_run_refuses_an_unknown_model_or_a_lone_shadow(

@@ -8,6 +8,7 @@ slow for its own reasons gets a finding that names the trial's cap and where its
 from __future__ import annotations
 
 from evalpod.db import get_database
+from monitor.supervisor import DRAIN_TIMEOUT_S
 from orchestrator.sandbox import get_backend
 from tests.stack import Stack
 from validator.trial import run_trial, trial_findings
@@ -101,9 +102,11 @@ async def test_the_cap_counts_from_the_model_load_not_from_launch(stack: Stack) 
                              model_id="tiny-gpt2", db=get_database(settings.database_dsn()))
     assert report.passed, report
     assert report.startup_s is not None and report.startup_s > settings.trial_timeout_s
-    # Two clocks (the model-loaded line, the sandbox's run): equal within a few ms.
-    assert report.startup_s <= report.duration_s + 0.05
-    print(f"trial: {report.duration_s:.1f} s, of which start-up {report.startup_s:.1f} s")
+    # duration_s is the script's own time, the clock the cap counts, start-up apart (the
+    # new user's cold trial said "succeeded after 37.90 s" under a 20 s cap).
+    assert report.duration_s < report.startup_s, report
+    assert report.duration_s <= settings.trial_timeout_s + DRAIN_TIMEOUT_S, report
+    print(f"trial: script {report.duration_s:.1f} s, start-up {report.startup_s:.1f} s")
 
 
 async def test_a_model_that_never_loads_is_a_timeout_that_says_so(stack: Stack) -> None:

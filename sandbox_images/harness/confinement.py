@@ -31,6 +31,8 @@ ETC_READ = (
 )  # fmt: skip
 # /proc/self is resolved when the rule is added: the rule is on /proc/<pid>, which holds
 # every thread's entries (/proc/thread-self points beneath it).
+# Listed, not read: the pids of the job's own pid namespace (psutil iterates them).
+LIST_ONLY = ("/proc",)
 PROC_READ = ("/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat")
 SYS_READ_CPU = ("/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -117,7 +119,7 @@ def confiner(
             write_paths(scratch_dirs),
             device_paths(),
             runtime_paths(),
-        )
+        ) + [(path, landlock.READ_DIR) for path in LIST_ONLY]
         try:
             applied = landlock.enforce(rules)
         except landlock.LandlockUnavailable as exc:

@@ -309,6 +309,7 @@ def run_unsandboxed(world: World, script: Path) -> str:
         "model_path": None,
         "result_path": str(out / "result.json"),
         "guard": False,
+        "landlock": "off",  # no sandbox at all: the harness's own Landlock off too
     }
     spec_path = world.scratch / "spec.json"
     spec_path.write_text(json.dumps(spec))

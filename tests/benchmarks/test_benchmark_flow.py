@@ -57,6 +57,13 @@ async def test_benchmark_leaderboard_and_gate(datastack: DataStack,
         runs = await admin.post(f"/benchmarks/{bench}/runs",
                                 json={"models": ["tiny-gpt2", "tiny-gpt2-b"]})
         assert runs.status_code == 202, runs.text
+        # Right after `benchmarks run` the board is empty: it says why (the CLI's query).
+        tagged = await admin.get("/evaluations", params={"tag": f"benchmark:{bench}@1",
+                                                         "limit": 200})
+        assert tagged.status_code == 200, tagged.text
+        early = (await admin.get(f"/benchmarks/{bench}/leaderboard")).json()
+        said = render_leaderboard(early, tagged.json()["items"]).splitlines()[-1]
+        assert said == f"2 runs in progress: evalpod list --tag benchmark={bench}@1", said
         records = {}
         for run in runs.json()["runs"]:
             records[run["model_id"]] = await datastack.stack.wait_for(

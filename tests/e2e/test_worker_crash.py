@@ -70,6 +70,7 @@ async def test_sigkilled_orchestrator_does_not_lose_the_evaluation(
             assert processes_of_job(evaluation_id) == []
             second = _start_orchestrator(orchestrator_env)
             record = await stack.wait_for(evaluation_id, {"succeeded"}, timeout_s=120)
+            notes = await _evalpod_run_lines(settings, evaluation_id)
         finally:
             for process in (first, second):
                 if process is not None and process.poll() is None:
@@ -79,3 +80,22 @@ async def test_sigkilled_orchestrator_does_not_lose_the_evaluation(
     assert any(r.startswith("re-queued") for r in reasons), reasons
     assert record["attempts"] == 2
     assert record["result"] == {"steps": 40}
+    # The lost attempt's header has no end line; the log says why a second header follows.
+    headers = [i for i, text in enumerate(notes) if text.startswith("run: ")]
+    assert len(headers) == 2, notes
+    assert notes[headers[1] - 1].startswith("run restarted ("), notes
+    assert "succeeded after" in notes[-1], notes
+
+
+async def _evalpod_run_lines(settings: Settings, evaluation_id: str) -> list[str]:
+    from redis.asyncio import Redis
+
+    from evalpod.logs.stream import read_after
+
+    redis = Redis.from_url(settings.redis_dsn())
+    try:
+        entries = await read_after(redis, evaluation_id, "0", block_ms=None, count=10_000)
+    finally:
+        await redis.aclose()
+    return [e.text for e in entries
+            if e.kind == "log" and e.source == "evalpod" and e.phase == "run"]

@@ -92,7 +92,17 @@ def write_paths(scratch_dirs: Sequence[str]) -> list[str]:
     """The scratch mounts, the temp dir and the working directory (as the guard's
     scratch roots; /work in both sandboxes), never the whole filesystem."""
     cwd = os.getcwd()
-    return sorted({*scratch_dirs, tempfile.gettempdir(), *([cwd] if cwd != "/" else [])})
+    return sorted({*scratch_dirs, *temp_dirs(), *([cwd] if cwd != "/" else [])})
+
+
+def temp_dirs() -> list[str]:
+    """`tempfile.gettempdir()` as a list: empty where no directory is writable (a harness
+    run under a read-only root, as bench/sandbox.py's minimal bwrap does), which
+    gettempdir reports by raising FileNotFoundError."""
+    try:
+        return [tempfile.gettempdir()]
+    except FileNotFoundError:
+        return []
 
 
 def device_paths() -> list[str]:

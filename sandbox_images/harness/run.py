@@ -14,7 +14,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -270,7 +269,7 @@ def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, lis
         task_dirs=[*([include] if isinstance(include, str) else include or []), *data_dirs],
         out_dir=out_dir,
         script_filename=script_module.FILENAME,
-        scratch_dirs=[*SCRATCH_DIRS, os.getcwd(), tempfile.gettempdir()],
+        scratch_dirs=[*SCRATCH_DIRS, os.getcwd(), *confinement.temp_dirs()],
     )
 
     def arm_guard() -> None:

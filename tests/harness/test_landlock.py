@@ -249,3 +249,17 @@ def test_a_record_written_through_its_fd_cannot_hide_a_denial(
     else:
         assert not result.ok and result.violation is not None
         assert result.violation.detail == detail
+
+
+def test_no_writable_temp_dir_is_no_scratch_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a read-only root (bench/sandbox.py's minimal bwrap) gettempdir raises: the
+    confinement then grants no temp dir instead of failing the job before its script."""
+    import tempfile
+
+    def no_temp_dir() -> str:
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "gettempdir", no_temp_dir)
+    assert confinement.temp_dirs() == []
+    assert "/tmp" not in confinement.write_paths(["/work"])
+    assert "/work" in confinement.write_paths(["/work"])

@@ -46,10 +46,19 @@ def test_low_findings_stay_visible() -> None:
         ("B403", "LOW", "HIGH", "warning"),
         ("B101", "LOW", "HIGH", "info"),
         ("B311", "LOW", "HIGH", "info"),
+        ("B108", "MEDIUM", "MEDIUM", "info"),  # /tmp is the sandbox's scratch directory
     ],
 )
 def test_blocking_policy(test_id: str, severity: str, confidence: str, expected: str) -> None:
     assert bandit_scan.bandit_severity(test_id, severity, confidence) == expected
+
+
+def test_hardcoded_tmp_dir_is_informational() -> None:
+    """The reported case: a cache under /tmp, the sandbox's documented scratch directory."""
+    source = 'cache_dir = "/tmp/evalcache"\nwork = "/var/tmp/x"\nshm = "/dev/shm/y"\n'
+    findings = bandit_scan.scan(source)
+    assert [f.rule for f in findings] == ["B108"] * 3
+    assert {f.severity for f in findings} == {"info"}
 
 
 def test_manager_is_built_once_and_reset_between_scripts() -> None:

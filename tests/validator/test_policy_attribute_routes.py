@@ -224,3 +224,40 @@ KWARGS_FORWARDED = [
 @pytest.mark.parametrize("source", KWARGS_FORWARDED)
 def test_unseen_keywords_reaching_the_sink_indirectly_are_refused(source: str) -> None:
     assert "EP202" in _rules(source)
+
+
+# A script class's own `def save(self)` (fp/f15, fp2/h04) is script code, not a native
+# file writer; the spelling rule still holds on any other receiver.
+OWN_SAVE_ALLOWED = [
+    "class Results:\n    def __init__(self):\n        self.rows = []\n"
+    "    def save(self, name):\n        self.rows.append(name)\n"
+    "r = Results()\nr.save('x')",
+    "class Acc:\n    def save(self):\n        return {}\n    def done(self):\n"
+    "        return self.save()\nAcc().done()",
+    "class Store:\n    def read_text(self):\n        return ''\nStore().read_text()",
+]
+
+
+@pytest.mark.parametrize("source", OWN_SAVE_ALLOWED)
+def test_script_class_own_file_named_method_passes(source: str) -> None:
+    assert "EP401" not in _rules(source)
+
+
+OWN_SAVE_REFUSED = [
+    # the review's example (fp/f05): a real tokenizer's native writer, even into /tmp
+    "tok = model.tokenizer\ntok.save('/tmp/tok.json')",
+    "class R:\n    def save(self, p):\n        pass\nr = R()\nr = model.tokenizer\nr.save('p')",
+    "class R:\n    def save(self, p):\n        pass\nr = R()\nr.save = model.tokenizer.save\n"
+    "r.save('p')",
+    "class R:\n    def save(self, p):\n        pass\nsetattr(R, 'save', model.tokenizer.save)\n"
+    "R().save('p')",
+    "class R:\n    def save(self, p):\n        pass\n    def go(self, p):\n"
+    "        self.save(p)\nR.go(model.tokenizer, 'p')",
+    "import tokenizers\nclass R(tokenizers.Tokenizer):\n    pass\nR().save('p')",
+    "getattr(R(), 'save')('p')",
+]
+
+
+@pytest.mark.parametrize("source", OWN_SAVE_REFUSED)
+def test_file_named_method_on_other_receivers_is_refused(source: str) -> None:
+    assert "EP401" in _rules(source)

@@ -121,3 +121,84 @@ REDUCE_ALLOWED = [
 @pytest.mark.parametrize("source", REDUCE_ALLOWED)
 def test_reduce_protocol_on_the_scripts_own_classes_passes(source: str) -> None:
     assert not _rules(source) & {"EP202", "EP301"}
+
+
+# A script's own metric accumulator (torchmetrics-style `update`): its own `def update`
+# runs script code, which the analysis checks; it is no library mapping setter.
+ACC = (
+    "class Acc:\n    def __init__(self):\n        self.n = 0\n"
+    "    def update(self, preds, labels=None):\n        self.n += len(preds)\n"
+)
+OWN_UPDATE_ALLOWED = [
+    # the review's examples (fp2/g03, h01, h03)
+    ACC + "acc = Acc()\npreds, labels = [1, 0], [1, 1]\nacc.update(preds, labels)",
+    "import torch\n" + ACC + "m = Acc()\nm.update(torch.tensor([1.0, 2.0]))",
+    ACC + "s = Acc()\nfor batch in [['a', 'b'], ['c']]:\n    s.update(batch)",
+    # the same receiver by every route the analysis follows
+    ACC + "Acc().update(batch)",
+    ACC + "metrics = [Acc(), Acc()]\nfor m in metrics:\n    m.update(batch)",
+    ACC + "for m in [Acc() for _ in range(2)]:\n    m.update(batch)",
+    ACC + "def step(acc: Acc, batch):\n    acc.update(batch)\nstep(Acc(), batch)",
+    ACC + "class Runner:\n    def __init__(self):\n        self.acc = Acc()\n"
+    "    def step(self, b):\n        self.acc.update(b)",
+    ACC + "class Sub(Acc):\n    pass\nSub().update(batch)",
+    "import dataclasses\n@dataclasses.dataclass\nclass Acc:\n    n: int = 0\n"
+    "    def update(self, batch):\n        self.n += len(batch)\nAcc().update(batch)",
+    "class Acc:\n    def update(self, b):\n        self.n = len(b)\n"
+    "    def add(self, b):\n        self.update(b)\nAcc().add(batch)",
+    # arguments no library setter takes as attribute names
+    "import torch\nmetric.update(torch.tensor([1, 2]))",
+    "metric.update([0.5, 1.0])",
+    "metric.update(preds, labels, weights)",
+]
+
+
+@pytest.mark.parametrize("source", OWN_UPDATE_ALLOWED)
+def test_script_class_own_update_or_non_mapping_arguments_pass(source: str) -> None:
+    assert "EP202" not in _rules(source)
+
+
+OWN_UPDATE_REFUSED = [
+    # the instance's method shadowed by a library setter
+    BUILT + ACC + "a = Acc()\na.update = model.config.update\na.update({name: C})",
+    BUILT + ACC + "a = Acc()\nsetattr(a, 'update', model.config.update)\na.update({name: C})",
+    BUILT + ACC + "Acc.update = type(model.config).update\nAcc().update({name: C})",
+    # not always an instance of the class
+    BUILT + ACC + "a = Acc()\nif flag:\n    a = model.config\na.update({name: C})",
+    BUILT + ACC + "def step(acc: Acc):\n    acc.update({name: C})\nstep(model.config)",
+    BUILT + ACC + "items = [Acc()]\nitems.append(model.config)\nfor a in items:\n"
+    "    a.update({name: C})",
+    # classes whose lookup or construction a library or hook decides
+    BUILT + "import torch\nclass Acc(torch.nn.Module):\n    def update(self, m):\n"
+    "        pass\nAcc().update({name: C})",
+    BUILT + "class Acc:\n    def __new__(cls):\n        return model.config\n"
+    "    def update(self, m):\n        pass\nAcc().update({name: C})",
+    BUILT + "class Acc:\n    update = None\nAcc().update({name: C})",
+    BUILT + "class Acc:\n    @staticmethod\n    def update(m):\n        pass\n"
+    "Acc().update({name: C})",
+    BUILT + "class Meta(type):\n    pass\nclass Acc(metaclass=Meta):\n"
+    "    def update(self, m):\n        pass\nAcc().update({name: C})",
+    # `self` handed another object: the class's method called unbound
+    BUILT + "class Acc:\n    def update(self, m):\n        pass\n"
+    "    def go(self, m):\n        self.update(m)\nAcc.go(model.config, {name: C})",
+    BUILT + "class Acc:\n    def update(self, m):\n        pass\n"
+    "    def go(self, m):\n        self.update(m)\ntype(Acc()).go(model.config, {name: C})",
+    BUILT + "class Acc:\n    def update(self, m):\n        pass\n"
+    "    def go(self, m):\n        self.update(m)\nclass B(Acc):\n    update = None\n"
+    "B().go({name: C})",
+    # two positional arguments: on a class, the second is the mapping
+    BUILT + "type(model.config).update(model.config, {name: C})",
+    BUILT + "import transformers\ntransformers.PretrainedConfig.update(model.config, {name: C})",
+    # items that may be (key, value) pairs
+    BUILT + "model.config.update([(name, C)])",
+    "model.config.update(['ab'])",
+]
+
+
+@pytest.mark.parametrize("source", OWN_UPDATE_REFUSED)
+def test_update_on_receivers_not_surely_script_instances_is_refused(source: str) -> None:
+    # at the call itself (not only where a library `.update` is taken as a value)
+    assert any(
+        f.rule == "EP202" and f.message.startswith("`.update` with")
+        for f in run_policy(source + ENTRY)
+    )

@@ -6,6 +6,7 @@ import ast
 from typing import Final
 
 from validator.policy.context import Checker, Context
+from validator.policy.reach import own_method
 
 FILE_FUNCTIONS: Final = frozenset(
     {
@@ -56,10 +57,21 @@ class FileIOChecker(Checker):
             ctx.report("EP401", node, f"`{name.removeprefix('builtins.')}` touches the file system")
 
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
-        if attr in FILE_METHODS or attr in NATIVE_FILE_METHODS:
-            ctx.report("EP401", node, f"`.{attr}()` touches the file system")
+        if attr not in FILE_METHODS and attr not in NATIVE_FILE_METHODS:
+            return
+        if isinstance(node, ast.Attribute) and ctx.is_callee(node):
+            return  # `x.save(...)`: decided in `call`, once the receiver's bindings are known
+        ctx.report("EP401", node, f"`.{attr}()` touches the file system")
 
     def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and (func.attr in FILE_METHODS or func.attr in NATIVE_FILE_METHODS)
+            and not own_method(ctx, func.value, func.attr)
+        ):
+            # A script class's own `def save(self)` runs script code, checked as such.
+            ctx.report("EP401", func, f"`.{func.attr}()` touches the file system")
         for keyword in node.keywords:
             if keyword.arg in FILE_KEYWORDS:
                 ctx.report("EP401", keyword, f"`{keyword.arg}=` opens a file")

@@ -13,13 +13,19 @@ class of any instance, or the sink is `__call__` (every instance is callable thr
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Final
 
 from validator.policy.context import Context
-from validator.policy.scopes import Scope
+from validator.policy.names import OBJECT_SETTERS
+from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope
 
 # Methods a call of the class itself runs with its keywords.
 _CONSTRUCTORS: Final = frozenset({"__init__", "__new__"})
+# Calls that set an attribute named by their second argument.
+_ATTRIBUTE_SETTERS: Final = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
+_COMPREHENSIONS: Final = tuple(COMPREHENSION_BLOCKS)
+_MAX_DEPTH: Final = 20
 
 
 def reaches(ctx: Context, call: ast.Call, sink: Scope) -> bool:
@@ -133,15 +139,308 @@ def sink_closure(ctx: Context) -> list[tuple[ast.Call, Scope]]:
 
 
 def _class_family(ctx: Context, owner: ast.ClassDef) -> set[str]:
-    """The class's name and every script class with bases (any may inherit the method)."""
-    names = {owner.name}
-    for classes in ctx.classes.values():
-        names.update(c.name for c in classes if c.bases or c.keywords)
-    return names
+    """The names of the class and of every script class that may inherit from it: one with
+    a base in the family, or a base or metaclass the analysis cannot place. A base that is
+    an imported or builtin class (`enum.Enum`, `str`, `abc.ABC`, `Generic[T]`) carries none
+    of the script's methods, nor does a script class outside the family."""
+    family: list[ast.ClassDef] = [owner]
+    candidates = [c for classes in ctx.classes.values() for c in classes if c is not owner]
+    changed = True
+    while changed:
+        changed = False
+        for cls in candidates:
+            if cls not in family and _may_inherit(ctx, cls, family):
+                family.append(cls)
+                changed = True
+    return {c.name for c in family}
+
+
+def _may_inherit(ctx: Context, cls: ast.ClassDef, family: list[ast.ClassDef]) -> bool:
+    for base in [*cls.bases, *(k.value for k in cls.keywords if k.arg == "metaclass")]:
+        if isinstance(base, ast.Name):
+            classes = ctx.class_named(base)
+            if classes:
+                if any(c in family for c in classes):
+                    return True
+                if len(classes) == len(_bindings(ctx, base)):
+                    continue  # only ever script classes, none of them in the family
+                return True
+        placed = base.value if isinstance(base, ast.Subscript) else base
+        if not isinstance(placed, ast.Name | ast.Attribute) or not ctx.resolve(placed):
+            return True
+    return False
+
+
+# What `type(x).<attr>` reads without handing the class itself on.
+_CLASS_NAME_ATTRS: Final = frozenset({"__name__", "__qualname__", "__module__"})
 
 
 def _type_used(ctx: Context) -> bool:
-    """`type(instance)` hands out a class: any reference to the builtin `type`."""
+    """`type(instance)` hands out a class: any reference to the builtin `type`, except a
+    one-argument call whose result only gives its name (`type(exc).__qualname__`)."""
+    named_only = {
+        id(call.func)
+        for call in ctx.calls
+        if isinstance(call.func, ast.Name)
+        and len(call.args) == 1
+        and not call.keywords
+        and (parent := ctx.attribute_parents.get(id(call))) is not None
+        and parent.attr in _CLASS_NAME_ATTRS
+    }
     return any(
-        use.id == "type" and "builtins.type" in ctx.resolve(use) for use in ctx.loaded_names()
+        use.id == "type" and id(use) not in named_only and "builtins.type" in ctx.resolve(use)
+        for use in ctx.loaded_names()
     )
+
+
+# Class-body names that decide what an instance's attribute lookup gives, or what calling
+# the class returns: a class binding one of them is not followed.
+_LOOKUP_HOOKS: Final = frozenset({"__new__", "__getattribute__", "__class__"})
+_SAFE_DECORATORS: Final = frozenset({"dataclasses.dataclass"})
+
+
+def own_method(ctx: Context, receiver: ast.expr, method: str) -> bool:
+    """Whether `receiver.method` is always a script class's own `def method` (so a call of it
+    runs script code, which the analysis checks, not a library method of that name).
+
+    It is when the receiver is always an instance of script classes whose lookup of `method`
+    finds an undecorated `def` in a script class (the class or its script bases; no metaclass,
+    `__new__`, `__getattribute__`, library base or class decorator but `@dataclass`), and no
+    store anywhere can shadow it (`x.method = ...`, `setattr(x, name, ...)` with a name that
+    may be `method`). An instance is a call of such a class, a name or attribute only ever
+    bound to instances (a loop over a display or comprehension of them included), a
+    parameter every call passes one for, or `self` in the class's methods when no method can
+    be called with another first argument (the class is only called, and `type` unused).
+    Annotations are not followed: they do not bind anything at run time.
+    """
+    if _shadowable(ctx, method):
+        return False
+    return _instance(ctx, receiver, method, 0)
+
+
+def _shadowable(ctx: Context, method: str) -> bool:
+    if ctx.attribute_stores.get(method):
+        return True
+    for call in ctx.calls:
+        callee = ctx.resolve(call.func)
+        if not callee & _ATTRIBUTE_SETTERS:
+            continue
+        if len(call.args) < 2 or isinstance(call.args[1], ast.Starred):
+            return True
+        names = ctx.literal_names(call.args[1])
+        if names is None or method in names:
+            return True
+    return False
+
+
+def _instance(ctx: Context, value: ast.expr, method: str, depth: int) -> bool:
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(value, ast.Call):
+        return isinstance(value.func, ast.Name) and _own_class(ctx, value.func, method)
+    if isinstance(value, ast.Attribute):
+        stores = ctx.attribute_stores.get(value.attr, [])
+        return bool(stores) and all(_instance(ctx, v, method, depth + 1) for v in stores)
+    if not isinstance(value, ast.Name):
+        return False
+    if _self_of(ctx, value, method):
+        return True
+    loops = ctx.only_loop_bound(value)
+    if loops is not None:
+        return all(_instances(ctx, it, method, depth + 1) for it in loops)
+    bound = ctx.binding_values(value)
+    if not bound:
+        return False
+    known = [b for b in bound if isinstance(b, ast.expr)]
+    unknown = len(bound) - len(known)
+    if unknown > 1 or any(isinstance(b, str) for b in bound):
+        return False
+    if unknown and not parameter_given(
+        ctx, value, lambda given: _instance(ctx, given, method, depth + 1)
+    ):
+        return False
+    return all(_instance(ctx, b, method, depth + 1) for b in known)
+
+
+def _instances(ctx: Context, iterable: ast.expr, method: str, depth: int) -> bool:
+    """Whether every item of `iterable` is an instance: a display or comprehension of them,
+    or a name bound only to those and never changed in place."""
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(iterable, ast.List | ast.Tuple | ast.Set):
+        return all(
+            not isinstance(e, ast.Starred) and _instance(ctx, e, method, depth + 1)
+            for e in iterable.elts
+        )
+    if isinstance(iterable, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        return _instance(ctx, iterable.elt, method, depth + 1)
+    if isinstance(iterable, ast.Name):
+        if iterable.id in ctx.method_mutated or iterable.id in ctx.subscript_stores:
+            return False
+        bound = ctx.binding_values(iterable) or []
+        return bool(bound) and all(
+            isinstance(b, ast.expr) and _instances(ctx, b, method, depth + 1) for b in bound
+        )
+    return False
+
+
+def _own_class(ctx: Context, name: ast.Name, method: str) -> bool:
+    """`name` is only ever script classes, each finding `method` as its own `def`."""
+    classes = ctx.class_named(name)
+    if not classes or len(classes) != len(_bindings(ctx, name)):
+        return False
+    return all(_finds_def(ctx, c, method, set()) for c in classes)
+
+
+def _finds_def(ctx: Context, cls: ast.ClassDef, method: str, seen: set[int]) -> bool:
+    if id(cls) in seen or len(seen) > _MAX_DEPTH:
+        return False
+    seen = seen | {id(cls)}
+    if cls.keywords or not all(
+        ctx.resolve(_decorator(d)) <= _SAFE_DECORATORS and ctx.resolve(_decorator(d))
+        for d in cls.decorator_list
+    ):
+        return False
+    bound = _body_bindings(cls)
+    if bound.keys() & _LOOKUP_HOOKS:
+        return False
+    bases = []
+    for base in cls.bases:
+        if ctx.resolve(base) == {"builtins.object"}:
+            continue
+        if not isinstance(base, ast.Name):
+            return False
+        classes = ctx.class_named(base)
+        if not classes or len(classes) != len(_bindings(ctx, base)):
+            return False
+        bases.extend(classes)
+    own = bound.get(method)
+    if own is not None:
+        defined = all(isinstance(b, ast.FunctionDef) and not b.decorator_list for b in own)
+        return defined and all(_lookup_plain(ctx, b, seen) for b in bases)
+    return bool(bases) and all(_finds_def(ctx, b, method, seen) for b in bases)
+
+
+def _lookup_plain(ctx: Context, cls: ast.ClassDef, seen: set[int]) -> bool:
+    if id(cls) in seen or len(seen) > _MAX_DEPTH or cls.keywords or cls.decorator_list:
+        return False
+    if _body_bindings(cls).keys() & _LOOKUP_HOOKS:
+        return False
+    for base in cls.bases:
+        if ctx.resolve(base) == {"builtins.object"}:
+            continue
+        if not isinstance(base, ast.Name):
+            return False
+        classes = ctx.class_named(base)
+        if not classes or len(classes) != len(_bindings(ctx, base)):
+            return False
+        if not all(_lookup_plain(ctx, c, seen | {id(cls)}) for c in classes):
+            return False
+    return True
+
+
+def _decorator(node: ast.expr) -> ast.expr:
+    return node.func if isinstance(node, ast.Call) else node
+
+
+def _body_bindings(cls: ast.ClassDef) -> dict[str, list[ast.AST]]:
+    """Each name a class body binds (not counting nested blocks), with the nodes binding it."""
+    found: dict[str, list[ast.AST]] = {}
+    stack: list[ast.AST] = list(cls.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.setdefault(node.name, []).append(node)
+            stack.extend([*node.decorator_list, *getattr(node, "bases", ())])
+            continue
+        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.setdefault(node.id, []).append(node)
+        elif isinstance(node, ast.alias):
+            found.setdefault((node.asname or node.name).split(".")[0], []).append(node)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                found.setdefault(name, []).append(node)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            found.setdefault(node.name, []).append(node)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            found.setdefault(node.rest, []).append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _self_of(ctx: Context, name: ast.Name, method: str) -> bool:
+    """`self` (the first parameter) in an undecorated method of a class finding `method` as
+    its own `def`, when no method of any script class can be handed another first argument:
+    the class family is only called or subclassed, `type` is never used, and no method is
+    taken from a class."""
+    found = ctx.method_parameters(name)
+    if found is None:
+        return False
+    scope, signature = found
+    if not signature.positional or signature.positional[0] != name.id:
+        return False
+    owned = ctx.def_blocks.get(id(scope))
+    if owned is None:
+        return False
+    _, enclosing = owned
+    cls = ctx.class_blocks.get(id(enclosing))
+    if cls is None or not _finds_def(ctx, cls, method, set()):
+        return False
+    if _type_used(ctx):
+        return False
+    family = _class_family(ctx, cls)
+    for use in ctx.loaded_names():
+        if use.id in family and not ctx.is_callee(use) and id(use) not in ctx.class_bases:
+            return False  # `Cls.method(other, ...)`, or the class stored or passed
+    for classes in ctx.classes.values():
+        for c in classes:
+            if c.name in family and not _finds_def(ctx, c, method, set()):
+                return False  # a subclass whose instances find another `method`
+    return True
+
+
+def parameter_given(ctx: Context, name: ast.Name, accepts: Callable[[ast.expr], bool]) -> bool:
+    """`def merge(into, extra): into.update(extra)`: `name` is a parameter of a plain
+    script function (not a method, lambda or decorated def) used only by direct calls,
+    each passing a value `accepts` for it, by position or keyword, with no `*`/`**`."""
+    found = ctx.name_site(name)
+    if found is None:
+        return False
+    block, _ = found
+    owned = ctx.def_blocks.get(id(block))
+    if owned is None:
+        return False
+    function, enclosing = owned
+    args = function.args
+    if function.decorator_list or enclosing.kind == "class" or args.vararg or args.kwarg:
+        return False
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    keyword_only = [a.arg for a in args.kwonlyargs]
+    if name.id not in positional and name.id not in keyword_only:
+        return False
+    index = positional.index(name.id) if name.id in positional else None
+    defaulted = {a for a, _ in zip(reversed(positional), reversed(args.defaults), strict=False)}
+    defaulted |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d}
+    uses = ctx.loaded_uses(id(enclosing.owner(function.name)), enclosing.key(function.name))
+    defs = ctx.defs.get((id(enclosing.owner(function.name)), enclosing.key(function.name)), [])
+    bindings = enclosing.owner(function.name).bindings.get(enclosing.key(function.name), [])
+    if len(defs) != len(bindings) or not uses:
+        return False
+    for use in uses:
+        call = ctx.call_of(use)
+        if call is None:
+            return False
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords
+        ):
+            return False
+        given = [k.value for k in call.keywords if k.arg == name.id]
+        if index is not None and index < len(call.args):
+            given.append(call.args[index])
+        if not given and name.id in defaulted:
+            continue  # the default, among the bindings already
+        if len(given) != 1 or not accepts(given[0]):
+            return False
+    return True

@@ -21,6 +21,7 @@ from typing import Final
 
 from validator.policy.context import Checker, Context
 from validator.policy.dynamic import keyword_problems, literal_key_dict
+from validator.policy.reach import own_method, parameter_given
 from validator.policy.scopes import Scope
 
 # Methods that set one attribute per key of their mapping argument (or keywords) on
@@ -39,6 +40,13 @@ _SCALAR_BUILTINS: Final = frozenset(
     {f"builtins.{n}" for n in ("len", "int", "float", "bool", "str", "bytes", "round", "abs",
                                "ord", "hash")}
 )
+# Tensor factories: a tensor is no mapping, and its items are tensors, never the string keys
+# an attribute setter needs (`ModuleDict.update` of pairs raises on them).
+_TENSOR_FACTORIES: Final = frozenset(
+    {f"torch.{n}" for n in ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "arange",
+                            "linspace", "rand", "randn", "randint", "stack", "cat", "zeros_like",
+                            "ones_like")}
+)
 _MAX_DEPTH: Final = 20
 
 
@@ -53,10 +61,10 @@ class SetterChecker(Checker):
             _setter_by_name(ctx, node, callee)
         if not (isinstance(func, ast.Attribute) and func.attr in SETTER_METHODS):
             return
-        if plain_container(ctx, func.value):
+        if plain_container(ctx, func.value) or own_method(ctx, func.value, func.attr):
             return
         problems = keyword_problems(ctx, node)
-        for argument in node.args:
+        for argument in mapping_arguments(node):
             problem = _argument_problem(ctx, argument)
             if problem:
                 problems.append(problem)
@@ -73,7 +81,8 @@ class SetterChecker(Checker):
 
     def module_end(self, ctx: Context, module: ast.Module) -> None:
         for node in ctx.setter_methods:
-            if not ctx.is_callee(node) and not plain_container(ctx, node.value):
+            if (not ctx.is_callee(node) and not plain_container(ctx, node.value)
+                    and not own_method(ctx, node.value, node.attr)):
                 ctx.report("EP202", node, f"`.{node.attr}` taken as a value: on a library "
                            "object it sets an attribute per key; call it on the spot")
 
@@ -101,8 +110,9 @@ def plain_container(ctx: Context, receiver: ast.expr, depth: int = 0) -> bool:
         values = ctx.binding_values(receiver)
         if not values:
             return False
-        if None in values and (values.count(None) != 1
-                               or not _parameter_given_containers(ctx, receiver, depth + 1)):
+        if None in values and (values.count(None) != 1 or not parameter_given(
+            ctx, receiver, lambda given: plain_container(ctx, given, depth + 1)
+        )):
             return False
         return all(
             plain_container(ctx, v, depth + 1) for v in values if isinstance(v, ast.expr)
@@ -139,6 +149,19 @@ def _container_of_containers(ctx: Context, base: ast.Name, depth: int) -> bool:
     return all(plain_container(ctx, v, depth + 1) for v in ctx.item_values.get(base.id, []))
 
 
+def mapping_arguments(call: ast.Call) -> list[ast.expr]:
+    """The positional arguments of `x.update(...)` that a library setter takes as its mapping
+    of attribute names: `PretrainedConfig.update(self, config_dict)`, `dict.update(self,
+    other=(), /, **kw)` and the like take at most one, after the instance when called on the
+    class (`PretrainedConfig.update(cfg, m)`). So with one argument it is the mapping, with
+    two the second (the first is the instance), and three or more fit no setter (TypeError)
+    unless one is starred, when every one may be."""
+    args = call.args
+    if any(isinstance(a, ast.Starred) for a in args):
+        return list(args)
+    return list(args[-1:]) if len(args) <= 2 else []
+
+
 def _argument_problem(ctx: Context, argument: ast.expr) -> str | None:
     if isinstance(argument, ast.Starred):
         return "`*` arguments"
@@ -149,9 +172,9 @@ def _argument_problem(ctx: Context, argument: ast.expr) -> str | None:
 
 def _seen_keys(ctx: Context, value: ast.expr, depth: int) -> bool:
     """Whether every key `value` can hold, as a mapping, is a literal allowed name: a dict
-    display of such keys, a value that is never a mapping (a number, a string, `len(x)`,
-    arithmetic on those), a function's own `**kwargs`, or a name bound only to those and
-    never changed in place."""
+    display of such keys, a value that is never a mapping nor pairs (a number, a string,
+    `len(x)`, arithmetic on those, a tensor, a display of numbers), a function's own
+    `**kwargs`, or a name bound only to those and never changed in place."""
     if depth > _MAX_DEPTH:
         return False
     if isinstance(value, ast.Dict):
@@ -164,7 +187,12 @@ def _seen_keys(ctx: Context, value: ast.expr, depth: int) -> bool:
         return _seen_keys(ctx, value.left, depth + 1) and _seen_keys(ctx, value.right, depth + 1)
     if isinstance(value, ast.Call):
         callee = ctx.resolve(value.func)
-        return bool(callee) and callee <= _SCALAR_BUILTINS
+        return bool(callee) and callee <= _SCALAR_BUILTINS | _TENSOR_FACTORIES
+    if isinstance(value, ast.List | ast.Tuple | ast.Set):
+        # Items that are numbers cannot be (key, value) pairs for `dict.update`-like setters.
+        return all(
+            isinstance(e, ast.Constant) and not isinstance(e.value, str | bytes) for e in value.elts
+        )
     if isinstance(value, ast.Name):
         if ctx.is_own_kwargs(value):
             return True
@@ -219,51 +247,6 @@ def _returns_containers(ctx: Context, func: ast.Name, depth: int) -> bool:
             if (isinstance(node, ast.Return) and node.value is not None
                     and not plain_container(ctx, node.value, depth + 1)):
                 return False
-    return True
-
-
-def _parameter_given_containers(ctx: Context, name: ast.Name, depth: int) -> bool:
-    """`def merge(into, extra): into.update(extra)`: `name` is a parameter of a plain
-    script function (not a method, lambda or decorated def) used only by direct calls,
-    each passing a plain container for it, by position or keyword, with no `*`/`**`."""
-    found = ctx.name_site(name)
-    if found is None:
-        return False
-    block, _ = found
-    owned = ctx.def_blocks.get(id(block))
-    if owned is None:
-        return False
-    function, enclosing = owned
-    args = function.args
-    if function.decorator_list or enclosing.kind == "class" or args.vararg or args.kwarg:
-        return False
-    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
-    keyword_only = [a.arg for a in args.kwonlyargs]
-    if name.id not in positional and name.id not in keyword_only:
-        return False
-    index = positional.index(name.id) if name.id in positional else None
-    defaulted = {a for a, _ in zip(reversed(positional), reversed(args.defaults), strict=False)}
-    defaulted |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d}
-    uses = ctx.loaded_uses(id(enclosing.owner(function.name)), enclosing.key(function.name))
-    defs = ctx.defs.get((id(enclosing.owner(function.name)), enclosing.key(function.name)), [])
-    bindings = enclosing.owner(function.name).bindings.get(enclosing.key(function.name), [])
-    if len(defs) != len(bindings) or not uses:
-        return False
-    for use in uses:
-        call = ctx.call_of(use)
-        if call is None:
-            return False
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(
-            k.arg is None for k in call.keywords
-        ):
-            return False
-        given = [k.value for k in call.keywords if k.arg == name.id]
-        if index is not None and index < len(call.args):
-            given.append(call.args[index])
-        if not given and name.id in defaulted:
-            continue  # the default, among the bindings already
-        if len(given) != 1 or not plain_container(ctx, given[0], depth + 1):
-            return False
     return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from typing import Any
 
@@ -14,6 +15,10 @@ from orchestrator.sandbox import GUARD_RECORD_NAME, GuardDenial, HarnessResult, 
 RESULT_NAME = "result.json"
 # The guard writes at most a few dozen short lines; anything bigger is not its record.
 MAX_GUARD_RECORD_BYTES = 64 * 1024
+# The record's first line (sandbox_images/harness/guard.py RECORD_HEADER), written by the
+# harness before any of the job runs: a record without it, or cut, was tampered with.
+GUARD_RECORD_HEADER = re.compile(rb'\{"evalpod_guard_record": 1, "nonce": "[0-9a-f]{32}"\}\n')
+TAMPERED = "runtime guard record tampered"
 
 
 def read_result_bytes(dir_fd: int, max_bytes: int, name: str = RESULT_NAME) -> bytes:
@@ -67,10 +72,12 @@ def parse_result(data: bytes) -> HarnessResult:
 
 def read_guard_record(dir_fd: int) -> GuardDenial | None:
     """The runtime guard's first denial, from the record the harness opened before the
-    script ran; None when there is no record or it is empty.
+    script ran; None when there is no record (an unguarded job) or when it is exactly
+    the header line the harness wrote (`GUARD_RECORD_HEADER`).
 
     A record that exists but cannot be read as the guard writes it is still a denial:
-    only the script could have shaped it, and it only does so to hide one.
+    only the script could have shaped it, and it only does so to hide one. Empty, cut,
+    without its header or with bytes after it that are not denials: `TAMPERED`.
     """
     try:
         data = read_result_bytes(dir_fd, MAX_GUARD_RECORD_BYTES, GUARD_RECORD_NAME)
@@ -78,6 +85,10 @@ def read_guard_record(dir_fd: int) -> GuardDenial | None:
         if "no result file" in str(exc):
             return None
         return GuardDenial(event="unknown", detail=f"runtime guard record unreadable: {exc}")
+    header = GUARD_RECORD_HEADER.match(data)
+    if header is None:
+        return GuardDenial(event="unknown", detail=TAMPERED)
+    data = data[header.end() :]
     if not data:
         return None
     # The guard writes whole JSON lines and nothing else writes here: bytes that are not

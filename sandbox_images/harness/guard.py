@@ -40,6 +40,11 @@ from importlib import _bootstrap, _bootstrap_external
 from typing import Any
 
 RECORD_NAME = "violation.json"
+# The record's first line, written by the harness when it creates the record, before any
+# of the job runs. The host takes "no denial" only from a record that is exactly one such
+# line: emptied, cut or added to (`FileIO.truncate` raises no audit event; `os.write`
+# none), the record is a `policy` violation, never a success.
+RECORD_HEADER = '{{"evalpod_guard_record": 1, "nonce": "{nonce}"}}\n'
 # `signal.signal` after arming: an event only the guard's hook answers (see
 # `_frameless_signal_handlers`).
 SIGNAL_EVENT = "evalpod.signal"
@@ -92,6 +97,17 @@ PASSTHROUGH_EVENTS = frozenset({"builtins.id"})
 NEAR_SCRIPT_EVENTS = frozenset({
     "sys._getframe", "sys._current_frames", "object.__getattr__", "code.__new__",
     "function.__new__", "exec", "sys._current_exceptions",
+})
+# Events whose first argument may be a file descriptor. One naming a descriptor the
+# harness holds (the record, the result file) is denied, whoever asks: `open(3)` or
+# `FileIO(4)` would give the script a writer, truncater or mmap of them, and nothing of
+# the runtime uses them once the guard is armed.
+FD_EVENTS = frozenset({
+    "open", "mmap.__new__", "fcntl.fcntl", "fcntl.ioctl", "fcntl.flock", "fcntl.lockf",
+    "os.truncate", "os.chmod", "os.chown", "os.utime", "os.listdir", "os.scandir",
+    "os.listxattr", "os.getxattr", "os.setxattr", "os.removexattr", "os.chdir",
+    "os.fwalk", "os.chflags", "socket.__new__", "os.fdopen", "os.dup", "os.dup2",
+    "os.write", "os.ftruncate", "os.lseek",
 })
 PATH_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "os.listxattr", "os.getxattr"})
 PATH_WRITE_EVENTS = frozenset({
@@ -174,6 +190,16 @@ class GuardHandle:
 
     denials: list[dict[str, Any]] = field(default_factory=list)
     armed: bool = False
+    record_fd: int = -1
+    record_id: tuple[int, int] = (0, 0)  # (st_dev, st_ino) of the record at arming
+    # The record's size as the guard left it (the harness's header and the guard's lines):
+    # any other size at the end means the script wrote to or cut the record.
+    record_size: list[int] = field(default_factory=lambda: [0])
+
+
+def record_header() -> bytes:
+    """The record's first line, with a fresh random nonce (32 hex digits)."""
+    return RECORD_HEADER.format(nonce=os.urandom(16).hex()).encode("ascii")
 
 
 def _resolved_roots(paths: Iterable[str | os.PathLike[str] | None]) -> tuple[str, ...]:
@@ -241,16 +267,22 @@ def build_policy(
     )
 
 
-def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True) -> GuardHandle:
+def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True,
+        protected_fds: Iterable[int] = ()) -> GuardHandle:
     """Install the audit hook for the rest of the process's life.
 
     `record_fd`: an fd open for writing (append) on the record file; each denial is one
-    JSON line `{"event", "detail", "line"}` there. `enforce=False` records without
-    raising (to survey what a workload would need). Raises nothing itself; a denied
-    operation raises `PermissionError("evalpod runtime guard: <event> denied")`.
+    JSON line `{"event", "detail", "line"}` there. `protected_fds`: the harness's other
+    descriptors (the result file); no audited event may name them or `record_fd` (see
+    `FD_EVENTS`). `enforce=False` records without raising (to survey what a workload
+    would need). Raises nothing itself; a denied operation raises
+    `PermissionError("evalpod runtime guard: <event> denied")`.
     """
-    handle = GuardHandle()
-    hook = _make_hook(policy, record_fd, enforce, handle.denials)
+    info = os.fstat(record_fd)
+    handle = GuardHandle(record_fd=record_fd, record_id=(info.st_dev, info.st_ino),
+                         record_size=[info.st_size])
+    protected = frozenset({record_fd, *protected_fds})
+    hook = _make_hook(policy, record_fd, enforce, handle.denials, protected, handle.record_size)
     if enforce:
         block_exec()
         _audit_native_spawn()
@@ -357,7 +389,9 @@ def _frameless_signal_handlers() -> None:
 
 
 def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachable by name
-    policy: GuardPolicy, record_fd: int, enforce: bool, denials: list[dict[str, Any]]
+    policy: GuardPolicy, record_fd: int, enforce: bool, denials: list[dict[str, Any]],
+    protected_fds: frozenset[int] = frozenset(),
+    record_size: list[int] | None = None,
 ) -> Callable[[str, tuple[Any, ...]], None]:
     # Everything the hook uses is bound here: the script may rebind module attributes
     # and builtins later, and must not change what the hook decides.
@@ -375,6 +409,8 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     proximity, max_stack, max_symlinks = PROXIMITY, MAX_STACK, MAX_SYMLINKS
     called_by_name = dict(CALLED_BY_NAME)
     lost_exit = RECORD_LOST_EXIT
+    fd_events, protected = FD_EVENTS, frozenset({record_fd, *protected_fds})
+    written = [0] if record_size is None else record_size
     passthrough = PASSTHROUGH_EVENTS
     system_libs = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib")
     own_pid = os.getpid()
@@ -681,7 +717,7 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             now = _fstat(record_fd)
             if (now.st_dev, now.st_ino) != record_id:
                 _exit(lost_exit)
-            _write(record_fd, record.encode())
+            written[0] += _write(record_fd, record.encode())
             _write(2, f"[evalpod] runtime guard: {name}{what} denied{where}\n".encode())
         except _os_error:
             _exit(lost_exit)
@@ -943,6 +979,9 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
         if event in near_script_events and _ident() in busy:
             return  # the guard's own look at the stack
         if event in denied_events or event.partition(".")[0] in denied_prefixes:
+            deny(event, caller(), args)
+            return
+        if event in fd_events and args and _type(args[0]) is _int and args[0] in protected:
             deny(event, caller(), args)
             return
         if not allowed(event, args):

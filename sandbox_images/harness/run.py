@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True
 
 import confinement  # noqa: E402
 import script_module  # noqa: E402
-from guard import RECORD_NAME, GuardHandle, arm, build_policy  # noqa: E402
+from guard import RECORD_LOST_EXIT, RECORD_NAME, GuardHandle, arm, build_policy, record_header  # noqa: E402
 
 # Set before any Hugging Face import: the sandbox has no network, and a library that
 # tried to reach the hub would hang until its timeout instead of failing fast.
@@ -73,22 +73,71 @@ def _log(message: str) -> None:
     print(f"[evalpod] {message}", file=sys.stderr, flush=True)
 
 
+def json_encoder() -> Callable[[Any], str]:
+    """`json.dumps(value, allow_nan=False)` for the exact builtin types `to_json_value`
+    and the harness build, made only of functions bound now. The script shares the
+    `json` module (and `json.encoder`'s globals) with the harness and may rebind them;
+    what this returns is out of its reach once bound before the script runs. Raises
+    TypeError (another type), ValueError (NaN or an infinity)."""
+    quote = json.encoder.encode_basestring_ascii
+    int_repr, float_repr, isfinite, kind_of = int.__repr__, float.__repr__, math.isfinite, type
+    items_of, join = dict.items, ", ".join
+
+    def encode(value: Any) -> str:
+        kind = kind_of(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is str:
+            return quote(value)
+        if kind is int:
+            return int_repr(value)
+        if kind is float:
+            if not isfinite(value):
+                raise ValueError("Out of range float values are not JSON compliant")
+            return float_repr(value)
+        if kind is dict:
+            pairs = [(key, item) for key, item in items_of(value)]
+            for key, _ in pairs:
+                if kind_of(key) is not str:
+                    raise TypeError("keys must be str")
+            return "{" + join([quote(key) + ": " + encode(item) for key, item in pairs]) + "}"
+        if kind is list or kind is tuple:
+            return "[" + join([encode(item) for item in value]) + "]"
+        raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
+
+    return encode
+
+
+def result_writer(path: str, fd: int | None = None) -> Callable[[dict[str, Any]], None]:
+    """A function writing the result to `path`, or through `fd` (opened empty before
+    Landlock, which leaves the harness no write access to /out by path) from offset 0.
+    Everything it uses is bound now, before the script runs. A second write (the
+    fallback) pads with spaces over what a failed first one left: JSON allows trailing
+    whitespace, and the guard denies the harness's own truncate. Raises OSError,
+    TypeError/ValueError (not JSON) before the file is touched."""
+    encode, fstat, pwrite, replace, open_ = json_encoder(), os.fstat, os.pwrite, os.replace, open
+
+    def write(payload: dict[str, Any]) -> None:
+        text = encode(payload)  # raises before the file is touched
+        if fd is not None:
+            data = text.encode("utf-8").ljust(fstat(fd).st_size, b" ")
+            written = 0
+            while written < len(data):
+                written += pwrite(fd, data[written:], written)
+            return
+        tmp = path + ".tmp"
+        with open_(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        replace(tmp, path)
+
+    return write
+
+
 def _write_result(path: str, payload: dict[str, Any], fd: int | None = None) -> None:
-    """Write the result to `path`, or through `fd` (opened empty before Landlock, which
-    leaves the harness no write access to /out by path) from offset 0. A second write
-    (the fallback) pads with spaces over what a failed first one left: JSON allows
-    trailing whitespace, and the guard denies the harness's own truncate."""
-    text = json.dumps(payload, allow_nan=False)  # raises before the file is touched
-    if fd is not None:
-        data = text.encode("utf-8").ljust(os.fstat(fd).st_size, b" ")
-        written = 0
-        while written < len(data):
-            written += os.pwrite(fd, data[written:], written)
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write the result once (see `result_writer`)."""
+    result_writer(path, fd)(payload)
 
 
 def _error_payload(exc: BaseException, stage: str | None = None) -> dict[str, Any]:
@@ -241,12 +290,16 @@ def _run(spec: dict[str, Any], arm_guard: ArmGuard) -> dict[str, Any]:
     return _run_script(spec, arm_guard)
 
 
-def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, list[GuardHandle]]:
+def _guard_arming(spec: dict[str, Any], result_path: str,
+                  protected_fds: list[int] | None = None) -> tuple[ArmGuard, list[GuardHandle]]:
     """A function that confines the job with Landlock and arms the guard (once), and
     where the guard's handle lands.
 
-    The record file is opened now, before anything of the job runs. Landlock comes
-    first: its ctypes calls are the harness's own, before the audit hook watches.
+    The record file is opened now, before anything of the job runs, and gets its header
+    line (`guard.record_header`): the host reads an empty or cut record as tampered.
+    Landlock comes first: its ctypes calls are the harness's own, before the audit hook
+    watches. The guard denies the script any event naming the record's fd or one of
+    `protected_fds` (read at arming: the result's, opened after the record).
     """
     armed: list[GuardHandle] = []
     confine = confinement.confiner(spec, HARNESS_DIR, DATA_DIR, SCRATCH_DIRS)
@@ -260,6 +313,9 @@ def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, lis
     record_path = os.path.join(out_dir, RECORD_NAME)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
     record_fd = os.open(record_path, flags, 0o644)
+    header = record_header()
+    if os.write(record_fd, header) != len(header):
+        raise OSError("the record's header was cut short")
     data_dirs = [os.path.dirname(str(p)) for p in (spec.get("datasets") or {}).values()]
     include = spec.get("task_include_path")
     policy = build_policy(
@@ -275,14 +331,24 @@ def _guard_arming(spec: dict[str, Any], result_path: str) -> tuple[ArmGuard, lis
     def arm_guard() -> None:
         if not armed:
             confine()
-            armed.append(arm(policy, record_fd))
+            armed.append(arm(policy, record_fd, protected_fds=tuple(protected_fds or ())))
             _log("runtime guard armed")
 
     return arm_guard, armed
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:
-    """Print the script's view of `exc` to the log and build the failed result."""
+    """Print the script's view of `exc` to the log and build the failed result; a
+    minimal failed result when the exception cannot be described (its `__str__` is the
+    script's code, and may raise anything, SystemExit included)."""
+    try:
+        return _describe_failure(exc)
+    except BaseException:  # the script's code: nothing may escape
+        return {"ok": False, "error": "the script raised an exception that cannot be shown",
+                "error_type": "Exception"}
+
+
+def _describe_failure(exc: BaseException) -> dict[str, Any]:
     text = script_module.script_traceback(exc)
     sys.stderr.write(text if text.strip() else "".join(traceback.format_exception_only(exc)))
     sys.stderr.flush()
@@ -293,21 +359,91 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return payload
 
 
+Finish = Callable[[dict[str, Any]], int]
+# What the result says when the guard's record was written to or cut by someone else.
+TAMPERED = {"event": "unknown", "detail": "runtime guard record tampered", "line": None,
+            "target": None}
+
+
+def finisher(  # noqa: C901 - one closure on purpose: all of it bound before the script
+        result_path: str, armed: list[GuardHandle],
+             result_fd: int | None = None) -> Finish:
+    """The harness's end, bound before the script runs (the script shares `json`, `os`
+    and this module's globals, and may rebind them): a function that writes the result
+    (with the guard's first denial, if any) and gives the exit code. 0 only when the
+    job succeeded and this wrote its result; RECORD_LOST_EXIT when the result's
+    descriptor was replaced or the guard's record written to, cut or replaced (the
+    result then says `TAMPERED`); 1 otherwise. Raises nothing, whatever the script left."""
+    write, fstat, error_payload, log = result_writer(result_path, result_fd), os.fstat, \
+        _error_payload, _log
+    lost_exit: int = RECORD_LOST_EXIT
+    result_id = None
+    if result_fd is not None:
+        info = fstat(result_fd)
+        result_id = (info.st_dev, info.st_ino)
+
+    def same_result_file() -> bool:
+        if result_fd is None:
+            return True
+        try:
+            info = fstat(result_fd)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == result_id
+
+    def record_intact() -> bool:
+        """The record holds only what the harness and the guard wrote (its size)."""
+        if not armed:
+            return True
+        handle = armed[0]
+        try:
+            info = fstat(handle.record_fd)
+        except OSError:
+            return False
+        return bool((info.st_dev, info.st_ino) == handle.record_id
+                    and info.st_size == handle.record_size[0])
+
+    def finish(payload: dict[str, Any]) -> int:
+        tampered = not record_intact()
+        if armed and armed[0].denials:
+            payload = {**payload, "ok": False, "violation": armed[0].denials[0]}
+            payload.pop("metrics", None)
+        elif tampered:
+            payload = {**payload, "ok": False, "violation": dict(TAMPERED)}
+            payload.pop("metrics", None)
+        code = write_result(payload)
+        return lost_exit if tampered else code
+
+    def write_result(payload: dict[str, Any]) -> int:
+        if not same_result_file():
+            try:  # noqa: SIM105 - contextlib is the script's to rebind
+                log("the result file's descriptor was replaced: no result written")
+            except BaseException:  # the log may be the script's
+                pass
+            return lost_exit
+        try:
+            write(payload)
+        except BaseException as exc:  # not JSON, or the script's doing
+            try:  # noqa: SIM105 - contextlib is the script's to rebind
+                log(f"the result could not be written: {type(exc).__name__}: {exc}")
+            except BaseException:
+                pass
+            fallback = {**error_payload(exc, "writing the result"),
+                        **({"violation": payload["violation"]} if "violation" in payload else {})}
+            try:
+                write(fallback)
+            except BaseException:
+                return 1
+            return 1
+        return 0 if payload.get("ok") is True else 1
+
+    return finish
+
+
 def _finish(result_path: str, payload: dict[str, Any], armed: list[GuardHandle],
             result_fd: int | None = None) -> int:
     """Write the result (with the guard's first denial, if any); the exit code."""
-    if armed and armed[0].denials:
-        payload = {**payload, "ok": False, "violation": armed[0].denials[0]}
-        payload.pop("metrics", None)
-    try:
-        _write_result(result_path, payload, result_fd)
-    except Exception as exc:  # the script's values could not be written as JSON
-        _log(f"the result could not be written: {type(exc).__name__}: {exc}")
-        fallback = {**_error_payload(exc, "writing the result"),
-                    **({"violation": payload["violation"]} if "violation" in payload else {})}
-        _write_result(result_path, fallback, result_fd)
-        return 1
-    return 0 if payload.get("ok") else 1
+    return finisher(result_path, armed, result_fd)(payload)
 
 
 def _read_spec(argv: list[str]) -> dict[str, Any]:
@@ -390,8 +526,9 @@ def main(argv: list[str]) -> int:
     except (IndexError, OSError, ValueError, TypeError) as exc:
         _log(f"unreadable job spec: {exc}")
         return 2
+    protected_fds: list[int] = []
     try:
-        arm_guard, armed = _guard_arming(spec, result_path)
+        arm_guard, armed = _guard_arming(spec, result_path, protected_fds)
     except OSError as exc:
         _log(f"cannot open the runtime guard's record: {exc}")
         return 2
@@ -400,19 +537,41 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         _log(f"cannot open the result file: {exc}")
         return 2
+    if result_fd is not None:
+        protected_fds.append(result_fd)
+    # Bound before any of the job runs: what the harness does after it.
+    finish, flush_progress, failure = finisher(result_path, armed, result_fd), \
+        evalpod_progress.flush, _failure
     try:
         payload: dict[str, Any] = {"ok": True, "metrics": _run(spec, arm_guard)}
-    except BaseException as exc:
-        payload = _failure(exc)
-    evalpod_progress.flush()  # progress the budget held back: every bar's last state
-    return _finish(result_path, payload, armed, result_fd)
+    except BaseException as exc:  # SystemExit/KeyboardInterrupt from the script: failed
+        payload = failure(exc)
+    try:  # noqa: SIM105 - contextlib is the script's to rebind
+        flush_progress()  # progress the budget held back: every bar's last state
+    except BaseException:  # the script may have broken tqdm
+        pass
+    return finish(payload)
 
 
-if __name__ == "__main__":
-    exit_code = main(sys.argv)
+def _entry() -> None:
+    """Run `main` and leave with its code, whatever the script left behind: nothing
+    after `main` may exit 0 in its place (a SystemExit raised while finishing)."""
+    leave, out, err = os._exit, sys.stdout, sys.stderr
+    exit_code = 1
+    try:
+        exit_code = main(sys.argv)
+    except BaseException:  # the result was not written: not 0
+        exit_code = 1
     # The result is written: leave without interpreter finalisation, which with torch
     # loaded took seconds (8-13 s measured under load), delaying the job's end, and
     # which would wait for any non-daemon thread the script left running.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_code)
+    for stream in (out, err):
+        try:  # noqa: SIM105 - contextlib is the script's to rebind
+            stream.flush()
+        except BaseException:
+            pass
+    leave(exit_code)
+
+
+if __name__ == "__main__":
+    _entry()

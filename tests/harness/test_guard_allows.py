@@ -73,7 +73,8 @@ def test_denial_is_recorded_before_the_script_can_hide_it(
     assert run.returncode == 0  # the script exited on its own terms...
     assert run.result is None  # ...before the harness wrote a result
     record = (tmp_path / "violation.json").read_text().splitlines()
-    assert json.loads(record[0]) == {
+    assert json.loads(record[0])["evalpod_guard_record"] == 1  # the harness's header
+    assert json.loads(record[1]) == {
         "event": "os.system", "detail": "os.system denied", "line": 4, "target": "true"}
     assert "[evalpod] runtime guard: os.system (true) denied at script line 4" in run.stderr
 
@@ -157,7 +158,7 @@ def test_the_namedtuple_exemption_runs_no_script_text(
     # Crafted field names never become code (namedtuple refuses them before its eval, so
     # nothing is recorded for lines 7-12); the script's own eval is still denied.
     records = [json.loads(line)
-               for line in (tmp_path / "violation.json").read_text().splitlines()]
+               for line in (tmp_path / "violation.json").read_text().splitlines()[1:]]
     assert [(r["event"], r["line"]) for r in records] == [("compile", 14)]
     assert run.result is not None and run.result["ok"] is False
 
@@ -230,7 +231,7 @@ def test_threads_the_script_starts_do_everyday_work(
     run = run_harness(THREADS, model_path=None)
     assert run.returncode == 0, run.stderr
     assert "uncaught in a thread" in run.stderr
-    assert not (tmp_path / "violation.json").read_text()
+    assert len((tmp_path / "violation.json").read_text().splitlines()) == 1  # the header
     assert run.result is not None and run.result["metrics"] == {"rows": [
         [n, True, ["n"], "colorsys", "wave"] for n in (1, 2)]}
 
@@ -255,7 +256,7 @@ def test_a_thread_cannot_erase_the_record(run_harness: RunHarness, tmp_path: Pat
         "    return {'accuracy': 1.0}\n"
     )
     run = run_harness(script, model_path=None)
-    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    lines = [json.loads(line) for line in record.read_text().splitlines()[1:]]
     assert [line["event"] for line in lines] == ["os.system", "open", "os.truncate"], lines
     assert run.result is not None and run.result["violation"]["event"] == "os.system"
     assert "metrics" not in run.result

@@ -18,6 +18,9 @@ import pytest
 from orchestrator.local.result_file import read_result
 from orchestrator.sandbox import GUARD_RECORD_NAME, ResultRejected
 
+# The line the harness writes first into every guard record (guard.RECORD_HEADER).
+HEADER = b'{"evalpod_guard_record": 1, "nonce": "' + b"0" * 32 + b'"}\n'
+
 HARNESS_DIR = Path(__file__).resolve().parents[2] / "sandbox_images" / "harness"
 # The harness imports its modules by their own names (run.py puts its directory first).
 if str(HARNESS_DIR) not in sys.path:
@@ -211,7 +214,7 @@ def test_an_empty_result_file_is_no_result(tmp_path: Path) -> None:
         with pytest.raises(ResultRejected, match="no result file was written"):
             read_result(dir_fd, 1024)
         record = {"event": "open", "detail": "open denied", "line": 3}
-        (tmp_path / GUARD_RECORD_NAME).write_text(json.dumps(record) + "\n")
+        (tmp_path / GUARD_RECORD_NAME).write_bytes(HEADER + json.dumps(record).encode() + b"\n")
         result = read_result(dir_fd, 1024)
     finally:
         os.close(dir_fd)
@@ -237,7 +240,7 @@ def test_a_record_written_through_its_fd_cannot_hide_a_denial(
 ) -> None:
     """The record's fd is in the script's process: bytes it writes there (no audit event,
     no path) must not push the guard's line out of reach or blank it."""
-    (tmp_path / GUARD_RECORD_NAME).write_bytes(record)
+    (tmp_path / GUARD_RECORD_NAME).write_bytes(HEADER + record)
     (tmp_path / "result.json").write_text('{"ok": true, "metrics": {"accuracy": 1.0}}')
     dir_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:

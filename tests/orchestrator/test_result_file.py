@@ -85,3 +85,55 @@ def test_directory_is_rejected(out: tuple[Path, int]) -> None:
     (directory / "result.json").mkdir()
     with pytest.raises(ResultRejected):
         read_result(fd, 1024)
+
+
+# The runtime guard's record (attack2 F1 c+d): the harness writes a header line before the
+# script runs; "no denial" is only a record that is exactly that line.
+HEADER = b'{"evalpod_guard_record": 1, "nonce": "' + b"ab" * 16 + b'"}\n'
+DENIAL = b'{"event": "open", "detail": "open denied", "line": 9, "target": "/job/spec.json"}\n'
+
+
+@pytest.mark.parametrize(
+    ("record", "detail"),
+    [
+        (HEADER, None),
+        (HEADER + DENIAL, "open denied"),
+        (b"", "runtime guard record tampered"),  # the reported example: FileIO.truncate(0)
+        (HEADER[:-1], "runtime guard record tampered"),  # cut inside the header
+        (HEADER[:20], "runtime guard record tampered"),
+        (DENIAL, "runtime guard record tampered"),  # no header
+        (b"\n" + HEADER, "runtime guard record tampered"),
+        (HEADER.replace(b"ab", b"AB"), "runtime guard record tampered"),
+        (HEADER + b"\n", "runtime guard record blanked"),  # bytes added after it
+        (HEADER + b"x", "runtime guard record malformed"),
+        (HEADER + HEADER, "runtime guard record malformed"),
+        (HEADER + b'{"ok": true, "metrics": {}}', "runtime guard record malformed"),
+    ],
+)
+def test_only_an_untouched_record_means_no_denial(
+    out: tuple[Path, int], record: bytes, detail: str | None
+) -> None:
+    directory, fd = out
+    (directory / "violation.json").write_bytes(record)
+    (directory / "result.json").write_text(GOOD)
+    result = read_result(fd, 1024)
+    if detail is None:
+        assert result.ok and result.violation is None
+    else:
+        assert not result.ok and result.metrics is None
+        assert result.violation is not None and result.violation.detail == detail
+
+
+def test_an_emptied_record_and_no_result_is_still_a_violation(out: tuple[Path, int]) -> None:
+    directory, fd = out
+    (directory / "violation.json").write_bytes(b"")
+    (directory / "result.json").write_bytes(b"")
+    result = read_result(fd, 1024)
+    assert not result.ok and result.violation is not None
+    assert result.violation.detail == "runtime guard record tampered"
+
+
+def test_no_record_at_all_is_an_unguarded_job(out: tuple[Path, int]) -> None:
+    directory, fd = out
+    (directory / "result.json").write_text(GOOD)
+    assert read_result(fd, 1024).violation is None

@@ -1,0 +1,56 @@
+"""A denial cannot be turned into `succeeded` through the harness's own descriptors, its
+record or its end (attack2 F1: a script opened fds 3 and 4 by number through
+`type(sys.stderr.buffer.raw)`, emptied the record with `FileIO.truncate`, wrote a forged
+result, and rebound `json.dumps` to raise SystemExit(0) inside the harness's finish).
+
+Real sandbox, no static check in front (`evalpod sandbox run --json`). Each script of
+`tamper_scripts/` alone, the reported chain, and the untouched control.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.escape.test_guard import sandbox_run
+
+SCRIPTS = Path(__file__).parent / "tamper_scripts"
+SPEC = "/job/spec.json"
+# script -> (status, violation detail, target); None: no violation.
+EXPECTED: dict[str, tuple[str, str | None, str | None]] = {
+    "forged_success_chain": ("killed", "open denied", SPEC),  # the reported example
+    "control_denied_open": ("killed", "open denied", SPEC),
+    "open_record_fd": ("killed", "open denied", "3"),
+    "open_result_fd": ("killed", "open denied", "4"),
+    "append_to_record": ("killed", "runtime guard record malformed", None),
+    "finish_exits_zero": ("killed", "open denied", SPEC),
+    "finish_rebound_no_denial": ("succeeded", None, None),
+    "script_system_exit": ("failed", None, None),
+}
+
+
+def test_every_script_has_an_expectation() -> None:
+    assert sorted(EXPECTED) == sorted(p.stem for p in SCRIPTS.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_tampering_never_succeeds(name: str, tmp_path: Path) -> None:
+    status, detail, target = EXPECTED[name]
+    report = sandbox_run(SCRIPTS / f"{name}.py", tmp_path)
+    assert report["status"] == status, report
+    violation = report["violation"]
+    if detail is None:
+        assert violation is None, report
+    else:
+        assert isinstance(violation, dict), report
+        assert violation["kind"] == "policy", report
+        assert violation["detail"] == detail, report
+        assert violation.get("target") == target, report
+        assert report["result"] is None, report
+    if name == "finish_rebound_no_denial":
+        # The harness wrote the script's own metrics, with encoders bound before it ran.
+        assert report["result"] == {"accuracy": 0.25}, report
+        assert report["exit_code"] == 0, report
+    if status != "succeeded":
+        assert report["exit_code"] != 0, report

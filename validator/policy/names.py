@@ -28,6 +28,16 @@ RESTRICTED_MODULES: Final[dict[str, frozenset[str]]] = {
     ),
 }
 
+# What a script may reach on `sys.stdout` / `sys.stderr`: the text stream's ordinary
+# surface. `.buffer`, `.raw`, `.fileno()`, `.detach()`, `.reconfigure()` and private members
+# hand out the binary layers (whose class is `io.FileIO`, an `open`) or the descriptor.
+STREAM_SURFACE: Final = frozenset(
+    {"write", "writelines", "flush", "isatty", "encoding", "errors", "newlines",
+     "line_buffering", "write_through", "closed", "writable", "readable", "seekable", "name",
+     "mode"}
+)
+_STREAMS: Final = frozenset({"stdout", "stderr"})
+
 # Never allowed, whatever the tenant policy says: process, file, network, interpreter access.
 DENIED_MODULES: Final = frozenset(
     {
@@ -175,12 +185,17 @@ def root_module(dotted: str) -> str:
 
 
 def restricted_use(dotted: str) -> str | None:
-    """`sys.settrace`: a name under a restricted module that is not one of its few values."""
+    """`sys.settrace`: a name under a restricted module that is not one of its few values
+    (`sys.stderr.buffer`: on a stream, a member off its text surface)."""
     parts = dotted.split(".")
     allowed = RESTRICTED_MODULES.get(parts[0])
-    if allowed is None or len(parts) < 2 or parts[1] in allowed:
+    if allowed is None or len(parts) < 2:
         return None
-    return ".".join(parts[:2])
+    if parts[1] not in allowed:
+        return ".".join(parts[:2])
+    if parts[1] in _STREAMS and len(parts) > 2 and parts[2] not in STREAM_SURFACE:
+        return ".".join(parts[:3])  # `sys.stderr.buffer`
+    return None
 
 
 def denied_api(dotted: str) -> str | None:

@@ -101,6 +101,14 @@ class Context:
         self.field_calls: list[tuple[ast.Call, str]] = []
         self.field_renamers: list[str] = []
         self.pending: list[tuple[str, ast.AST | None, str]] = []
+        # Names and attributes read inside annotations (`x: type[Foo]` is not a value).
+        self.annotation_nodes: set[int] = set()
+        # One-argument `type(x)` calls whose object the script did not make, and `type`
+        # taken as a value: how each result is used is decided in module_end.
+        self.type_calls: list[ast.Call] = []
+        self.type_values: list[ast.expr] = []
+        # ids of the expressions whose items are assigned or deleted (`a.b[k] = v`).
+        self.item_store_bases: set[int] = set()
         # Every attribute rule, as the engine runs it on `x.attr` (set by the engine).
         self.attribute_rules: Callable[[ast.AST, str], None] = lambda node, attr: None
         # Keyword sinks: (the reflective call or setter, the function scope whose

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from validator.findings import Finding
+from validator.policy.classes import ForeignClassChecker
 from validator.policy.config import Policy
 from validator.policy.context import Checker, Context, Method
 from validator.policy.deserialise import DeserialiseChecker
@@ -23,6 +24,7 @@ from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
 from validator.policy.setters import SetterChecker
 from validator.policy.signature import EntrypointChecker
+from validator.policy.tamper import ModuleTamperChecker
 
 CHECKERS: Final[tuple[Checker, ...]] = (
     ImportChecker(),
@@ -35,6 +37,8 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     LibraryTemplateChecker(),
     SetterChecker(),
     ReduceChecker(),
+    ForeignClassChecker(),
+    ModuleTamperChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
@@ -215,6 +219,8 @@ class _PolicyPass:
         for checker in self._hooks.name:
             checker.name(self.ctx, node, name)
         context = type(node.ctx)
+        if flags & _ANNOTATION:
+            self.ctx.annotation_nodes.add(id(node))
         if context is ast.Load:
             self.ctx.use_site(node, scope, position)
             self._references.append(node)
@@ -360,8 +366,10 @@ class _PolicyPass:
                 checker.attribute(ctx, element, name or "")
 
     def _subscript(self, node: ast.Subscript, scope: Scope, position: int, flags: int) -> None:
-        if not isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
-            self.ctx.subscript_stores.add(node.value.id)
+        if not isinstance(node.ctx, ast.Load):
+            self.ctx.item_store_bases.add(id(node.value))
+            if isinstance(node.value, ast.Name):
+                self.ctx.subscript_stores.add(node.value.id)
         self._push_children(node, scope, position, flags)
 
     def _compare(self, node: ast.Compare, scope: Scope, position: int, flags: int) -> None:
@@ -389,6 +397,8 @@ class _PolicyPass:
     def _attribute(self, node: ast.Attribute, scope: Scope, position: int, flags: int) -> None:
         for checker in self._hooks.attribute:
             checker.attribute(self.ctx, node, node.attr)
+        if flags & _ANNOTATION:
+            self.ctx.annotation_nodes.add(id(node))
         self.ctx.attribute_bases.add(id(node.value))
         self.ctx.attribute_parents[id(node.value)] = node
         self._references.append(node)

@@ -70,6 +70,11 @@ _ALL: Final = (
          "object the analysis cannot type.",
          "Fine for your own fields (a dataclass field `os`); on a module it is denied at run "
          "time by the runtime guard, which blocks process, file and network use."),
+    Rule("EP109", "module-tampering", "error",
+         "An attribute of an imported module (or of an object reached from one) is "
+         "assigned, deleted or item-assigned.",
+         "Modules are shared with the harness that runs the script; keep your changes in "
+         "your own objects (only the torch.backends cudnn/matmul flags may be set).", False),
     Rule("EP201", "dynamic-code", "error",
          "Dynamic code execution (`eval`, `exec`, `compile`, `__import__`).",
          "Write the code out; scripts may not build and run code at runtime.", False),
@@ -90,6 +95,11 @@ _ALL: Final = (
          "`.format()` on a template the analysis cannot see (a parameter or attribute).",
          "Fine for templates you wrote; what a format field's attribute walk could reach "
          "(frames, code, processes, files) is denied at run time by the runtime guard."),
+    Rule("EP208", "foreign-class", "error",
+         "The class of an object the script did not make (`type(x)`) is called, stored or "
+         "passed on.",
+         "Compare or name classes (`type(x) is int`, `type(x).__name__`, `isinstance`); "
+         "construct objects through their public names.", False),
     Rule("EP301", "dunder-escape", "error",
          "Access to a dunder attribute or name used in sandbox escapes.",
          "Use public attributes; `__class__`, `__globals__`, `__subclasses__` and similar "

@@ -1,0 +1,129 @@
+"""Attack 2's static classes: the class of an object the script did not make (EP208), the
+binary layers of the standard streams (EP104), and changes to shared modules (EP109).
+Each class has the reported example as a case, and the ordinary code next to it stays
+accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from validator.findings import blocking
+from validator.policy.engine import run_policy
+
+ENTRY = "\n\ndef evaluate_model(model):\n    return {}\n"
+X4 = '''import json, sys
+KEEP = []
+def evaluate_model(model):
+    b = sys.stderr.buffer
+    FileIO = type(getattr(b, "raw", b))
+    sys.stderr.flush(); FileIO(2, "wb").close()
+    KEEP.append(FileIO("/dev/" + "null", "wb"))
+    def finish(*a, **k): raise SystemExit(0)
+    json.dumps = finish
+    return {"accuracy": 0.1}
+'''
+
+
+def _blocking(source: str) -> set[str]:
+    return {f.rule for f in blocking(run_policy(source + ENTRY))}
+
+
+def test_reported_example_is_refused_by_each_class() -> None:
+    assert {"EP104", "EP208", "EP109"} <= {f.rule for f in blocking(run_policy(X4))}
+
+
+REFUSED = {
+    # a) the class of a library object, called, stored or reached past its name.
+    "type_called": ("def f(x):\n    return type(x)('/job/spec.json', 'rb')", "EP208"),
+    "type_stored": ("def f(x):\n    cls = type(x)\n    return cls", "EP208"),
+    "type_stored_called": ("def f(x):\n    cls = type(x)\n    return cls(2, 'wb')", "EP208"),
+    "type_stored_global": ("T = type(print)\ndef f(x):\n    return T(x)", "EP208"),
+    "type_stored_subclassed": ("def f(x):\n    t = type(x)\n    class S(t):\n        pass\n"
+                               "    return S", "EP208"),
+    "type_returned": ("def f(x):\n    return type(x)", "EP208"),
+    "type_dunder_call": ("def f(x):\n    return type(x).__call__", "EP208"),
+    "type_in_isinstance_tuple": ("def f(x, y):\n    return isinstance(y, (type(x), int))",
+                                 "EP208"),
+    "type_alias": ("t = type\ndef f(x):\n    return t(x)(2, 'wb')", "EP208"),
+    "type_as_value": ("def f(xs):\n    return [c(2) for c in map(type, xs)]", "EP208"),
+    "self_rebound": ("class C:\n    def m(self, x):\n        self = x\n"
+                     "        return type(self)(2)", "EP208"),
+    # type(cls) is the metaclass, `type` itself for a plain class: the way to any class.
+    "type_of_cls": ("class C:\n    @classmethod\n    def make(cls, x):\n"
+                    "        return type(cls)(x)", "EP208"),
+    "foreign_instance_name": ("def f(model):\n    t = model.tokenizer\n    return type(t)()",
+                              "EP208"),
+    # a) the standard streams beyond their text surface, in any spelling.
+    "stream_buffer": ("import sys\nsys.stdout.buffer.write(b'x')", "EP104"),
+    "stream_raw_alias": ("import sys\ne = sys.stderr\nr = e.buffer.raw", "EP104"),
+    "stream_getattr": ("import sys\nb = getattr(sys.stderr, 'buffer')", "EP104"),
+    "stream_fileno": ("import sys\nn = sys.stdout.fileno()", "EP104"),
+    "stream_detach": ("import sys\nsys.stdout.detach()", "EP104"),
+    "stream_reconfigure": ("import sys\nsys.stderr.reconfigure(line_buffering=True)", "EP104"),
+    "stream_private": ("import sys\nsys.stderr._CHUNK_SIZE = 1", "EP104"),
+    # b) module attributes assigned, deleted, augmented, item-assigned or setattr'd.
+    "json_dumps": ("import json\njson.dumps = print", "EP109"),
+    "logging_root_handlers": ("import logging\nlogging.root.handlers = []", "EP109"),
+    "logging_items": ("import logging\nlogging.root.handlers[:] = []", "EP109"),
+    "logging_item_del": ("import logging\ndel logging.root.handlers[0]", "EP109"),
+    "re_compile": ("import re\nre.compile = re.escape", "EP109"),
+    "np_alias": ("import numpy as np\nnp.random.seed = print", "EP109"),
+    "torch_functional": ("import torch\ntorch.nn.functional.softmax = print", "EP109"),
+    "from_import_alias": ("from torch.nn import functional as F\nF.softmax = print", "EP109"),
+    "from_import_function": ("from json import dumps\ndumps.cache = {}", "EP109"),
+    "augassign": ("import math\nmath.pi += 1", "EP109"),
+    "delete": ("import json\ndel json.loads", "EP109"),
+    "setattr": ("import logging\nsetattr(logging.root, 'handlers', [])", "EP109"),
+    "delattr": ("import logging\ndelattr(logging.root, 'handlers')", "EP109"),
+    "object_setattr": ("import logging\nobject.__setattr__(logging.root, 'level', 0)",
+                       "EP109"),
+    "backend_flag_deleted": ("import torch\ndel torch.backends.cudnn.benchmark", "EP109"),
+    "backend_flag_setattr": ("import torch\nsetattr(torch.backends.cudnn, 'benchmark', 1)",
+                             "EP109"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused(case: str) -> None:
+    source, rule = REFUSED[case]
+    assert rule in _blocking(source)
+
+
+ALLOWED = {
+    "type_stored_only_read": "def f(x, y):\n    t = type(x)\n    u: type = type(y)\n"
+                             "    return t is u or t.__name__ == 'int'",
+    "type_compared": "def f(x, y):\n    return type(x) is type(y) or type(x) == int",
+    "type_in_compare_tuple": "def f(x):\n    return type(x) in (int, float)",
+    "type_named": "def f(x):\n    return type(x).__name__ + type(x).__qualname__",
+    "type_formatted": "def f(x):\n    return f'{type(x)}: {type(x)!r}'",
+    "type_printed": "def f(x):\n    print(type(x), repr(type(x)), str(type(x)))",
+    "type_isinstance": "def f(x, y):\n    return isinstance(y, type(x)) and "
+                       "issubclass(type(y), type(x))",
+    "isinstance_type_value": "def f(c):\n    return isinstance(c, type)",
+    "type_annotation": "def f(c: type[int]) -> type:\n    return int",
+    "own_self": "class C:\n    def __init__(self, n=0):\n        self.n = n\n"
+                "    def copy(self):\n        return type(self)(self.n)",
+    "own_reduce": "class C:\n    def __reduce__(self):\n        return (type(self), ())",
+    "own_instance": "class C:\n    pass\ndef f():\n    c = C()\n    return type(c)()",
+    "literals": "def f():\n    empty = type([1, 2])()\n    return type('')(3), empty",
+    "metaclass": "class Meta(type):\n    pass",
+    # the standard streams' text surface
+    "stream_text": "import sys\nsys.stderr.write('x')\nsys.stdout.flush()\n"
+                   "print(sys.stdout.isatty(), sys.stdout.encoding, file=sys.stderr)",
+    # ordinary flag settings and attributes of the script's own objects
+    "backend_flags": "import torch\ntorch.backends.cudnn.deterministic = True\n"
+                     "torch.backends.cudnn.benchmark = False\n"
+                     "torch.backends.cuda.matmul.allow_tf32 = True",
+    "verbosity_call": "import transformers\ntransformers.logging.set_verbosity_error()",
+    "own_objects": "import logging\nlogger = logging.getLogger('eval')\n"
+                   "logger.propagate = False\n"
+                   "def f(model, tok):\n    model.generation_config.pad_token_id = 0\n"
+                   "    tok.padding_side = 'left'\n    f.calls = 1",
+    "own_class_attr": "class C:\n    n = 0\nC.n += 1",
+    "module_items_read": "import logging\nn = len(logging.root.handlers)",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ALLOWED))
+def test_allowed(case: str) -> None:
+    assert _blocking(ALLOWED[case]) == set()

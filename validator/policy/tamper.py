@@ -1,0 +1,51 @@
+"""Changing an imported module: `json.dumps = f` rebinds the harness's `json` too.
+
+A script shares every module object (and every object reached from one by attribute:
+`logging.root`, `torch.nn.functional`) with the harness and the runtime that run it in the
+same interpreter, so assigning, deleting or item-assigning an attribute there changes code
+they call after the script returns. No audit event marks it, so the static check is the
+wall. A few process-wide backend flags real evaluation scripts set are allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Final
+
+from validator.policy.context import Checker, Context
+from validator.policy.names import OBJECT_SETTERS
+
+# Flags set by plain `=` in evaluation scripts for reproducibility or speed; each is a
+# property that takes a bool and changes only numerics.
+ALLOWED_MODULE_STORES: Final = frozenset(
+    {
+        "torch.backends.cudnn.deterministic", "torch.backends.cudnn.benchmark",
+        "torch.backends.cudnn.enabled", "torch.backends.cudnn.allow_tf32",
+        "torch.backends.cuda.matmul.allow_tf32",
+        "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction",
+        "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction",
+    }
+)
+_SETTERS: Final = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
+
+
+class ModuleTamperChecker(Checker):
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            changed = sorted(names - ALLOWED_MODULE_STORES
+                             if isinstance(node.ctx, ast.Store) else names)
+            if changed:
+                verb = "deleted" if isinstance(node.ctx, ast.Del) else "assigned"
+                ctx.report("EP109", node, f"`{changed[0]}` {verb}: it changes a module the "
+                           "harness shares with the script")
+        elif id(node) in ctx.item_store_bases:
+            ctx.report("EP109", node, f"items of `{sorted(names)[0]}` changed: it belongs to "
+                       "a module the harness shares with the script")
+
+    def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
+        if not callee & _SETTERS or not node.args or isinstance(node.args[0], ast.Starred):
+            return
+        target = ctx.resolve(node.args[0])
+        if target:
+            ctx.report("EP109", node, f"`setattr`/`delattr` on `{sorted(target)[0]}` changes "
+                       "a module the harness shares with the script")

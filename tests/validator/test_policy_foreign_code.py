@@ -127,3 +127,31 @@ ALLOWED = {
 @pytest.mark.parametrize("case", sorted(ALLOWED))
 def test_allowed(case: str) -> None:
     assert _blocking(ALLOWED[case]) == set()
+
+
+IN_PLACE_REFUSED = [
+    "import logging\nlogging.root.handlers.clear()",
+    "import logging\nh = logging.root.handlers\nh.append(None)",
+    "import logging\nlogging.root.manager.loggerDict.pop('evalpod')",
+    "import logging\nlist.clear(logging.root.handlers)",
+    "import logging, operator\noperator.delitem(logging.root.handlers, 0)",
+]
+IN_PLACE_ALLOWED = [
+    "import numpy as np\na = np.append(np.zeros(2), 1.0)\nb = np.insert(a, 0, 2.0)\n"
+    "c = np.sort(b)",
+    "import torch\nx = torch.add(torch.ones(2), 1)\ny = torch.sort(x)",
+    "import collections\nc = collections.Counter()\ncollections.Counter.update(c, 'ab')\n"
+    "c.update('cd')",
+    "import logging\nlogging.getLogger('eval').handlers.clear()",  # not followed (see docs)
+    "def f(xs):\n    xs.sort()\n    xs.append(1)\n    return dict.pop({'a': 1}, 'a')",
+]
+
+
+@pytest.mark.parametrize("source", IN_PLACE_REFUSED)
+def test_module_object_changed_in_place_is_refused(source: str) -> None:
+    assert "EP109" in _blocking(source)
+
+
+@pytest.mark.parametrize("source", IN_PLACE_ALLOWED)
+def test_module_functions_and_own_objects_are_allowed(source: str) -> None:
+    assert "EP109" not in _blocking(source)

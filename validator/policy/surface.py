@@ -66,6 +66,24 @@ def unlisted(dotted: str) -> str | None:
     return None
 
 
+def is_module(dotted: str) -> bool:
+    """Whether `dotted` names a module the allowlist manages (`numpy`, `numpy.random`),
+    rather than a value reached from one (`logging.root`); an unmanaged root counts as a
+    module."""
+    parts = dotted.split(".")
+    table = surfaces()
+    module = parts[0]
+    if module not in table:
+        return True
+    for part in parts[1:]:
+        surface = table.get(module)
+        child = None if surface is None else surface.submodules.get(part)
+        if child is None:
+            return False
+        module = child
+    return True
+
+
 def _is_protocol_dunder(part: str) -> bool:
     # `torch.__version__` and the like; escape dunders are refused by EP301 on their own.
     return part.startswith("__") and part.endswith("__")

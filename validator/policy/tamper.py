@@ -13,7 +13,8 @@ import ast
 from typing import Final
 
 from validator.policy.context import Checker, Context
-from validator.policy.names import OBJECT_SETTERS
+from validator.policy.names import OBJECT_SETTERS, root_module
+from validator.policy.surface import is_module
 
 # Flags set by plain `=` in evaluation scripts for reproducibility or speed; each is a
 # property that takes a bool and changes only numerics.
@@ -27,6 +28,16 @@ ALLOWED_MODULE_STORES: Final = frozenset(
     }
 )
 _SETTERS: Final = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
+# Methods that change a list, dict or set in place (`logging.root.handlers.clear()`).
+_MUTATORS: Final = frozenset(
+    {"append", "extend", "insert", "update", "clear", "pop", "popitem", "remove",
+     "setdefault", "discard", "add", "sort", "reverse"}
+)
+# Functions that change their first argument in place (`operator.setitem(d, k, v)`).
+_IN_PLACE: Final = frozenset(
+    {"operator.setitem", "operator.delitem", "operator.iadd", "operator.iconcat",
+     "operator.ior", "operator.iand", "operator.ixor", "operator.isub"}
+)
 
 
 class ModuleTamperChecker(Checker):
@@ -41,11 +52,33 @@ class ModuleTamperChecker(Checker):
         elif id(node) in ctx.item_store_bases:
             ctx.report("EP109", node, f"items of `{sorted(names)[0]}` changed: it belongs to "
                        "a module the harness shares with the script")
+        elif (isinstance(node, ast.Attribute) and node.attr in _MUTATORS
+              and ctx.is_callee(node)):
+            bases = sorted(b for b in (n.rsplit(".", 1)[0] for n in names) if _module_value(b))
+            if bases:
+                ctx.report("EP109", node, f"`{bases[0]}.{node.attr}()` changes an object of a "
+                           "module the harness shares with the script")
 
     def call(self, ctx: Context, node: ast.Call, callee: frozenset[str]) -> None:
-        if not callee & _SETTERS or not node.args or isinstance(node.args[0], ast.Starred):
+        if not node.args or isinstance(node.args[0], ast.Starred):
             return
-        target = ctx.resolve(node.args[0])
-        if target:
-            ctx.report("EP109", node, f"`setattr`/`delattr` on `{sorted(target)[0]}` changes "
-                       "a module the harness shares with the script")
+        if callee & _SETTERS:
+            target = ctx.resolve(node.args[0])
+            if target:
+                ctx.report("EP109", node, f"`setattr`/`delattr` on `{sorted(target)[0]}` "
+                           "changes a module the harness shares with the script")
+        elif callee & _IN_PLACE or any(n.rsplit(".", 1)[-1] in _MUTATORS for n in callee):
+            # `list.clear(logging.root.handlers)`: the method applied to the shared object.
+            shared = sorted(n for n in ctx.resolve(node.args[0]) if _module_value(n))
+            if shared:
+                ctx.report("EP109", node, f"`{shared[0]}` changed in place: it belongs to a "
+                           "module the harness shares with the script")
+
+
+def _module_value(dotted: str) -> bool:
+    """A value reached from a module by attributes (`logging.root.handlers`), not a module
+    (`numpy` in `numpy.append(...)`), a builtin, or a class whose unbound method is called
+    on the script's own object (`collections.Counter.update(counts, more)`)."""
+    if root_module(dotted) == "builtins" or "." not in dotted or is_module(dotted):
+        return False
+    return not dotted.rsplit(".", 1)[-1][:1].isupper()

@@ -51,6 +51,9 @@ REFUSED = {
     # type(cls) is the metaclass, `type` itself for a plain class: the way to any class.
     "type_of_cls": ("class C:\n    @classmethod\n    def make(cls, x):\n"
                     "        return type(cls)(x)", "EP208"),
+    "reader_shadowed": ("import random\nif random.random() > 0.5:\n"
+                        "    def print(c):\n        return c(2, 'wb')\n"
+                        "def f(x):\n    return print(type(x))", "EP208"),
     "foreign_instance_name": ("def f(model):\n    t = model.tokenizer\n    return type(t)()",
                               "EP208"),
     # a) the standard streams beyond their text surface, in any spelling.

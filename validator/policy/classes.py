@@ -97,7 +97,9 @@ def _only_read(ctx: Context, node: ast.expr, parent: ast.AST | None) -> bool:
     if isinstance(parent, ast.Tuple):  # `isinstance(x, (type(a), int))`, `t in (type(a),)`
         return False
     if isinstance(parent, ast.Call) and node in parent.args:
-        return bool(ctx.resolve(parent.func) & _CLASS_READERS) and parent.func is not node
+        func = parent.func  # the builtin itself: no binding of the script can stand in for it
+        return (isinstance(func, ast.Name) and func.id not in ctx.names_bound_anywhere
+                and bool(ctx.resolve(func) & _CLASS_READERS))
     return False
 
 

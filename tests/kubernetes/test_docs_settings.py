@@ -22,6 +22,7 @@ NOT_SETTINGS = {
     "EVALPOD_API_KEY": "read by client commands and the SDK",
     "EVALPOD_RESULT": "the result marker line in a pod's log",
     "EVALPOD_KEEP_RUNNING": "read by scripts/quickstart.sh",
+    "EVALPOD_PORT": "read by evalpod up (its --port) and scripts/quickstart.sh",
     "EVALPOD_FUZZ_SEED": "read by tests/api/test_openapi_fuzz.py",
     "EVALPOD_FUZZ_EXAMPLES": "read by tests/api/test_openapi_fuzz.py",
 }

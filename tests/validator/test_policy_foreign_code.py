@@ -64,6 +64,12 @@ REFUSED = {
     "stream_detach": ("import sys\nsys.stdout.detach()", "EP104"),
     "stream_reconfigure": ("import sys\nsys.stderr.reconfigure(line_buffering=True)", "EP104"),
     "stream_private": ("import sys\nsys.stderr._CHUNK_SIZE = 1", "EP104"),
+    "stream_to_own_function": ("import sys\ndef g(s):\n    return s.buffer\nb = g(sys.stderr)",
+                               "EP104"),
+    "stream_own_keyword": ("import sys\ndef g(file=None):\n    return file\n"
+                           "b = g(file=sys.stderr)", "EP104"),
+    "stream_in_container": ("import sys\nstreams = [sys.stdout]", "EP104"),
+    "stream_returned": ("import sys\ndef g():\n    return sys.stderr", "EP104"),
     # b) module attributes assigned, deleted, augmented, item-assigned or setattr'd.
     "json_dumps": ("import json\njson.dumps = print", "EP109"),
     "logging_root_handlers": ("import logging\nlogging.root.handlers = []", "EP109"),
@@ -113,6 +119,12 @@ ALLOWED = {
     # the standard streams' text surface
     "stream_text": "import sys\nsys.stderr.write('x')\nsys.stdout.flush()\n"
                    "print(sys.stdout.isatty(), sys.stdout.encoding, file=sys.stderr)",
+    "stream_to_library": "import sys, logging, tqdm\nerr = sys.stderr\n"
+                         "print('x', file=sys.stderr, flush=True)\nprint('y', file=err)\n"
+                         "logging.basicConfig(stream=sys.stdout)\n"
+                         "h = logging.StreamHandler(sys.stderr)\n"
+                         "bar = tqdm.tqdm(range(3), file=sys.stdout)\n"
+                         "same = sys.stdout is sys.stderr",
     # ordinary flag settings and attributes of the script's own objects
     "backend_flags": "import torch\ntorch.backends.cudnn.deterministic = True\n"
                      "torch.backends.cudnn.benchmark = False\n"

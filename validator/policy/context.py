@@ -107,6 +107,8 @@ class Context:
         # taken as a value: how each result is used is decided in module_end.
         self.type_calls: list[ast.Call] = []
         self.type_values: list[ast.expr] = []
+        # `sys.stdout`/`sys.stderr` used as values, decided in module_end.
+        self.stream_values: list[ast.expr] = []
         # ids of the expressions whose items are assigned or deleted (`a.b[k] = v`).
         self.item_store_bases: set[int] = set()
         # Every attribute rule, as the engine runs it on `x.attr` (set by the engine).

@@ -24,6 +24,7 @@ from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
 from validator.policy.setters import SetterChecker
 from validator.policy.signature import EntrypointChecker
+from validator.policy.streams import StreamChecker
 from validator.policy.tamper import ModuleTamperChecker
 
 CHECKERS: Final[tuple[Checker, ...]] = (
@@ -39,6 +40,7 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     ReduceChecker(),
     ForeignClassChecker(),
     ModuleTamperChecker(),
+    StreamChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"

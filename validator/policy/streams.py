@@ -1,0 +1,65 @@
+"""`sys.stdout` / `sys.stderr` as values: handed only to the library code that writes to them.
+
+On the streams themselves only the text surface is reachable (`names.STREAM_SURFACE`,
+EP104); a stream passed to the script's own code or stored in a container would carry its
+binary layers (`.buffer`, `.raw`: an `io.FileIO` on the descriptor) past that check.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Final
+
+from validator.policy.context import Checker, Context
+
+_STREAMS: Final = frozenset({"sys.stdout", "sys.stderr"})
+_STREAM_KEYWORDS: Final = frozenset({"file", "stream"})
+
+
+class StreamChecker(Checker):
+    def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
+        if (names & _STREAMS and id(node) not in ctx.attribute_bases
+                and not ctx.is_callee(node)):
+            ctx.stream_values.append(node)
+
+    def module_end(self, ctx: Context, module: ast.Module) -> None:
+        if not ctx.stream_values:
+            return
+        parents: dict[int, ast.AST] = {}
+        for node in ast.walk(module):
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+        for node in ctx.stream_values:
+            if not _handed_to_library(ctx, node, parents):
+                ctx.report("EP104", node, "`sys.stdout`/`sys.stderr` passed where the analysis "
+                           "cannot follow it (only to library calls, as `file=`/`stream=` or "
+                           "an argument, or aliased by a plain name)")
+
+
+def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]) -> bool:
+    parent = parents.get(id(node))
+    if isinstance(parent, ast.Assign):  # an alias: its uses resolve to the stream again
+        return all(isinstance(t, ast.Name) for t in parent.targets)
+    if isinstance(parent, ast.Compare):
+        return True
+    if isinstance(parent, ast.keyword):
+        call = parents.get(id(parent))
+        return (parent.arg in _STREAM_KEYWORDS and isinstance(call, ast.Call)
+                and _library_callee(ctx, call.func))
+    if isinstance(parent, ast.Call) and node in parent.args:
+        return _library_callee(ctx, parent.func)
+    return False
+
+
+def _library_callee(ctx: Context, func: ast.expr) -> bool:
+    """`print`, `logging.StreamHandler`, `tqdm.tqdm`: a builtin or imported callable that
+    no binding of the script can stand in for."""
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or not ctx.resolve(func):
+        return False
+    if root.id not in ctx.names_bound_anywhere:
+        return True  # a builtin
+    values = ctx.binding_values(root)
+    return bool(values) and all(isinstance(v, str) for v in values or ())  # imports only

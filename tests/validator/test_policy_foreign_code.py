@@ -68,6 +68,8 @@ REFUSED = {
                                "EP104"),
     "stream_own_keyword": ("import sys\ndef g(file=None):\n    return file\n"
                            "b = g(file=sys.stderr)", "EP104"),
+    "stream_through_partial": ("import sys, functools\ndef g(s):\n    return s.buffer\n"
+                               "b = functools.partial(g, sys.stderr)()", "EP104"),
     "stream_in_container": ("import sys\nstreams = [sys.stdout]", "EP104"),
     "stream_returned": ("import sys\ndef g():\n    return sys.stderr", "EP104"),
     # b) module attributes assigned, deleted, augmented, item-assigned or setattr'd.
@@ -124,7 +126,9 @@ ALLOWED = {
                          "logging.basicConfig(stream=sys.stdout)\n"
                          "h = logging.StreamHandler(sys.stderr)\n"
                          "bar = tqdm.tqdm(range(3), file=sys.stdout)\n"
-                         "same = sys.stdout is sys.stderr",
+                         "same = sys.stdout is sys.stderr\n"
+                         "import json, pprint\njson.dump({}, sys.stdout)\n"
+                         "pprint.pprint({}, stream=sys.stderr)",
     # ordinary flag settings and attributes of the script's own objects
     "backend_flags": "import torch\ntorch.backends.cudnn.deterministic = True\n"
                      "torch.backends.cudnn.benchmark = False\n"

@@ -1,4 +1,4 @@
-"""`sys.stdout` / `sys.stderr` as values: handed only to the library code that writes to them.
+"""`sys.stdout` / `sys.stderr` as values: handed only to library code that writes to them.
 
 On the streams themselves only the text surface is reachable (`names.STREAM_SURFACE`,
 EP104); a stream passed to the script's own code or stored in a container would carry its
@@ -14,6 +14,14 @@ from validator.policy.context import Checker, Context
 
 _STREAMS: Final = frozenset({"sys.stdout", "sys.stderr"})
 _STREAM_KEYWORDS: Final = frozenset({"file", "stream"})
+# Library callables that write to a stream they are given and never hand it back to the
+# script (a generic one, `functools.partial(f, sys.stderr)`, would pass it on).
+STREAM_CONSUMERS: Final = frozenset(
+    {"builtins.print", "json.dump", "pprint.pprint", "pprint.pp", "pprint.PrettyPrinter",
+     "logging.StreamHandler", "logging.basicConfig", "contextlib.redirect_stdout",
+     "contextlib.redirect_stderr", "tqdm.tqdm", "tqdm.trange", "tqdm.auto.tqdm",
+     "tqdm.auto.trange", "tqdm.std.tqdm"}
+)
 
 
 class StreamChecker(Checker):
@@ -52,12 +60,13 @@ def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]
 
 
 def _library_callee(ctx: Context, func: ast.expr) -> bool:
-    """`print`, `logging.StreamHandler`, `tqdm.tqdm`: a builtin or imported callable that
-    no binding of the script can stand in for."""
+    """`print`, `logging.StreamHandler`, `tqdm.tqdm`: a stream consumer that no binding of
+    the script can stand in for."""
     root = func
     while isinstance(root, ast.Attribute):
         root = root.value
-    if not isinstance(root, ast.Name) or not ctx.resolve(func):
+    callee = ctx.resolve(func)
+    if not isinstance(root, ast.Name) or not callee or not callee <= STREAM_CONSUMERS:
         return False
     if root.id not in ctx.names_bound_anywhere:
         return True  # a builtin

@@ -6,17 +6,21 @@ import base64
 import binascii
 import math
 
-from orchestrator.kubernetes.manifests import RESULT_MARKER
+from orchestrator.kubernetes.manifests import MAX_RECORD_BYTES, RESULT_MARKER
 from orchestrator.lines import char_boundary, decode
-from orchestrator.sandbox import HarnessResult, ResultRejected
+from orchestrator.local.result_file import guard_denial, with_denial
+from orchestrator.sandbox import GuardDenial, HarnessResult, ResultRejected
 
 MAX_LINE_BYTES = 64 * 1024
 _MARKER = RESULT_MARKER.encode()
 
 
 def marker_budget(max_result_bytes: int) -> int:
-    """Bytes of marker lines hidden from the job's output: one maximal encoded result."""
-    return len(_MARKER) + 4 * math.ceil((max_result_bytes + 1) / 3) + 2
+    """Bytes of marker lines hidden from the job's output: one maximal encoded result
+    and guard record."""
+    result = 4 * math.ceil((max_result_bytes + 1) / 3)
+    record = 4 * math.ceil((MAX_RECORD_BYTES + 1) / 3)
+    return len(_MARKER) + result + 1 + record + 2
 
 
 class LogLineSplitter:
@@ -84,12 +88,35 @@ class LogLineSplitter:
 
 
 def parse_result(log_tail: bytes, max_result_bytes: int) -> HarnessResult:
-    """The harness result from the last marker line of the log. Raises `ResultRejected`."""
+    """The harness result from the last marker line of the log (`<result> [<record>]`,
+    each base64), with the runtime guard's record folded in as the local backend does
+    (orchestrator/local/result_file.py: an emptied or altered record is a denial).
+    Raises `ResultRejected`."""
     marker_lines = [line for line in log_tail.split(b"\n") if line.startswith(_MARKER)]
     if not marker_lines:
         raise ResultRejected("the pod log carries no result (the harness wrote no result file)")
-    encoded = marker_lines[-1][len(_MARKER) :].strip()
-    if len(encoded) > marker_budget(max_result_bytes):
+    if len(marker_lines[-1]) > marker_budget(max_result_bytes):
+        raise ResultRejected(f"result larger than {max_result_bytes} bytes")
+    # Not .strip(): an empty record is an empty last part, and an empty result the first.
+    parts = marker_lines[-1][len(_MARKER) :].rstrip(b"\r").split(b" ")
+    if len(parts) > 2:
+        raise ResultRejected("result marker line is malformed")
+    denial = _record_denial(parts[1]) if len(parts) == 2 else None
+    return with_denial(denial, lambda: _decode_result(parts[0], max_result_bytes))
+
+
+def _record_denial(encoded: bytes) -> GuardDenial | None:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        return GuardDenial(event="unknown", detail="runtime guard record unreadable")
+    return guard_denial(raw)
+
+
+def _decode_result(encoded: bytes, max_result_bytes: int) -> HarnessResult:
+    if not encoded:
+        raise ResultRejected("the pod log carries no result (the harness wrote no result file)")
+    if len(encoded) > 4 * math.ceil((max_result_bytes + 1) / 3):
         raise ResultRejected(f"result larger than {max_result_bytes} bytes")
     try:
         raw = base64.b64decode(encoded, validate=True)

@@ -27,6 +27,10 @@ HARNESS_PATH = "/opt/evalpod/harness/run.py"
 TASKS_DIR = "/opt/evalpod/tasks"
 SPEC_PATH = "/job/spec.json"
 RESULT_PATH = "/out/result.json"
+# The runtime guard's record, next to the result (orchestrator.sandbox.GUARD_RECORD_NAME).
+RECORD_PATH = "/out/violation.json"
+# orchestrator.local.result_file.MAX_GUARD_RECORD_BYTES: what the marker line carries of it.
+MAX_RECORD_BYTES = 64 * 1024
 MODEL_DIR = "/model"
 GPU_RESOURCE = "nvidia.com/gpu"
 KUEUE_API_VERSION = "kueue.x-k8s.io/v1beta1"
@@ -270,18 +274,26 @@ def entrypoint_script(
     harness: str = HARNESS_PATH,
     spec: str = SPEC_PATH,
     result: str = RESULT_PATH,
+    record: str = RECORD_PATH,
 ) -> str:
-    """Run the harness, then print its result file base64-encoded on one marker line.
+    """Run the harness, then print its result file base64-encoded on one marker line,
+    followed, when the runtime guard's record exists, by a space and the record
+    base64-encoded (empty when it is not a regular file: read as tampered).
 
     The result travels through the pod log because that stays readable through the
     API after exit, unlike the container's files; the termination message caps at
     4 KiB. Reading one byte past the cap lets the backend tell "too large" apart.
     """
+    has_result = f"[ -s {result} ] && [ ! -L {result} ]"
+    has_record = f"{{ [ -e {record} ] || [ -L {record} ]; }}"
     return (
         f"python -I {harness} {spec}; rc=$?; "
-        f"if [ -s {result} ] && [ ! -L {result} ]; then "
-        f"printf '\\n{RESULT_MARKER}'; head -c {max_result_bytes + 1} {result} | base64 "
-        "| tr -d '\\n'; printf '\\n'; fi; exit $rc"
+        f"if {{ {has_result}; }} || {has_record}; then printf '\\n{RESULT_MARKER}'; "
+        f"if {has_result}; then head -c {max_result_bytes + 1} {result} | base64 "
+        "| tr -d '\\n'; fi; "
+        f"if {has_record}; then printf ' '; if [ -f {record} ] && [ ! -L {record} ]; then "
+        f"head -c {MAX_RECORD_BYTES + 1} {record} | base64 | tr -d '\\n'; fi; fi; "
+        "printf '\\n'; fi; exit $rc"
     )
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -85,6 +86,14 @@ def read_guard_record(dir_fd: int) -> GuardDenial | None:
         if "no result file" in str(exc):
             return None
         return GuardDenial(event="unknown", detail=f"runtime guard record unreadable: {exc}")
+    return guard_denial(data)
+
+
+def guard_denial(data: bytes) -> GuardDenial | None:
+    """The first denial in the bytes of an existing guard record (see `read_guard_record`;
+    also the Kubernetes reader's, which gets the record through the pod log)."""
+    if len(data) > MAX_GUARD_RECORD_BYTES:
+        return GuardDenial(event="unknown", detail="runtime guard record unreadable: too large")
     header = GUARD_RECORD_HEADER.match(data)
     if header is None:
         return GuardDenial(event="unknown", detail=TAMPERED)
@@ -112,8 +121,14 @@ def read_result(dir_fd: int, max_bytes: int) -> HarnessResult:
     `ResultRejected` when there is neither a valid result nor a denial.
     """
     denial = read_guard_record(dir_fd)
+    return with_denial(denial, lambda: parse_result(read_result_bytes(dir_fd, max_bytes)))
+
+
+def with_denial(denial: GuardDenial | None, parse: Callable[[], HarnessResult]) -> HarnessResult:
+    """`parse()`'s result with the guard's denial folded in: the denial wins, also over
+    a missing or invalid result. Raises `ResultRejected` when there is neither."""
     try:
-        result = parse_result(read_result_bytes(dir_fd, max_bytes))
+        result = parse()
     except ResultRejected as exc:
         if denial is None:
             raise

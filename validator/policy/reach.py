@@ -304,16 +304,9 @@ def _finds_def(ctx: Context, cls: ast.ClassDef, method: str, seen: set[int]) -> 
     bound = _body_bindings(cls)
     if bound.keys() & _LOOKUP_HOOKS:
         return False
-    bases = []
-    for base in cls.bases:
-        if ctx.resolve(base) == {"builtins.object"}:
-            continue
-        if not isinstance(base, ast.Name):
-            return False
-        classes = ctx.class_named(base)
-        if not classes or len(classes) != len(_bindings(ctx, base)):
-            return False
-        bases.extend(classes)
+    bases = _script_bases(ctx, cls)
+    if bases is None:
+        return False
     own = bound.get(method)
     if own is not None:
         defined = all(isinstance(b, ast.FunctionDef) and not b.decorator_list for b in own)
@@ -326,17 +319,24 @@ def _lookup_plain(ctx: Context, cls: ast.ClassDef, seen: set[int]) -> bool:
         return False
     if _body_bindings(cls).keys() & _LOOKUP_HOOKS:
         return False
+    bases = _script_bases(ctx, cls)
+    return bases is not None and all(_lookup_plain(ctx, c, seen | {id(cls)}) for c in bases)
+
+
+def _script_bases(ctx: Context, cls: ast.ClassDef) -> list[ast.ClassDef] | None:
+    """The script classes `cls` derives from (`object` aside); None when a base is anything
+    else (a library class, an expression, a name also bound otherwise)."""
+    bases: list[ast.ClassDef] = []
     for base in cls.bases:
         if ctx.resolve(base) == {"builtins.object"}:
             continue
         if not isinstance(base, ast.Name):
-            return False
+            return None
         classes = ctx.class_named(base)
         if not classes or len(classes) != len(_bindings(ctx, base)):
-            return False
-        if not all(_lookup_plain(ctx, c, seen | {id(cls)}) for c in classes):
-            return False
-    return True
+            return None
+        bases.extend(classes)
+    return bases
 
 
 def _decorator(node: ast.expr) -> ast.expr:

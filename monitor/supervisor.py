@@ -128,11 +128,15 @@ async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
         # caught the denial and spun) must not hide it.
         violation = await _guard_violation(process) or violation
         return base.model_copy(update={"status": "killed", "violation": violation})
+    # The harness found its guard record changed by something other than the guard (exit
+    # GUARD_RECORD_LOST_EXIT): a denial may have been erased, so no result file, forged or
+    # not, can clear the job; a record that still says what was done to it is more precise.
+    lost = Violation(kind=ViolationKind.policy, detail="runtime guard record tampered with")
+    record_lost = watch.exit_code == GUARD_RECORD_LOST_EXIT
     try:
         result = await process.collect_result()
     except ResultRejected as exc:
-        if watch.exit_code == GUARD_RECORD_LOST_EXIT:
-            lost = Violation(kind=ViolationKind.policy, detail="runtime guard record tampered with")
+        if record_lost:
             return base.model_copy(update={"status": "killed", "violation": lost})
         error = f"exit code {watch.exit_code}" if watch.exit_code else str(exc)
         return base.model_copy(update={"error": error})
@@ -140,6 +144,8 @@ async def _outcome(process: SandboxProcess, watch: _Watch) -> SandboxOutcome:
         # The runtime guard denied an operation: killed, whatever the script did next.
         return base.model_copy(update={
             "status": "killed", "violation": result.violation.violation(), "error": result.error})
+    if record_lost:
+        return base.model_copy(update={"status": "killed", "violation": lost})
     if watch.exit_code == 0 and result.ok:
         return base.model_copy(update={"status": "succeeded", "result": result.metrics or {}})
     return base.model_copy(update={"error": result.error or f"exit code {watch.exit_code}"})

@@ -27,6 +27,9 @@ EXPECTED: dict[str, tuple[str, str | None, str | None]] = {
     "finish_exits_zero": ("killed", "open denied", SPEC),
     "finish_rebound_no_denial": ("succeeded", None, None),
     "script_system_exit": ("failed", None, None),
+    # attack round 3: the opener's fd never reaches the guard; the harness sees its record
+    # changed at its end (exit 86), which no result file can clear.
+    "reinit_with_opener": ("killed", "runtime guard record tampered with", None),
 }
 
 

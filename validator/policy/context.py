@@ -80,6 +80,8 @@ class Context:
         self.methods: dict[int, Method] = {}
         # `object.__setattr__`-like attributes, decided in module_end once names resolve.
         self.object_reflection: list[ast.Attribute] = []
+        # `<x>.__init__` reads and names, judged once every binding is known (dunder.py).
+        self.init_reads: list[ast.AST] = []
         # `X.__class__` nodes read only as `X.__class__.__name__` / `.__qualname__`.
         self.class_name_reads: set[int] = set()
         # Every name any scope of the script binds (a script's own `sorted` is not the builtin).

@@ -12,10 +12,14 @@ from validator.policy.names import (
     is_escape_dunder,
     nfkc,
 )
+from validator.policy.surface import is_module
 
 
 class DunderChecker(Checker):
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
+        if attr == "__init__":
+            ctx.init_reads.append(node)  # judged in module_end, once names resolve
+            return
         if (attr in OBJECT_REFLECTION_ATTRS and isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)):
             ctx.object_reflection.append(node)  # `object.__setattr__(...)`: in module_end
@@ -23,6 +27,11 @@ class DunderChecker(Checker):
             ctx.report("EP301", node, f"access to `{attr}`")
 
     def module_end(self, ctx: Context, module: ast.Module) -> None:
+        for node in ctx.init_reads:
+            if not _init_of_a_class(ctx, node):
+                # `stream.buffer.raw.__init__(path, "wb", True, opener)`: re-running a
+                # library object's initialiser rebinds what it wraps (a FileIO to any fd).
+                ctx.report("EP301", node, "`__init__` re-run on an object, not called on a class")
         # Only called on the spot on the builtin `object`, where the reflection rules check
         # the call's name argument; taken as a value or on anything else it is an escape.
         for node in ctx.object_reflection:
@@ -48,6 +57,24 @@ class DunderChecker(Checker):
         bad = {part for part in names if is_escape_dunder(part) or FRAME_ATTR_RE.fullmatch(part)}
         if bad:
             ctx.report("EP302", node, f"string names {', '.join(sorted(bad))}")
+
+
+def _init_of_a_class(ctx: Context, node: ast.AST) -> bool:
+    """`super().__init__`, `Base.__init__` (a script class) or `nn.Module.__init__` (an
+    imported name that is not a module): an initialiser taken from a class, which the
+    keyword and receiver rules then judge. Anything else (`obj.__init__`, a name given to
+    `getattr`) takes it from an object."""
+    if not isinstance(node, ast.Attribute):
+        return False
+    receiver = node.value
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name):
+        return ctx.resolve(receiver.func) == {"builtins.super"}
+    if isinstance(receiver, ast.Name) and ctx.class_named(receiver):
+        return True
+    if not isinstance(receiver, ast.Name | ast.Attribute):
+        return False
+    resolved = ctx.resolve(receiver)
+    return bool(resolved) and not any(is_module(name) for name in resolved)
 
 
 _PATH_RE = re.compile(r"\s*[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*\s*")

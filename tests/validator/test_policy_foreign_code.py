@@ -38,6 +38,13 @@ REFUSED = {
     "type_stored": ("def f(x):\n    cls = type(x)\n    return cls", "EP208"),
     "type_stored_called": ("def f(x):\n    cls = type(x)\n    return cls(2, 'wb')", "EP208"),
     "type_stored_global": ("T = type(print)\ndef f(x):\n    return T(x)", "EP208"),
+    # `raise type(e)(...)` is allowed only for the handler's own, never rebound, exception.
+    "reraise_rebound": ("def f(x):\n    try:\n        return int(x)\n"
+                        "    except ValueError as e:\n        e = x\n        raise type(e)('bad')",
+                        "EP208"),
+    "reraise_not_handler": ("def f(x, e):\n    raise type(e)('bad')", "EP208"),
+    "reraise_kept": ("def f(x):\n    try:\n        return int(x)\n    except ValueError as e:"
+                     "\n        y = type(e)('bad')\n        raise y", "EP208"),
     "type_stored_subclassed": ("def f(x):\n    t = type(x)\n    class S(t):\n        pass\n"
                                "    return S", "EP208"),
     "type_returned": ("def f(x):\n    return type(x)", "EP208"),
@@ -101,6 +108,9 @@ def test_refused(case: str) -> None:
 
 
 ALLOWED = {
+    # attack round 3 F3: ordinary re-raise with more context.
+    "reraise_own_type": "def f(x):\n    try:\n        return int(x)\n    except ValueError as e:"
+                        "\n        raise type(e)(f'bad: {e}') from e",
     "type_stored_only_read": "def f(x, y):\n    t = type(x)\n    u: type = type(y)\n"
                              "    return t is u or t.__name__ == 'int'",
     "type_compared": "def f(x, y):\n    return type(x) is type(y) or type(x) == int",

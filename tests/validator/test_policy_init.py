@@ -20,7 +20,8 @@ ALLOWED = [
 
 REFUSED = [
     "def f(x):\n    x.__init__(1)\n",
-    "import logging\ndef f():\n    logging.StreamHandler().stream.buffer.raw.__init__('/tmp/x', 'wb')\n",
+    "import logging\ndef f():\n"
+    "    logging.StreamHandler().stream.buffer.raw.__init__('/tmp/x', 'wb')\n",
     "def f(x):\n    init = x.__init__\n    init(1)\n",
     "def f(x):\n    getattr(x, '__init__')(1)\n",
     "import json\ndef f():\n    json.__init__('x')\n",

@@ -43,6 +43,8 @@ class ForeignClassChecker(Checker):
             return
         parents = _parents(module)
         for call in ctx.type_calls:
+            if _reraised_as_own_type(call, parents):
+                continue
             if not _only_read(ctx, call, parents.get(id(call))) and not _name_only_read(
                     ctx, call, parents):
                 ctx.report("EP208", call, "`type()` of an object the script did not make, "
@@ -55,6 +57,31 @@ class ForeignClassChecker(Checker):
             if not _only_read(ctx, node, parent):
                 ctx.report("EP208", node, "`type` used as a value: whoever calls it gets "
                            "the class of an object the analysis cannot see")
+
+
+def _reraised_as_own_type(call: ast.Call, parents: dict[int, ast.AST]) -> bool:
+    """`raise type(e)(msg) from e` inside `except ... as e` (e never rebound there): the
+    class of something raised is an exception class, built only to be raised again."""
+    if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Name):
+        return False
+    name = call.args[0].id
+    built = parents.get(id(call))
+    if not (isinstance(built, ast.Call) and built.func is call):
+        return False
+    raised = parents.get(id(built))
+    if not (isinstance(raised, ast.Raise) and raised.exc is built):
+        return False
+    node: ast.AST | None = raised
+    while node is not None and not isinstance(node, ast.ExceptHandler):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            return False
+        node = parents.get(id(node))
+    if not isinstance(node, ast.ExceptHandler) or node.name != name:
+        return False
+    return not any(
+        isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+        for n in ast.walk(node) if n is not node
+    )
 
 
 def _made_by_script(ctx: Context, arg: ast.expr) -> bool:

@@ -94,6 +94,9 @@ class DataMount(BaseModel):
     writable: bool = False
 
 
+LandlockMode = Literal["auto", "required", "off"]
+
+
 class SandboxJob(BaseModel):
     """One thing to run in a sandbox: a script, an lm-eval task list, a dataset check or
     a trusted scoring pass."""
@@ -119,6 +122,10 @@ class SandboxJob(BaseModel):
     guard: bool = Field(
         default=True, description="Arm the harness's runtime guard (off only for operators "
         "testing the sandbox's own layers: `evalpod sandbox run --no-guard`).")
+    landlock: LandlockMode = Field(
+        default="auto", description="The harness's Landlock layer (docs/sandbox.md): `auto` "
+        "where the kernel has it, `required` refuses to run without it, `off` only for tests "
+        "of the other layers alone.")
     mounts: list[DataMount] = Field(default_factory=list)
     datasets: dict[str, str] = Field(
         default_factory=dict,
@@ -150,6 +157,7 @@ class HarnessSpec(BaseModel):
     seed: int = 1234
     device: Literal["cpu", "cuda"] = "cpu"
     guard: bool = True
+    landlock: LandlockMode = "auto"
     datasets: dict[str, str] = Field(default_factory=dict)
     data_row_limit: int | None = None
     options: dict[str, Any] = Field(default_factory=dict)

@@ -74,7 +74,12 @@ def _describe_api_error(error: ApiError) -> str:
         first = f": {findings[0].get('message', '')}"
         if len(first) > 2 and parts[0].endswith(first):
             parts[0] = parts[0][:-len(first)]
-        findings = [f for f in findings if not _said(_bare(f, "message"), parts[0])]
+        said = [f for f in findings if _said(_bare(f, "message"), parts[0])]
+        # A finding said by the message still names its rule, for docs/validation.md.
+        rules = list(dict.fromkeys(str(f["rule"]) for f in said if f.get("rule")))
+        if rules:
+            parts[0] += f" ({', '.join(rules)})"
+        findings = [f for f in findings if f not in said]
     if findings:
         parts.append("; ".join(_finding_text(f) for f in findings[:MAX_FIELD_ERRORS]))
     line = ": ".join(parts) + f" [{error.code}]"

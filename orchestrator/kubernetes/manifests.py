@@ -233,6 +233,7 @@ def harness_spec(job: SandboxJob) -> HarnessSpec:
         seed=job.seed,
         device="cuda" if gpu_count(job) > 0 else "cpu",
         guard=job.guard,
+        landlock=job.landlock,
     )
 
 

@@ -574,6 +574,7 @@ class LocalBackend(SandboxBackend):
             data_row_limit=job.data_row_limit,
             options=job.options,
             guard=job.guard,
+            landlock=job.landlock,
         ).model_dump_json()
 
     def _plan(self, job: SandboxJob, report: DoctorReport, warm: bool = False) -> bwrap.BwrapPlan:

@@ -181,7 +181,7 @@ async def test_callback_urls_to_private_addresses_are_refused(client: httpx.Asyn
 async def test_health_detailed_and_metrics(anonymous: httpx.AsyncClient) -> None:
     detailed = await anonymous.get("/api/v1/health", params={"detailed": "true"})
     checks = detailed.json()["checks"]
-    assert set(checks) == {"database", "redis", "sandbox_backend", "disk"}
+    assert set(checks) == {"database", "redis", "sandbox_backend", "disk", "warm_pool"}
     assert checks["database"]["ok"] and checks["redis"]["ok"]
     metrics = (await anonymous.get("/metrics")).text
     assert "evalpod_http_requests_total" in metrics

@@ -142,9 +142,10 @@ async def test_hidden_answers_are_nowhere_the_script_can_reach(datastack: DataSt
     backend = DataBackend(LocalBackend(datastack.settings), EvaluationData([mounted]))
     halves = f"FIRST = {SECRET[:8].encode()!r}\n# (apart)\nSECOND = {SECRET[8:].encode()!r}\n"
     script = halves + SEARCH_SCRIPT.replace("{name}", name)
-    # Without the runtime guard: the mounts alone must not hold the answers.
+    # Without the runtime guard or Landlock (which would stop the walk at `/`): the mounts
+    # alone must not hold the answers.
     job = SandboxJob(job_id=f"search-{uuid.uuid4().hex[:8]}", script=script, guard=False,
-                     limits=ResourceLimits(timeout_s=120, memory_mb=1024))
+                     landlock="off", limits=ResourceLimits(timeout_s=120, memory_mb=1024))
     lines: list[str] = []
 
     async def keep(line: str) -> None:

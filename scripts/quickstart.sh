@@ -50,7 +50,8 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 [ "$ready" = 1 ] || { cat "$log"; echo "error: evalpod up was not ready after 300 s" >&2; exit 1; }
-cat "$log"
+# up's own lines, not the operators' log lines of its workers starting.
+grep -v ' INFO evalpod\.worker: ' "$log" || true
 echo "== submitting examples/qa_exact_match.py to tiny-gpt2"
 .venv/bin/evalpod submit examples/qa_exact_match.py --model tiny-gpt2 --follow
 cat <<EOF

@@ -68,7 +68,7 @@ def up(
     configure_logging()
     # One person's terminal: not a line per request or per migration step (`evalpod api`
     # keeps its access log for operators).
-    for noisy in ("evalpod.access", "alembic", "evalpod.worker"):
+    for noisy in ("evalpod.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # The warm sandbox pool (orchestrator/local/pool.py) is on unless the operator set it.
     os.environ.setdefault("EVALPOD_WARM_POOL_SIZE", "1")

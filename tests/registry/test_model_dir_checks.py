@@ -80,7 +80,8 @@ def test_cli_says_why_in_one_line_and_fails(model_copy: Path, tmp_path: Path) ->
     (model_copy / "model.safetensors").chmod(0o600)
     done = models_add(tmp_path / "home", model_copy)
     assert done.returncode == 1, done
-    lines = done.stderr.strip().splitlines()
+    # `-- ...` lines say what `models add` is doing (stderr, not a terminal); one error line.
+    lines = [x for x in done.stderr.strip().splitlines() if not x.startswith("-- ")]
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert "model.safetensors" in lines[0] and "Traceback" not in done.stderr
 
@@ -88,5 +89,5 @@ def test_cli_says_why_in_one_line_and_fails(model_copy: Path, tmp_path: Path) ->
 def test_cli_on_a_missing_directory_is_one_line(tmp_path: Path) -> None:
     done = models_add(tmp_path / "home", tmp_path / "nowhere")
     assert done.returncode == 1, done
-    lines = done.stderr.strip().splitlines()
+    lines = [x for x in done.stderr.strip().splitlines() if not x.startswith("-- ")]
     assert lines == [f"error: {tmp_path / 'nowhere'} is not a directory"], done.stderr

@@ -79,6 +79,26 @@ REFUSED = {
                                "b = functools.partial(g, sys.stderr)()", "EP104"),
     "stream_in_container": ("import sys\nstreams = [sys.stdout]", "EP104"),
     "stream_returned": ("import sys\ndef g():\n    return sys.stderr", "EP104"),
+    # a stream as a parameter's default: each use of the parameter is judged as the stream
+    "stream_default_raw": ("import sys\ndef g(s=sys.stderr):\n    return s.buffer.raw",
+                           "EP104"),
+    "stream_default_fileno": ("import sys\ndef g(*, s=sys.stdout):\n    return s.fileno()",
+                              "EP104"),
+    "stream_default_reinit": ("import sys\ndef g(o, s=sys.stderr):\n    s.__init__(o)",
+                              "EP301"),
+    "stream_default_tampered": ("import sys\ndef g(s=sys.stderr):\n    s.write = len",
+                                "EP109"),
+    "stream_default_returned": ("import sys\ndef g(s=sys.stderr):\n    return s", "EP104"),
+    "stream_default_kept": ("import sys\nclass C:\n    def __init__(self, s=sys.stderr):\n"
+                            "        self.s = s", "EP104"),
+    "stream_default_forwarded": ("import sys\ndef h(s):\n    return s.buffer\n"
+                                 "def g(s=sys.stderr):\n    return h(s)", "EP104"),
+    "stream_default_in_closure": ("import sys\ndef g(s=sys.stderr):\n"
+                                  "    return lambda: s.detach()", "EP104"),
+    "stream_default_lambda": ("import sys\ng = lambda s=sys.stderr: print(1, file=s)",
+                              "EP104"),
+    "stream_default_computed": ("import sys\ndef g(s=sys.stderr if 1 else sys.stdout):\n"
+                                "    print(1, file=s)", "EP104"),
     # b) module attributes assigned, deleted, augmented, item-assigned or setattr'd.
     "json_dumps": ("import json\njson.dumps = print", "EP109"),
     "logging_root_handlers": ("import logging\nlogging.root.handlers = []", "EP109"),
@@ -139,6 +159,14 @@ ALLOWED = {
                          "same = sys.stdout is sys.stderr\n"
                          "import json, pprint\njson.dump({}, sys.stdout)\n"
                          "pprint.pprint({}, stream=sys.stderr)",
+    "stream_parameter_default": "import sys, logging\n"
+                                "def log(msg, stream=sys.stderr):\n"
+                                "    print(msg, file=stream)\n    stream.flush()\n"
+                                "def show(*, out=sys.stdout):\n    out.write('x')\n"
+                                "    h = logging.StreamHandler(out)\n"
+                                "    return out.isatty() or out is sys.stderr\n"
+                                "class R:\n    def dump(self, stream=sys.stderr):\n"
+                                "        print(self, file=stream)",
     # ordinary flag settings and attributes of the script's own objects
     "backend_flags": "import torch\ntorch.backends.cudnn.deterministic = True\n"
                      "torch.backends.cudnn.benchmark = False\n"

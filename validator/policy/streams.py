@@ -3,6 +3,9 @@
 On the streams themselves only the text surface is reachable (`names.STREAM_SURFACE`,
 EP104); a stream passed to the script's own code or stored in a container would carry its
 binary layers (`.buffer`, `.raw`: an `io.FileIO` on the descriptor) past that check.
+A parameter's default (`def log(msg, stream=sys.stderr)`) is the one place a script's own
+code may receive a stream: every use of the parameter resolves to the stream through the
+default, so each meets the checks a use of `sys.stderr` written out would.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]
         return all(isinstance(t, ast.Name) for t in parent.targets)
     if isinstance(parent, ast.Compare):
         return True
+    if isinstance(parent, ast.arguments):
+        return _followed_default(ctx, node, parent)
     if isinstance(parent, ast.keyword):
         call = parents.get(id(parent))
         return (parent.arg in _STREAM_KEYWORDS and isinstance(call, ast.Call)
@@ -57,6 +62,35 @@ def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]
     if isinstance(parent, ast.Call) and node in parent.args:
         return _library_callee(ctx, parent.func)
     return False
+
+
+def _followed_default(ctx: Context, node: ast.expr, args: ast.arguments) -> bool:
+    """`stream=sys.stderr` as a `def`'s default, when every use of the parameter is judged
+    as the stream itself (each resolves to it): `print(msg, file=stream)` passes,
+    `stream.buffer`, `stream.fileno()`, `return stream` or `self.s = stream` do not. A
+    lambda's default stays refused (its block is not tracked)."""
+    parameter = _parameter_with_default(args, node)
+    block = next((block_id for block_id, (definition, _) in ctx.def_blocks.items()
+                  if definition.args is args), None)
+    if parameter is None or block is None:
+        return False
+    for use in ctx.loaded_names():
+        site = ctx.name_site(use) if use.id == parameter else None
+        if site is not None and id(site[0]) == block and not ctx.resolve(use) & _STREAMS:
+            return False  # a use the stream checks would not see
+    return True
+
+
+def _parameter_with_default(args: ast.arguments, default: ast.expr) -> str | None:
+    positional = [*args.posonlyargs, *args.args]
+    offset = len(positional) - len(args.defaults)
+    for index, value in enumerate(args.defaults):
+        if value is default:
+            return positional[offset + index].arg
+    for parameter, kw_value in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if kw_value is default:
+            return parameter.arg
+    return None
 
 
 def _library_callee(ctx: Context, func: ast.expr) -> bool:

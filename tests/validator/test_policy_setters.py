@@ -146,6 +146,22 @@ OWN_UPDATE_ALLOWED = [
     "    def update(self, batch):\n        self.n += len(batch)\nAcc().update(batch)",
     "class Acc:\n    def update(self, b):\n        self.n = len(b)\n"
     "    def add(self, b):\n        self.update(b)\nAcc().add(batch)",
+    # its own `def update` on a plain library base (an nn.Module metric, a dict subclass)
+    "import torch\nfrom torch import nn\nclass Acc(nn.Module):\n"
+    "    def update(self, preds, target):\n        self.n = (preds == target).sum()\n"
+    "acc = Acc()\nacc.update(preds, target)",
+    "import torch\nclass Acc(torch.nn.Module):\n    def update(self, m):\n        pass\n"
+    "    def step(self, m):\n        self.update(m)\nclass Sub(Acc):\n    pass\n"
+    "Sub().update(batch)\nAcc().step(batch)",
+    "import collections\nclass Tally(collections.Counter):\n"
+    "    def update(self, preds, target):\n        self[len(preds)] += 1\n"
+    "Tally().update(preds, target)",
+    "class Tally(dict):\n    def update(self, preds, target):\n        self['n'] = 1\n"
+    "t = Tally()\nt.update(preds, target)",
+    "import abc, typing\nT = typing.TypeVar('T')\n"
+    "class Base(abc.ABC, typing.Generic[T]):\n    @abc.abstractmethod\n"
+    "    def compute(self): ...\nclass Acc(Base):\n    def update(self, m):\n"
+    "        pass\n    def compute(self):\n        return 0\nAcc().update(m)",
     # arguments no library setter takes as attribute names
     "import torch\nmetric.update(torch.tensor([1, 2]))",
     "metric.update([0.5, 1.0])",
@@ -169,8 +185,19 @@ OWN_UPDATE_REFUSED = [
     BUILT + ACC + "items = [Acc()]\nitems.append(model.config)\nfor a in items:\n"
     "    a.update({name: C})",
     # classes whose lookup or construction a library or hook decides
-    BUILT + "import torch\nclass Acc(torch.nn.Module):\n    def update(self, m):\n"
-    "        pass\nAcc().update({name: C})",
+    BUILT + "import transformers\nclass Acc(transformers.PretrainedConfig):\n"
+    "    def update(self, m):\n        pass\nAcc().update({name: C})",
+    BUILT + "import torch\nclass Acc(torch.nn.Linear):\n    def update(self, m):\n"
+    "        pass\nAcc(1, 1).update({name: C})",
+    # a plain library base first in the MRO when the class has no `def update` of its own
+    BUILT + "class A:\n    def update(self, m):\n        pass\nclass B(dict, A):\n    pass\n"
+    "B().update({name: C})",
+    # a base the analysis cannot pin to one library class
+    BUILT + "import torch, transformers\n"
+    "Base = torch.nn.Module if flag else transformers.PretrainedConfig\n"
+    "class Acc(Base):\n    def update(self, m):\n        pass\nAcc().update({name: C})",
+    BUILT + "def make(lib):\n    Base = object if flag else lib\n    class Acc(Base):\n"
+    "        def update(self, m):\n            pass\n    Acc().update({name: C})",
     BUILT + "class Acc:\n    def __new__(cls):\n        return model.config\n"
     "    def update(self, m):\n        pass\nAcc().update({name: C})",
     BUILT + "class Acc:\n    update = None\nAcc().update({name: C})",
@@ -202,3 +229,22 @@ def test_update_on_receivers_not_surely_script_instances_is_refused(source: str)
         f.rule == "EP202" and f.message.startswith("`.update` with")
         for f in run_policy(source + ENTRY)
     )
+
+
+# A script metric on a plain library base with its own `update` opens no other receiver.
+NN_ACC = ("import torch, json\nclass Acc(torch.nn.Module):\n    def update(self, m):\n"
+          "        pass\nAcc().update({name: C})\n")
+SHARED_UPDATES_REFUSED = {
+    "globals": (NN_ACC + "globals().update({name: C})", "EP203"),
+    "vars": (NN_ACC + "vars(model.config).update({name: C})", "EP203"),
+    "module_dict": (NN_ACC + "json.__dict__.update({name: C})", "EP301"),
+    "config": (NN_ACC + "model.config.update({name: C})", "EP202"),
+    "same_name_other_object": (NN_ACC + "acc = Acc()\nacc = model.config\nacc.update({name: C})",
+                               "EP202"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHARED_UPDATES_REFUSED))
+def test_own_update_on_a_library_base_opens_no_other_receiver(case: str) -> None:
+    source, rule = SHARED_UPDATES_REFUSED[case]
+    assert rule in _rules(BUILT + source)

@@ -196,6 +196,18 @@ def _type_used(ctx: Context) -> bool:
 # Class-body names that decide what an instance's attribute lookup gives, or what calling
 # the class returns: a class binding one of them is not followed.
 _LOOKUP_HOOKS: Final = frozenset({"__new__", "__getattribute__", "__class__"})
+# Library classes a script class may derive from and still own the methods it defines
+# (`class Acc(nn.Module)` with `def update`): none overrides attribute lookup
+# (`__getattribute__`; `nn.Module.__getattr__` runs only when lookup fails), construction
+# (`__new__` or a metaclass `__call__` handing out another object), or sets instance
+# attributes from its constructor's keywords, which could shadow the script's `def` per
+# instance (`PretrainedConfig(**kw)` does; `nn.Module(**kw)` raises, `dict(**kw)` sets
+# items). `Generic[T]` only records type parameters.
+PLAIN_LIBRARY_BASES: Final = frozenset(
+    {"builtins.dict", "builtins.list", "builtins.set", "collections.Counter",
+     "collections.OrderedDict", "collections.defaultdict", "collections.UserDict",
+     "abc.ABC", "typing.Generic", "torch.nn.Module", "torch.nn.modules.module.Module"}
+)
 _SAFE_DECORATORS: Final = frozenset({"dataclasses.dataclass"})
 
 
@@ -205,7 +217,8 @@ def own_method(ctx: Context, receiver: ast.expr, method: str) -> bool:
 
     It is when the receiver is always an instance of script classes whose lookup of `method`
     finds an undecorated `def` in a script class (the class or its script bases; no metaclass,
-    `__new__`, `__getattribute__`, library base or class decorator but `@dataclass`), and no
+    `__new__`, `__getattribute__` or class decorator but `@dataclass`; a library base only
+    from `PLAIN_LIBRARY_BASES`, and only below a class that defines `method` itself), and no
     store anywhere can shadow it (`x.method = ...`, `setattr(x, name, ...)` with a name that
     may be `method`). An instance is a call of such a class, a name or attribute only ever
     bound to instances (a loop over a display or comprehension of them included), a
@@ -304,10 +317,12 @@ def _finds_def(ctx: Context, cls: ast.ClassDef, method: str, seen: set[int]) -> 
     bound = _body_bindings(cls)
     if bound.keys() & _LOOKUP_HOOKS:
         return False
-    bases = _script_bases(ctx, cls)
+    own = bound.get(method)
+    # The class's own `def` comes first in its MRO, before any library base; without one, a
+    # library base listed before a script base would be looked up first (`class C(dict, A)`).
+    bases = _script_bases(ctx, cls, library=own is not None)
     if bases is None:
         return False
-    own = bound.get(method)
     if own is not None:
         defined = all(isinstance(b, ast.FunctionDef) and not b.decorator_list for b in own)
         return defined and all(_lookup_plain(ctx, b, seen) for b in bases)
@@ -319,16 +334,20 @@ def _lookup_plain(ctx: Context, cls: ast.ClassDef, seen: set[int]) -> bool:
         return False
     if _body_bindings(cls).keys() & _LOOKUP_HOOKS:
         return False
-    bases = _script_bases(ctx, cls)
+    bases = _script_bases(ctx, cls, library=True)
     return bases is not None and all(_lookup_plain(ctx, c, seen | {id(cls)}) for c in bases)
 
 
-def _script_bases(ctx: Context, cls: ast.ClassDef) -> list[ast.ClassDef] | None:
-    """The script classes `cls` derives from (`object` aside); None when a base is anything
-    else (a library class, an expression, a name also bound otherwise)."""
+def _script_bases(
+    ctx: Context, cls: ast.ClassDef, *, library: bool = False
+) -> list[ast.ClassDef] | None:
+    """The script classes `cls` derives from (`object` aside, and with `library` the
+    `PLAIN_LIBRARY_BASES`); None when a base is anything else (another library class, an
+    expression, a name also bound otherwise)."""
     bases: list[ast.ClassDef] = []
     for base in cls.bases:
-        if ctx.resolve(base) == {"builtins.object"}:
+        named = _library_class(ctx, base)
+        if named == "builtins.object" or (library and named in PLAIN_LIBRARY_BASES):
             continue
         if not isinstance(base, ast.Name):
             return None
@@ -337,6 +356,26 @@ def _script_bases(ctx: Context, cls: ast.ClassDef) -> list[ast.ClassDef] | None:
             return None
         bases.extend(classes)
     return bases
+
+
+def _library_class(ctx: Context, base: ast.expr) -> str | None:
+    """The one library class a base can only be: a builtin name the script never binds, or
+    a name or attribute chain whose root is bound only by imports (`nn.Module`,
+    `collections.Counter`); `Generic[T]` is `typing.Generic`. None for anything else (an
+    alias the script assigns could also be bound to a value the analysis cannot see)."""
+    if isinstance(base, ast.Subscript):
+        return "typing.Generic" if _library_class(ctx, base.value) == "typing.Generic" else None
+    root = base
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return None
+    if root.id in ctx.names_bound_anywhere:
+        values = ctx.binding_values(root)
+        if not values or not all(isinstance(v, str) for v in values):
+            return None
+    names = ctx.resolve(base)
+    return next(iter(names)) if len(names) == 1 else None
 
 
 def _decorator(node: ast.expr) -> ast.expr:

@@ -273,7 +273,7 @@ async def submit(
 
 async def _group_write(group: GroupCommit, row: dict[str, Any], actor: str,
                        job: queue.QueuedJob, admission: Admission) -> int | None:
-    done = group.add(row, actor, job)
+    done = group.add_submit(row, actor, job)
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:

@@ -24,6 +24,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from evalpod import lifecycle, queue
+from evalpod.batching import MicroBatcher, Pending
 from evalpod.db import Database
 from evalpod.lua import ScriptBatcher
 
@@ -34,63 +35,40 @@ MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
-class _Waiting:
+class _Submit:
     row: dict[str, Any]
     actor: str
     job: queue.QueuedJob
-    done: asyncio.Future[int | None]
 
 
-class GroupCommit:
+_Pending = Pending[_Submit, int | None]
+
+
+class GroupCommit(MicroBatcher[_Submit, int | None]):
     """One per API process and database (PostgreSQL only)."""
 
     def __init__(self, db: Database, redis: ArqRedis, batcher: ScriptBatcher | None = None
                  ) -> None:
         assert db.engine.dialect.name == "postgresql"
+        super().__init__(MAX_BATCH)
         self.db = db
         self.redis = redis
         self.batcher = batcher
-        self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
 
-    def add(self, row: dict[str, Any], actor: str, job: queue.QueuedJob
-            ) -> asyncio.Future[int | None]:
+    def add_submit(self, row: dict[str, Any], actor: str, job: queue.QueuedJob
+                   ) -> asyncio.Future[int | None]:
         """Queue a new evaluation (`lifecycle.evaluation_row`) for the next write.
 
         The future resolves once its row, first transition and activity row are committed
         and `job` was sent: to the job's 1-based queue place, or None when Redis did not
         take it (the reconciler re-sends it). It fails with the database's error when the
         row was not written."""
-        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(row, actor, job, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._drain())
-        return done
+        return self.add(_Submit(row, actor, job))
 
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
-                await self._flush(batch)
-        finally:
-            self._writer = None
-            for waiting in self._waiting:  # only when cancelled (shutdown)
-                waiting.done.cancel()
-            self._waiting = []
+    async def send_batch(self, batch: list[_Pending]) -> None:
+        await self._send(await self._write(batch))
 
-    async def _flush(self, batch: list[_Waiting]) -> None:
-        try:
-            written = await self._write(batch)
-            await self._send(written)
-        except BaseException as exc:
-            for waiting in batch:
-                if not waiting.done.done():
-                    waiting.done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-
-    async def _write(self, batch: list[_Waiting]) -> list[_Waiting]:
+    async def _write(self, batch: list[_Pending]) -> list[_Pending]:
         """The entries of `batch` whose rows are committed; the others have failed."""
         try:
             await self._insert(batch)
@@ -99,38 +77,38 @@ class GroupCommit:
             if len(batch) == 1:
                 raise
         written = []
-        for waiting in batch:
+        for pending in batch:
             try:
-                await self._insert([waiting])
+                await self._insert([pending])
             except Exception as exc:
-                waiting.done.set_exception(exc)
+                pending[1].set_exception(exc)
             else:
-                written.append(waiting)
+                written.append(pending)
         return written
 
-    async def _insert(self, batch: list[_Waiting]) -> None:
+    async def _insert(self, batch: list[_Pending]) -> None:
         # One statement is atomic by itself: autocommit spares BEGIN and COMMIT round trips.
         async with self.db.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await lifecycle.insert_many_submitted(
-                connection, [(waiting.row, waiting.actor) for waiting in batch])
+                connection, [(submit.row, submit.actor) for submit, _ in batch])
 
-    async def _send(self, written: list[_Waiting]) -> None:
+    async def _send(self, written: list[_Pending]) -> None:
         # The rows are committed: the submits are accepted whatever Redis answers.
         places: dict[str, int | BaseException | None] = {}
         try:
-            places = await queue.send_many(self.redis, [waiting.job for waiting in written],
+            places = await queue.send_many(self.redis, [submit.job for submit, _ in written],
                                            self.batcher)
         except (RedisError, OSError) as exc:
             log.warning("committed jobs not delivered (the reconciler will): %s", exc)
-        for waiting in written:
-            place = places.get(waiting.job.job_id)
+        for submit, done in written:
+            place = places.get(submit.job.job_id)
             if isinstance(place, BaseException):
                 log.warning("committed job %s not delivered (the reconciler will): %s",
-                            waiting.job.job_id, place)
+                            submit.job.job_id, place)
                 place = None
-            if not waiting.done.done():
-                waiting.done.set_result(place)
+            if not done.done():
+                done.set_result(place)
 
 
 async def outcome(done: asyncio.Future[int | None]) -> bool:

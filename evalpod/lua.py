@@ -10,6 +10,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from evalpod.batching import MicroBatcher, Pending
+
 
 class LuaScript:
     """One script, runnable on any client (EVALSHA, falling back to EVAL once per server)."""
@@ -61,52 +63,24 @@ async def _pipelined(redis: Redis, calls: list[tuple[bool, str, list[str], list[
     return replies
 
 
-class ScriptBatcher:
-    """Script calls of concurrent tasks sent together, one pipeline per round trip.
-
-    The first call goes at once; calls made while a round trip is in flight go together in
-    the next. A lone call waits for nothing; under load one send and one receive (which
-    cost more CPU than the scripts) serve many calls. Scripts stay atomic one by one:
-    a pipeline is no transaction, as separate calls were not.
+class ScriptBatcher(MicroBatcher[Call, Any]):
+    """Script calls of concurrent tasks sent together, one pipeline per round trip
+    (`evalpod.batching`): under load one send and one receive, which cost more CPU than
+    the scripts, serve many calls. Scripts stay atomic one by one: a pipeline is no
+    transaction, as separate calls were not.
     """
 
     def __init__(self, redis: Redis, max_batch: int = 256) -> None:
+        super().__init__(max_batch)
         self.redis = redis
-        self.max_batch = max_batch
-        self._waiting: list[tuple[Call, asyncio.Future[Any]]] = []
-        self._sender: asyncio.Task[None] | None = None
 
     def call(self, script: LuaScript, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
         """Queue one call: the future gets its reply, or the error it or the connection
         raised. Cancelling the future does not recall a call already sent."""
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append(((script, keys, args), done))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._drain())
-        return done
+        return self.add((script, keys, args))
 
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[:self.max_batch]
-                del self._waiting[:self.max_batch]
-                await self._send(batch)
-        finally:
-            self._sender = None
-            for _, done in self._waiting:  # only when cancelled (shutdown)
-                done.cancel()
-            self._waiting = []
-
-    async def _send(self, batch: list[tuple[Call, asyncio.Future[Any]]]) -> None:
-        try:
-            replies = await run_many(self.redis, [call for call, _ in batch])
-        except BaseException as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
+    async def send_batch(self, batch: list[Pending[Call, Any]]) -> None:
+        replies = await run_many(self.redis, [call for call, _ in batch])
         for (_, done), reply in zip(batch, replies, strict=True):
             if done.done():
                 continue

@@ -68,7 +68,7 @@ async def test_a_bad_row_fails_only_its_own_submit(client: httpx.AsyncClient,
     group = GroupCommit(api_app.state.db, api_app.state.redis)
     tenant: str = client.tenant_id  # type: ignore[attr-defined]
     entries = [_entry(tenant), _entry(tenant, model_id="no-such-model"), _entry(tenant)]
-    futures = [group.add(row, "k-test", job) for row, job in entries]
+    futures = [group.add_submit(row, "k-test", job) for row, job in entries]
     results = await asyncio.gather(*futures, return_exceptions=True)
     assert isinstance(results[1], IntegrityError)
     assert isinstance(results[0], int) and isinstance(results[2], int)
@@ -83,7 +83,7 @@ async def test_committed_rows_answer_even_when_redis_is_down(client: httpx.Async
     group = GroupCommit(api_app.state.db, down)
     tenant: str = client.tenant_id  # type: ignore[attr-defined]
     entries = [_entry(tenant), _entry(tenant)]
-    places = await asyncio.gather(*(group.add(row, "k-test", job) for row, job in entries))
+    places = await asyncio.gather(*(group.add_submit(row, "k-test", job) for row, job in entries))
     # Accepted: stored with their job ids, which the reconciler re-sends.
     assert places == [None, None]
     assert await _stored(api_app, [row["id"] for row, _ in entries]) == (2, 2, 2)

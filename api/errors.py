@@ -117,6 +117,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     kind = STATUS_ERRORS.get(exc.status_code, EvalpodError)
     message = exc.detail if isinstance(exc.detail, str) else kind.__name__
     error = kind(message)
+    limit = getattr(exc, "limit_bytes", None)  # `api.observe.BodyTooLarge`
+    if limit is not None:
+        error = PayloadTooLarge(message, detail={"limit_bytes": limit})
     if kind is EvalpodError:
         error = InvalidConfig(message) if 400 <= exc.status_code < 500 else error
     error.headers = dict(exc.headers or {})

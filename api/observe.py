@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -33,10 +34,32 @@ DRAIN_LIMIT_S = 10.0
 STREAMED_UPLOAD = re.compile(r"^/api/v1/datasets/[^/]+/versions/?$")
 
 
+def body_limit_bytes(max_script_bytes: int) -> int:
+    """The largest request body any route but a streamed upload reads: a script at its cap,
+    escaped at worst to twice its size in JSON, and the rest of the body."""
+    return max_script_bytes * 2 + BODY_OVERHEAD_BYTES
+
+
+class BodyTooLarge(HTTPException):
+    """A body sent without a Content-Length that grew past the limit as it streamed in.
+
+    An HTTPException, so FastAPI's body reading passes it on (it turns other errors
+    raised while reading into a 400); `api.errors` answers it as PAYLOAD_TOO_LARGE."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(413, f"request body is over {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+
+
 class ObserveRequests:
+    """Request ids, metrics and the access log. Refuses a body past `body_limit_bytes`:
+    one whose Content-Length says so before routing (its body read and dropped first, so
+    the client reads the 413), one sent without (chunked) as soon as it grows past it, so
+    that no body is held in memory whole. Streamed uploads cap themselves."""
+
     def __init__(self, app: ASGIApp, max_script_bytes: int) -> None:
         self.app = app
-        self.body_limit = max_script_bytes * 2 + BODY_OVERHEAD_BYTES
+        self.body_limit = body_limit_bytes(max_script_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,12 +80,29 @@ class ObserveRequests:
         try:
             refusal = self._refusal(scope, headers)
             if refusal is None:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, self._limited(scope, receive), send_with_id)
             else:
                 await drain_body(receive, DRAIN_LIMIT_BYTES, DRAIN_LIMIT_S)
                 await error_response(refusal)(scope, receive, send_with_id)
         finally:
             _record(scope, status, time.perf_counter() - started, request_id)
+
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, raising `BodyTooLarge` once the body read so far is past the limit."""
+        if STREAMED_UPLOAD.match(scope.get("path", "")):
+            return receive
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.body_limit:
+                    raise BodyTooLarge(self.body_limit)
+            return message
+
+        return receive_limited
 
     def _refusal(self, scope: Scope, headers: Headers) -> EvalpodError | None:
         """What is refused before routing: oversized bodies and NUL in the path or query."""

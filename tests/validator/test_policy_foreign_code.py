@@ -199,7 +199,7 @@ IN_PLACE_ALLOWED = [
     "import torch\nx = torch.add(torch.ones(2), 1)\ny = torch.sort(x)",
     "import collections\nc = collections.Counter()\ncollections.Counter.update(c, 'ab')\n"
     "c.update('cd')",
-    "import logging\nlogging.getLogger('eval').handlers.clear()",  # not followed (see docs)
+    "import logging\nlogging.getLogger('eval').handlers.clear()",  # the script's own logger
     "def f(xs):\n    xs.sort()\n    xs.append(1)\n    return dict.pop({'a': 1}, 'a')",
 ]
 

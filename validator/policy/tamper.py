@@ -4,7 +4,8 @@ A script shares every module object (and every object reached from one by attrib
 `logging.root`, `torch.nn.functional`) with the harness and the runtime that run it in the
 same interpreter, so assigning, deleting or item-assigning an attribute there changes code
 they call after the script returns. No audit event marks it, so the static check is the
-wall. A few process-wide backend flags real evaluation scripts set are allowed.
+wall. A few process-wide backend flags real evaluation scripts set are allowed. Objects a
+call hands out (`logging.getLogger().manager`) are followed by `shared.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Final
 
 from validator.policy.context import Checker, Context
 from validator.policy.names import OBJECT_SETTERS, root_module
+from validator.policy.shared import OWN_LOGGER_ATTRS, Origin, SharedObjects
 from validator.policy.surface import is_module
 
 # Flags set by plain `=` in evaluation scripts for reproducibility or speed; each is a
@@ -73,6 +75,38 @@ class ModuleTamperChecker(Checker):
             if shared:
                 ctx.report("EP109", node, f"`{shared[0]}` changed in place: it belongs to a "
                            "module the harness shares with the script")
+
+    def module_end(self, ctx: Context, module: ast.Module) -> None:
+        shared = SharedObjects(ctx)
+
+        def changed(target: ast.expr) -> bool:
+            origin = shared.origin(target)
+            return origin in (Origin.SHARED, Origin.OWN) and not shared.own_list(target)
+
+        for node in ast.walk(module):
+            if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+                origin = shared.origin(node.value)
+                if origin is Origin.SHARED:
+                    ctx.report("EP109", node, f"`.{node.attr}` set on an object a call handed "
+                               "out that the runtime shares with the script (the root or a "
+                               "runtime logger, the logging registry, a handler)")
+                elif origin is Origin.OWN and node.attr not in OWN_LOGGER_ATTRS:
+                    ctx.report("EP109", node, f"`.{node.attr}` set on a logger: only "
+                               f"{', '.join(sorted(OWN_LOGGER_ATTRS))} may be set on the "
+                               "script's own")
+            elif (isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
+                  and changed(node.value)):
+                ctx.report("EP109", node, "items changed of an object the runtime shares "
+                           "with the script (a call handed it out)")
+        for call in ctx.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr in _MUTATORS and changed(func.value):
+                ctx.report("EP109", call, f"`.{func.attr}()` changes an object the runtime "
+                           "shares with the script (a call handed it out)")
+            elif (call.args and not isinstance(call.args[0], ast.Starred)
+                  and ctx.resolve(func) & (_SETTERS | _IN_PLACE) and changed(call.args[0])):
+                ctx.report("EP109", call, "an object the runtime shares with the script (a "
+                           "call handed it out) changed by `setattr`/`delattr` or in place")
 
 
 def _module_value(dotted: str) -> bool:

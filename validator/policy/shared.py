@@ -1,0 +1,360 @@
+"""Objects the runtime hands out by call: `logging.getLogger()` is `logging.root`.
+
+EP109 judges names (`logging.root.manager.disable = 99`); a call returns an object no name
+resolves to, so `logging.getLogger().manager.disable = 99` would change the same shared
+logger registry unseen. This module follows such objects: the result of a call that hands
+out the runtime's logging objects (the root logger and every logger the harness, lm-eval or
+transformers log through, the registry's `manager`, the classes logging instantiates), and
+anything reached from one: its attributes and items, names, loop variables and parameters
+bound to it, a script function or lambda returning it, an item of a display or copy
+holding it, a method's result on it, a call given it (`copy.copy(root)`,
+`logging.LoggerAdapter(root)`). A value of the logging module (`logging.root`,
+`logging.Logger`) reached through a display, a subscript or a script function's return is
+followed the same way. A container holding one is not shared itself (the script may change
+its own list of handlers), only its items are.
+
+A logger the script names itself is its own: `logging.getLogger("eval")` with a literal name
+(or the script module's `__name__`) outside the runtime's namespaces. Its plain settings
+(`propagate`, `disabled`, `level`, its `handlers` and `filters` lists) may be changed;
+anything reached through it (`.manager`, `.parent`, `.root`, a handler) is shared.
+Calls on these objects (`logger.setLevel(...)`, `logging.disable(...)`) are library APIs,
+judged by the surface allowlist, not here. Containers the script fills at run time
+(`items.append(logging.root)`) and higher-order calls are not followed.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Callable, Hashable, Iterable
+from typing import Final
+
+from validator.policy.context import Context
+from validator.policy.names import root_module
+from validator.policy.scopes import Scope
+from validator.policy.surface import is_module
+
+# Calls that return the runtime's own logging objects.
+SHARED_GETTERS: Final = frozenset(
+    {"logging.getLogger", "logging.getLoggerClass", "logging.getLogRecordFactory"}
+)
+_LOGGER_GETTERS: Final = frozenset({"logging.getLogger"})
+# Logger names the runtime logs through (each with its children): the root logger, the
+# harness, lm-eval (the model handle's HFLM), transformers and torch, Python's warnings.
+RUNTIME_LOGGERS: Final = (
+    "root", "evalpod", "lm_eval", "lm-eval", "transformers", "torch", "py.warnings",
+)
+# `__name__` in the script: the harness runs it as this module (harness/script_module.py).
+SCRIPT_MODULE_NAME: Final = "evaluation"
+# What the script may set on a logger of its own, and the lists it may change in place.
+OWN_LOGGER_ATTRS: Final = frozenset({"propagate", "disabled", "level", "handlers", "filters"})
+OWN_LOGGER_LISTS: Final = frozenset({"handlers", "filters"})
+_MAX_DEPTH: Final = 40
+# Methods a call of the class itself runs with its arguments.
+_CONSTRUCTORS: Final = frozenset({"__init__", "__new__"})
+
+
+class Origin(enum.Enum):
+    OWN = "a logger the script named itself"
+    SHARED = "an object the runtime shares with the script"
+    HOLDS = "a container of the script's holding such objects"
+
+
+# Builtins that return a new container of their argument's items.
+_COPIES: Final = frozenset(
+    f"builtins.{n}" for n in ("list", "tuple", "set", "frozenset", "sorted", "dict")
+)
+
+
+class SharedObjects:
+    """Which expressions may be runtime objects handed out by a call (memoised)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        # Results by node id, ("attribute", name) or (scope id, variable): `_done` holds
+        # those final for the module; `_query` those of the outermost question being
+        # answered, some of which saw only part of a cycle (`a = b`, `b = a or root`).
+        self._done: dict[Hashable, Origin | None] = {}
+        self._query: dict[Hashable, Origin | None] = {}
+        self._active: set[Hashable] = set()
+        self._cycle_seen = False
+        self._method_calls: dict[str, list[ast.Call]] | None = None
+        self._loaded: dict[tuple[int, str], list[ast.Name]] | None = None
+        self._stored = _attribute_values(ctx)
+
+    def origin(self, expr: ast.expr, depth: int = 0) -> Origin | None:
+        if depth > _MAX_DEPTH:
+            return Origin.SHARED  # too tangled to follow: fail closed
+        return self._memo(id(expr), lambda: self._origin(expr, depth + 1))
+
+    def _memo(self, key: Hashable, compute: Callable[[], Origin | None]) -> Origin | None:
+        if key in self._done:
+            return self._done[key]
+        if key in self._query:
+            return self._query[key]
+        if key in self._active:
+            self._cycle_seen = True  # what is being computed now may see part of a cycle
+            return None
+        if not self._active:
+            self._query = {}
+        self._active.add(key)
+        try:
+            found = compute()
+        finally:
+            self._active.discard(key)
+        self._query[key] = found
+        if not self._active:
+            self._cycle_seen = False  # the outermost question has seen the whole cycle
+            self._done[key] = found
+        elif not self._cycle_seen:
+            self._done[key] = found
+        return found
+
+    def own_list(self, expr: ast.expr) -> bool:
+        """`logger.handlers` of a logger the script named itself."""
+        return (isinstance(expr, ast.Attribute) and expr.attr in OWN_LOGGER_LISTS
+                and self.origin(expr.value) is Origin.OWN)
+
+    # --- one expression --------------------------------------------------------------
+
+    def _origin(self, expr: ast.expr, depth: int) -> Origin | None:
+        if isinstance(expr, ast.Call):
+            return self._call(expr, depth)
+        if isinstance(expr, ast.Name | ast.Attribute) and self._module_value(expr):
+            return Origin.SHARED
+        if isinstance(expr, ast.Attribute):
+            if self.origin(expr.value, depth) is not None:
+                return Origin.SHARED  # `.manager`, `.parent`, `.handlers` of a logger
+            return self._attribute(expr.attr, depth)
+        if isinstance(expr, ast.Subscript | ast.Starred):
+            return _shared(self.origin(expr.value, depth))
+        if isinstance(expr, ast.Name):
+            return self._name(expr, depth)
+        if isinstance(expr, ast.NamedExpr):
+            return self.origin(expr.value, depth)
+        if isinstance(expr, ast.IfExp):
+            return _combine(self.origin(e, depth) for e in (expr.body, expr.orelse))
+        if isinstance(expr, ast.BoolOp):
+            return _combine(self.origin(e, depth) for e in expr.values)
+        return _holds(_combine(self.origin(e, depth) for e in _items(expr)))
+
+    def _module_value(self, expr: ast.expr) -> bool:
+        """A value of the logging module (`logging.root`, `logging.Logger`, a getter), not
+        an upper-case constant (`logging.INFO`)."""
+        for name in self.ctx.resolve(expr):
+            last = name.rsplit(".", 1)[-1]
+            if (root_module(name) == "logging" and not is_module(name)
+                    and not last.isupper()):
+                return True
+        return False
+
+    def _call(self, call: ast.Call, depth: int) -> Origin | None:
+        func = call.func
+        callee = self.ctx.resolve(func)
+        if callee & SHARED_GETTERS:
+            return Origin.OWN if callee <= _LOGGER_GETTERS and self._own_name(call) else (
+                Origin.SHARED)
+        if isinstance(func, ast.Attribute) and self.origin(func.value, depth) is not None:
+            return Origin.SHARED  # `logger.getChild(...)`, `root.handlers.copy()`
+        if isinstance(func, ast.Lambda):
+            return self.origin(func.body, depth)
+        if isinstance(func, ast.Name):
+            returned = self._returned(func, depth)
+            if returned is not None:
+                return returned
+        given = _combine(self.origin(a, depth) for a in
+                         [*call.args, *(k.value for k in call.keywords)])
+        if given is not None and callee and callee <= _COPIES:
+            return Origin.HOLDS  # `list(root.handlers)`: a new list of the same handlers
+        # `copy.copy(root)`, `max(loggers)`, `logging.LoggerAdapter(logger)`: what it
+        # returns may be it or hold it.
+        return _shared(given)
+
+    def _own_name(self, call: ast.Call) -> bool:
+        arguments = [*call.args, *(k.value for k in call.keywords if k.arg == "name")]
+        if len(arguments) != 1 or len(call.args) + len(call.keywords) != 1:
+            return False  # `getLogger()` is the root logger
+        argument = arguments[0]
+        if isinstance(argument, ast.JoinedStr):
+            return _own_prefix(argument)
+        names = self.ctx.literal_names(argument)
+        if (isinstance(argument, ast.Name) and argument.id == "__name__"
+                and argument.id not in self.ctx.names_bound_anywhere):
+            names = frozenset({SCRIPT_MODULE_NAME})
+        return bool(names) and all(_own_logger_name(n) for n in names or ())
+
+    def _returned(self, func: ast.Name, depth: int) -> Origin | None:
+        """What a script function's `return`s give, if every binding of `func` is a `def`."""
+        defs = self.ctx.only_defs(func)
+        if not defs:
+            return None
+        returns = [node.value for function in defs for node in _own_nodes(function)
+                   if isinstance(node, ast.Return) and node.value is not None]
+        return _combine(self.origin(r, depth) for r in returns)
+
+    def _attribute(self, attr: str, depth: int) -> Origin | None:
+        """`self.log` where some `x.log = ...` or a class body's `log = ...` is a runtime
+        object (attributes are followed by name, as the analysis cannot type `x`)."""
+        return self._memo(("attribute", attr), lambda: _combine(
+            self.origin(v, depth) for v in self._stored.get(attr, ())))
+
+    def _name(self, name: ast.Name, depth: int) -> Origin | None:
+        site = self.ctx.name_site(name)
+        if site is None:
+            return None
+        return self._memo((id(site[0]), site[1]), lambda: self._variable(name, depth))
+
+    def _variable(self, name: ast.Name, depth: int) -> Origin | None:
+        values = self.ctx.binding_values(name) or []
+        found = [self.origin(v, depth) for v in values if isinstance(v, ast.expr)]
+        if None in values:  # a parameter, a loop variable, `with ... as`: what can feed it
+            loops, given = self._fed(name)
+            found.extend(_shared(self.origin(v, depth)) for v in loops)
+            found.extend(self.origin(v, depth) for v in given)
+        return _combine(found)
+
+    def _fed(self, name: ast.Name) -> tuple[list[ast.expr], list[ast.expr]]:
+        """What a loop variable iterates over (`for h in root.handlers`), and what calls of
+        a script function or method pass for a parameter of it."""
+        site = self.ctx.name_site(name)
+        if site is None:
+            return [], []
+        owner, key = site
+        loops = list(self.ctx.loop_iterables.get((id(owner), key), []))
+        fed: list[ast.expr] = []
+        owned = self.ctx.def_blocks.get(id(owner))
+        if owned is None:
+            return loops, fed
+        function, enclosing = owned
+        args = function.args
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        index = positional.index(name.id) if name.id in positional else None
+        if enclosing.kind == "class":
+            # `obj.method(x)` passes `self` itself, `Cls.method(obj, x)` does not.
+            shifts = (0, 1) if index else (0,)
+            for call in self._calls_by_attribute().get(function.name, []):
+                for shift in shifts:
+                    fed.extend(_given(call, name.id, None if index is None else index - shift))
+            if function.name in _CONSTRUCTORS and index != 0:
+                for call in self._class_calls(enclosing):  # `Quiet(root)` runs `__init__`
+                    fed.extend(_given(call, name.id, None if index is None else index - 1))
+            return loops, fed
+        variable = (id(enclosing.owner(function.name)), enclosing.key(function.name))
+        for use in self._uses().get(variable, []):
+            fed.extend(_given(self.ctx.call_of(use), name.id, index))
+        return loops, fed
+
+    def _class_calls(self, body: Scope) -> list[ast.Call]:
+        """The calls of the class whose body is `body`, by a name bound to it."""
+        cls = self.ctx.class_blocks.get(id(body))
+        variables = [key for key, classes in self.ctx.classes.items()
+                     if any(c is cls for c in classes)]
+        uses = [use for key in variables for use in self._uses().get(key, [])]
+        return [call for use in uses if (call := self.ctx.call_of(use)) is not None]
+
+    def _calls_by_attribute(self) -> dict[str, list[ast.Call]]:
+        if self._method_calls is None:
+            self._method_calls = {}
+            for call in self.ctx.calls:
+                if isinstance(call.func, ast.Attribute):
+                    self._method_calls.setdefault(call.func.attr, []).append(call)
+        return self._method_calls
+
+    def _uses(self) -> dict[tuple[int, str], list[ast.Name]]:
+        """Every loaded name, by the variable it refers to."""
+        if self._loaded is None:
+            self._loaded = {}
+            for use in self.ctx.loaded_names():
+                site = self.ctx.name_site(use)
+                if site is not None:
+                    self._loaded.setdefault((id(site[0]), site[1]), []).append(use)
+        return self._loaded
+
+
+def _given(call: ast.Call | None, parameter: str, index: int | None) -> list[ast.expr]:
+    """What `call` may pass for `parameter` (at `index` among the positional ones)."""
+    if call is None:
+        return []
+    given = [k.value for k in call.keywords if k.arg in (parameter, None)]
+    if index is not None:
+        given.extend(a for i, a in enumerate(call.args)
+                     if i == index or (i <= index and isinstance(a, ast.Starred)))
+    return given
+
+
+def _own_logger_name(name: str) -> bool:
+    if not name or name == "root":
+        return False
+    return not any(name == n or name.startswith(f"{n}.") for n in RUNTIME_LOGGERS)
+
+
+def _own_prefix(name: ast.JoinedStr) -> bool:
+    """`f"eval.{task}"`: whatever follows, not a runtime logger's name nor a child of one."""
+    first = name.values[0] if name.values else None
+    prefix = first.value if isinstance(first, ast.Constant) else None
+    if not isinstance(prefix, str):
+        return False
+    return not any(prefix == n or prefix.startswith(f"{n}.") or n.startswith(prefix)
+                   for n in (*RUNTIME_LOGGERS, "root"))
+
+
+def _items(expr: ast.expr) -> list[ast.expr]:
+    """What a display or comprehension holds (nothing for other expressions)."""
+    if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+        return list(expr.elts)
+    if isinstance(expr, ast.Dict):
+        return list(expr.values)
+    if isinstance(expr, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        return [expr.elt]
+    if isinstance(expr, ast.DictComp):
+        return [expr.value]
+    return []
+
+
+def _combine(origins: Iterable[Origin | None]) -> Origin | None:
+    """One kind, or SHARED where several meet (`own if flag else root`)."""
+    found = set(origins) - {None}
+    if len(found) > 1:
+        return Origin.SHARED
+    return found.pop() if found else None
+
+
+def _shared(origin: Origin | None) -> Origin | None:
+    """What is reached from a runtime object (an attribute, an item, a call's result) is
+    shared, even from an own logger or a container of the script's."""
+    return None if origin is None else Origin.SHARED
+
+
+def _holds(origin: Origin | None) -> Origin | None:
+    """A display of runtime objects (or of containers of them) holds them."""
+    return None if origin is None else Origin.HOLDS
+
+
+def _attribute_values(ctx: Context) -> dict[str, list[ast.expr]]:
+    """`x.attr = value` anywhere, and `attr = value` in a class body (`self.attr` reads it)."""
+    stored = {attr: list(values) for attr, values in ctx.attribute_stores.items()}
+    for cls in ctx.class_blocks.values():
+        for statement in cls.body:
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            for target in targets:
+                if isinstance(target, ast.Name) and value is not None:
+                    stored.setdefault(target.id, []).append(value)
+    return stored
+
+
+def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's body, not those of functions, lambdas or classes in it."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found

@@ -97,6 +97,20 @@ REFUSED = {
                                   "    return lambda: s.detach()", "EP104"),
     "stream_default_lambda": ("import sys\ng = lambda s=sys.stderr: print(1, file=s)",
                               "EP104"),
+    "stream_to_parameter_without_default": ("import sys\ndef g(msg, s=None):\n"
+                                            "    print(msg, file=s)\ng('x', sys.stdout)",
+                                            "EP104"),
+    "stream_to_decorated_default": ("import sys, functools\n@functools.lru_cache\n"
+                                    "def g(msg, s=sys.stderr):\n    print(msg, file=s)\n"
+                                    "g('x', s=sys.stdout)", "EP104"),
+    "stream_to_rebound_default": ("import sys\ndef g(msg, s=sys.stderr):\n"
+                                  "    print(msg, file=s)\ndef h(msg, s):\n"
+                                  "    return s.buffer\nif len('a'):\n    g = h\n"
+                                  "g('x', sys.stdout)", "EP104"),
+    "stream_after_star": ("import sys\ndef g(msg, s=sys.stderr):\n    print(msg, file=s)\n"
+                          "g(*['x'], sys.stdout)", "EP104"),
+    "stream_to_method_default": ("import sys\nclass C:\n    def g(self, s=sys.stderr):\n"
+                                 "        print(1, file=s)\nC().g(sys.stdout)", "EP104"),
     "stream_default_computed": ("import sys\ndef g(s=sys.stderr if 1 else sys.stdout):\n"
                                 "    print(1, file=s)", "EP104"),
     # b) module attributes assigned, deleted, augmented, item-assigned or setattr'd.
@@ -167,6 +181,11 @@ ALLOWED = {
                                 "    return out.isatty() or out is sys.stderr\n"
                                 "class R:\n    def dump(self, stream=sys.stderr):\n"
                                 "        print(self, file=stream)",
+    "stream_to_parameter_default": "import sys\n"
+                                   "def log(msg, stream=sys.stderr, *, err=sys.stderr):\n"
+                                   "    print(msg, file=stream)\n    err.flush()\n"
+                                   "log('a', sys.stdout)\nlog('b', stream=sys.stdout)\n"
+                                   "log('c', err=sys.stdout)",
     # ordinary flag settings and attributes of the script's own objects
     "backend_flags": "import torch\ntorch.backends.cudnn.deterministic = True\n"
                      "torch.backends.cudnn.benchmark = False\n"

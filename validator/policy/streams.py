@@ -57,11 +57,56 @@ def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]
         return _followed_default(ctx, node, parent)
     if isinstance(parent, ast.keyword):
         call = parents.get(id(parent))
-        return (parent.arg in _STREAM_KEYWORDS and isinstance(call, ast.Call)
-                and _library_callee(ctx, call.func))
-    if isinstance(parent, ast.Call) and node in parent.args:
-        return _library_callee(ctx, parent.func)
+        if not isinstance(call, ast.Call) or parent.arg is None:
+            return False
+        return ((parent.arg in _STREAM_KEYWORDS and _library_callee(ctx, call.func))
+                or _stream_parameter(ctx, call, parent.arg))
+    if isinstance(parent, ast.Call) and any(a is node for a in parent.args):
+        index = next(i for i, a in enumerate(parent.args) if a is node)
+        return _library_callee(ctx, parent.func) or _stream_parameter(ctx, parent, index)
     return False
+
+
+def _stream_parameter(ctx: Context, call: ast.Call, where: str | int) -> bool:
+    """`log("x", stream=sys.stdout)` where `log` is only ever an undecorated `def` whose
+    parameter there defaults to a stream (and passes `_followed_default`): every use of it
+    is judged as a stream already, whichever stream the caller passes."""
+    if not isinstance(call.func, ast.Name):
+        return False
+    if isinstance(where, int) and any(isinstance(a, ast.Starred) for a in call.args[:where]):
+        return False
+    defs = ctx.only_defs(call.func)
+    if not defs:
+        return False
+    for function in defs:
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        if isinstance(where, int):
+            if where >= len(positional):
+                return False
+            parameter = positional[where].arg
+        elif where in {a.arg for a in args.posonlyargs}:
+            return False
+        else:
+            parameter = where
+        default = _default_of(args, parameter)
+        if (function.decorator_list or default is None
+                or not ctx.resolve(default) or not ctx.resolve(default) <= _STREAMS
+                or not _followed_default(ctx, default, args)):
+            return False
+    return True
+
+
+def _default_of(args: ast.arguments, parameter: str) -> ast.expr | None:
+    positional = [*args.posonlyargs, *args.args]
+    offset = len(positional) - len(args.defaults)
+    for index, value in enumerate(args.defaults):
+        if positional[offset + index].arg == parameter:
+            return value
+    for argument, kw_value in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if argument.arg == parameter:
+            return kw_value
+    return None
 
 
 def _followed_default(ctx: Context, node: ast.expr, args: ast.arguments) -> bool:

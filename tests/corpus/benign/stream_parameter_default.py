@@ -40,4 +40,11 @@ def evaluate_model(model):
         progress(i + 1, len(prompts))
     Report(scores).show()
     make_logger("eval").warning("done")
+    summary(scores, sys.stdout)
     return scores
+
+
+def summary(scores, stream=sys.stderr):
+    for name, value in scores.items():
+        log(f"{name}={value}", stream)
+    log("end", stream=sys.stdout)

@@ -37,8 +37,22 @@ REFUSED = {
     "own_parent": "logging.getLogger('eval').parent.disabled = True",
     "own_root": "lg = logging.getLogger('eval')\nlg.root.handlers = []",
     "own_manager_dict": "logging.getLogger('eval').manager.loggerDict.clear()",
+    "own_list_replaced_by_roots": "lg = logging.getLogger('eval')\n"
+                                  "lg.handlers = logging.root.handlers\nlg.handlers.clear()",
+    "own_list_unpacked": "lg = logging.getLogger('eval')\n"
+                         "lg.handlers, n = logging.getLogger().handlers, 1",
     "own_other_attribute": "logging.getLogger('eval').makeRecord = print",
     "child_of_root": "logging.getLogger().getChild('x').parent.disabled = True",
+    # a logger of any making reaches the registry
+    "fresh_logger": "logging.Logger('mine').manager.disable = 99",
+    "fresh_logger_root": "lg = logging.Logger('mine')\nlg.root.disabled = True",
+    "logger_of_returned_class": "logging.getLoggerClass()('x').manager.disable = 99",
+    "logger_class_alias": "cls = logging.getLoggerClass()\ncls('x').root.disabled = True",
+    "script_subclass": "class L(logging.Logger):\n    pass\nL('x').manager.disable = 99",
+    "script_subclass_self": "class L(logging.Logger):\n    def quiet(self):\n"
+                            "        self.manager.disable = 99",
+    "script_subclass_deep": "class A(logging.getLoggerClass()):\n    pass\nclass B(A):\n"
+                            "    pass\nB('x').root.handlers.clear()",
     # the classes logging instantiates
     "logger_class": "logging.getLoggerClass().makeRecord = print",
     "record_factory": "logging.getLogRecordFactory().getMessage = str",
@@ -92,6 +106,9 @@ ALLOWED = {
                     "logger.disabled = False\nlogger.level = logging.INFO",
     "own_by_module_name": "logger = logging.getLogger(__name__)\nlogger.propagate = False",
     "own_by_keyword": "logging.getLogger(name='eval').propagate = False",
+    "own_list_new": "lg = logging.getLogger('eval')\nlg.handlers = []\n"
+                    "lg.handlers += [logging.StreamHandler()]\n"
+                    "lg.filters = list(logging.root.filters)",
     "own_fstring_child": "task = 'qa'\nlogging.getLogger(f'eval.{task}').propagate = False",
     "own_lists": "lg = logging.getLogger('eval')\nlg.handlers.clear()\nlg.handlers[:] = []\n"
                  "lg.handlers = []\nlg.filters.append(logging.Filter('eval'))",

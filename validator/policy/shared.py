@@ -38,6 +38,12 @@ from validator.policy.surface import is_module
 SHARED_GETTERS: Final = frozenset(
     {"logging.getLogger", "logging.getLoggerClass", "logging.getLogRecordFactory"}
 )
+# Classes whose every instance reaches the registry (`Logger("x").manager`, `.root`): an
+# instance, of a script subclass too, is shared as a registry logger is.
+REGISTRY_CLASSES: Final = frozenset(
+    {"logging.Logger", "logging.RootLogger", "logging.Manager", "logging.PlaceHolder",
+     "logging.LoggerAdapter"}
+)
 _LOGGER_GETTERS: Final = frozenset({"logging.getLogger"})
 # Logger names the runtime logs through (each with its children): the root logger, the
 # harness, lm-eval (the model handle's HFLM), transformers and torch, Python's warnings.
@@ -154,11 +160,16 @@ class SharedObjects:
         if callee & SHARED_GETTERS:
             return Origin.OWN if callee <= _LOGGER_GETTERS and self._own_name(call) else (
                 Origin.SHARED)
-        if isinstance(func, ast.Attribute) and self.origin(func.value, depth) is not None:
-            return Origin.SHARED  # `logger.getChild(...)`, `root.handlers.copy()`
+        if callee & REGISTRY_CLASSES:
+            return Origin.SHARED
         if isinstance(func, ast.Lambda):
             return self.origin(func.body, depth)
+        # `logger.getChild(...)`, `root.handlers.copy()`, `logging.getLoggerClass()("x")`
+        if not callee and self.origin(func, depth) is not None:
+            return Origin.SHARED
         if isinstance(func, ast.Name):
+            if any(self._registry_class(c, depth) for c in self.ctx.class_named(func)):
+                return Origin.SHARED  # a script subclass of `logging.Logger`
             returned = self._returned(func, depth)
             if returned is not None:
                 return returned
@@ -182,6 +193,20 @@ class SharedObjects:
                 and argument.id not in self.ctx.names_bound_anywhere):
             names = frozenset({SCRIPT_MODULE_NAME})
         return bool(names) and all(_own_logger_name(n) for n in names or ())
+
+    def _registry_class(self, cls: ast.ClassDef, depth: int) -> bool:
+        """A script class deriving from a registry class (or from a class a call handed
+        out, `class L(logging.getLoggerClass())`), directly or through script classes."""
+        for base in cls.bases:
+            if depth > _MAX_DEPTH or self.ctx.resolve(base) & REGISTRY_CLASSES:
+                return True
+            if isinstance(base, ast.Name) and any(
+                    self._registry_class(c, depth + 1) for c in self.ctx.class_named(base)
+                    if c is not cls):
+                return True
+            if not self.ctx.resolve(base) and self.origin(base, depth) is not None:
+                return True
+        return False
 
     def _returned(self, func: ast.Name, depth: int) -> Origin | None:
         """What a script function's `return`s give, if every binding of `func` is a `def`."""
@@ -208,10 +233,24 @@ class SharedObjects:
         values = self.ctx.binding_values(name) or []
         found = [self.origin(v, depth) for v in values if isinstance(v, ast.expr)]
         if None in values:  # a parameter, a loop variable, `with ... as`: what can feed it
+            if self._registry_self(name, depth):
+                return Origin.SHARED
             loops, given = self._fed(name)
             found.extend(_shared(self.origin(v, depth)) for v in loops)
             found.extend(self.origin(v, depth) for v in given)
         return _combine(found)
+
+    def _registry_self(self, name: ast.Name, depth: int) -> bool:
+        """`self` in a method of a script subclass of `logging.Logger`."""
+        site = self.ctx.name_site(name)
+        owned = self.ctx.def_blocks.get(id(site[0])) if site is not None else None
+        if owned is None or owned[1].kind != "class":
+            return False
+        function, enclosing = owned
+        positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        cls = self.ctx.class_blocks.get(id(enclosing))
+        return (bool(positional) and positional[0] == name.id and cls is not None
+                and self._registry_class(cls, depth))
 
     def _fed(self, name: ast.Name) -> tuple[list[ast.expr], list[ast.expr]]:
         """What a loop variable iterates over (`for h in root.handlers`), and what calls of

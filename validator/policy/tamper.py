@@ -15,7 +15,7 @@ from typing import Final
 
 from validator.policy.context import Checker, Context
 from validator.policy.names import OBJECT_SETTERS, root_module
-from validator.policy.shared import OWN_LOGGER_ATTRS, Origin, SharedObjects
+from validator.policy.shared import OWN_LOGGER_ATTRS, OWN_LOGGER_LISTS, Origin, SharedObjects
 from validator.policy.surface import is_module
 
 # Flags set by plain `=` in evaluation scripts for reproducibility or speed; each is a
@@ -83,21 +83,20 @@ class ModuleTamperChecker(Checker):
             origin = shared.origin(target)
             return origin in (Origin.SHARED, Origin.OWN) and not shared.own_list(target)
 
+        assigned: dict[int, ast.expr] = {}  # `x.attr = value`, `: T = value`, `+= value`
+        stores: list[ast.Attribute] = []
         for node in ast.walk(module):
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                assigned.update((id(t), node.value) for t in targets)
             if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
-                origin = shared.origin(node.value)
-                if origin is Origin.SHARED:
-                    ctx.report("EP109", node, f"`.{node.attr}` set on an object a call handed "
-                               "out that the runtime shares with the script (the root or a "
-                               "runtime logger, the logging registry, a handler)")
-                elif origin is Origin.OWN and node.attr not in OWN_LOGGER_ATTRS:
-                    ctx.report("EP109", node, f"`.{node.attr}` set on a logger: only "
-                               f"{', '.join(sorted(OWN_LOGGER_ATTRS))} may be set on the "
-                               "script's own")
+                stores.append(node)
             elif (isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
                   and changed(node.value)):
                 ctx.report("EP109", node, "items changed of an object the runtime shares "
                            "with the script (a call handed it out)")
+        for node in stores:
+            _check_store(ctx, shared, node, assigned.get(id(node)))
         for call in ctx.calls:
             func = call.func
             if isinstance(func, ast.Attribute) and func.attr in _MUTATORS and changed(func.value):
@@ -107,6 +106,27 @@ class ModuleTamperChecker(Checker):
                   and ctx.resolve(func) & (_SETTERS | _IN_PLACE) and changed(call.args[0])):
                 ctx.report("EP109", call, "an object the runtime shares with the script (a "
                            "call handed it out) changed by `setattr`/`delattr` or in place")
+
+
+def _check_store(ctx: Context, shared: SharedObjects, node: ast.Attribute,
+                 value: ast.expr | None) -> None:
+    """`x.attr = value` (or `del`, `+=`, a `for`/`with` target) where `x` may be an object
+    a call handed out."""
+    origin = shared.origin(node.value)
+    if origin is Origin.SHARED:
+        ctx.report("EP109", node, f"`.{node.attr}` set on an object a call handed out that "
+                   "the runtime shares with the script (the root or a runtime logger, the "
+                   "logging registry, a handler)")
+    elif origin is Origin.OWN and node.attr not in OWN_LOGGER_ATTRS:
+        ctx.report("EP109", node, f"`.{node.attr}` set on a logger: only "
+                   f"{', '.join(sorted(OWN_LOGGER_ATTRS))} may be set on the script's own")
+    elif origin is Origin.OWN and node.attr in OWN_LOGGER_LISTS and not isinstance(
+            node.ctx, ast.Del) and (value is None or shared.origin(value) in (
+                Origin.SHARED, Origin.OWN)):
+        # `own.handlers = logging.root.handlers` would make the root's list the one the
+        # script may then change in place as its own.
+        ctx.report("EP109", node, f"`.{node.attr}` of the script's own logger set to a list "
+                   "the analysis cannot see to be a new one")
 
 
 def _module_value(dotted: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key
@@ -99,16 +100,35 @@ def api_component(
     return run
 
 
-def serve_api_workers(host: str, port: int, workers: int) -> None:
-    """The API alone in `workers` processes sharing one socket (uvicorn's supervisor).
+class _ApiSupervisor(Multiprocess):
+    """uvicorn's supervisor of API processes, remembering the signal that stopped it."""
+
+    stopped_by: signal.Signals | None = None
+
+    def handle_int(self) -> None:
+        self.stopped_by = self.stopped_by or signal.SIGINT
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.stopped_by = self.stopped_by or signal.SIGTERM
+        super().handle_term()
+
+
+def serve_api_workers(host: str, port: int, workers: int) -> signal.Signals | None:
+    """The API alone in `workers` processes sharing one socket (uvicorn's supervisor); the
+    signal that stopped them (None: they failed to start).
 
     One event loop is one core: on a many-core host a single API process saturates long
     before PostgreSQL does. Each process builds its own app, engine and Redis client.
     """
-    uvicorn.run("evalpod.runner:api_app_factory", factory=True, host=host, port=port,
-                workers=workers, loop="uvloop", lifespan="on", access_log=False,
-                timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S,
-                log_level="warning")
+    # What uvicorn.run does for workers > 1, except that it forgets which signal it was.
+    config = uvicorn.Config("evalpod.runner:api_app_factory", factory=True, host=host,
+                            port=port, workers=workers, loop="uvloop", lifespan="on",
+                            access_log=False, timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S,
+                            log_level="warning")
+    supervisor = _ApiSupervisor(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return supervisor.stopped_by
 
 
 def api_app_factory() -> Any:

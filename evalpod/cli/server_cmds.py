@@ -45,6 +45,12 @@ def _serve_alone(name: str, components: list[Any], *, fast_loop: bool = False) -
         stopped_by = _run(run_components(components), fast_loop=fast_loop)
     except KeyboardInterrupt:  # Ctrl-C before run_components took the signals over
         stopped_by = signal.SIGINT
+    _end_alone(name, stopped_by)
+
+
+def _end_alone(name: str, stopped_by: signal.Signals | None) -> None:
+    """After a component alone stopped: Ctrl-C is one line and exit 130, as a shell
+    expects of an interrupted command; anything else is a normal end."""
     if stopped_by == signal.SIGINT:
         typer.echo(f"evalpod {name} stopped (interrupted)")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -226,7 +232,13 @@ def api(
     configure_logging()
     count = workers or get_settings().api_workers
     if count > 1:
-        serve_api_workers(host, port, count)
+        try:
+            stopped_by = serve_api_workers(host, port, count)
+        except KeyboardInterrupt:  # Ctrl-C before uvicorn's supervisor took the signals over
+            stopped_by = signal.SIGINT
+        if stopped_by is None:  # the processes failed to start: uvicorn has said why
+            raise typer.Exit(1)
+        _end_alone("api", stopped_by)
         return
     # The API does no subprocess work, so it can take uvloop's faster event loop.
     _serve_alone("api", [api_component(get_settings(), host, port)], fast_loop=True)

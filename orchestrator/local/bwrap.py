@@ -25,7 +25,8 @@ LIB_SYMLINKS: tuple[tuple[str, str], ...] = (
     ("usr/bin", "/bin"),
     ("usr/sbin", "/sbin"),
 )
-# Only what the dynamic loader and Python's locale/time code read; nothing secret.
+# Only what the dynamic loader and Python's locale/time code read; nothing secret. Copied
+# in as files (`etc_files.snapshot`), a directory as its regular files, not bound.
 ETC_FILES: tuple[str, ...] = (
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
@@ -37,7 +38,6 @@ NVIDIA_SHARED_DEVICES: tuple[str, ...] = (
     "/dev/nvidia-uvm",
     "/dev/nvidia-uvm-tools",
 )
-PROC_READ_ONLY: tuple[str, ...] = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -62,7 +62,7 @@ class BwrapPlan:
     seccomp_fd: int | None = None
     info_fd: int | None = None
     block_fd: int | None = None  # bwrap waits on it before exec: the host attaches first
-    etc_data_fds: dict[str, int] = field(default_factory=dict)
+    etc_data_fds: dict[str, int] = field(default_factory=dict)  # path under /etc -> data fd
     extra_env: dict[str, str] = field(default_factory=dict)
     supports_size: bool = True
     supports_disable_userns: bool = True
@@ -154,9 +154,14 @@ def _runtime_args(plan: BwrapPlan) -> list[str]:
     # Parents bwrap would otherwise create 0700 in privileged mode (unreadable to 65534).
     for path in ("/etc", "/opt", "/opt/evalpod"):
         args += ["--perms", "0755", "--dir", path]
-    for path in ETC_FILES:
-        args += ["--ro-bind-try", path, path]
+    # Files, not binds: a bind is a mount the privileged half of bwrap makes (and then
+    # reads the whole mount table for), a file is a copy into the root tmpfs.
+    made = {"/etc"}
     for dest, fd in sorted(plan.etc_data_fds.items()):
+        parent = str(Path(dest).parent)
+        if parent not in made:
+            args += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
         args += _data_file_args(fd, dest)
     return args
 
@@ -219,15 +224,15 @@ def _data_mount_args(plan: BwrapPlan) -> list[str]:
 
 
 def _proc_cover_args() -> list[str]:
-    # The job's processes carry host uid 0 (bwrap runs as the service's root, mapped to
-    # 65534); sysctl permission checks only compare that uid, so a writable /proc/sys
-    # would let them set kernel.core_pattern. bwrap 0.8 skips covering it: do it here.
-    # Driver entries elsewhere in /proc may check only that uid too: the whole procfs
-    # goes read-only (the job never needs to write it; /proc/self/fd links still work).
-    args: list[str] = []
-    for path in PROC_READ_ONLY:
-        args += ["--ro-bind-try", path, path]
-    return [*args, "--remount-ro", "/proc"]
+    # In user-namespace mode the job's processes carry host uid 0 (bwrap runs as the
+    # service's root, mapped to 65534); sysctl permission checks only compare that uid,
+    # so a writable /proc/sys would let them set kernel.core_pattern, and driver entries
+    # elsewhere in /proc may check only that uid too. The whole procfs goes read-only: a
+    # write open of any file in it (/proc/sys, /proc/sysrq-trigger included) fails with
+    # EROFS, and the job can neither remount it (no capabilities, and seccomp kills
+    # mount) nor reach another procfs. No cover binds under it: bwrap would take them
+    # from the host's /proc (showing the host's network sysctls), and each is a mount.
+    return ["--remount-ro", "/proc"]
 
 
 def _scratch_prefix_args(plan: BwrapPlan) -> list[str]:

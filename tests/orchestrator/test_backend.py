@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import subprocess
 from pathlib import Path
@@ -105,6 +106,58 @@ async def test_job_files_come_from_fds_and_nothing_lands_on_host_disk(
     assert result["changed"] == []
     assert result["passwd"] == backend_module.ETC_DATA["/etc/passwd"]
     assert not local.settings.jobs_dir.exists()
+
+
+async def test_loader_files_are_the_hosts_and_read_only(local: LocalBackend) -> None:
+    """ld.so.cache and friends are copied in (not bound): the same bytes as the host's,
+    and nothing the job can change."""
+    script = (
+        "import os\n"
+        "def evaluate_model(model):\n"
+        "    seen, changed = {}, []\n"
+        "    for path in ('/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/localtime'):\n"
+        "        if os.path.exists(path):\n"
+        "            seen[path] = open(path, 'rb').read().hex()\n"
+        "            try:\n"
+        "                open(path, 'ab').close()\n"
+        "                changed.append(path)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    conf_d = sorted(os.listdir('/etc/ld.so.conf.d'))\n"
+        "    return {'seen': seen, 'changed': changed, 'conf_d': conf_d}\n"
+    )
+    outcome = await local.run(make_job(script), discard)
+    assert outcome.status == "succeeded", outcome
+    result = outcome.result or {}
+    host = {p: Path(p).read_bytes().hex() for p in result["seen"]}
+    assert "/etc/ld.so.cache" in host and result["seen"] == host
+    assert result["changed"] == []
+    conf_d = Path("/etc/ld.so.conf.d")
+    assert result["conf_d"] == sorted(e.name for e in conf_d.iterdir() if e.is_file())
+
+
+async def test_proc_sys_is_the_sandboxs_own_and_read_only(local: LocalBackend) -> None:
+    """/proc/sys is the sandbox's procfs (its own network namespace's sysctls, not the
+    host's), and a write open of it fails: the whole procfs is read-only."""
+    script = (
+        "import errno, os\n"
+        "def evaluate_model(model):\n"
+        "    try:\n"
+        "        os.close(os.open('/proc/sys/kernel/hostname', os.O_WRONLY))\n"
+        "        code = 0\n"
+        "    except OSError as exc:\n"
+        "        code = exc.errno\n"
+        "    own = os.stat('/proc/self').st_dev == os.stat('/proc/sys/net').st_dev\n"
+        "    return {'errno': code, 'own': own,\n"
+        "            'hostname': open('/proc/sys/kernel/hostname').read().strip()}\n"
+    )
+    # Landlock (off here) would refuse /proc/sys before the mount's own flags are seen.
+    job = make_job(script).model_copy(update={"landlock": "off"})
+    outcome = await local.run(job, discard)
+    assert outcome.status == "succeeded", outcome
+    result = outcome.result or {}
+    assert result["errno"] in (errno.EROFS, errno.EACCES, errno.EPERM), result
+    assert result["own"] is True and result["hostname"] == "sandbox"
 
 
 async def test_timeout_kills_daemons_everywhere(local: LocalBackend) -> None:

@@ -78,11 +78,22 @@ def test_runtime_under_a_scratch_path_is_bound_over_its_tmpfs() -> None:
     assert binds["/tmp/py"] > tmpfs_at["/tmp"] and binds["/work/base"] > tmpfs_at["/work"]
 
 
-def test_proc_is_read_only_with_sysctls_covered() -> None:
+def test_proc_is_read_only_and_nothing_of_the_hosts_bound_over_it() -> None:
     argv = build_argv(plan())
-    assert ("/proc/sys", "/proc/sys") in pairs(argv, "--ro-bind-try")
     assert ("/proc",) in pairs(argv, "--remount-ro", 1)
     assert ("/",) in pairs(argv, "--remount-ro", 1)
+    # A bind's source is the host's: /proc/sys bound over would show the host's sysctls.
+    binds = [a for flag in ("--ro-bind", "--ro-bind-try", "--bind") for a in pairs(argv, flag)]
+    assert not [src for src, _ in binds if src.startswith("/proc")]
+
+
+def test_etc_files_are_copied_not_bound() -> None:
+    argv = build_argv(plan(etc_data_fds={"/etc/ld.so.cache": 21, "/etc/ld.so.conf.d/a.conf": 22}))
+    assert not [dest for _, dest in pairs(argv, "--ro-bind-try") if dest.startswith("/etc")]
+    assert ("21", "/etc/ld.so.cache") in pairs(argv, "--file")
+    assert ("22", "/etc/ld.so.conf.d/a.conf") in pairs(argv, "--file")
+    made = argv.index("/etc/ld.so.conf.d")
+    assert argv[made - 1] == "--dir" and made < argv.index("/etc/ld.so.conf.d/a.conf")
 
 
 def test_every_namespace_is_unshared_and_privileges_dropped() -> None:

@@ -188,12 +188,18 @@ async def deliver(url: str, body: bytes, secret: str, previous: str | None = Non
                   timeout_s: float = DELIVERY_TIMEOUT_S, ssl: Any = True
                   ) -> tuple[int | None, str | None]:
     """One delivery attempt: (HTTP status or None, error or None). Never raises for a
-    refused URL or a failed connection; those are the error."""
+    refused URL, a failed connection or no answer within `timeout_s`, the host lookup
+    included; those are the error."""
     try:
-        target = await resolve_checked(url, allow_private=allow_private, resolve=resolve)
-        code = await post_pinned(url, target, body, secret, previous, timeout_s=timeout_s,
-                                 ssl=ssl)
-    except (InvalidConfig, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        # One bound for the lookup and the POST: an attempt still running at arq's job
+        # timeout is cancelled, and then neither recorded nor retried.
+        async with asyncio.timeout(timeout_s):
+            target = await resolve_checked(url, allow_private=allow_private, resolve=resolve)
+            code = await post_pinned(url, target, body, secret, previous,
+                                     timeout_s=timeout_s, ssl=ssl)
+    except TimeoutError:
+        return None, f"no answer within {timeout_s:g} s"
+    except (InvalidConfig, aiohttp.ClientError, OSError) as exc:
         return None, (str(exc)[:500] or type(exc).__name__)
     return code, None if 200 <= code < 300 else f"HTTP {code}"
 

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -384,6 +385,43 @@ class ResilientWorker(Worker):
                     self.job_counter -= 1
                     self.sem.release()
                 raise
+
+    async def close(self) -> None:
+        """arq's, except that it always runs `on_shutdown` and closes the Redis pool, and a
+        normal shutdown never raises.
+
+        arq cancels the running jobs and then awaits them: a job cancelled outside its
+        function (while its result is recorded or its start is read) ends as cancelled, so
+        that await raised CancelledError and close stopped before `on_shutdown` (liveness
+        key, held set, cancel subscription, the backend's sandboxes) and the pool's close.
+        A failing `on_shutdown` or a Redis error is logged; the pool is closed anyway."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        pool = self._pool
+        try:
+            results = await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception):
+                    log.warning("a %s job ended with %r at shutdown", self.queue_name, result)
+        finally:  # even when close itself is cancelled: what the worker holds is released
+            try:
+                await self._shut_down(pool)
+            finally:
+                await pool.close(close_connection_pool=True)
+                self._pool = None
+
+    async def _shut_down(self, pool: ArqRedis) -> None:
+        try:
+            await pool.delete(self.health_check_key)
+        except (RedisError, OSError) as exc:
+            log.warning("deleting %s at shutdown failed (%s)", self.health_check_key, exc)
+        if self.on_shutdown:
+            try:
+                await self.on_shutdown(self.ctx)
+            except Exception:
+                log.exception("shutting the %s worker down failed", self.queue_name)
 
 
 def build_worker(

@@ -69,6 +69,9 @@ ATTACH_POLL_S = 0.0005
 # launch polls with sleeps of FINE_POLL_S instead, yielding to the loop between them.
 FINE_POLL_S = 0.0002
 FINE_POLL_FOR_S = 0.01
+# After bwrap's exit, how long the sandbox's last tasks may take to leave on their own
+# before they are frozen and killed (`LocalProcess._emptied_on_its_own`).
+EXIT_GRACE_S = 0.05
 # /out counts as full (a `disk` violation) once less than this is left of its cap.
 OUT_FULL_MARGIN = 16 * 1024
 SMOKE_MEMORY_MB = 512
@@ -250,8 +253,12 @@ class LocalProcess(SandboxProcess):
 
     async def kill(self) -> None:
         if self._cgroup is not None:
-            # After a normal exit the cgroup is empty: no thread hop just to see that.
-            if self._cgroup.pids() and not await asyncio.to_thread(self._cgroup.kill_all):
+            # After a normal exit the cgroup empties on its own: no freeze, no thread hop.
+            if (
+                self._cgroup.pids()
+                and not await self._emptied_on_its_own()
+                and not await asyncio.to_thread(self._cgroup.kill_all)
+            ):
                 log.error("job %s: tasks survive in its cgroup after SIGKILL", self.job.job_id)
         elif self._proc.returncode is None:
             # Without cgroups the pid namespace is the net: bwrap's death takes its
@@ -260,6 +267,25 @@ class LocalProcess(SandboxProcess):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._proc.pid, signal.SIGKILL)
         await self.wait()
+
+    async def _emptied_on_its_own(self) -> bool:
+        """Once bwrap has exited: whether its cgroup empties within EXIT_GRACE_S unkilled.
+
+        bwrap reports the job's end as soon as the sandbox's pid 1 passes it the exit
+        status; pid 1 then still tears the sandbox down (its mounts; the rest of its pid
+        namespace, which the kernel kills with it, so nothing of the sandbox outlives
+        it). Freezing and killing what was leaving anyway (a worker thread, then 2 ms
+        polls) added about 3 ms to the end of every job. False at once while bwrap runs.
+        """
+        if self._proc.returncode is None or self._cgroup is None:
+            return False
+        deadline = time.monotonic() + EXIT_GRACE_S
+        while time.monotonic() < deadline:
+            time.sleep(FINE_POLL_S)
+            await asyncio.sleep(0)
+            if not self._cgroup.pids():
+                return True
+        return False
 
     async def usage(self) -> ResourceUsage:
         memory = processes = None

@@ -203,6 +203,70 @@ async def test_daemon_left_after_success_is_reaped(local: LocalBackend) -> None:
     assert not host_processes_with(f"{TOKEN}-2")
 
 
+async def test_a_normal_end_is_not_frozen_and_killed(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After bwrap's own exit the sandbox's pid 1 is still tearing it down; the end waits
+    for the cgroup to empty instead of freezing and killing it from a worker thread (a
+    thread hop and 2 ms polls, about 3 ms on every job). It is empty afterwards, and a
+    daemon the job left is gone with the sandbox's pid namespace."""
+    script = (
+        "import os, sys\n"
+        "def evaluate_model(model):\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            os.execv(sys.executable,\n"
+        f"                     [sys.executable, '-c', 'import time; time.sleep(9)', '{TOKEN}-3'])\n"
+        "        os._exit(0)\n"
+        "    return {'ok': 1}\n"
+    )
+    kills: list[JobCgroup] = []
+    real_kill_all = JobCgroup.kill_all
+
+    def spy(self: JobCgroup, timeout_s: float = 5.0) -> bool:
+        kills.append(self)
+        return real_kill_all(self, timeout_s)
+
+    monkeypatch.setattr(JobCgroup, "kill_all", spy)
+    process = await local.launch(make_job(script))
+    assert isinstance(process, LocalProcess) and process._cgroup is not None
+    cgroup = process._cgroup
+    try:
+        outcome = await supervise(process, discard, asyncio.Event())
+        assert cgroup.pids() == []
+    finally:
+        await process.cleanup()
+    assert outcome.status == "succeeded" and outcome.result == {"ok": 1}
+    assert kills == []
+    assert not host_processes_with(f"{TOKEN}-3")
+    assert not any(path.exists() for path in cgroup.dirs.values())
+
+
+async def test_a_breach_still_freezes_and_kills(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While bwrap runs (a limit breach, a cancel) the kill does not wait for anything."""
+    kills: list[JobCgroup] = []
+    real_kill_all = JobCgroup.kill_all
+
+    def spy(self: JobCgroup, timeout_s: float = 5.0) -> bool:
+        kills.append(self)
+        return real_kill_all(self, timeout_s)
+
+    monkeypatch.setattr(JobCgroup, "kill_all", spy)
+    sleeper = "import time\ndef evaluate_model(model):\n    time.sleep(9)\n"
+    process = await local.launch(make_job(sleeper))
+    assert isinstance(process, LocalProcess) and process._cgroup is not None
+    try:
+        await asyncio.sleep(0.3)
+        await process.kill()
+        assert process._cgroup.pids() == []
+    finally:
+        await process.cleanup()
+    assert len(kills) == 1
+
+
 async def test_weak_host_is_refused(local: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     weak = DoctorReport(
         bwrap_path="/usr/bin/bwrap",

@@ -221,6 +221,7 @@ class LocalProcess(SandboxProcess):
         self._block_fd = block_fd
         self._exit: int | None = None
         self._cleaned = False
+        self._emptied = False  # the cgroup seen empty after bwrap was reaped
         self._mounts: _SandboxMounts | None = None
 
     async def output_lines(self) -> AsyncIterator[str]:
@@ -237,7 +238,7 @@ class LocalProcess(SandboxProcess):
     async def _discard_output(self) -> None:
         """Read what a stopped reader left in the pipe, so its transport closes cleanly."""
         stream = self._proc.stdout
-        if stream is None:
+        if stream is None or stream.at_eof():
             return
         with contextlib.suppress(TimeoutError, ValueError):
             async with asyncio.timeout(DISCARD_TIMEOUT_S):
@@ -260,6 +261,9 @@ class LocalProcess(SandboxProcess):
                 and not await asyncio.to_thread(self._cgroup.kill_all)
             ):
                 log.error("job %s: tasks survive in its cgroup after SIGKILL", self.job.job_id)
+            else:
+                # bwrap reaped and nothing left: nothing can start in the cgroup again.
+                self._emptied = self._proc.returncode is not None
         elif self._proc.returncode is None:
             # Without cgroups the pid namespace is the net: bwrap's death takes its
             # pid 1 with it (--die-with-parent), and pid 1's death the whole namespace.
@@ -443,7 +447,9 @@ class LocalProcess(SandboxProcess):
         if self._cleaned:
             return
         self._cleaned = True
-        if self._proc.returncode is None or (self._cgroup and self._cgroup.pids()):
+        if self._proc.returncode is None or (
+            self._cgroup and not self._emptied and self._cgroup.pids()
+        ):
             await self.kill()
         await self._discard_output()
         self._proc.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 SANDBOX_UID = 65534
@@ -128,7 +129,13 @@ def _prefix_args(prefixes: Sequence[str], bound: Sequence[str] = RUNTIME_BINDS) 
     bwrap would create missing parents (e.g. /root for a pyenv under /root) copying
     restrictive modes; uid 65534 must be able to walk down to the interpreter.
     """
-    bound = list(bound)
+    # The same few prefixes on every launch: worked out once (pathlib, on the launch's path).
+    return list(_prefix_args_of(tuple(prefixes), tuple(bound)))
+
+
+@lru_cache(maxsize=32)
+def _prefix_args_of(prefixes: tuple[str, ...], bound_before: tuple[str, ...]) -> tuple[str, ...]:
+    bound = list(bound_before)
     args: list[str] = []
     created: set[str] = set()
     for prefix in sorted(prefixes, key=len):
@@ -141,7 +148,7 @@ def _prefix_args(prefixes: Sequence[str], bound: Sequence[str] = RUNTIME_BINDS) 
                 created.add(name)
         args += ["--ro-bind", prefix, prefix]
         bound.append(prefix)
-    return args
+    return tuple(args)
 
 
 def _runtime_args(plan: BwrapPlan) -> list[str]:

@@ -51,8 +51,13 @@ class CgroupLayout:
 
 
 def _write(path: Path, value: str) -> None:
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(value)
+    # One write(2), no buffered text file around it: a launch writes about ten of these
+    # before bwrap starts. Raises OSError as the kernel refuses the value.
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode("ascii"))
+    finally:
+        os.close(fd)
 
 
 def _read_int(path: Path) -> int | None:

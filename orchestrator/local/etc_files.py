@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 
 Snapshot = dict[str, bytes]  # path in the sandbox (the host's own path) -> content
 Signature = tuple[tuple[str, int, int, int], ...]
 
+# How long a snapshot is used without looking at the files again (each look is a stat of
+# every file): a rewritten ld.so.cache reaches the sandboxes started a second later.
+RECHECK_S = 1.0
+
 _lock = threading.Lock()
 _cached: tuple[Signature, Snapshot] | None = None
+_checked: tuple[tuple[str, ...], float] | None = None  # paths, when last compared
 
 
 def _signature(paths: tuple[str, ...]) -> Signature:
@@ -67,10 +73,16 @@ def _read_file(path: str) -> Snapshot:
 
 def snapshot(paths: tuple[str, ...]) -> Snapshot:
     """The files to copy into a sandbox for `paths`, read again only when one of them
-    changed (an `ldconfig` run rewrites ld.so.cache while the service runs)."""
-    global _cached
+    changed (an `ldconfig` run rewrites ld.so.cache while the service runs); looked at
+    again at most every RECHECK_S."""
+    global _cached, _checked
     with _lock:
+        now = time.monotonic()
+        recent = _checked is not None and _checked[0] == paths and now - _checked[1] < RECHECK_S
+        if _cached is not None and recent:
+            return _cached[1]
         signature = _signature(paths)
         if _cached is None or _cached[0] != signature:
             _cached = (signature, _read(paths))
+        _checked = (paths, now)
         return _cached[1]

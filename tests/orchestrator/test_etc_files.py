@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from orchestrator.local import etc_files
 
 
@@ -26,7 +28,8 @@ def test_files_and_a_directorys_regular_files_are_read(tmp_path: Path) -> None:
     }
 
 
-def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
+def test_a_changed_file_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(etc_files, "RECHECK_S", 0.0)  # look at the files on every call
     cache = tmp_path / "ld.so.cache"
     cache.write_bytes(b"old")
     conf_d = tmp_path / "conf.d"
@@ -41,3 +44,16 @@ def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
         str(cache): b"new, longer",
         str(conf_d / "cuda.conf"): b"/usr/local/cuda/lib64\n",
     }
+
+
+def test_the_files_are_looked_at_again_only_after_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "ld.so.cache"
+    cache.write_bytes(b"old")
+    paths = (str(cache),)
+    assert etc_files.snapshot(paths) == {str(cache): b"old"}
+    cache.write_bytes(b"new")
+    assert etc_files.snapshot(paths) == {str(cache): b"old"}  # within RECHECK_S
+    monkeypatch.setattr(etc_files, "RECHECK_S", 0.0)
+    assert etc_files.snapshot(paths) == {str(cache): b"new"}

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key
 from evalpod.migrate import upgrade_async
-from evalpod.settings import Settings
+from evalpod.settings import Settings, get_settings
 
 log = logging.getLogger("evalpod.runner")
 Component = Callable[[asyncio.Event], Awaitable[None]]
@@ -100,10 +101,23 @@ def api_component(
     return run
 
 
+# Starts of API processes that may end before any process served, before the supervisor
+# gives up: each process gets a second start (a fault of the moment), then the command
+# fails rather than restart processes that die the same way forever.
+API_START_TRIES = 2
+
+
 class _ApiSupervisor(Multiprocess):
-    """uvicorn's supervisor of API processes, remembering the signal that stopped it."""
+    """uvicorn's supervisor of API processes, remembering the signal that stopped it, and
+    stopping when its processes keep dying before any of them served.
+
+    uvicorn stops by itself only for a process that exits with its start-up status (3:
+    the app's startup failed, the socket would not bind); one that ends any other way
+    (an exception out of the app factory, a kill) it starts again, forever."""
 
     stopped_by: signal.Signals | None = None
+    served = False
+    failed_starts = 0
 
     def handle_int(self) -> None:
         self.stopped_by = self.stopped_by or signal.SIGINT
@@ -113,14 +127,64 @@ class _ApiSupervisor(Multiprocess):
         self.stopped_by = self.stopped_by or signal.SIGTERM
         super().handle_term()
 
+    def keep_subprocess_alive(self) -> None:
+        if not self.served:
+            self.served = any(process.process.is_alive() and process.is_ready(timeout=0.2)
+                              for process in self.processes)
+        before = list(self.processes)
+        super().keep_subprocess_alive()
+        if self.served or self.should_exit.is_set():
+            return
+        # uvicorn replaced each process that died with a fresh one in the same slot.
+        died = [old for old, new in zip(before, self.processes, strict=True) if old is not new]
+        self.failed_starts += len(died)
+        if died and self.failed_starts >= API_START_TRIES * self.processes_num:
+            log.error("the API failed to start: %d processes ended before any served "
+                      "(the last with exit status %s); stopping",
+                      self.failed_starts, died[-1].exitcode)
+            self.should_exit.set()
+
+
+def _check_api_starts() -> bool:
+    """Build the app and run its startup once in this process, as each API process will;
+    False (with one line logged) when that fails, so no process is started to fail the
+    same way. What the processes build is only checked, never kept."""
+    from api.app import create_app
+
+    async def start_once() -> None:
+        app = create_app(get_settings())
+        async with app.router.lifespan_context(app):
+            pass
+
+    try:
+        asyncio.run(start_once())
+    except ValidationError as exc:
+        log.error("the API failed to start: invalid settings: %s", _settings_errors(exc))
+        return False
+    except Exception as exc:
+        log.error("the API failed to start: %s: %s", type(exc).__name__,
+                  " ".join(str(exc).split()))
+        return False
+    return True
+
+
+def _settings_errors(exc: ValidationError) -> str:
+    """One line naming each bad variable (never its value: URLs carry passwords)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    return "; ".join(
+        f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors())
+
 
 def serve_api_workers(host: str, port: int, workers: int) -> signal.Signals | None:
     """The API alone in `workers` processes sharing one socket (uvicorn's supervisor); the
-    signal that stopped them (None: they failed to start).
+    signal that stopped them (None: they failed to start, and why is logged).
 
     One event loop is one core: on a many-core host a single API process saturates long
     before PostgreSQL does. Each process builds its own app, engine and Redis client.
     """
+    if not _check_api_starts():
+        return None
     # What uvicorn.run does for workers > 1, except that it forgets which signal it was.
     config = uvicorn.Config("evalpod.runner:api_app_factory", factory=True, host=host,
                             port=port, workers=workers, loop="uvloop", lifespan="on",

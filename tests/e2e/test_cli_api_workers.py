@@ -97,8 +97,9 @@ def test_sigterm_of_api_with_workers_is_a_normal_end(sqlite_dsn: str, tmp_path: 
 
 def test_api_workers_that_cannot_start_fail_the_command(
         sqlite_dsn: str, tmp_path: Path) -> None:
-    # A backend the app cannot build at startup: uvicorn stops the supervisor, which had
-    # ended the command with status 0 as if asked to stop.
+    # A backend the app cannot build at startup (its processes would exit with uvicorn's
+    # start-up status, which had ended the command with 0 as if asked to stop): the app is
+    # started once before any process is, and that failure ends the command.
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("")
     api = _start_api(sqlite_dsn, tmp_path, free_port(), EVALPOD_BACKEND="kubernetes",
@@ -111,3 +112,49 @@ def test_api_workers_that_cannot_start_fail_the_command(
     assert api.returncode == 1, stdout + stderr
     assert "failed to start" in stderr, stderr
     assert "interrupted" not in stdout
+
+
+def _ended(api: subprocess.Popen[str], timeout_s: float) -> tuple[str, str]:
+    """Its output once it ended by itself; fails (and kills its group) if it did not."""
+    try:
+        return api.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(api.pid, signal.SIGKILL)
+        _, stderr = api.communicate()
+        raise AssertionError(f"still running after {timeout_s} s:\n{stderr[-3000:]}") from None
+    finally:
+        if api.poll() is None:
+            os.killpg(api.pid, signal.SIGKILL)
+
+
+def test_a_bad_setting_fails_api_with_workers_at_once_in_one_line(
+        sqlite_dsn: str, tmp_path: Path) -> None:
+    # Each process raised the settings' ValidationError out of the app factory: not
+    # uvicorn's start-up status, so its supervisor started them again, forever.
+    api = _start_api(sqlite_dsn, tmp_path, free_port(), EVALPOD_DATABASE_POOL_SIZE="0")
+    stdout, stderr = _ended(api, 60)
+    assert api.returncode == 1, stdout + stderr
+    assert stdout == ""
+    # One line naming the variable (not its value), and no process was started.
+    [line] = stderr.splitlines()
+    assert "the API failed to start: invalid settings: EVALPOD_DATABASE_POOL_SIZE:" in line
+    assert "greater than or equal to 1" in line
+
+
+def test_api_workers_that_keep_dying_at_start_stop_the_command(
+        sqlite_dsn: str, tmp_path: Path) -> None:
+    # A fault only the API processes meet (here each exits 1 as its interpreter starts;
+    # the supervisor, which checked the app itself, is spared): uvicorn restarted them
+    # forever, since none exited with its start-up status.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "if '--multiprocessing-fork' in sys.argv:  # a process multiprocessing spawned\n"
+        "    os._exit(1)\n")
+    api = _start_api(sqlite_dsn, tmp_path, free_port(), PYTHONPATH=str(site))
+    stdout, stderr = _ended(api, 90)
+    assert api.returncode == 1, stdout + stderr
+    assert stdout == ""
+    assert "the API failed to start: 4 processes ended before any served" in stderr, stderr
+    assert "exit status 1" in stderr and "Traceback" not in stderr, stderr

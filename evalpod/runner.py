@@ -20,7 +20,7 @@ from uvicorn.supervisors import Multiprocess
 from evalpod.db import get_database
 from evalpod.keys import Role, create_key
 from evalpod.migrate import upgrade_async
-from evalpod.settings import Settings, get_settings
+from evalpod.settings import Settings, describe_invalid, get_settings
 
 log = logging.getLogger("evalpod.runner")
 Component = Callable[[asyncio.Event], Awaitable[None]]
@@ -159,21 +159,13 @@ def _check_api_starts() -> bool:
     try:
         asyncio.run(start_once())
     except ValidationError as exc:
-        log.error("the API failed to start: invalid settings: %s", _settings_errors(exc))
+        log.error("the API failed to start: invalid settings: %s", describe_invalid(exc))
         return False
     except Exception as exc:
         log.error("the API failed to start: %s: %s", type(exc).__name__,
                   " ".join(str(exc).split()))
         return False
     return True
-
-
-def _settings_errors(exc: ValidationError) -> str:
-    """One line naming each bad variable (never its value: URLs carry passwords)."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    return "; ".join(
-        f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-        for error in exc.errors())
 
 
 def serve_api_workers(host: str, port: int, workers: int) -> signal.Signals | None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _GPU_TOLERATIONS: list[dict[str, str | int]] = [
@@ -274,4 +274,15 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings from the environment; raises pydantic's `ValidationError` (title
+    "Settings") for a bad value: `describe_invalid` says which in one line."""
     return Settings()
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong with it, never its value (a
+    URL can carry a password)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    return "; ".join(
+        f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors())

@@ -422,6 +422,11 @@ async def _announce_revocation() -> None:
         await client.aclose()
 
 
+# The commands that run a part of the service: they read EVALPOD_ settings.
+SERVICE_COMMANDS = frozenset({"up", "api", "validator", "orchestrator", "monitor", "db",
+                              "keys"})
+
+
 def register(app: typer.Typer) -> None:
     app.command()(up)
     app.command()(api)

@@ -137,7 +137,7 @@ def test_a_bad_setting_fails_api_with_workers_at_once_in_one_line(
     assert stdout == ""
     # One line naming the variable (not its value), and no process was started.
     [line] = stderr.splitlines()
-    assert "the API failed to start: invalid settings: EVALPOD_DATABASE_POOL_SIZE:" in line
+    assert line.startswith("evalpod: invalid settings: EVALPOD_DATABASE_POOL_SIZE:"), line
     assert "greater than or equal to 1" in line
 
 

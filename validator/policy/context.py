@@ -62,12 +62,22 @@ class Context:
         self.imported_modules: set[str] = set()
         # `x.attr = value` anywhere in the module: attribute name -> the values stored.
         self.attribute_stores: dict[str, list[ast.expr]] = {}
+        # Attribute names also stored where no value is recorded for them (a loop, `with` or
+        # comprehension target, tuple unpacking): what they hold is unknown.
+        self.opaque_attribute_stores: set[str] = set()
         # Names whose items are assigned or that a mutating method is called on.
         self.subscript_stores: set[str] = set()
         # Names a mutating method (`append`, `update`, ...) is taken from.
         self.method_mutated: set[str] = set()
         # `name[key] = value`: name -> the values stored into its items.
         self.item_values: dict[str, list[ast.expr]] = {}
+        # `x.attr[key] = value`: attr -> the values stored into its items.
+        self.attribute_item_values: dict[str, list[ast.expr]] = {}
+        # `name += value` (`|=`, ...): name -> the values merged into it.
+        self.augmented_values: dict[str, list[ast.expr]] = {}
+        # Names and attribute names whose items are stored with no value recorded (a loop or
+        # unpacking target, `+=`): what they hold is unknown.
+        self.opaque_item_stores: set[str] = set()
         # Loop and comprehension targets: (id(owning scope), name) -> what they iterate.
         self.loop_iterables: dict[tuple[int, str], list[ast.expr]] = {}
         # `for key, value in mapping.items()`: (id(owning scope), key) -> the mappings.
@@ -111,6 +121,8 @@ class Context:
         self.type_values: list[ast.expr] = []
         # `sys.stdout`/`sys.stderr` used as values, decided in module_end.
         self.stream_values: list[ast.expr] = []
+        # Reads of attributes that hold a stream or its binary layers (`.stream`, `.buffer`).
+        self.stream_layer_reads: list[tuple[ast.AST, str]] = []
         # ids of the expressions whose items are assigned or deleted (`a.b[k] = v`).
         self.item_store_bases: set[int] = set()
         # Every attribute rule, as the engine runs it on `x.attr` (set by the engine).

@@ -124,6 +124,7 @@ class _PolicyPass:
         self._calls = ctx.calls
         ctx.attribute_rules = self._attribute_rules
         self._checked_match_args: set[int] = set()  # `__match_args__` targets of plain `=`
+        self._recorded_targets: set[int] = set()  # attribute targets with a recorded value
         self._visitors: dict[type[ast.AST], Callable[..., None]] = {
             ast.Name: self._name,
             ast.Attribute: self._attribute,
@@ -258,8 +259,11 @@ class _PolicyPass:
         if isinstance(node.target, ast.Attribute):
             # `x.attr += value` stores what the script computed: record it as built here.
             built = ast.BinOp(left=node.target, op=node.op, right=node.value)
+            self._recorded_targets.add(id(node.target))
             self.ctx.attribute_stores.setdefault(node.target.attr, []).append(
                 ast.copy_location(built, node))
+        elif isinstance(node.target, ast.Name):
+            self.ctx.augmented_values.setdefault(node.target.id, []).append(node.value)
         self._push_children(node, scope, position, flags)
 
     def _ann_assign(self, node: ast.AnnAssign, scope: Scope, position: int, flags: int) -> None:
@@ -304,7 +308,16 @@ class _PolicyPass:
         for part, part_value in _unpacked_pairs(target, value):
             self._record_values(part, part_value)
 
+    def _class_body_import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        """`class K: import sys` (or `from sys import stderr as s`) makes a module or a
+        module's value the class attribute `K.sys`, which no name resolves: every check
+        that follows modules by name (denied APIs, tampering, streams) would miss it."""
+        if scope.kind == "class":
+            self.ctx.report("EP106", node, "import in a class body: it binds a module or its "
+                            "value as a class attribute the analysis cannot follow")
+
     def _import(self, node: ast.Import, scope: Scope, position: int, flags: int) -> None:
+        self._class_body_import(node, scope)
         for checker in self._hooks.import_:
             checker.import_(self.ctx, node)
         for alias in node.names:
@@ -315,6 +328,7 @@ class _PolicyPass:
                 self._bind(scope, root, root, position, flags)
 
     def _import_from(self, node: ast.ImportFrom, scope: Scope, position: int, flags: int) -> None:
+        self._class_body_import(node, scope)
         for checker in self._hooks.import_from:
             checker.import_from(self.ctx, node)
         for alias in node.names:
@@ -347,8 +361,13 @@ class _PolicyPass:
         name in them is an attribute that positional class patterns read."""
         if isinstance(target, ast.Attribute):
             self.ctx.attribute_stores.setdefault(target.attr, []).append(value)
+            self._recorded_targets.add(id(target))
         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             self.ctx.item_values.setdefault(target.value.id, []).append(value)
+            self._recorded_targets.add(id(target))
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute):
+            self.ctx.attribute_item_values.setdefault(target.value.attr, []).append(value)
+            self._recorded_targets.add(id(target))
         name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
         if name == MATCH_ARGS:
             self._checked_match_args.add(id(target))
@@ -370,6 +389,10 @@ class _PolicyPass:
     def _subscript(self, node: ast.Subscript, scope: Scope, position: int, flags: int) -> None:
         if not isinstance(node.ctx, ast.Load):
             self.ctx.item_store_bases.add(id(node.value))
+            if id(node) not in self._recorded_targets and isinstance(
+                    node.value, ast.Name | ast.Attribute):
+                self.ctx.opaque_item_stores.add(
+                    node.value.id if isinstance(node.value, ast.Name) else node.value.attr)
             if isinstance(node.value, ast.Name):
                 self.ctx.subscript_stores.add(node.value.id)
         self._push_children(node, scope, position, flags)
@@ -403,6 +426,8 @@ class _PolicyPass:
             self.ctx.annotation_nodes.add(id(node))
         self.ctx.attribute_bases.add(id(node.value))
         self.ctx.attribute_parents[id(node.value)] = node
+        if isinstance(node.ctx, ast.Store) and id(node) not in self._recorded_targets:
+            self.ctx.opaque_attribute_stores.add(node.attr)
         self._references.append(node)
         if node.attr in FORMAT_METHODS:
             self.ctx.format_methods.append(node)

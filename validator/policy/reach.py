@@ -26,6 +26,8 @@ _CONSTRUCTORS: Final = frozenset({"__init__", "__new__"})
 _ATTRIBUTE_SETTERS: Final = frozenset({"builtins.setattr", "builtins.delattr", *OBJECT_SETTERS})
 _COMPREHENSIONS: Final = tuple(COMPREHENSION_BLOCKS)
 _MAX_DEPTH: Final = 20
+# Calls that copy another object's `__dict__` into theirs by default.
+_DICT_COPIERS: Final = frozenset({"functools.update_wrapper", "functools.wraps"})
 
 
 def reaches(ctx: Context, call: ast.Call, sink: Scope) -> bool:
@@ -224,43 +226,99 @@ def own_method(ctx: Context, receiver: ast.expr, method: str) -> bool:
     bound to instances (a loop over a display or comprehension of them included), a
     parameter every call passes one for, or `self` in the class's methods when no method can
     be called with another first argument (the class is only called, and `type` unused).
+    An attribute counts only on a receiver that is itself script-made (`held_values`).
     Annotations are not followed: they do not bind anything at run time.
     """
     if _shadowable(ctx, method):
         return False
-    return _instance(ctx, receiver, method, 0)
+    return _instance(ctx, receiver, lambda cls: _finds_def(ctx, cls, method, set()), 0)
+
+
+def held_values(ctx: Context, node: ast.Attribute, depth: int = 0) -> list[ast.expr] | None:
+    """The values `x.attr` can hold, or None when the analysis cannot tell.
+
+    The stores `x.attr = value` anywhere in the script say what an attribute holds only on
+    an object the script made: an instance of plain script classes (`Box()`, a name or
+    parameter only bound to one, `self` in their methods), whose classes neither bind
+    `attr` in a body (a class attribute, property or dataclass field) nor hook attribute
+    lookup or stores, and derive from nothing but script classes and `object`. What is
+    reached from a foreign object (the model, its attributes, a library call's result) is
+    foreign whatever names the script stores elsewhere: `Box().backend_tokenizer = Acc()`
+    says nothing of `model.tokenizer.backend_tokenizer`. Any store the analysis cannot
+    value (`setattr` with a name that may be `attr`, a loop or unpacking target,
+    `functools.update_wrapper` copying a `__dict__`) makes the attribute unknown too.
+    """
+    attr = node.attr
+    if depth > _MAX_DEPTH or (attr.startswith("__") and attr.endswith("__")):
+        return None
+    stores = ctx.attribute_stores.get(attr)
+    if not stores or attr in ctx.opaque_attribute_stores or _set_by_name(ctx, attr):
+        return None
+    if not _instance(ctx, node.value, lambda cls: _holder(ctx, cls, attr, set()), depth + 1):
+        return None
+    return list(stores)
+
+
+def script_made(ctx: Context, value: ast.expr, attr: str) -> bool:
+    """Whether `value.attr` is what the script put there: `value` is always an instance of
+    plain script classes (`_holder`: only script classes or `object` as bases, no lookup
+    or store hooks; a class attribute or field of that name is the script's own too), and
+    no store of `attr` escapes the `x.attr = value` record (`setattr` by a name that may be
+    `attr`, `functools.update_wrapper` copying a library object's `__dict__`, a loop or
+    unpacking target)."""
+    if attr in ctx.opaque_attribute_stores or _set_by_name(ctx, attr):
+        return False
+    return script_instance(ctx, value)
+
+
+def script_instance(ctx: Context, value: ast.expr) -> bool:
+    """Whether `value` is always an instance of plain script classes (`_holder`)."""
+    return _instance(ctx, value, lambda cls: _holder(ctx, cls, "", set()), 0)
 
 
 def _shadowable(ctx: Context, method: str) -> bool:
-    if ctx.attribute_stores.get(method):
+    if ctx.attribute_stores.get(method) or method in ctx.opaque_attribute_stores:
         return True
+    return _set_by_name(ctx, method)
+
+
+def _set_by_name(ctx: Context, attr: str) -> bool:
+    """Whether a call may store `attr` on an object by its name: `setattr`-like with a
+    name that is not literal or is `attr`, or `functools.update_wrapper`/`wraps` (which
+    copy a whole `__dict__` by default)."""
     for call in ctx.calls:
         callee = ctx.resolve(call.func)
+        if callee & _DICT_COPIERS:
+            return True
         if not callee & _ATTRIBUTE_SETTERS:
             continue
         if len(call.args) < 2 or isinstance(call.args[1], ast.Starred):
             return True
         names = ctx.literal_names(call.args[1])
-        if names is None or method in names:
+        if names is None or attr in names:
             return True
     return False
 
 
-def _instance(ctx: Context, value: ast.expr, method: str, depth: int) -> bool:
+ClassTest = Callable[[ast.ClassDef], bool]
+
+
+def _instance(ctx: Context, value: ast.expr, accepts: ClassTest, depth: int) -> bool:
+    """Whether `value` is always an instance of script classes that `accepts`."""
     if depth > _MAX_DEPTH:
         return False
     if isinstance(value, ast.Call):
-        return isinstance(value.func, ast.Name) and _own_class(ctx, value.func, method)
+        return isinstance(value.func, ast.Name) and _own_class(ctx, value.func, accepts)
     if isinstance(value, ast.Attribute):
-        stores = ctx.attribute_stores.get(value.attr, [])
-        return bool(stores) and all(_instance(ctx, v, method, depth + 1) for v in stores)
+        stores = held_values(ctx, value, depth + 1)
+        return stores is not None and all(_instance(ctx, v, accepts, depth + 1) for v in stores)
     if not isinstance(value, ast.Name):
         return False
-    if _self_of(ctx, value, method):
+    if _self_of(ctx, value, accepts):
         return True
     loops = ctx.only_loop_bound(value)
     if loops is not None:
-        return all(_instances(ctx, it, method, depth + 1) for it in loops)
+        return all(_instances(ctx, it, accepts, depth + 1) for it in loops)
     bound = ctx.binding_values(value)
     if not bound:
         return False
@@ -269,40 +327,76 @@ def _instance(ctx: Context, value: ast.expr, method: str, depth: int) -> bool:
     if unknown > 1 or any(isinstance(b, str) for b in bound):
         return False
     if unknown and not parameter_given(
-        ctx, value, lambda given: _instance(ctx, given, method, depth + 1)
+        ctx, value, lambda given: _instance(ctx, given, accepts, depth + 1)
     ):
         return False
-    return all(_instance(ctx, b, method, depth + 1) for b in known)
+    return all(_instance(ctx, b, accepts, depth + 1) for b in known)
 
 
-def _instances(ctx: Context, iterable: ast.expr, method: str, depth: int) -> bool:
+def _instances(ctx: Context, iterable: ast.expr, accepts: ClassTest, depth: int) -> bool:
     """Whether every item of `iterable` is an instance: a display or comprehension of them,
     or a name bound only to those and never changed in place."""
     if depth > _MAX_DEPTH:
         return False
     if isinstance(iterable, ast.List | ast.Tuple | ast.Set):
         return all(
-            not isinstance(e, ast.Starred) and _instance(ctx, e, method, depth + 1)
+            not isinstance(e, ast.Starred) and _instance(ctx, e, accepts, depth + 1)
             for e in iterable.elts
         )
     if isinstance(iterable, ast.ListComp | ast.SetComp | ast.GeneratorExp):
-        return _instance(ctx, iterable.elt, method, depth + 1)
+        return _instance(ctx, iterable.elt, accepts, depth + 1)
     if isinstance(iterable, ast.Name):
         if iterable.id in ctx.method_mutated or iterable.id in ctx.subscript_stores:
             return False
         bound = ctx.binding_values(iterable) or []
         return bool(bound) and all(
-            isinstance(b, ast.expr) and _instances(ctx, b, method, depth + 1) for b in bound
+            isinstance(b, ast.expr) and _instances(ctx, b, accepts, depth + 1) for b in bound
         )
     return False
 
 
-def _own_class(ctx: Context, name: ast.Name, method: str) -> bool:
-    """`name` is only ever script classes, each finding `method` as its own `def`."""
+def _own_class(ctx: Context, name: ast.Name, accepts: ClassTest) -> bool:
+    """`name` is only ever script classes, each of which `accepts`."""
     classes = ctx.class_named(name)
     if not classes or len(classes) != len(_bindings(ctx, name)):
         return False
-    return all(_finds_def(ctx, c, method, set()) for c in classes)
+    return all(accepts(c) for c in classes)
+
+
+# Class-body names that let an instance's attribute hold something no `x.attr = value`
+# shows: lookup and store hooks, or a `__dict__`/`__slots__` of the class's making.
+_HOLDER_HOOKS: Final = frozenset(
+    {"__getattr__", "__setattr__", "__delattr__", "__dict__", "__slots__"}
+)
+# Library bases that add no instance attributes and hook no lookup.
+_HOLDER_LIBRARY_BASES: Final = frozenset({"builtins.object", "abc.ABC", "typing.Generic"})
+
+
+def _holder(ctx: Context, cls: ast.ClassDef, attr: str, seen: set[int]) -> bool:
+    """Whether an instance of `cls` holds `attr` only as `x.attr = value` stores it: no
+    metaclass, no decorator but `@dataclass`, no body binding of `attr` or of a lookup or
+    store hook, in it or any base, and only script classes or `_HOLDER_LIBRARY_BASES` as
+    bases."""
+    if id(cls) in seen or len(seen) > _MAX_DEPTH or cls.keywords:
+        return False
+    if not all(
+        ctx.resolve(_decorator(d)) <= _SAFE_DECORATORS and ctx.resolve(_decorator(d))
+        for d in cls.decorator_list
+    ):
+        return False
+    if _body_bindings(cls).keys() & (_LOOKUP_HOOKS | _HOLDER_HOOKS | {attr}):
+        return False
+    for base in cls.bases:
+        if _library_class(ctx, base) in _HOLDER_LIBRARY_BASES:
+            continue
+        if not isinstance(base, ast.Name):
+            return False
+        classes = ctx.class_named(base)
+        if not classes or len(classes) != len(_bindings(ctx, base)):
+            return False
+        if not all(_holder(ctx, c, attr, seen | {id(cls)}) for c in classes):
+            return False
+    return True
 
 
 def _finds_def(ctx: Context, cls: ast.ClassDef, method: str, seen: set[int]) -> bool:
@@ -409,11 +503,11 @@ def _body_bindings(cls: ast.ClassDef) -> dict[str, list[ast.AST]]:
     return found
 
 
-def _self_of(ctx: Context, name: ast.Name, method: str) -> bool:
-    """`self` (the first parameter) in an undecorated method of a class finding `method` as
-    its own `def`, when no method of any script class can be handed another first argument:
-    the class family is only called or subclassed, `type` is never used, and no method is
-    taken from a class."""
+def _self_of(ctx: Context, name: ast.Name, accepts: ClassTest) -> bool:
+    """`self` (the first parameter) in an undecorated method of a class that `accepts`
+    (as does every class that may inherit from it), when no method of any script class can
+    be handed another first argument: the class family is only called or subclassed, `type`
+    is never used, and no method is taken from a class."""
     found = ctx.method_parameters(name)
     if found is None:
         return False
@@ -425,7 +519,7 @@ def _self_of(ctx: Context, name: ast.Name, method: str) -> bool:
         return False
     _, enclosing = owned
     cls = ctx.class_blocks.get(id(enclosing))
-    if cls is None or not _finds_def(ctx, cls, method, set()):
+    if cls is None or not accepts(cls):
         return False
     if _type_used(ctx):
         return False
@@ -435,7 +529,7 @@ def _self_of(ctx: Context, name: ast.Name, method: str) -> bool:
             return False  # `Cls.method(other, ...)`, or the class stored or passed
     for classes in ctx.classes.values():
         for c in classes:
-            if c.name in family and not _finds_def(ctx, c, method, set()):
+            if c.name in family and not accepts(c):
                 return False  # a subclass whose instances find another `method`
     return True
 

@@ -21,7 +21,7 @@ from typing import Final
 
 from validator.policy.context import Checker, Context
 from validator.policy.dynamic import keyword_problems, literal_key_dict
-from validator.policy.reach import own_method, parameter_given
+from validator.policy.reach import held_values, own_method, parameter_given
 from validator.policy.scopes import Scope
 
 # Methods that set one attribute per key of their mapping argument (or keywords) on
@@ -118,8 +118,8 @@ def plain_container(ctx: Context, receiver: ast.expr, depth: int = 0) -> bool:
             plain_container(ctx, v, depth + 1) for v in values if isinstance(v, ast.expr)
         ) and all(v is None or isinstance(v, ast.expr) for v in values)
     if isinstance(receiver, ast.Attribute):
-        stores = ctx.attribute_stores.get(receiver.attr, [])
-        return bool(stores) and all(plain_container(ctx, v, depth + 1) for v in stores)
+        stores = held_values(ctx, receiver, depth + 1)
+        return stores is not None and all(plain_container(ctx, v, depth + 1) for v in stores)
     if isinstance(receiver, ast.Subscript) and isinstance(receiver.value, ast.Name):
         return _container_of_containers(ctx, receiver.value, depth + 1)
     return False

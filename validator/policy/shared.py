@@ -18,19 +18,22 @@ A logger the script names itself is its own: `logging.getLogger("eval")` with a 
 (`propagate`, `disabled`, `level`, its `handlers` and `filters` lists) may be changed;
 anything reached through it (`.manager`, `.parent`, `.root`, a handler) is shared.
 Calls on these objects (`logger.setLevel(...)`, `logging.disable(...)`) are library APIs,
-judged by the surface allowlist, not here. Containers the script fills at run time
-(`items.append(logging.root)`) and higher-order calls are not followed.
+judged by the surface allowlist, not here. A container the script fills at run time holds
+what it is filled with: a variable or attribute that a call is made on, or that a call is
+given, along with such an object (`items.append(root)`, `heapq.heappush(h, root)`,
+`setattr(box, "lg", root)`), or whose items are assigned one (`d["x"] = root`), holds it,
+and so what is reached from it (`items[0]`, `box.lg`) is shared.
 """
 
 from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Final
 
 from validator.policy.context import Context
-from validator.policy.names import root_module
+from validator.policy.names import OBJECT_SETTERS, root_module
 from validator.policy.scopes import Scope
 from validator.policy.surface import is_module
 
@@ -56,6 +59,13 @@ SCRIPT_MODULE_NAME: Final = "evaluation"
 OWN_LOGGER_ATTRS: Final = frozenset({"propagate", "disabled", "level", "handlers", "filters"})
 OWN_LOGGER_LISTS: Final = frozenset({"handlers", "filters"})
 _MAX_DEPTH: Final = 40
+_SETTERS: Final = frozenset({"builtins.setattr", *OBJECT_SETTERS})
+# Methods that put their arguments into the object they are taken from.
+_FILLERS: Final = frozenset(
+    {"append", "extend", "insert", "update", "setdefault", "add", "appendleft",
+     "extendleft", "push", "put", "__setitem__", "__iadd__", "__ior__"}
+)
+_ANY_ATTRIBUTE: Final = "*"  # values a `setattr` with a name that is not literal stores
 # Methods a call of the class itself runs with its arguments.
 _CONSTRUCTORS: Final = frozenset({"__init__", "__new__"})
 
@@ -87,6 +97,8 @@ class SharedObjects:
         self._method_calls: dict[str, list[ast.Call]] | None = None
         self._loaded: dict[tuple[int, str], list[ast.Name]] | None = None
         self._stored = _attribute_values(ctx)
+        self._given: dict[int, list[ast.Call]] | None = None
+        self._attribute_loads: dict[str, list[ast.expr]] | None = None
 
     def origin(self, expr: ast.expr, depth: int = 0) -> Origin | None:
         if depth > _MAX_DEPTH:
@@ -220,8 +232,13 @@ class SharedObjects:
     def _attribute(self, attr: str, depth: int) -> Origin | None:
         """`self.log` where some `x.log = ...` or a class body's `log = ...` is a runtime
         object (attributes are followed by name, as the analysis cannot type `x`)."""
-        return self._memo(("attribute", attr), lambda: _combine(
-            self.origin(v, depth) for v in self._stored.get(attr, ())))
+        return self._memo(("attribute", attr), lambda: _combine([
+            *(self.origin(v, depth) for v in self._stored.get(attr, ())),
+            *(self.origin(v, depth) for v in self._stored.get(_ANY_ATTRIBUTE, ())),
+            self._filled(self._attribute_uses().get(attr, []), depth),
+            *(_holds(self.origin(v, depth))
+              for v in self.ctx.attribute_item_values.get(attr, ())),
+            Origin.HOLDS if attr in self.ctx.opaque_item_stores else None]))
 
     def _name(self, name: ast.Name, depth: int) -> Origin | None:
         site = self.ctx.name_site(name)
@@ -232,6 +249,15 @@ class SharedObjects:
     def _variable(self, name: ast.Name, depth: int) -> Origin | None:
         values = self.ctx.binding_values(name) or []
         found = [self.origin(v, depth) for v in values if isinstance(v, ast.expr)]
+        site = self.ctx.name_site(name)
+        if site is not None:
+            found.append(self._filled(self._uses().get((id(site[0]), site[1]), []), depth))
+            found.extend(_holds(self.origin(v, depth))
+                         for v in self.ctx.item_values.get(name.id, ()))
+            found.extend(self.origin(v, depth)  # `items += [root]`
+                         for v in self.ctx.augmented_values.get(name.id, ()))
+            if name.id in self.ctx.opaque_item_stores:
+                found.append(Origin.HOLDS)  # items stored by a loop or unpacking target
         if None in values:  # a parameter, a loop variable, `with ... as`: what can feed it
             if self._registry_self(name, depth):
                 return Origin.SHARED
@@ -282,6 +308,47 @@ class SharedObjects:
         for use in self._uses().get(variable, []):
             fed.extend(_given(self.ctx.call_of(use), name.id, index))
         return loops, fed
+
+    def _filled(self, uses: Sequence[ast.expr], depth: int) -> Origin | None:
+        """What the calls made on, or given, one of `uses` may put into it: the other
+        arguments, as held (`items.append(root)`, `heapq.heappush(h, root)`)."""
+        found: list[Origin | None] = []
+        for use in uses:
+            calls: list[tuple[ast.Call, ast.expr | None]] = []
+            parent = self.ctx.attribute_parents.get(id(use))
+            if parent is not None and (call := self.ctx.call_of(parent)) is not None:
+                calls.append((call, None))
+            elif parent is not None and parent.attr in _FILLERS:
+                found.append(Origin.HOLDS)  # `add = items.append`: filled out of sight
+            calls.extend((call, use) for call in self._calls_given().get(id(use), [])
+                         if not (call.args and call.args[0] is use
+                                 and self.ctx.resolve(call.func) & _SETTERS))
+            # (`setattr(box, "lg", v)` is a store of `.lg`: `_attribute_values`)
+            for call, given in calls:
+                found.extend(_holds(self.origin(a, depth)) for a in
+                             [*call.args, *(k.value for k in call.keywords)] if a is not given)
+                if isinstance(call.func, ast.Call):  # `methodcaller("append", root)(items)`
+                    found.append(_holds(self.origin(call.func, depth)))
+        return _combine(found)
+
+    def _calls_given(self) -> dict[int, list[ast.Call]]:
+        """The calls each expression is an argument of, by the expression's id."""
+        if self._given is None:
+            self._given = {}
+            for call in self.ctx.calls:
+                for argument in [*call.args, *(k.value for k in call.keywords)]:
+                    value = argument.value if isinstance(argument, ast.Starred) else argument
+                    self._given.setdefault(id(value), []).append(call)
+        return self._given
+
+    def _attribute_uses(self) -> dict[str, list[ast.expr]]:
+        """Every loaded `x.attr`, by `attr`."""
+        if self._attribute_loads is None:
+            self._attribute_loads = {}
+            for parent in self.ctx.attribute_parents.values():
+                if isinstance(parent.ctx, ast.Load):
+                    self._attribute_loads.setdefault(parent.attr, []).append(parent)
+        return self._attribute_loads
 
     def _class_calls(self, body: Scope) -> list[ast.Call]:
         """The calls of the class whose body is `body`, by a name bound to it."""
@@ -370,8 +437,19 @@ def _holds(origin: Origin | None) -> Origin | None:
 
 
 def _attribute_values(ctx: Context) -> dict[str, list[ast.expr]]:
-    """`x.attr = value` anywhere, and `attr = value` in a class body (`self.attr` reads it)."""
+    """`x.attr = value` anywhere, `setattr(x, "attr", value)` (under every name when the name
+    is not literal: the `_ANY_ATTRIBUTE` key), and `attr = value` in a class body
+    (`self.attr` reads it)."""
     stored = {attr: list(values) for attr, values in ctx.attribute_stores.items()}
+    for call in ctx.calls:
+        if not ctx.resolve(call.func) & _SETTERS:
+            continue
+        values = [a.value if isinstance(a, ast.Starred) else a for a in call.args[2:]]
+        values.extend(k.value for k in call.keywords)
+        names = ctx.literal_names(call.args[1]) if len(call.args) > 1 and not isinstance(
+            call.args[1], ast.Starred) else None
+        for name in names if names is not None else {_ANY_ATTRIBUTE}:
+            stored.setdefault(name, []).extend(values)
     for cls in ctx.class_blocks.values():
         for statement in cls.body:
             targets: list[ast.expr] = []

@@ -5,7 +5,17 @@ EP104); a stream passed to the script's own code or stored in a container would 
 binary layers (`.buffer`, `.raw`: an `io.FileIO` on the descriptor) past that check.
 A parameter's default (`def log(msg, stream=sys.stderr)`) is the one place a script's own
 code may receive a stream: every use of the parameter resolves to the stream through the
-default, so each meets the checks a use of `sys.stderr` written out would.
+default, so each meets the checks a use of `sys.stderr` written out would. An alias is a
+plain name in a function or the module; in a class body it becomes a class attribute
+(`K.s`), which no use resolves to the stream.
+
+Library objects keep the streams they were handed (`logging.StreamHandler(...).stream`,
+`logging.lastResort.stream`, a tqdm bar's `.fp`, what `handler.setStream` returns, what a
+`contextlib.redirect_stdout(sys.stderr)` enters), and none of them names `sys`.
+So the attributes that hold a stream or its binary layers (`STREAM_LAYER_ATTRS`) are read
+only from objects the script made (`reach.script_made`: a class attribute or dataclass field
+of that name is fine, as no stream can reach one), `setStream` is not called, and a
+redirect of a target the script did not make is only a plain `with` item.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import ast
 from typing import Final
 
 from validator.policy.context import Checker, Context
+from validator.policy.reach import script_instance, script_made
 
 _STREAMS: Final = frozenset({"sys.stdout", "sys.stderr"})
 _STREAM_KEYWORDS: Final = frozenset({"file", "stream"})
@@ -27,13 +38,30 @@ STREAM_CONSUMERS: Final = frozenset(
 )
 
 
+# Attributes of library objects that hold a stream (`StreamHandler.stream`, tqdm's `fp`,
+# `PrettyPrinter._stream`) or a stream's binary layers (`.buffer`, `.raw`), and
+# `Handler.setStream`, which returns the stream it replaces.
+STREAM_LAYER_ATTRS: Final = frozenset({"stream", "_stream", "fp", "buffer", "raw", "setStream"})
+_REDIRECTS: Final = frozenset({"contextlib.redirect_stdout", "contextlib.redirect_stderr"})
+
+
 class StreamChecker(Checker):
     def reference(self, ctx: Context, node: ast.expr, names: frozenset[str]) -> None:
         if (names & _STREAMS and id(node) not in ctx.attribute_bases
                 and not ctx.is_callee(node)):
             ctx.stream_values.append(node)
 
+    def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
+        if attr in STREAM_LAYER_ATTRS:
+            ctx.stream_layer_reads.append((node, attr))
+
     def module_end(self, ctx: Context, module: ast.Module) -> None:
+        for node, attr in ctx.stream_layer_reads:
+            if not (isinstance(node, ast.Attribute) and attr != "setStream"
+                    and script_made(ctx, node.value, attr)):
+                ctx.report("EP104", node, f"`.{attr}` of an object the script did not make "
+                           "(a library object's stream or a stream's binary layer)")
+        _check_redirects(ctx, module)
         if not ctx.stream_values:
             return
         parents: dict[int, ast.AST] = {}
@@ -47,10 +75,30 @@ class StreamChecker(Checker):
                            "an argument, or aliased by a plain name)")
 
 
+def _check_redirects(ctx: Context, module: ast.Module) -> None:
+    """`contextlib.redirect_stdout(target)` (or `redirect_stderr`) keeps `target` and hands
+    it back from `__enter__`: unless `target` is script-made, the redirect is only a `with`
+    item without `as` (not bound by `as`, entered by `ExitStack.enter_context`, or kept)."""
+    plain: set[int] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            plain.update(id(i.context_expr) for i in node.items if i.optional_vars is None)
+    for call in ctx.calls:
+        if not ctx.resolve(call.func) & _REDIRECTS or id(call) in plain:
+            continue
+        target = call.args[0] if call.args else next(
+            (k.value for k in call.keywords if k.arg == "new_target"), None)
+        if target is None or not script_instance(ctx, target):
+            ctx.report("EP104", call, "a redirect of a target the script did not make (a "
+                       "stream) used other than as a plain `with` item: its `as`, "
+                       "`enter_context` or the kept object hands the target back")
+
+
 def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]) -> bool:
     parent = parents.get(id(node))
     if isinstance(parent, ast.Assign):  # an alias: its uses resolve to the stream again
-        return all(isinstance(t, ast.Name) for t in parent.targets)
+        return all(isinstance(t, ast.Name) for t in parent.targets) and not _in_class_body(
+            parent, parents)
     if isinstance(parent, ast.Compare):
         return True
     if isinstance(parent, ast.arguments):
@@ -64,6 +112,18 @@ def _handed_to_library(ctx: Context, node: ast.expr, parents: dict[int, ast.AST]
     if isinstance(parent, ast.Call) and any(a is node for a in parent.args):
         index = next(i for i, a in enumerate(parent.args) if a is node)
         return _library_callee(ctx, parent.func) or _stream_parameter(ctx, parent, index)
+    return False
+
+
+def _in_class_body(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    """Whether `node` runs in a class body (its names become class attributes)."""
+    parent = parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, ast.ClassDef):
+            return True
+        if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return False
+        parent = parents.get(id(parent))
     return False
 
 

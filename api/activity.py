@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.bounded import JSON_INTEGER, JsonBool
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
+from api.text import SendableJson, TextCheckedRoute
 from evalpod import errors
 from evalpod.keys import Principal
 from evalpod.orm import ActivityEvent, utcnow
 
-router = APIRouter(prefix="/activity", tags=["activity"])
+router = APIRouter(prefix="/activity", tags=["activity"], route_class=TextCheckedRoute)
 
 AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 MAX_MARK_IDS = 1000
@@ -29,7 +30,7 @@ class ActivityOut(BaseModel):
     entity_type: str = Field(examples=["evaluation", "model"])
     entity_id: str
     actor: str
-    data: dict[str, Any]
+    data: SendableJson
     created_at: datetime
     read_at: datetime | None
 

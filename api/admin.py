@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.bounded import JSON_INTEGER, JSON_NUMBER, JsonInt
 from api.deps import AdminDep, UnitOfWorkDep
 from api.errors import responses
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.keys import MAX_SECRET_GRACE_S, bump_auth_epoch, revoke_key, rotate_callback_secret
 from evalpod.orm import Tenant
 from validator.policy.config import Policy
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=TextCheckedRoute)
 ADMIN_ERRORS = (errors.Unauthorized, errors.Forbidden, errors.NotFound, errors.InvalidConfig)
 
 

@@ -12,12 +12,13 @@ from api import evaluation_service as service
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import envelope, responses
 from api.schemas import EvaluationCreate
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.errors import EvalpodError, ForbiddenPattern, InvalidConfig
 from evalpod.settings import Settings
 from validator.findings import blocking
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix="/evaluations", tags=["evaluations"], route_class=TextCheckedRoute)
 MAX_ITEMS = 100
 
 

@@ -12,6 +12,7 @@ from api.bounded import JSON_INTEGER, JsonInt
 from api.deps import AdminDep, PrincipalDep, UnitOfWorkDep
 from api.errors import responses
 from api.schemas import NO_NUL, DatasetRef, ModelId, RunConfig, TaskName
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.benchmarks import service
 from evalpod.benchmarks.errors import BenchmarkNotFound
@@ -20,7 +21,7 @@ from evalpod.datasets.errors import DatasetNotFound
 from evalpod.orm import Benchmark
 from evalpod.settings import Settings
 
-router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
+router = APIRouter(prefix="/benchmarks", tags=["benchmarks"], route_class=TextCheckedRoute)
 AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 ADMIN_ERRORS = (*AUTH_ERRORS, errors.Forbidden)
 

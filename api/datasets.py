@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
 from api.schemas import NO_NUL
+from api.text import SendableJson, SendableJsonObjects, TextCheckedRoute
 from evalpod import errors, promotion
 from evalpod.datasets import checking, service
 from evalpod.datasets.errors import (
@@ -28,7 +29,7 @@ from evalpod.orm import Dataset, DatasetVersion
 from evalpod.registry_errors import ModelNotFoundHttp
 from evalpod.settings import Settings
 
-router = APIRouter(prefix="/datasets", tags=["datasets"])
+router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=TextCheckedRoute)
 AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 ColumnName = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
@@ -69,8 +70,8 @@ class VersionOut(BaseModel):
     row_count: int | None
     id_column: str
     hidden_columns: list[str]
-    columns: list[dict[str, Any]] | None
-    statistics: dict[str, Any] | None
+    columns: SendableJsonObjects | None  # what the check job read from the file
+    statistics: SendableJson | None
     findings: list[Finding]
     check_log: list[str] = Field(default_factory=list,
                                  description="The check job's last log lines when it failed.")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.text import printable
 from evalpod.errors import (
     EvalpodError,
     Forbidden,
@@ -80,7 +81,8 @@ def responses(*errors: type[EvalpodError]) -> dict[int | str, dict[str, Any]]:
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
-            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+            # A dict key in `loc` is the client's text: it may not be encodable.
+            "field": ".".join(str(printable(p)) for p in err.get("loc", ()) if p != "body"),
             "message": err.get("msg", ""),
             "type": err.get("type", ""),
         }

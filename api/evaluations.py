@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
@@ -40,6 +39,7 @@ from api.schemas import (
     EvaluationStatusOut,
     PriorityUpdate,
 )
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.lifecycle import EvaluationStatus
 from evalpod.lua import ScriptBatcher
@@ -48,7 +48,7 @@ from evalpod.settings import Settings
 from evalpod.signals import publish_cancel
 from evalpod.terminal import on_terminal
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix="/evaluations", tags=["evaluations"], route_class=TextCheckedRoute)
 
 AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 
@@ -58,7 +58,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-class _CountsRefusedBodies(APIRoute):
+class _CountsRefusedBodies(TextCheckedRoute):
     """A route whose handler counts the request itself (`get_uncounted_caller`): a body
     refused before the handler runs is counted here, and a caller over its rate gets 429
     rather than 422, as on every other route."""

@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.metrics import published_pools
+from api.text import TextCheckedRoute
 from evalpod import __version__
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=TextCheckedRoute)
 CHECK_TIMEOUT_S = 2.0
 MIN_FREE_DISK_BYTES = 512 * 1024 * 1024
 

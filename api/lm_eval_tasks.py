@@ -9,12 +9,13 @@ from pydantic import BaseModel
 
 from api.deps import PrincipalDep
 from api.errors import responses
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.settings import Settings
 from evalpod.task_registry import available_tasks
 from sandbox_images.lm_eval_registry import TaskInfo
 
-router = APIRouter(prefix="/lm-eval", tags=["lm-eval"])
+router = APIRouter(prefix="/lm-eval", tags=["lm-eval"], route_class=TextCheckedRoute)
 
 
 class TaskList(BaseModel):

@@ -27,6 +27,7 @@ from sse_starlette.sse import EventSourceResponse
 from api import evaluation_service as service
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.db import Database
 from evalpod.display import neutralise
@@ -37,7 +38,7 @@ from evalpod.logs.progress import Progress, ProgressReport
 from evalpod.logs.stream import START, LogEntry, StreamId, read_after
 from evalpod.orm import Evaluation
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix="/evaluations", tags=["evaluations"], route_class=TextCheckedRoute)
 log = logging.getLogger("evalpod.api.logs")
 
 BLOCK_MS = 2000

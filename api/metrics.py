@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from api.text import TextCheckedRoute
 from evalpod import queue, stage_metrics
 from evalpod.db import Database
 from evalpod.orm import Evaluation
@@ -152,7 +153,7 @@ REGISTRY.register(WARM_POOLS)
 KILLS = Gauge("evalpod_kills", "Killed evaluations by violation kind", ["kind"],
               registry=REGISTRY)
 
-router = APIRouter(include_in_schema=True, tags=["health"])
+router = APIRouter(include_in_schema=True, tags=["health"], route_class=TextCheckedRoute)
 
 
 async def _refresh_gauges(db: Database, redis: ArqRedis) -> None:

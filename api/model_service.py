@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas import NO_NUL
+from api.text import SendableJson
 from evalpod import promotion
 from evalpod.keys import Principal
 from evalpod.orm import Evaluation, Model, ModelStageEvent
@@ -51,9 +52,9 @@ class LineageEvaluation(BaseModel):
     evaluation_id: str
     status: str
     kind: str
-    tags: dict[str, Any]
+    tags: SendableJson
     finished_at: datetime | None
-    metrics: dict[str, Any] = Field(description="Numeric metrics; lm-eval ones as task/metric.")
+    metrics: SendableJson = Field(description="Numeric metrics; lm-eval ones as task/metric.")
 
 
 class StageEventOut(BaseModel):

@@ -17,6 +17,7 @@ from api.model_service import (
     RollbackRequest,
     StageChangeResponse,
 )
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.promotion import EvaluationPolicy, ModelStage
 from evalpod.registry_errors import (
@@ -26,7 +27,7 @@ from evalpod.registry_errors import (
     PromotionBlocked,
 )
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=TextCheckedRoute)
 
 AUTH_ERRORS = (errors.Unauthorized, errors.RateLimited)
 ADMIN_ERRORS = (*AUTH_ERRORS, errors.Forbidden)

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.errors import error_response
+from api.text import LONE_SURROGATE_MESSAGE, has_lone_surrogate
 from evalpod.errors import EvalpodError, InvalidConfig, PayloadTooLarge
 
 access_log = logging.getLogger("evalpod.access")
@@ -116,6 +117,11 @@ class ObserveRequests:
             return InvalidConfig(
                 "NUL characters are not allowed in the path or query",
                 detail={"errors": [{"field": "query", "message": "contains a NUL character"}]})
+        if has_lone_surrogate(scope.get("path", "")):
+            # uvicorn and Starlette decode the path and query with errors="replace"; a
+            # server that decodes the path with surrogateescape would pass one on.
+            return InvalidConfig("the path is not valid UTF-8", detail={"errors": [
+                {"field": "path", "message": LONE_SURROGATE_MESSAGE}]})
         return None
 
 

@@ -11,10 +11,11 @@ from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
 from api.evaluation_service import check_config
 from api.schemas import EvaluationCreate
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.preflight import preflight
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix="/evaluations", tags=["evaluations"], route_class=TextCheckedRoute)
 
 
 class PreflightOut(BaseModel):

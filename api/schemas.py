@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from api.bounded import JSON_INTEGER, JsonFloat, JsonInt
+from api.text import SendableJson
 from validator.findings import Finding
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ class EvaluationSummary(BaseModel):
     kind: str
     model_id: str
     priority: int
-    tags: dict[str, Any]
+    tags: SendableJson
     created_at: datetime
     finished_at: datetime | None = None
 
@@ -216,11 +217,11 @@ class EvaluationSummary(BaseModel):
 class EvaluationOut(EvaluationSummary):
     """The full record of GET /evaluations/{id}."""
 
-    config: dict[str, Any]
+    config: SendableJson
     tasks: list[str] | None = None
     findings: list[Finding] = Field(default_factory=list)
-    validation: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None
+    validation: SendableJson | None = None
+    result: SendableJson | None = None
     violation: ViolationOut | None = None
     error: str | None = None
     exit_code: int | None = None

@@ -22,11 +22,12 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from api.errors import responses
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.db import Database
 from evalpod.keys import Principal, authenticate_digest, hash_key
 
-router = APIRouter(prefix="/session", tags=["session"])
+router = APIRouter(prefix="/session", tags=["session"], route_class=TextCheckedRoute)
 
 COOKIE = "evalpod_session"
 CSRF_HEADER = "X-CSRF-Token"

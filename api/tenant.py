@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from api.deps import PrincipalDep, UnitOfWorkDep
 from api.errors import responses
 from api.limits import effective_limits, gpu_seconds_used_today, requests_this_minute
+from api.text import TextCheckedRoute
 from evalpod import errors
 from evalpod.keys import list_keys
 from evalpod.lifecycle import LIVE
 from evalpod.orm import Evaluation, Tenant
 
-router = APIRouter(tags=["tenant"])
+router = APIRouter(tags=["tenant"], route_class=TextCheckedRoute)
 
 
 class QuotaUsage(BaseModel):

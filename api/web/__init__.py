@@ -13,6 +13,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.text import TextCheckedRoute
+
 STATIC = Path(__file__).parent / "static"
 
 HEADERS = {
@@ -25,7 +27,7 @@ HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TextCheckedRoute)
 
 
 @router.get("/")

@@ -298,5 +298,5 @@ def build_argv_via_fd(
     /proc/1/cmdline; read from an fd, the options (every bind source on the host) never
     appear there. bwrap only takes options from the fd: the command stays on the argv.
     """
-    options = b"".join(arg.encode() + b"\0" for arg in build_options(plan))
+    options = ("\0".join(build_options(plan)) + "\0").encode()
     return [plan.bwrap, "--args", str(fd), "--", *build_command(plan, command)], options

@@ -423,13 +423,18 @@ def current_thread_files(layout: CgroupLayout) -> list[str] | None:
     (then the thread must not leave them)."""
     own: dict[str, str] = {}
     try:
-        with open("/proc/thread-self/cgroup", encoding="ascii") as handle:
-            for line in handle:
-                _, controllers, path = line.rstrip("\n").split(":", 2)
-                for controller in controllers.split(","):
-                    own[controller] = path
+        # Plain reads and string joins: this runs on every launch, before bwrap starts.
+        fd = os.open("/proc/thread-self/cgroup", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 65536).decode("ascii")
+        finally:
+            os.close(fd)
+        for line in text.splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                own[controller] = path
         files = {
-            str(parent.parent / own[controller].lstrip("/") / "tasks")
+            os.path.join(str(parent.parent), own[controller].lstrip("/"), "tasks")
             for controller, parent in layout.parents.items()
         }
     except (OSError, ValueError, KeyError) as exc:

@@ -60,6 +60,18 @@ def _write(path: Path, value: str) -> None:
         os.close(fd)
 
 
+def _read_all(path: str) -> bytes:
+    """A cgroup file's whole content by plain reads (polled at every job's end)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read_int(path: Path) -> int | None:
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -278,9 +290,9 @@ class JobCgroup:
         job passes through its cgroups (`move_current_thread`), and v1 lists a process
         when any of its threads is inside."""
         pids: set[int] = set()
-        for procs in self.procs_files:
+        for path in {str(path) for path in self.dirs.values()}:
             with contextlib.suppress(OSError):
-                pids.update(int(p) for p in Path(procs).read_text().split())
+                pids.update(int(p) for p in _read_all(os.path.join(path, "cgroup.procs")).split())
         pids.discard(os.getpid())
         return sorted(pids)
 

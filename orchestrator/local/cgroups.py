@@ -74,7 +74,7 @@ def _read_all(path: str) -> bytes:
 
 def _read_int(path: Path) -> int | None:
     try:
-        text = path.read_text(encoding="ascii").strip()
+        text = _read_all(str(path)).decode("ascii").strip()
     except OSError:
         return None
     return None if text in ("", "max") else int(text.split()[0])
@@ -82,7 +82,7 @@ def _read_int(path: Path) -> int | None:
 
 def _read_keyed(path: Path, key: str) -> int | None:
     try:
-        for line in path.read_text(encoding="ascii").splitlines():
+        for line in _read_all(str(path)).decode("ascii").splitlines():
             name, _, value = line.partition(" ")
             if name == key:
                 return int(value)

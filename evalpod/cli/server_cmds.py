@@ -227,11 +227,16 @@ def api(
         min=1, help="API processes sharing the port; default EVALPOD_API_WORKERS (1).")] = None,
 ) -> None:
     """The API alone."""
-    from evalpod.runner import api_component, configure_logging, serve_api_workers
+    from evalpod.runner import configure_logging, serve_api_workers
 
+    settings = get_settings()
+    _require_redis(settings, "api")
+    # A busy port is a one-line refusal, as for `evalpod up`, before anything starts.
+    listener = _claim_port(host, port)
     configure_logging()
-    count = workers or get_settings().api_workers
+    count = workers or settings.api_workers
     if count > 1:
+        listener.close()  # uvicorn's supervisor binds the port itself (SO_REUSEADDR)
         try:
             stopped_by = serve_api_workers(host, port, count)
         except KeyboardInterrupt:  # Ctrl-C before uvicorn's supervisor took the signals over
@@ -240,8 +245,41 @@ def api(
             raise typer.Exit(1)
         _end_alone("api", stopped_by)
         return
-    # The API does no subprocess work, so it can take uvloop's faster event loop.
-    _serve_alone("api", [api_component(get_settings(), host, port)], fast_loop=True)
+    try:
+        # The API does no subprocess work, so it can take uvloop's faster event loop.
+        stopped_by = _run(_api_alone(settings, host, port, listener), fast_loop=True)
+    except KeyboardInterrupt:  # Ctrl-C before run_components took the signals over
+        stopped_by = signal.SIGINT
+    finally:
+        listener.close()
+    _end_alone("api", stopped_by)
+
+
+async def _api_alone(settings: Settings, host: str, port: int, listener: socket.socket
+                     ) -> signal.Signals | None:
+    """The API on `listener` until a signal; says so once it serves."""
+    from evalpod.runner import api_component, run_components
+
+    started = asyncio.Event()
+    components = asyncio.create_task(run_components([
+        api_component(settings, host, port, sock=listener, started=started)]))
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({components, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if started.is_set():
+        url = f"http://{host}:{port}"
+        typer.echo(f"evalpod api serving {url}  (docs: {url}/api/docs)")
+    ready.cancel()
+    return await components
+
+
+def _require_redis(settings: Settings, name: str) -> None:
+    """A service alone needs the Redis the others share: one line when none is set."""
+    from evalpod.cli.output import fail
+
+    if settings.redis_url is None:
+        fail(f"EVALPOD_REDIS_URL is not set: evalpod {name} needs the Redis the other "
+             "components use (e.g. EVALPOD_REDIS_URL=redis://127.0.0.1:6379/0); "
+             "`evalpod up` runs everything with an embedded Redis")
 
 
 def validator() -> None:
@@ -249,6 +287,7 @@ def validator() -> None:
     from evalpod.runner import configure_logging, worker_component
     from validator.worker import create_worker
 
+    _require_redis(get_settings(), "validator")
     configure_logging()
     _serve_alone("validator", [worker_component(create_worker)])
 
@@ -259,6 +298,7 @@ def orchestrator() -> None:
     from evalpod.runner import configure_logging, worker_component
     from orchestrator.worker import create_worker
 
+    _require_redis(get_settings(), "orchestrator")
     configure_logging()
     _serve_alone("orchestrator",
                  [worker_component(create_worker), worker_component(dataset_worker)])
@@ -268,6 +308,7 @@ def monitor() -> None:
     """The monitor loop alone."""
     from evalpod.runner import configure_logging, monitor_component
 
+    _require_redis(get_settings(), "monitor")
     configure_logging()
     _serve_alone("monitor", [monitor_component(get_settings())])
 

@@ -39,6 +39,11 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
+# Landlock below ABI 8 confines the thread that enforces it and the threads started after,
+# never one already running: the harness's own imports must start none. pyarrow's jemalloc
+# starts a purging thread as it loads (`import datasets` for a job's data). Set, not
+# defaulted: this is part of the confinement, not a preference.
+THREADLESS_ENV = {"JE_ARROW_MALLOC_CONF": "background_thread:false"}
 MAX_ERROR_CHARS = 4000
 # Kinds that run code from a submission: the runtime guard is armed for them.
 GUARDED_KINDS = ("script", "lm_eval")
@@ -514,6 +519,7 @@ def _await_assignment() -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+    os.environ.update(THREADLESS_ENV)
     # Piped stdout is block-buffered by default; the job log must be live.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     # tqdm bars (the script's, lm-eval's) become progress reports, not `\r`-drawn lines.

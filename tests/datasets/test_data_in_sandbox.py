@@ -4,6 +4,7 @@ columns never reach a process that runs untrusted code."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -117,6 +118,13 @@ async def test_script_receives_datasets_and_old_signature_still_works(datastack:
         raise AssertionError(f"{exc}\n--- log ---\n{logs.text[-6000:]}") from None
     assert record["result"] == {"rows": 5, "columns": ["id", "question"],
                                 "first": "question 0", "kind": "Dataset"}
+    # Loading the data started no thread that Landlock (below ABI 8) would leave free.
+    log = (await datastack.http.get(f"/evaluations/{evaluation_id}/logs",
+                                    headers={"Accept": "text/event-stream"})).text
+    enforced = re.findall(r"Landlock ABI \d+ enforced \(\d+ rules, "
+                          r"(every thread|\d+ earlier thread)", log)
+    assert enforced, log[-3000:]
+    assert set(enforced) <= {"every thread", "0 earlier thread"}, enforced
     plain = await datastack.stack.submit("def evaluate_model(model):\n    return {'ok': 1}\n")
     done = await datastack.stack.wait_for(plain.json()["evaluation_id"], {"succeeded"},
                                           timeout_s=240)

@@ -95,8 +95,63 @@ async def _on_evalpod_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _line_column(document: Any, position: int) -> tuple[int, int]:
+    """1-based line and column of `position` in the body FastAPI failed to decode."""
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    if not isinstance(text, str):
+        return 1, position + 1
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _unreadable_body(request: Request, exc: RequestValidationError) -> InvalidConfig | None:
+    """The body as a whole is not a JSON object (not JSON, empty, another content type):
+    said as such, with the decoder's message and where, instead of a field named by a
+    character position (FastAPI's `loc` for `json_invalid` is ("body", position))."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        position = first["loc"][1] if len(first.get("loc", ())) > 1 else 0
+        line, column = _line_column(exc.body, int(position))
+        reason = str(first.get("ctx", {}).get("error", "JSON decode error"))
+        # As `json.JSONDecodeError` says it: "Expecting value: line 3 column 7 (char 17)".
+        where = f"{reason}: line {line} column {column} (char {position})"
+        return InvalidConfig(f"request body is not valid JSON: {where}",
+                             hint=JSON_BODY_HINT, detail={"errors": [{
+                                 "field": "body", "message": where,
+                                 "type": "json_invalid", "line": line, "column": column,
+                                 "position": position}]})
+    if tuple(first.get("loc", ())) != ("body",):
+        return None
+    content_type = request.headers.get("content-type", "")
+    if first.get("type") == "missing":
+        message = "request body is empty; send a JSON object"
+    elif isinstance(first.get("input"), bytes):  # FastAPI parses only a JSON content type
+        sent = f"as {printable(content_type)!s}" if content_type else "without a Content-Type"
+        message = f"request body is sent {sent}, not as JSON; send Content-Type: application/json"
+    elif first.get("type") == "model_attributes_type":
+        message = f"request body must be a JSON object, not {_json_kind(first.get('input'))}"
+    else:
+        return None
+    return InvalidConfig(message, hint=JSON_BODY_HINT, detail={"errors": [{
+        "field": "body", "message": message, "type": first.get("type", "")}]})
+
+
+JSON_BODY_HINT = ("Send the body as one JSON object with Content-Type: application/json; "
+                  "see /api/docs for its fields.")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return kinds.get(type(value), "a JSON object")
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unreadable = _unreadable_body(request, exc)
+    if unreadable is not None:
+        return error_response(unreadable)
     errors = _field_errors(exc)
     fields = ", ".join(e["field"] or "body" for e in errors[:5])
     return error_response(
@@ -119,11 +174,17 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     kind = STATUS_ERRORS.get(exc.status_code, EvalpodError)
     message = exc.detail if isinstance(exc.detail, str) else kind.__name__
     error = kind(message)
-    limit = getattr(exc, "limit_bytes", None)  # `api.observe.BodyTooLarge`
-    if limit is not None:
-        error = PayloadTooLarge(message, detail={"limit_bytes": limit})
+    refusal = getattr(exc, "refusal", None)  # `api.observe.BodyTooLarge`
+    if isinstance(refusal, EvalpodError):
+        error = refusal
     if kind is EvalpodError:
         error = InvalidConfig(message) if 400 <= exc.status_code < 500 else error
+    undecodable = exc.__cause__  # FastAPI's 400 for a body `json.loads` cannot even decode
+    if exc.status_code == 400 and isinstance(undecodable, UnicodeDecodeError):
+        reason = f"{undecodable.reason} at byte {undecodable.start}"
+        error = InvalidConfig(f"request body is not valid UTF-8: {reason}", hint=JSON_BODY_HINT,
+                              detail={"errors": [{"field": "body", "message": reason,
+                                                  "type": "json_invalid"}]})
     error.headers = dict(exc.headers or {})
     if exc.status_code == 405:
         error.headers["Allow"] = _allowed_methods(request)

@@ -41,15 +41,27 @@ def body_limit_bytes(max_script_bytes: int) -> int:
     return max_script_bytes * 2 + BODY_OVERHEAD_BYTES
 
 
+def body_too_large(max_script_bytes: int) -> PayloadTooLarge:
+    """The refusal of a body past `body_limit_bytes`. It names the script's cap too: that
+    is the number a user can act on (the body limit is derived from it)."""
+    limit = body_limit_bytes(max_script_bytes)
+    return PayloadTooLarge(
+        f"request body is over {limit} bytes (a script may be at most {max_script_bytes} "
+        "bytes)",
+        hint=f"Shrink the script to at most {max_script_bytes} bytes (the body limit allows "
+             f"for it JSON-escaped, plus {BODY_OVERHEAD_BYTES} bytes of other fields).",
+        detail={"limit_bytes": limit, "script_limit_bytes": max_script_bytes})
+
+
 class BodyTooLarge(HTTPException):
     """A body sent without a Content-Length that grew past the limit as it streamed in.
 
     An HTTPException, so FastAPI's body reading passes it on (it turns other errors
-    raised while reading into a 400); `api.errors` answers it as PAYLOAD_TOO_LARGE."""
+    raised while reading into a 400); `api.errors` answers it with its `refusal`."""
 
-    def __init__(self, limit_bytes: int) -> None:
-        super().__init__(413, f"request body is over {limit_bytes} bytes")
-        self.limit_bytes = limit_bytes
+    def __init__(self, max_script_bytes: int) -> None:
+        self.refusal = body_too_large(max_script_bytes)
+        super().__init__(413, self.refusal.message)
 
 
 class ObserveRequests:
@@ -60,6 +72,7 @@ class ObserveRequests:
 
     def __init__(self, app: ASGIApp, max_script_bytes: int) -> None:
         self.app = app
+        self.max_script_bytes = max_script_bytes
         self.body_limit = body_limit_bytes(max_script_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,7 +113,7 @@ class ObserveRequests:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.body_limit:
-                    raise BodyTooLarge(self.body_limit)
+                    raise BodyTooLarge(self.max_script_bytes)
             return message
 
         return receive_limited
@@ -111,8 +124,7 @@ class ObserveRequests:
         if STREAMED_UPLOAD.match(scope.get("path", "")):
             length = None
         if length and length.isdigit() and int(length) > self.body_limit:
-            return PayloadTooLarge(f"request body is over {self.body_limit} bytes",
-                                   detail={"limit_bytes": self.body_limit})
+            return body_too_large(self.max_script_bytes)
         if _has_nul(scope):
             return InvalidConfig(
                 "NUL characters are not allowed in the path or query",

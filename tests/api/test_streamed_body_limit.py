@@ -47,7 +47,8 @@ async def test_a_chunked_body_past_the_limit_is_refused_unread(
         assert response.status_code == 413, (path, response.text)
         error = response.json()["error"]
         assert error["code"] == "PAYLOAD_TOO_LARGE"
-        assert error["detail"] == {"limit_bytes": limit}
+        assert error["detail"] == {"limit_bytes": limit, "script_limit_bytes":
+                                   api_app.state.settings.max_script_bytes}
         assert body.sent <= limit // CHUNK + 2, (path, body.sent)
 
 

@@ -48,17 +48,25 @@ class OutputMeter:
         self._last = time.monotonic()
 
     def add(self, line: str) -> str | None:
-        """Account one line; the breach description, or None."""
+        """Account one line; the breach description, or None. It names the limit that was
+        passed and its value for this job, which is what the user must change the script
+        to stay under (the violation's detail, and a trial finding's message)."""
         self.bytes += len(line.encode("utf-8", "replace")) + 1
         if self.bytes > self.max_bytes:
-            return f"more than {self.max_bytes} bytes of output"
+            return (f"more than {self.max_bytes} bytes of output ({_mib(self.max_bytes)}), "
+                    "the limit on a run's stdout and stderr together")
         now = time.monotonic()
         self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
         self._last = now
         self._tokens -= 1
         if self._tokens < 0:
-            return f"more than {self.rate:g} output lines per second"
+            return (f"more than {self.rate:g} output lines per second, the limit on a "
+                    "run's sustained output rate")
         return None
+
+
+def _mib(size: int) -> str:
+    return f"{size / MIB:.3g} MiB"
 
 
 def usage_violation(usage: ResourceUsage, limits: ResourceLimits) -> Violation | None:

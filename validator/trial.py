@@ -253,6 +253,12 @@ def _guard_finding(violation: dict[str, Any]) -> Finding:
     )
 
 
+# The message names the limit passed and its value (`monitor.limits.OutputMeter`).
+OUTPUT_HINT = ("Print less: a summary rather than a line per example, and return metrics "
+               "instead of printing them; what was printed is the trial part of "
+               "`evalpod logs ID`.")
+
+
 def trial_findings(report: TrialReport) -> list[Finding]:
     if report.passed:
         return []
@@ -273,7 +279,9 @@ def trial_findings(report: TrialReport) -> list[Finding]:
         return [Finding(
             rule=f"TRIAL-{report.violation['kind'].upper()}",
             message=f"the trial run was killed: {report.violation['detail']}",
-            hint="The sandbox stopped the script; see the validation log.",
+            hint=OUTPUT_HINT if report.violation["kind"] == "output" else
+            "The sandbox stopped the script at the limit named in the message; what it "
+            "printed is the trial part of `evalpod logs ID`.",
         )]
     if report.status == NO_TRIAL_MODEL:
         return [Finding(

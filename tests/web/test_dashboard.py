@@ -56,7 +56,7 @@ async def test_sign_in_submit_watch_the_log_cancel_sign_out(
     await page.screenshot(path=screens / "signin.png")
     await page.get_by_label("API key").fill("ep_wrong")
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("alert")).to_contain_text("UNAUTHORIZED")
+    await expect(page.get_by_role("alert")).to_contain_text("That API key is not valid")
     await page.get_by_label("API key").fill(web_stack.key)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()

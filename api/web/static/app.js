@@ -151,6 +151,15 @@ async function showTenant(session) {
   }
 }
 
+// A refused key, said for a person at this form: the API's hint (send an Authorization
+// header) is for API clients and stays theirs.
+function badKeyBox() {
+  return h("div", { class: "error", role: "alert" },
+    h("strong", {}, "That API key is not valid (revoked or mistyped)."),
+    h("div", {}, "Paste the admin key from the file `evalpod up` printed (admin API key: …), "
+      + "or a key `evalpod keys create` gave you."));
+}
+
 function viewSignin() {
   const key = h("input", { type: "password", name: "api_key", autocomplete: "off",
     placeholder: "ep_…", required: true, "aria-label": "API key" });
@@ -166,7 +175,7 @@ function viewSignin() {
       afterSignin = null;
       redirect(next);
     } catch (error) {
-      message.replaceChildren(errorBox(error));
+      message.replaceChildren(error.status === 401 ? badKeyBox() : errorBox(error));
     }
   } },
   h("h1", {}, "Sign in"),

@@ -59,6 +59,7 @@ class LogPrinter:
         self._file = file or sys.stdout
         self._live = self._file.isatty() if live is None else live
         self._joining = False
+        self._joining_with: tuple[str, str] = ("job", "run")  # a piece's source and phase
         self._pending = ""
         self._gutter = SERVICE_INDENT
         self._console: Any = None  # rich.console.Console, for the terminal's width
@@ -76,27 +77,44 @@ class LogPrinter:
         self.close()
 
     def close(self) -> None:
-        """Stop drawing (the bars stay as last drawn) and print any unfinished line."""
-        if self._pending:
-            self._print("\n".join(wrap_rows(self._pending, self._gutter, self._width())))
-            self._pending = ""
+        """Stop drawing (the bars stay as last drawn) and end any unfinished line."""
+        if self._joining:
+            self._end_partial()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
 
     def line(self, line: LogLine) -> None:
-        """One `log` event's line (or piece of one)."""
+        """One `log` event's line (or piece of one).
+
+        A piece goes on the line before it only when it comes from the same source and
+        phase: a job killed mid-line (too much output) never sends the rest, and the
+        line that follows (evalpod's reason, or the other phase's output) starts a line
+        of its own, never reads as the job's.
+        """
+        if self._joining and (line.source, line.phase) != self._joining_with:
+            self._end_partial()
         if not self._joining:
             # evalpod's lines may quote a job (an error's last line): theirs go on indented.
             self._gutter = job_gutter(line.phase) if line.source == "job" else SERVICE_INDENT
         text = neutralise(line.text) if self._joining else render(line)
         self._joining = line.continues
+        self._joining_with = (line.source, line.phase)
         if not self._live:
             typer.echo(text, nl=not line.continues, file=self._file)
             return
         # Under a live display only whole lines can be printed above the bars.
         self._pending += text
         if not line.continues:
+            self._print("\n".join(wrap_rows(self._pending, self._gutter, self._width())))
+            self._pending = ""
+
+    def _end_partial(self) -> None:
+        """End a line whose rest never came (it was cut where its job was stopped)."""
+        self._joining = False
+        if not self._live:
+            typer.echo("", file=self._file)
+        elif self._pending:
             self._print("\n".join(wrap_rows(self._pending, self._gutter, self._width())))
             self._pending = ""
 
@@ -111,6 +129,8 @@ class LogPrinter:
         """One `progress` event: a bar drawn, or (not live) a plain line when it matters."""
         key = (progress.phase, progress.bar)
         if not self._live:
+            if self._joining:
+                self._end_partial()
             self._plain(key, progress)
             return
         self._draw(key, progress)

@@ -7,6 +7,7 @@ endpoint (datasets, benchmarks) is one builder here and a one-line method in eac
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,12 @@ API_PREFIX = "/api/v1"
 MAX_RETRY_AFTER_S = 10.0
 # A log stream (a follow may last hours) waits out a longer Retry-After before it gives up.
 MAX_STREAM_RETRY_AFTER_S = 60.0
+# `wait` asks /status after WAIT_FIRST_S, then each pause WAIT_GROWTH times the one before,
+# up to WAIT_MAX_S: a long wait costs a key about 8 of its requests a minute (100 by
+# default), so several waits and a cancel still fit in it.
+WAIT_FIRST_S = 0.5
+WAIT_GROWTH = 1.5
+WAIT_MAX_S = 8.0
 RETRY_STATUS = {503}
 RETRY_CODES = {"RATE_LIMITED", "UNAVAILABLE"}
 
@@ -112,6 +119,33 @@ def retry_delay(error: Exception, attempt: int, replayable: bool) -> float | Non
         wait: float = error.retry_after_s if error.retry_after_s is not None else backoff
         return float(wait) if wait <= MAX_RETRY_AFTER_S else None
     return None
+
+
+class WaitPacing:
+    """When `wait` asks next: a growing pause between polls (`WAIT_GROWTH`, up to
+    `max_pause_s`), or a RATE_LIMITED answer's Retry-After, never past `timeout_s`."""
+
+    def __init__(self, timeout_s: float | None, first_s: float, max_pause_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.pause_s = max(0.0, first_s)
+        self.max_pause_s = max(self.pause_s, max_pause_s)
+        self.started = time.monotonic()
+
+    @property
+    def waited_s(self) -> float:
+        return time.monotonic() - self.started
+
+    def next_sleep(self, retry_after_s: float | None = None) -> float | None:
+        """Seconds to sleep before the next request (`retry_after_s` after a refusal, else
+        the pause, which then grows); None once the timeout has passed."""
+        waited = self.waited_s
+        if self.timeout_s is not None and waited >= self.timeout_s:
+            return None
+        sleep = self.pause_s if retry_after_s is None else retry_after_s
+        self.pause_s = min(self.pause_s * WAIT_GROWTH, self.max_pause_s)
+        if self.timeout_s is not None:
+            sleep = min(sleep, self.timeout_s - waited)
+        return sleep
 
 
 def stream_refusal(error: ApiError) -> ApiError:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from evalpod.sdk import _core
 from evalpod.sdk import models as sdk_models
 from evalpod.sdk._core import RetryNotice
-from evalpod.sdk.errors import ApiError, ServerUnreachable, WaitTimeout
+from evalpod.sdk.errors import ApiError, RateLimited, ServerUnreachable, WaitTimeout
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -53,7 +53,9 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, call: _core.Call[T]) -> T:
+    def _send(self, call: _core.Call[T], *, wait_rate_limits: bool = True) -> T:
+        """Send `call`, retried as `_core.retry_delay` says; `wait_rate_limits=False`
+        raises `RateLimited` at once (for a caller that paces itself: `wait`)."""
         attempt = 0
         while True:
             try:
@@ -63,6 +65,8 @@ class Client:
             except (httpx.TransportError, ApiError) as error:
                 attempt += 1
                 delay = _core.retry_delay(error, attempt, call.replayable)
+                if not wait_rate_limits and isinstance(error, RateLimited):
+                    raise
                 if delay is None or attempt > self.max_retries:
                     if isinstance(error, httpx.TransportError):
                         raise _core.unreachable(self.base_url, error) from error
@@ -122,20 +126,38 @@ class Client:
         return self._send(_core.cancel(evaluation_id))
 
     def wait(self, evaluation_id: str, *, timeout_s: float | None = None,
-             poll_interval_s: float = 1.0) -> sdk_models.Evaluation:
+             poll_interval_s: float = _core.WAIT_FIRST_S,
+             max_poll_interval_s: float = _core.WAIT_MAX_S) -> sdk_models.Evaluation:
         """Poll until the evaluation is terminal; return its full record.
 
-        Raises `WaitTimeout` after `timeout_s` seconds (the evaluation keeps running).
+        /status is asked after `poll_interval_s`, then each pause 1.5 times the one
+        before, up to `max_poll_interval_s`: a wait of an hour costs under 500 requests.
+        A RATE_LIMITED answer is waited out (its Retry-After) for as long as `timeout_s`
+        allows. Raises `WaitTimeout` after `timeout_s` seconds (the evaluation keeps
+        running), or `RateLimited` when the record of an evaluation that has ended
+        cannot be read before then.
         """
-        started = time.monotonic()
+        pacing = _core.WaitPacing(timeout_s, poll_interval_s, max_poll_interval_s)
+        current = "unknown"
+        refused: RateLimited | None = None
         while True:
-            current = self.status(evaluation_id).status
-            if current in sdk_models.TERMINAL_STATUSES:
-                return self.get(evaluation_id)
-            waited = time.monotonic() - started
-            if timeout_s is not None and waited >= timeout_s:
-                raise WaitTimeout(evaluation_id, current, waited)
-            time.sleep(poll_interval_s)
+            retry_after: float | None = None
+            try:
+                if current not in sdk_models.TERMINAL_STATUSES:
+                    current = (self._send(_core.status(evaluation_id),
+                                              wait_rate_limits=False)).status
+                if current in sdk_models.TERMINAL_STATUSES:
+                    return self._send(_core.get(evaluation_id), wait_rate_limits=False)
+            except RateLimited as limited:
+                retry_after = (limited.retry_after_s if limited.retry_after_s is not None
+                               else pacing.pause_s)
+                refused = limited
+            sleep = pacing.next_sleep(retry_after)
+            if sleep is None:
+                if current in sdk_models.TERMINAL_STATUSES and refused is not None:
+                    raise refused
+                raise WaitTimeout(evaluation_id, current, pacing.waited_s)
+            time.sleep(sleep)
 
     def list(self, *, status: str | None = None, model_id: str | None = None,
              tag: str | None = None, created_after: datetime | None = None,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.evaluation_service import KnownModels, check_config, script_findings
+from api.model_service import close_model_ids, model_not_found_hint
 from api.schemas import EvaluationCreate, StaticTimings, ValidateResponse
 from evalpod.errors import InvalidConfig, InvalidScript, PayloadTooLarge
 from evalpod.orm import Model
@@ -152,5 +153,6 @@ async def _model_findings(session: AsyncSession, model_id: str, known: KnownMode
     if await session.scalar(select(select(Model.id).where(Model.id == model_id).exists())):
         known.add(model_id)
         return []
+    close = await close_model_ids(session, model_id)
     return [Finding(rule="MODEL_NOT_FOUND", message=f"model {model_id!r} is not registered",
-                    hint="List registered models with GET /api/v1/models.")]
+                    hint=model_not_found_hint(close))]

@@ -19,6 +19,7 @@ from api.admission import Admission, admit
 from api.bounded import PageCursor
 from api.deps import UnitOfWork
 from api.group_commit import GroupCommit, outcome
+from api.model_service import close_model_ids, model_not_found_hint
 from api.schemas import (
     CallbackAttemptOut,
     EvaluationCreate,
@@ -319,8 +320,10 @@ async def _require_model(uow: UnitOfWork, session: AsyncSession | None, model_id
             await _require_model(uow, own, model_id, known)
         return
     if not await session.scalar(select(select(Model.id).where(Model.id == model_id).exists())):
+        close = await close_model_ids(session, model_id)
         raise ModelNotFound(f"model {model_id!r} is not registered",
-                            detail={"model_id": model_id})
+                            hint=model_not_found_hint(close),
+                            detail={"model_id": model_id, "did_you_mean": close})
     known.add(model_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from datetime import datetime
 from typing import Any, Literal
@@ -242,3 +243,25 @@ async def rollback(session: AsyncSession, principal: Principal, model_id: str,
         session, model_id, _request(principal, body.reason, body.approval_ref),
         demote_to=ModelStage(body.demote_current_to))
     return await _response(session, changes)
+
+
+# Ids compared for a "did you mean" (every tenant sees the whole registry): enough for any
+# registry read by people, bounded for one that grew by scripts.
+MAX_SUGGESTION_CANDIDATES = 5000
+
+
+async def close_model_ids(session: AsyncSession, model_id: str, n: int = 3) -> list[str]:
+    """Registered ids that look like `model_id` (a typo, a case slip), closest first."""
+    ids = list(await session.scalars(
+        select(Model.id).order_by(Model.id).limit(MAX_SUGGESTION_CANDIDATES)))
+    by_folded = {i.casefold(): i for i in ids}
+    close = difflib.get_close_matches(model_id.casefold(), list(by_folded), n=n, cutoff=0.6)
+    return [by_folded[c] for c in close]
+
+
+def model_not_found_hint(close: list[str]) -> str:
+    """The hint of MODEL_NOT_FOUND: the close ids, if any, then where the list is."""
+    listed = "List the registered models with GET /api/v1/models."
+    if not close:
+        return listed
+    return "Did you mean " + " or ".join(repr(c) for c in close) + "? " + listed

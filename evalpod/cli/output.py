@@ -65,6 +65,11 @@ def _describe_api_error(error: ApiError) -> str:
     field_errors = [e for e in detail.get("errors") or [] if isinstance(e, dict)
                     and not _said(_bare(e, "message", e.get("field")), parts[0])]
     if field_errors:
+        # "invalid request: query.status" names the fields the errors then name again.
+        head, sep, named = parts[0].rpartition(": ")
+        fields = {str(e.get("field") or "body") for e in field_errors}
+        if sep and {n.strip() for n in named.split(",")} <= fields:
+            parts[0] = head
         shown = [_field_text(e) for e in field_errors[:MAX_FIELD_ERRORS]]
         more = len(field_errors) - len(shown)
         parts.append("; ".join(shown) + (f" (+{more} more)" if more > 0 else ""))

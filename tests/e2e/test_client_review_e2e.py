@@ -167,3 +167,39 @@ def test_a_cut_line_ends_before_a_line_of_another_source_or_phase_live_or_not() 
         assert out.getvalue().splitlines() == [
             "trial | abcdef", "== evalpod (trial): killed", "| cutnext run line",
             "| dangling"], (live, out.getvalue())
+
+
+async def test_a_bad_filter_names_its_field_once(stack: Stack, tmp_path: Path) -> None:
+    listed = await _run(_env(stack, tmp_path), "list", "--status", "bogus")
+    assert listed.returncode == 1, listed.stderr
+    [line] = listed.stderr.splitlines()
+    assert line.startswith("error: invalid request: query.status: Input should be "), line
+    assert line.count("query.status") == 1 and "[INVALID_CONFIG]" in line
+
+
+async def test_a_mistyped_model_is_answered_with_the_close_ids(
+    stack: Stack, tmp_path: Path
+) -> None:
+    script = tmp_path / "eval.py"
+    script.write_text("def evaluate_model(model):\n    return {}\n")
+    env = _env(stack, tmp_path)
+    refused = await _run(env, "submit", str(script), "--model", "Tiny-GPT")
+    assert refused.returncode == 1, refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert "MODEL_NOT_FOUND" in line and "hint: Did you mean 'tiny-gpt2'?" in line, line
+    assert "`evalpod models list`" in line
+    checked = await _run(env, "validate", str(script), "--model", "tiny-gpt")
+    assert checked.returncode == 1 and "Did you mean 'tiny-gpt2'?" in checked.stdout
+    far = await _run(env, "submit", str(script), "--model", "qqqqqqqq")
+    assert "Did you mean" not in far.stderr and "MODEL_NOT_FOUND" in far.stderr
+    async with AsyncClient(stack.url, stack.key) as client:
+        from evalpod.sdk.errors import ModelNotFound
+
+        try:
+            await client.submit("def evaluate_model(model):\n    return {}\n",
+                                model="tiny_gpt2")
+        except ModelNotFound as error:
+            assert error.detail["did_you_mean"] == ["tiny-gpt2"]
+            assert error.hint.startswith("Did you mean 'tiny-gpt2'? ")
+        else:
+            raise AssertionError("a mistyped model was accepted")

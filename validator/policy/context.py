@@ -130,6 +130,8 @@ class Context:
         # Keyword sinks: (the reflective call or setter, the function scope whose
         # `**kwargs` keys it takes as attribute names), for module_end.
         self.keyword_sinks: list[tuple[ast.Call, Scope]] = []
+        # Every class pattern (`case C(...)`), judged in module_end once names resolve.
+        self.class_patterns: list[ast.MatchClass] = []
         # Every call in the module, and the `def`s binding each (scope id, name).
         self.calls: list[ast.Call] = []
         self.defs: dict[tuple[int, str], list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}

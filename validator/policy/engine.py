@@ -19,6 +19,7 @@ from validator.policy.imports import ImportChecker
 from validator.policy.io import FileIOChecker
 from validator.policy.library_templates import LibraryTemplateChecker
 from validator.policy.names import CLASS_NAME_ATTRS
+from validator.policy.patterns import ClassPatternChecker
 from validator.policy.reduce import ReduceChecker
 from validator.policy.rules import rule
 from validator.policy.scopes import COMPREHENSION_BLOCKS, Scope, ScopeKind, module_scope
@@ -41,6 +42,7 @@ CHECKERS: Final[tuple[Checker, ...]] = (
     ForeignClassChecker(),
     ModuleTamperChecker(),
     StreamChecker(),
+    ClassPatternChecker(),
 )
 SCRIPT_NAME: Final = "<script>"
 MATCH_ARGS: Final = "__match_args__"
@@ -411,6 +413,7 @@ class _PolicyPass:
 
     def _match_class(self, node: ast.MatchClass, scope: Scope, position: int, flags: int
                      ) -> None:
+        self.ctx.class_patterns.append(node)  # (patterns.py: which classes it may be)
         # `case C(attr=p)` reads `subject.attr`: every attribute rule applies to it.
         for attr in node.kwd_attrs:
             for checker in self._hooks.attribute:

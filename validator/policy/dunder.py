@@ -9,6 +9,7 @@ from validator.policy.context import Checker, Context
 from validator.policy.names import (
     FRAME_ATTR_RE,
     OBJECT_REFLECTION_ATTRS,
+    is_dunder,
     is_escape_dunder,
     nfkc,
 )
@@ -17,6 +18,13 @@ from validator.policy.surface import is_module
 
 class DunderChecker(Checker):
     def attribute(self, ctx: Context, node: ast.AST, attr: str) -> None:
+        if (isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load)
+                and is_dunder(attr)):
+            # `Box.__new__ = f`, `del Box.__getattr__`: a class changed outside its body
+            # is no longer what its body says (`Box()` may return any object), and on an
+            # instance or a library object a dunder is never plain data.
+            ctx.report("EP301", node, f"`{attr}` assigned or deleted outside a class body")
+            return
         if attr == "__init__":
             ctx.init_reads.append(node)  # judged in module_end, once names resolve
             return

@@ -17,6 +17,7 @@ from validator.policy.names import (
     OBJECT_SETTERS,
     REFLECTION_QUALNAMES,
     SMUGGLING_ATTRS,
+    is_dunder,
     is_escape_dunder,
 )
 from validator.policy.reach import reaches, sink_closure
@@ -173,6 +174,10 @@ class DynamicChecker(Checker):
                            "chosen at run time")
             if name == "__match_args__" and ctx.resolve(node.func) & _SETTERS:
                 ctx.report("EP202", node, "`__match_args__` changed at run time")
+            elif is_dunder(name) and ctx.resolve(node.func) & _SETTERS:
+                # `setattr(Box, "__new__", f)`: as `Box.__new__ = f` (EP301), a class
+                # changed outside its body, so `Box()` may return any object.
+                ctx.report("EP301", node, f"`{name}` set or deleted by a reflective call")
             for base in ctx.resolve(args[0]):
                 check_module_path(ctx, node, f"{base}.{name}")
 
@@ -402,7 +407,7 @@ def keyword_problems(ctx: Context, call: ast.Call) -> list[str]:
     problems = []
     for keyword in call.keywords:
         if keyword.arg is not None:
-            if forbidden_attr_name(keyword.arg):
+            if forbidden_attr_name(keyword.arg) or is_dunder(keyword.arg):
                 problems.append(f"keyword `{keyword.arg}`")
             continue
         value = keyword.value
@@ -426,7 +431,7 @@ def literal_key_dict(ctx: Context, value: ast.expr) -> bool:
         )
     return isinstance(value, ast.Dict) and all(
         key is not None and (name := ctx.literal_str(key)) is not None
-        and not forbidden_attr_name(name) for key in value.keys
+        and not forbidden_attr_name(name) and not is_dunder(name) for key in value.keys
     )
 
 
@@ -447,8 +452,10 @@ def _wrapper_names(ctx: Context, call: ast.Call, callee: str) -> None:
             continue
         items = value.elts if isinstance(value, ast.Tuple | ast.List | ast.Set) else None
         names = [ctx.literal_str(item) for item in items] if items is not None else [None]
+        # (A dunder other than the defaults, `assigned=("__new__",)`, changes a class
+        # outside its body, as `Box.__new__ = f` does.)
         bad = [n for n in names if n is None
-               or (forbidden_attr_name(n) and n not in _WRAPPER_DEFAULT_NAMES)]
+               or ((forbidden_attr_name(n) or is_dunder(n)) and n not in _WRAPPER_DEFAULT_NAMES)]
         for name in names:
             if name is not None and name not in _WRAPPER_DEFAULT_NAMES:
                 ctx.attribute_by_name(call, name)

@@ -108,7 +108,24 @@ FD_EVENTS = frozenset({
     "os.listxattr", "os.getxattr", "os.setxattr", "os.removexattr", "os.chdir",
     "os.fwalk", "os.chflags", "socket.__new__", "os.fdopen", "os.dup", "os.dup2",
     "os.write", "os.ftruncate", "os.lseek",
+    *("os." + name for name in ("pwrite", "writev", "pwritev", "close", "fsync", "fdatasync",
+                                "sendfile", "copy_file_range", "splice", "posix_fallocate",
+                                "set_inheritable", "lockf")),
 })
+# `os` functions taking descriptors that raise no audit event of their own (`os.pwrite`
+# on the result's fd wrote a forged result the host took as the harness's): after
+# arming they raise "os.<name>" with each descriptor they write to, replace or close
+# (by argument position), so the hook denies them on the harness's descriptors.
+# The event an audited wrapper raises with (name, args, kwargs, result list).
+FD_CALL_EVENT = "evalpod.fd_call"
+# Keyword names under which those functions take a descriptor.
+FD_KEYWORDS = frozenset({"fd", "fd2", "src", "dst", "out_fd", "in_fd", "fd_in", "fd_out"})
+UNAUDITED_FD_FUNCTIONS = {
+    "write": (0,), "pwrite": (0,), "writev": (0,), "pwritev": (0,), "lseek": (0,),
+    "close": (0,), "dup": (0,), "dup2": (0, 1), "fsync": (0,), "fdatasync": (0,),
+    "sendfile": (0,), "copy_file_range": (1,), "splice": (1,), "posix_fallocate": (0,),
+    "set_inheritable": (0,), "lockf": (0,),
+}
 PATH_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "os.listxattr", "os.getxattr"})
 PATH_WRITE_EVENTS = frozenset({
     "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.utime", "os.setxattr",
@@ -287,6 +304,7 @@ def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True,
         block_exec()
         _audit_native_spawn()
         _frameless_signal_handlers()
+        _audit_fd_functions()
     sys.addaudithook(hook)
     handle.armed = True
     return handle
@@ -359,6 +377,44 @@ def _audit_native_spawn() -> None:
     _posixsubprocess.fork_exec = fork_exec
 
 
+def _audit_fd_functions() -> None:
+    """Route the `os` functions of `UNAUDITED_FD_FUNCTIONS` and `closerange` through
+    `FD_CALL_EVENT`, in every loaded module that holds them: the hook, which alone holds
+    the originals (bound when it was made), checks their descriptors and makes the call.
+    Nothing the script can reach holds an original. The harness bound what writes its
+    record and result before arming."""
+    audit, event = sys.audit, FD_CALL_EVENT
+
+    def routed(name: str, original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            box: list[Any] = []
+            audit(event, name, args, kwargs, box)
+            return box[0]
+
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = original.__doc__
+        return call
+
+    replacements: dict[int, Any] = {}
+    for name in (*UNAUDITED_FD_FUNCTIONS, "closerange"):
+        original = getattr(os, name, None)
+        if original is not None:
+            replacements[id(original)] = routed(name, original)
+    _replace_everywhere(replacements)
+
+
+def _replace_everywhere(replacements: dict[int, Any]) -> None:
+    """In every loaded module's namespace, replace each object whose id is a key of
+    `replacements` by its value."""
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is dict:
+            for key, value in list(namespace.items()):
+                replacement = replacements.get(id(value))
+                if replacement is not None:
+                    namespace[key] = replacement
+
+
 def _frameless_signal_handlers() -> None:
     """A signal handler is called with the frame the signal interrupted, and no audit
     event covers it: from that frame `f_back` and `f_locals` reach every frame below,
@@ -378,12 +434,7 @@ def _frameless_signal_handlers() -> None:
         audit(event, signalnum, handler, previous)
         return previous[0]
 
-    for module in list(sys.modules.values()):
-        namespace = getattr(module, "__dict__", None)
-        if type(namespace) is dict:
-            for name, value in list(namespace.items()):
-                if value is original:
-                    namespace[name] = signal
+    _replace_everywhere({id(original): signal})
     # functools.wraps kept the original on `signal.signal`.
     signal_module.signal.__wrapped__ = signal  # type: ignore[attr-defined]
 
@@ -437,6 +488,10 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     _install_signal, _callable, _list = _signal.signal, callable, list
     _raise_signal = _signal.raise_signal
     signal_event = SIGNAL_EVENT
+    fd_call_event, fd_keywords, _dict = FD_CALL_EVENT, FD_KEYWORDS, dict
+    fd_functions = {name: (getattr(os, name), positions)
+                    for name, positions in UNAUDITED_FD_FUNCTIONS.items() if hasattr(os, name)}
+    _closerange = os.closerange
     busy: set[int] = set()
     # Signal handlers run only outside the hook: the interpreter runs a handler between
     # any two bytecodes, the hook's own included (even while `busy` marks the guard's own
@@ -957,6 +1012,30 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
             handler = frameless(handler)
         args[2].append(_install_signal(args[0], handler))
 
+    def fd_call(args: tuple[Any, ...]) -> None:
+        """An audited `os` descriptor function (`_audit_fd_functions`): each descriptor it
+        names is checked as the event "os.<name>" would be, then the call is made here."""
+        if (_len(args) != 4 or _type(args[0]) is not _str or _type(args[1]) is not _tuple
+                or _type(args[2]) is not _dict or _type(args[3]) is not _list):
+            return
+        name, call_args, call_kwargs, box = args
+        if name == "closerange" and _len(call_args) == 2:
+            for fd in protected:
+                if _type(call_args[0]) is _int and call_args[0] <= fd < call_args[1]:
+                    check("os.close", (fd,))
+            box.append(_closerange(*call_args))
+            return
+        if name not in fd_functions:
+            return
+        original, positions = fd_functions[name]
+        for position in positions:
+            if position < _len(call_args):
+                check("os." + name, (call_args[position],))
+        for key, value in call_kwargs.items():
+            if key in fd_keywords:
+                check("os." + name, (value,))
+        box.append(original(*call_args, **call_kwargs))
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in passthrough:
             return
@@ -975,6 +1054,9 @@ def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachab
     def check(event: str, args: tuple[Any, ...]) -> None:
         if event == signal_event:
             install_signal(args)
+            return
+        if event == fd_call_event:
+            fd_call(args)
             return
         if event in near_script_events and _ident() in busy:
             return  # the guard's own look at the stack

@@ -23,13 +23,18 @@ EXPECTED: dict[str, tuple[str, str | None, str | None]] = {
     "control_denied_open": ("killed", "open denied", SPEC),
     "open_record_fd": ("killed", "open denied", "3"),
     "open_result_fd": ("killed", "open denied", "4"),
-    "append_to_record": ("killed", "runtime guard record malformed", None),
+    # os.write on the record's fd is denied since os.write raises an event (round 5);
+    # a record changed some other way is still "malformed".
+    "append_to_record": ("killed", "os.write denied", "3"),
     "finish_exits_zero": ("killed", "open denied", SPEC),
     "finish_rebound_no_denial": ("succeeded", None, None),
     "script_system_exit": ("failed", None, None),
     # attack round 3: the opener's fd never reaches the guard; the harness sees its record
     # changed at its end (exit 86), which no result file can clear.
     "reinit_with_opener": ("killed", "runtime guard record tampered with", None),
+    # attack round 5: os functions that take a descriptor and raise no audit event.
+    "pwrite_result_fd": ("killed", "os.pwrite denied", "4"),
+    "write_family_fds": ("killed", "os.write denied", "4"),
 }
 
 
@@ -55,5 +60,9 @@ def test_tampering_never_succeeds(name: str, tmp_path: Path) -> None:
         # The harness wrote the script's own metrics, with encoders bound before it ran.
         assert report["result"] == {"accuracy": 0.25}, report
         assert report["exit_code"] == 0, report
-    if status != "succeeded":
+    if name == "pwrite_result_fd":
+        # The script's own os._exit(0) after the denial: the record, not the exit status,
+        # decides.
+        assert report["exit_code"] == 0, report
+    elif status != "succeeded":
         assert report["exit_code"] != 0, report

@@ -79,7 +79,9 @@ def test_denial_is_recorded_before_the_script_can_hide_it(
     assert "[evalpod] runtime guard: os.system (true) denied at script line 4" in run.stderr
 
 
-def test_closing_the_record_makes_the_harness_exit_86(run_harness: RunHarness) -> None:
+def test_closing_the_records_fd_is_denied(run_harness: RunHarness, tmp_path: Path) -> None:
+    # os.close raises no audit event of its own: closing the record (which once made the
+    # harness exit 86 at its end) is now denied as it is tried, and the record kept.
     script = (
         "import os\n"
         "def evaluate_model(model):\n"
@@ -92,7 +94,11 @@ def test_closing_the_record_makes_the_harness_exit_86(run_harness: RunHarness) -
         "    return {}\n"
     )
     run = run_harness(script, model_path=None)
-    assert run.returncode == 86, run.stderr
+    assert run.returncode == 1, run.stderr
+    record = (tmp_path / "violation.json").read_text().splitlines()
+    assert json.loads(record[1]) == {
+        "event": "os.close", "detail": "os.close denied", "line": 5, "target": "3"}
+    assert run.result is not None and run.result["violation"]["detail"] == "os.close denied"
 
 
 def test_guard_off_when_the_spec_says_so(run_harness: RunHarness) -> None:

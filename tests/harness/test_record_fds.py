@@ -67,11 +67,17 @@ def test_a_temporary_file_still_opens_by_fd(run_harness: RunHarness) -> None:
 def test_bytes_added_to_the_record_make_the_harness_exit_86(
     run_harness: RunHarness,
 ) -> None:
-    """os.write raises no audit event: the harness checks the record's size at its end."""
+    """A write the guard does not see (here through a FileIO whose opener hands back the
+    record's fd: the event names the path, not the fd; the static validator refuses
+    it): the harness checks the record's size at its end."""
     script = (
         "import os\n"
+        "def raw_write():\n"
+        "    import io\n"
+        "    opener = lambda path, flags: 3\n"
+        "    return io.FileIO('/tmp/other', 'ab', opener=opener).write\n"
         "def evaluate_model(model):\n"
-        "    os.write(3, b'{}\\n')\n"
+        "    raw_write()(b'{}\\n')\n"
         "    return {'accuracy': 0.999}\n"
     )
     run = run_harness(script, model_path=None)
@@ -115,3 +121,28 @@ def test_an_exit_raised_by_the_script_is_a_failure(run_harness: RunHarness, rais
     assert run.returncode == 1, run.stderr
     assert run.result is not None and run.result["ok"] is False
     assert run.result["error_type"] == raised.split("(")[0]
+
+
+def test_the_audited_os_functions_hold_no_original(run_harness: RunHarness) -> None:
+    """`os.write` and the other descriptor functions are routed through the guard's hook,
+    which alone holds the originals: the wrapper the script sees keeps none (in its
+    closure or `__wrapped__`; reading `__defaults__` is denied), and `posix` hands out
+    the same wrapper."""
+    script = (
+        "import os\n"
+        "import posix\n"
+        "def evaluate_model(model):\n"
+        "    names = ('write', 'pwrite', 'writev', 'close', 'dup2', 'closerange', 'lseek')\n"
+        "    found = 0\n"
+        "    for name in names:\n"
+        "        f = getattr(os, name)\n"
+        "        cells = [c.cell_contents for c in (f.__closure__ or ())]\n"
+        "        found += sum(1 for c in cells if callable(c) and c is not f\n"
+        "                     and getattr(c, '__name__', '') == name)\n"
+        "        found += hasattr(f, '__wrapped__')\n"
+        "        found += getattr(posix, name) is not f\n"
+        "    return {'originals': found, 'wrapped': len(names)}\n"
+    )
+    run = run_harness(script, model_path=None)
+    assert run.returncode == 0, run.stderr
+    assert run.result == {"ok": True, "metrics": {"originals": 0, "wrapped": 7}}

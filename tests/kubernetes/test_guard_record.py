@@ -93,7 +93,11 @@ def test_the_entrypoint_carries_a_denial_the_script_exited_past(tmp_path: Path) 
 
 def test_the_entrypoint_carries_a_record_added_to(tmp_path: Path) -> None:
     source = (
-        "import os\ndef evaluate_model(model):\n    os.write(3, b'{}\\n')\n    return {'a': 1}\n"
+        "import os\ndef raw_write():\n"
+        "    import io\n"
+        "    opener = lambda path, flags: 3\n"
+        "    return io.FileIO('/tmp/other', 'ab', opener=opener).write\n"
+        "def evaluate_model(model):\n    raw_write()(b'{}\\n')\n    return {'a': 1}\n"
     )
     done = _run_entrypoint(tmp_path, source)
     parsed = parse_result(done.stdout, 1024)

@@ -34,8 +34,9 @@ class MaskedAccuracy(TokenAccuracy):
 
 
 class LengthTally(collections.Counter):
-    def update(self, outputs, prompts):
-        for out, prompt in zip(outputs, prompts, strict=True):
+    # Counter.__init__ calls self.update(None): the own update takes that call too.
+    def update(self, outputs=None, prompts=()):
+        for out, prompt in zip(outputs or (), prompts, strict=True):
             self[len(out) - len(prompt)] += 1
 
 

@@ -162,3 +162,16 @@ def _index_children(table: symtable.SymbolTable) -> dict[BlockKey, deque[symtabl
     for child in table.get_children():
         index.setdefault((child.get_name(), child.get_lineno()), deque()).append(child)
     return index
+
+
+def own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's body, not those of functions, lambdas or classes in it."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found

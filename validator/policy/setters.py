@@ -22,7 +22,7 @@ from typing import Final
 from validator.policy.context import Checker, Context
 from validator.policy.dynamic import keyword_problems, literal_key_dict
 from validator.policy.reach import held_values, own_method, parameter_given
-from validator.policy.scopes import Scope
+from validator.policy.scopes import Scope, own_nodes
 
 # Methods that set one attribute per key of their mapping argument (or keywords) on
 # library objects: `PretrainedConfig.update`/`from_dict`, `GenerationConfig.update`.
@@ -241,7 +241,7 @@ def _returns_containers(ctx: Context, func: ast.Name, depth: int) -> bool:
     for function in defs:
         if function.decorator_list or isinstance(function, ast.AsyncFunctionDef):
             return False
-        for node in _own_nodes(function):
+        for node in own_nodes(function):
             if isinstance(node, ast.Yield | ast.YieldFrom):
                 return False
             if (isinstance(node, ast.Return) and node.value is not None
@@ -249,15 +249,3 @@ def _returns_containers(ctx: Context, func: ast.Name, depth: int) -> bool:
                 return False
     return True
 
-
-def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    """The nodes of a function's body, not those of functions, lambdas or classes in it."""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return found

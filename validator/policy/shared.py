@@ -34,7 +34,7 @@ from typing import Final
 
 from validator.policy.context import Context
 from validator.policy.names import OBJECT_SETTERS, root_module
-from validator.policy.scopes import Scope
+from validator.policy.scopes import Scope, own_nodes
 from validator.policy.surface import is_module
 
 # Calls that return the runtime's own logging objects.
@@ -225,7 +225,7 @@ class SharedObjects:
         defs = self.ctx.only_defs(func)
         if not defs:
             return None
-        returns = [node.value for function in defs for node in _own_nodes(function)
+        returns = [node.value for function in defs for node in own_nodes(function)
                    if isinstance(node, ast.Return) and node.value is not None]
         return _combine(self.origin(r, depth) for r in returns)
 
@@ -463,15 +463,3 @@ def _attribute_values(ctx: Context) -> dict[str, list[ast.expr]]:
                     stored.setdefault(target.id, []).append(value)
     return stored
 
-
-def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    """The nodes of a function's body, not those of functions, lambdas or classes in it."""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return found

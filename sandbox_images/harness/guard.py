@@ -303,8 +303,9 @@ def arm(policy: GuardPolicy, record_fd: int, *, enforce: bool = True,
     if enforce:
         block_exec()
         _audit_native_spawn()
-        _frameless_signal_handlers()
-        _audit_fd_functions()
+        # One pass over every loaded module's namespace (about 8 ms with torch and
+        # transformers loaded) for both sets of replacements.
+        _replace_everywhere({**_frameless_signal_handlers(), **_audit_fd_functions()})
     sys.addaudithook(hook)
     handle.armed = True
     return handle
@@ -377,9 +378,10 @@ def _audit_native_spawn() -> None:
     _posixsubprocess.fork_exec = fork_exec
 
 
-def _audit_fd_functions() -> None:
-    """Route the `os` functions of `UNAUDITED_FD_FUNCTIONS` and `closerange` through
-    `FD_CALL_EVENT`, in every loaded module that holds them: the hook, which alone holds
+def _audit_fd_functions() -> dict[int, Any]:
+    """The replacements (by id of the original, for `_replace_everywhere`) routing the
+    `os` functions of `UNAUDITED_FD_FUNCTIONS` and `closerange` through `FD_CALL_EVENT`,
+    in every loaded module that holds them: the hook, which alone holds
     the originals (bound when it was made), checks their descriptors and makes the call.
     Nothing the script can reach holds an original. The harness bound what writes its
     record and result before arming."""
@@ -400,7 +402,7 @@ def _audit_fd_functions() -> None:
         original = getattr(os, name, None)
         if original is not None:
             replacements[id(original)] = routed(name, original)
-    _replace_everywhere(replacements)
+    return replacements
 
 
 def _replace_everywhere(replacements: dict[int, Any]) -> None:
@@ -415,10 +417,11 @@ def _replace_everywhere(replacements: dict[int, Any]) -> None:
                     namespace[key] = replacement
 
 
-def _frameless_signal_handlers() -> None:
-    """A signal handler is called with the frame the signal interrupted, and no audit
-    event covers it: from that frame `f_back` and `f_locals` reach every frame below,
-    the harness's own included. After arming, `_signal.signal` (under `signal.signal`)
+def _frameless_signal_handlers() -> dict[int, Any]:
+    """The replacement (for `_replace_everywhere`) of `_signal.signal`. A signal handler
+    is called with the frame the signal interrupted, and no audit event covers it: from
+    that frame `f_back` and `f_locals` reach every frame below, the harness's own
+    included. After arming, `_signal.signal` (under `signal.signal`)
     raises `SIGNAL_EVENT`, and the hook, which alone holds the original, installs the
     handler wrapped so that it is called with `None` for the frame. Every reference to
     the original in a loaded module is replaced, so the script cannot reach it."""
@@ -434,9 +437,9 @@ def _frameless_signal_handlers() -> None:
         audit(event, signalnum, handler, previous)
         return previous[0]
 
-    _replace_everywhere({id(original): signal})
     # functools.wraps kept the original on `signal.signal`.
     signal_module.signal.__wrapped__ = signal  # type: ignore[attr-defined]
+    return {id(original): signal}
 
 
 def _make_hook(  # noqa: C901 - one closure on purpose: nothing in it is reachable by name

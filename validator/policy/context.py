@@ -12,7 +12,7 @@ from typing import Final
 from validator.findings import Finding
 from validator.policy.config import Policy
 from validator.policy.rules import rule
-from validator.policy.scopes import Scope
+from validator.policy.scopes import CycleMemo, Scope
 
 BUILTIN_NAMES: Final = frozenset(dir(builtins))
 _EMPTY: Final[frozenset[str]] = frozenset()
@@ -149,10 +149,7 @@ class Context:
         self._sites: dict[int, tuple[Scope, int]] = {}
         self._loaded_names: list[ast.Name] = []
         self._sealed_names: dict[tuple[int, str], bool] = {}
-        self._resolved: dict[int, frozenset[str]] = {}
-        self._active: set[int] = set()
-        self._cycle_seen = False
-        self._query: dict[int, frozenset[str]] = {}
+        self._resolutions: CycleMemo[int, frozenset[str]] = CycleMemo(_EMPTY)
         self._folded: dict[int, object] = {}
 
     # --- reporting -------------------------------------------------------------------
@@ -515,35 +512,16 @@ class Context:
 
     def resolve(self, expr: ast.expr) -> frozenset[str]:
         """Fully qualified names `expr` may refer to, through imports and plain assignments."""
-        self._query = {}
         return self._resolve(expr, 0)
 
     def _resolve(self, expr: ast.expr, depth: int) -> frozenset[str]:
-        # A depth-first search over bindings that visits each expression once per query, so
-        # assignments that feed each other (`a, b = b, a`) cost linear time, not exponential.
-        key = id(expr)
-        known = self._resolved.get(key)
-        if known is None:
-            known = self._query.get(key)
-        if known is not None:
-            return known
-        if key in self._active:
-            self._cycle_seen = True  # frames on the stack now may see only part of the cycle
-            return _EMPTY
-        if depth > _MAX_ALIAS_DEPTH or len(self._query) > _MAX_QUERY_NODES:
+        # A cycle of bindings resolves to nothing where it closes (`CycleMemo`).
+        return self._resolutions.answer(id(expr), lambda: self._resolve_bounded(expr, depth))
+
+    def _resolve_bounded(self, expr: ast.expr, depth: int) -> frozenset[str]:
+        if depth > _MAX_ALIAS_DEPTH or len(self._resolutions.query) > _MAX_QUERY_NODES:
             raise AliasChainTooDeepError("alias chain too deep or too tangled to resolve")
-        self._active.add(key)
-        try:
-            result = self._resolve_uncached(expr, depth)
-        finally:
-            self._active.discard(key)
-        self._query[key] = result
-        if not self._active:
-            self._cycle_seen = False  # the outermost expression has seen the whole cycle
-            self._resolved[key] = result
-        elif not self._cycle_seen:
-            self._resolved[key] = result
-        return result
+        return self._resolve_uncached(expr, depth)
 
     def _resolve_uncached(self, expr: ast.expr, depth: int) -> frozenset[str]:
         if isinstance(expr, ast.Name):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 import symtable
 from collections import deque
-from typing import Final, Literal
+from collections.abc import Callable, Hashable
+from typing import Final, Generic, Literal, TypeVar
 
 # What a name may be bound to: an expression to resolve, an imported qualified name, or
 # None for a value the analysis cannot know (a parameter, a loop variable, a `def`).
@@ -175,3 +176,47 @@ def own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]
             continue
         stack.extend(ast.iter_child_nodes(node))
     return found
+
+
+KeyT = TypeVar("KeyT", bound=Hashable)
+ValueT = TypeVar("ValueT")
+
+
+class CycleMemo(Generic[KeyT, ValueT]):
+    """Memoised answers to questions that may depend on each other in a cycle (bindings
+    that feed each other: `a, b = b, a`), so a depth-first search visits each question
+    once per outermost question: linear, not exponential.
+
+    A question met again while it is being answered gets `on_cycle`. An answer is final
+    for the module once no question on the stack has met part of a cycle; otherwise it
+    holds only for the outermost question being answered (`query`)."""
+
+    def __init__(self, on_cycle: ValueT) -> None:
+        self.on_cycle = on_cycle
+        self.final: dict[KeyT, ValueT] = {}
+        self.query: dict[KeyT, ValueT] = {}
+        self._active: set[KeyT] = set()
+        self._cycle_seen = False
+
+    def answer(self, key: KeyT, compute: Callable[[], ValueT]) -> ValueT:
+        if key in self.final:
+            return self.final[key]
+        if key in self.query:
+            return self.query[key]
+        if key in self._active:
+            self._cycle_seen = True  # what is being answered now may see part of a cycle
+            return self.on_cycle
+        if not self._active:
+            self.query = {}
+        self._active.add(key)
+        try:
+            found = compute()
+        finally:
+            self._active.discard(key)
+        self.query[key] = found
+        if not self._active:
+            self._cycle_seen = False  # the outermost question has seen the whole cycle
+            self.final[key] = found
+        elif not self._cycle_seen:
+            self.final[key] = found
+        return found

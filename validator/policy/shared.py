@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Final
 
 from validator.policy.context import Context
 from validator.policy.names import OBJECT_SETTERS, root_module
-from validator.policy.scopes import Scope, own_nodes
+from validator.policy.scopes import CycleMemo, Scope, own_nodes
 from validator.policy.surface import is_module
 
 # Calls that return the runtime's own logging objects.
@@ -87,13 +87,9 @@ class SharedObjects:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        # Results by node id, ("attribute", name) or (scope id, variable): `_done` holds
-        # those final for the module; `_query` those of the outermost question being
-        # answered, some of which saw only part of a cycle (`a = b`, `b = a or root`).
-        self._done: dict[Hashable, Origin | None] = {}
-        self._query: dict[Hashable, Origin | None] = {}
-        self._active: set[Hashable] = set()
-        self._cycle_seen = False
+        # Results by node id, ("attribute", name) or (scope id, variable); a cycle
+        # (`a = b`, `b = a or root`) answers None where it closes.
+        self._memo: CycleMemo[Hashable, Origin | None] = CycleMemo(None)
         self._method_calls: dict[str, list[ast.Call]] | None = None
         self._loaded: dict[tuple[int, str], list[ast.Name]] | None = None
         self._stored = _attribute_values(ctx)
@@ -103,30 +99,7 @@ class SharedObjects:
     def origin(self, expr: ast.expr, depth: int = 0) -> Origin | None:
         if depth > _MAX_DEPTH:
             return Origin.SHARED  # too tangled to follow: fail closed
-        return self._memo(id(expr), lambda: self._origin(expr, depth + 1))
-
-    def _memo(self, key: Hashable, compute: Callable[[], Origin | None]) -> Origin | None:
-        if key in self._done:
-            return self._done[key]
-        if key in self._query:
-            return self._query[key]
-        if key in self._active:
-            self._cycle_seen = True  # what is being computed now may see part of a cycle
-            return None
-        if not self._active:
-            self._query = {}
-        self._active.add(key)
-        try:
-            found = compute()
-        finally:
-            self._active.discard(key)
-        self._query[key] = found
-        if not self._active:
-            self._cycle_seen = False  # the outermost question has seen the whole cycle
-            self._done[key] = found
-        elif not self._cycle_seen:
-            self._done[key] = found
-        return found
+        return self._memo.answer(id(expr), lambda: self._origin(expr, depth + 1))
 
     def own_list(self, expr: ast.expr) -> bool:
         """`logger.handlers` of a logger the script named itself."""
@@ -232,7 +205,7 @@ class SharedObjects:
     def _attribute(self, attr: str, depth: int) -> Origin | None:
         """`self.log` where some `x.log = ...` or a class body's `log = ...` is a runtime
         object (attributes are followed by name, as the analysis cannot type `x`)."""
-        return self._memo(("attribute", attr), lambda: _combine([
+        return self._memo.answer(("attribute", attr), lambda: _combine([
             *(self.origin(v, depth) for v in self._stored.get(attr, ())),
             *(self.origin(v, depth) for v in self._stored.get(_ANY_ATTRIBUTE, ())),
             self._filled(self._attribute_uses().get(attr, []), depth),
@@ -244,7 +217,7 @@ class SharedObjects:
         site = self.ctx.name_site(name)
         if site is None:
             return None
-        return self._memo((id(site[0]), site[1]), lambda: self._variable(name, depth))
+        return self._memo.answer((id(site[0]), site[1]), lambda: self._variable(name, depth))
 
     def _variable(self, name: ast.Name, depth: int) -> Origin | None:
         values = self.ctx.binding_values(name) or []
